@@ -1,0 +1,88 @@
+r"""Element-wise activations: ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``.
+
+Each caches what its derivative needs and returns a *new* array from
+``backward`` (it never writes into ``dout``).
+
+Book: §1.1 (activation functions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import get_xp
+from .module import Module
+
+
+class ReLU(Module):
+    r""":math:`y = \max(x, 0)`, :math:`\partial L/\partial x = \delta \cdot 1[x > 0]`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._positive = None
+
+    def forward(self, x: Any) -> Any:
+        self._positive = x > 0  # cache named for what it is; "mask" is reserved for pruning
+        return x * self._positive
+
+    def backward(self, dout: Any) -> Any:
+        return dout * self._positive
+
+
+class LeakyReLU(Module):
+    r""":math:`y = x` for :math:`x > 0`, else :math:`\alpha x`; derivative 1 or :math:`\alpha`.
+
+    Parameters
+    ----------
+    negative_slope : float, default 0.01
+        The slope :math:`\alpha` for negative inputs.
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+        self._slope = None
+
+    def forward(self, x: Any) -> Any:
+        xp = get_xp(x)
+        self._slope = xp.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)
+        return x * self._slope
+
+    def backward(self, dout: Any) -> Any:
+        return dout * self._slope
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Tanh(Module):
+    r""":math:`y = \tanh x`, :math:`\partial L/\partial x = \delta (1 - y^2)`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._y = None
+
+    def forward(self, x: Any) -> Any:
+        self._y = get_xp(x).tanh(x)
+        return self._y
+
+    def backward(self, dout: Any) -> Any:
+        return dout * (1.0 - self._y * self._y)
+
+
+class Sigmoid(Module):
+    r""":math:`y = 1/(1+e^{-x})`, :math:`\partial L/\partial x = \delta\, y (1 - y)`.
+
+    Computed as :math:`\tfrac12(1 + \tanh(x/2))`, which never overflows.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._y = None
+
+    def forward(self, x: Any) -> Any:
+        self._y = 0.5 * (1.0 + get_xp(x).tanh(0.5 * x))
+        return self._y
+
+    def backward(self, dout: Any) -> Any:
+        return dout * self._y * (1.0 - self._y)

@@ -1,0 +1,408 @@
+r"""``Module`` and ``Sequential``: the containers every layer and model builds on.
+
+A module computes ``y = forward(x)`` and caches what its backward pass needs;
+``dx = backward(dy)`` then returns the gradient with respect to its input and
+*adds* the gradients of its parameters into ``param.grad``. There is no
+autograd: each layer writes its own backward, and ``nnprune.gradcheck``
+checks it against central differences.
+
+The API follows ``torch.nn.Module``: parameters, sub-modules and buffers
+are registered by plain attribute assignment, and ``named_parameters()``,
+``state_dict()``, ``train()``/``eval()`` and ``to()`` behave as a PyTorch user
+expects. Pruning masks are part of the state: ``state_dict()`` holds
+``"<name>_mask"`` for every pruned parameter (the key PyTorch's pruning uses),
+so a saved pruned model loads back pruned.
+
+Book: §1.1 (forward and backward propagation), §1.2 (models as stacks of layers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..backend import backend_of, get_xp, normalize_backend, to_backend, to_numpy
+from .parameter import Parameter
+
+MASK_SUFFIX = "_mask"
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Subclasses set parameters (``self.weight = Parameter(...)``), buffers
+    (``self.register_buffer("running_mean", arr)``) and sub-modules
+    (``self.fc1 = Linear(...)``) as attributes, and implement
+    :meth:`forward` and :meth:`backward`.
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    # --------------------------------------------------------- registration
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(
+                f"{type(self).__name__}.__init__ must call super().__init__() "
+                f"before assigning {name!r}"
+            )
+        if isinstance(value, Parameter):
+            self._modules.pop(name, None)
+            self._buffers.pop(name, None)
+            self.__dict__.pop(name, None)
+            if not value.name:
+                value.name = name
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._parameters.pop(name, None)
+            self._buffers.pop(name, None)
+            self.__dict__.pop(name, None)
+            self._modules[name] = value
+        elif name in self._buffers:
+            self._buffers[name] = value
+        else:
+            # e.g. ``self.bias = None`` replaces a registered parameter
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails.
+        d = self.__dict__
+        for store in ("_parameters", "_modules", "_buffers"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        for store in (self._parameters, self._modules, self._buffers):
+            if name in store:
+                del store[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, array: Any) -> None:
+        """Register a non-trainable array (e.g. BatchNorm running statistics).
+
+        Buffers are saved by :meth:`state_dict` and moved by :meth:`to`.
+        """
+        self.__dict__.pop(name, None)
+        self._buffers[name] = array
+
+    # ------------------------------------------------------------ computing
+    def forward(self, x: Any) -> Any:
+        """Compute the output and cache what :meth:`backward` needs."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, dout: Any) -> Any:
+        """Return ``dL/dx`` given ``dL/dy``; add parameter gradients into ``.grad``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ traversal
+    def children(self) -> Iterator[Module]:
+        """Direct sub-modules, in registration order."""
+        yield from self._modules.values()
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """``(name, module)`` for direct sub-modules."""
+        yield from self._modules.items()
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """``(dotted_name, module)`` for this module and all descendants (pre-order)."""
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator[Module]:
+        """This module and all descendants."""
+        for _, m in self.named_modules():
+            yield m
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """``(dotted_name, parameter)`` for every parameter, e.g. ``("0.weight", p)``."""
+        for mod_name, mod in self.named_modules(prefix):
+            for name, p in mod._parameters.items():
+                yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self) -> Iterator[Parameter]:
+        """Every parameter of this module and its descendants."""
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        """``(dotted_name, array)`` for every buffer."""
+        for mod_name, mod in self.named_modules(prefix):
+            for name, b in mod._buffers.items():
+                yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def get_submodule(self, target: str) -> Module:
+        """Return the sub-module at a dotted path such as ``"features.0"``.
+
+        Raises
+        ------
+        AttributeError
+            If no module has that name.
+        """
+        mod: Module = self
+        if target == "":
+            return mod
+        for part in target.split("."):
+            if part not in mod._modules:
+                raise AttributeError(f"no sub-module {target!r} in {type(self).__name__}")
+            mod = mod._modules[part]
+        return mod
+
+    def num_parameters(self) -> int:
+        """Total number of parameter entries (pruned ones included)."""
+        return sum(p.size for p in self.parameters())
+
+    # ---------------------------------------------------------------- modes
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (Dropout drops, BatchNorm uses batch statistics)."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Set evaluation mode; same as ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to zero."""
+        for p in self.parameters():
+            p.zero_grad()
+
+    # -------------------------------------------------------- device / dtype
+    def to(self, backend: str | None = None, dtype: Any = None) -> Module:
+        """Move parameters, gradients, masks and buffers to ``backend`` and/or cast.
+
+        Parameters
+        ----------
+        backend : {"numpy", "cupy"} or None
+            Target array library (``"cpu"`` and ``"cuda"`` are accepted too).
+        dtype : numpy dtype or None
+            Floating dtype for parameters and floating buffers.
+
+        Returns
+        -------
+        Module
+            ``self``, modified in place (as in PyTorch).
+        """
+        if backend is not None:
+            backend = normalize_backend(backend)
+        for p in self.parameters():
+            p.to(backend, dtype)
+        for m in self.modules():
+            for name, b in list(m._buffers.items()):
+                if b is None:
+                    continue
+                if backend is not None:
+                    b = to_backend(b, backend)
+                if dtype is not None and b.dtype.kind == "f":
+                    b = b.astype(dtype, copy=False)
+                m._buffers[name] = b
+        return self
+
+    def double(self) -> Module:
+        """Cast to float64 (used by gradient checks)."""
+        return self.to(dtype=np.float64)
+
+    def float(self) -> Module:
+        """Cast to float32."""
+        return self.to(dtype=np.float32)
+
+    @property
+    def backend(self) -> str:
+        """``"numpy"`` or ``"cupy"``: where the first parameter lives."""
+        for p in self.parameters():
+            return backend_of(p.data)
+        return "numpy"
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters, buffers and masks as NumPy arrays, keyed by dotted name.
+
+        A pruned parameter ``"fc1.weight"`` adds the bool array
+        ``"fc1.weight_mask"``.
+        """
+        state: dict[str, np.ndarray] = {}
+        for name, p in self.named_parameters():
+            state[name] = to_numpy(p.data).copy()
+            if p.mask is not None:
+                state[name + MASK_SUFFIX] = to_numpy(p.mask).copy()
+        for name, b in self.named_buffers():
+            if b is not None:
+                state[name] = to_numpy(b).copy()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
+        """Load parameters, buffers and masks from :meth:`state_dict` output.
+
+        Every entry is checked before anything is changed: a missing or
+        unexpected key (with ``strict``), or a shape or dtype that does not
+        match, raises a ``ValueError`` naming the entry, and the module is
+        left as it was.
+        """
+        params = dict(self.named_parameters())
+        buffers = {n: b for n, b in self.named_buffers() if b is not None}
+        expected = set(params) | set(buffers)
+        masks = {
+            k[: -len(MASK_SUFFIX)]: v
+            for k, v in state.items()
+            if k.endswith(MASK_SUFFIX) and k[: -len(MASK_SUFFIX)] in params
+        }
+        values = {
+            k: v
+            for k, v in state.items()
+            if not (k.endswith(MASK_SUFFIX) and k[: -len(MASK_SUFFIX)] in params)
+        }
+        if strict:
+            missing = sorted(expected - set(values))
+            unexpected = sorted(set(values) - expected)
+            if missing or unexpected:
+                raise ValueError(
+                    f"state_dict does not match {type(self).__name__}: "
+                    f"missing keys {missing}, unexpected keys {unexpected}"
+                )
+        targets = {**params, **buffers}
+        for key, value in values.items():
+            if key not in targets:
+                continue
+            cur = targets[key].data if key in params else targets[key]
+            value = np.asarray(value) if not hasattr(value, "shape") else value
+            if tuple(value.shape) != tuple(cur.shape):
+                raise ValueError(
+                    f"state_dict entry {key!r} has shape {tuple(value.shape)}, "
+                    f"expected {tuple(cur.shape)}"
+                )
+            if value.dtype.kind != cur.dtype.kind:
+                raise ValueError(
+                    f"state_dict entry {key!r} has dtype {value.dtype}, expected {cur.dtype}"
+                )
+        for key, m in masks.items():
+            m = np.asarray(m) if not hasattr(m, "shape") else m
+            if m.dtype != np.bool_ or tuple(m.shape) != params[key].shape:
+                raise ValueError(
+                    f"state_dict entry {key + MASK_SUFFIX!r} must be a bool array of shape "
+                    f"{params[key].shape}, got {m.dtype} {tuple(m.shape)}"
+                )
+        for key, value in values.items():
+            if key in params:
+                p = params[key]
+                p.mask = None
+                p.data = value
+                if key in masks:
+                    p.mask = masks[key]
+            elif key in buffers:
+                xp = get_xp(buffers[key])
+                new = xp.asarray(
+                    to_backend(value, backend_of(buffers[key])), dtype=buffers[key].dtype
+                ).copy()
+                self._set_buffer(key, new)
+
+    def _set_buffer(self, dotted: str, value: Any) -> None:
+        mod_name, _, name = dotted.rpartition(".")
+        self.get_submodule(mod_name)._buffers[name] = value
+
+    # ----------------------------------------------------------------- repr
+    def extra_repr(self) -> str:
+        """Extra text inside ``repr`` (e.g. ``in_features=64, out_features=10``)."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): {mod!r}".replace("\n", "\n  ") for name, mod in self._modules.items()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """A chain of modules: ``forward`` runs them in order, ``backward`` in reverse.
+
+    Parameters
+    ----------
+    *modules : Module
+        The layers, registered as ``"0"``, ``"1"``, ... (as in PyTorch).
+
+    Examples
+    --------
+    >>> from nnprune import nn
+    >>> model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    >>> [name for name, _ in model.named_parameters()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential takes Module objects, got {type(m).__name__} at {i}")
+            self._modules[str(i)] = m
+
+    def forward(self, x: Any) -> Any:
+        """Run the layers in order."""
+        for m in self._modules.values():
+            x = m.forward(x)
+        return x
+
+    def backward(self, dout: Any) -> Any:
+        """Run the layers' backward passes in reverse order."""
+        for m in reversed(list(self._modules.values())):
+            dout = m.backward(dout)
+        return dout
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def _index(self, idx: int) -> int:
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range for Sequential of length {n}")
+        return idx % n
+
+    def __getitem__(self, idx: int | slice) -> Any:
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            return Sequential(*mods[idx])
+        return mods[self._index(idx)]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential takes Module objects, got {type(module).__name__}")
+        key = list(self._modules)[self._index(idx)]
+        self._modules[key] = module
+
+    def __delitem__(self, idx: int) -> None:
+        mods = list(self._modules.values())
+        del mods[self._index(idx)]
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self._modules[str(i)] = m
+
+    def append(self, module: Module) -> Sequential:
+        """Add a module at the end."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential takes Module objects, got {type(module).__name__}")
+        self._modules[str(len(self._modules))] = module
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Insert a module before position ``index``."""
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self._modules[str(i)] = m
+        return self

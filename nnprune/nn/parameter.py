@@ -1,0 +1,169 @@
+r"""``Parameter``: a trainable array with its gradient and its pruning mask.
+
+A parameter holds
+
+* ``data``: the values (``numpy`` or ``cupy`` array);
+* ``grad``: an array of the same shape; ``Module.backward`` *adds* into it;
+* ``mask``: ``None`` (not pruned) or a ``bool`` array of the same shape,
+  ``True`` = kept, ``False`` = pruned;
+* ``name``: the attribute name in its module (``"weight"``, ``"bias"``);
+* ``prunable``: whether the pruning API may prune it (weights yes; biases and
+  normalisation scales no, unless a method says otherwise);
+* ``requires_grad``: ``False`` freezes it (optimisers skip it).
+
+The mask invariant
+------------------
+After any public call, the entries of ``data`` where ``mask`` is ``False``
+are exactly zero. Layers never look at masks: a layer multiplies by
+``data`` and the zeros do the pruning. Masks are enforced in a few places
+only: here, when a mask or new data is set; in ``Optimizer.step()``; and
+when a model moves between backends.
+
+PyTorch's ``torch.nn.utils.prune`` keeps the same information differently: it
+renames the tensor to ``weight_orig``, stores ``weight_mask`` as a buffer and
+recomputes ``weight = weight_orig * weight_mask`` in a forward pre-hook. nnprune
+keeps one ``data`` array that is already masked, so what a reader sees in
+``layer.weight.data`` is exactly what the layer computes with.
+
+Book: §1.1 (weights), §3.1 (pruning multiplies weights by a 0/1 mask).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import backend_of, get_xp, to_backend
+
+
+class Parameter:
+    """A trainable array with ``grad``, an optional pruning ``mask`` and flags.
+
+    Parameters
+    ----------
+    data : array_like
+        Initial values. Copied into a floating-point array.
+    name : str, optional
+        Attribute name inside the owning module; set by ``Module`` when the
+        parameter is assigned.
+    prunable : bool, default False
+        Whether the pruning API may put a mask on it.
+    requires_grad : bool, default True
+        ``False`` freezes the parameter: optimisers leave it unchanged.
+    """
+
+    def __init__(
+        self, data: Any, name: str = "", prunable: bool = False, requires_grad: bool = True
+    ) -> None:
+        xp = get_xp(data)
+        arr = xp.array(data, copy=True)
+        if arr.dtype.kind != "f":
+            arr = arr.astype(np.float32)
+        self._data = arr
+        self.grad = xp.zeros_like(arr)
+        self._mask = None
+        self.name = name
+        self.prunable = bool(prunable)
+        self.requires_grad = bool(requires_grad)
+
+    # ------------------------------------------------------------------ data
+    @property
+    def data(self) -> Any:
+        """The values. Assigning an array copies it in and re-applies the mask."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        xp = get_xp(self._data)
+        arr = xp.array(to_backend(value, backend_of(self._data)), dtype=self._data.dtype, copy=True)
+        if arr.shape != self._data.shape:
+            if self._mask is not None:
+                raise ValueError(
+                    f"cannot assign data of shape {arr.shape} to pruned parameter "
+                    f"{self.name!r} of shape {self._data.shape}; call prune.remove first"
+                )
+            self.grad = xp.zeros_like(arr)
+        self._data = arr
+        self.apply_mask()
+
+    # ------------------------------------------------------------------ mask
+    @property
+    def mask(self) -> Any:
+        """``None`` or a bool array of ``data.shape`` (True = kept).
+
+        Setting a mask zeroes the pruned entries of ``data`` at once.
+        """
+        return self._mask
+
+    @mask.setter
+    def mask(self, value: Any) -> None:
+        if value is None:
+            self._mask = None
+            return
+        xp = get_xp(self._data)
+        m = to_backend(value, backend_of(self._data))
+        if not hasattr(m, "dtype") or m.dtype != np.bool_:
+            raise ValueError(
+                f"mask for {self.name or 'parameter'!r} must be a bool array, "
+                f"got dtype {getattr(m, 'dtype', type(m).__name__)}"
+            )
+        if m.shape != self._data.shape:
+            raise ValueError(
+                f"mask for {self.name or 'parameter'!r} must have shape {self._data.shape}, "
+                f"got {m.shape}"
+            )
+        self._mask = xp.array(m, copy=True)
+        self.apply_mask()
+
+    def apply_mask(self) -> None:
+        """Zero the pruned entries of ``data`` in place (no-op without a mask)."""
+        if self._mask is not None:
+            self._data *= self._mask
+
+    # ------------------------------------------------------------- utilities
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of ``data``."""
+        return tuple(self._data.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """dtype of ``data``."""
+        return self._data.dtype
+
+    @property
+    def size(self) -> int:
+        """Number of entries of ``data``."""
+        return int(self._data.size)
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions of ``data``."""
+        return int(self._data.ndim)
+
+    def zero_grad(self) -> None:
+        """Set ``grad`` to zero in place."""
+        self.grad[...] = 0
+
+    def to(self, backend: str | None = None, dtype: Any = None) -> Parameter:
+        """Move ``data``, ``grad`` and ``mask`` to ``backend`` and/or cast to ``dtype``.
+
+        The mask is re-applied after the move. Returns ``self``.
+        """
+        if backend is not None:
+            self._data = to_backend(self._data, backend)
+            self.grad = to_backend(self.grad, backend)
+            self._mask = to_backend(self._mask, backend)
+        if dtype is not None:
+            self._data = self._data.astype(dtype, copy=False)
+            self.grad = self.grad.astype(dtype, copy=False)
+        self.apply_mask()
+        return self
+
+    def __repr__(self) -> str:
+        pruned = "" if self._mask is None else f", pruned={int(self._mask.size - self._mask.sum())}"
+        return (
+            f"Parameter(name={self.name!r}, shape={self.shape}, dtype={self.dtype}"
+            f"{pruned}, prunable={self.prunable})"
+        )

@@ -4,11 +4,46 @@ The runnable companion of the book *Sparsity-based neural network pruning
 optimisation*: every layer has a hand-written, gradient-checked backward pass,
 every pruning method is the standard, cited algorithm, and every number the
 chapter scripts print is measured.
+
+Sub-packages: ``nn`` (layers), ``optim`` (optimisers, schedules), ``data``,
+``prune`` (masks and structured removal), ``metrics`` (sparsity, size, FLOPs),
+``sparse`` (scipy.sparse storage and inference), ``regularizers`` (§4.1
+penalties), ``pipeline`` (prune-retrain loops), ``models``, ``train``, ``io``.
 """
 
-from . import backend, gradcheck, nn
+from . import (
+    backend,
+    data,
+    gradcheck,
+    io,
+    metrics,
+    models,
+    nn,
+    optim,
+    pipeline,
+    prune,
+    regularizers,
+    sparse,
+    train,
+)
 from .rng import manual_seed
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "backend", "gradcheck", "manual_seed", "nn"]
+__all__ = [
+    "__version__",
+    "backend",
+    "data",
+    "gradcheck",
+    "io",
+    "manual_seed",
+    "metrics",
+    "models",
+    "nn",
+    "optim",
+    "pipeline",
+    "prune",
+    "regularizers",
+    "sparse",
+    "train",
+]

@@ -113,6 +113,25 @@ def to_backend(x: Any, backend: str) -> Any:
     return get_backend("cupy").asarray(x)
 
 
+def get_sparse_module(xp: ModuleType) -> ModuleType:
+    """Return the sparse-matrix module for an array module.
+
+    ``scipy.sparse`` for NumPy and ``cupyx.scipy.sparse`` for CuPy, both
+    imported lazily here, the first time they are asked for.
+
+    Raises
+    ------
+    ValueError
+        If ``xp`` is neither ``numpy`` nor ``cupy``.
+    """
+    name = getattr(xp, "__name__", repr(xp))
+    if name == "numpy":
+        return importlib.import_module("scipy.sparse")
+    if name == "cupy":
+        return importlib.import_module("cupyx.scipy.sparse")
+    raise ValueError(f"xp must be the numpy or cupy module, got {name!r}")
+
+
 def to_numpy(x: Any) -> np.ndarray:
     """Return a NumPy copy or view of any array (CuPy arrays are copied to the host)."""
     return to_backend(x, "numpy")

@@ -73,7 +73,10 @@ class Tanh(Module):
 class Sigmoid(Module):
     r""":math:`y = 1/(1+e^{-x})`, :math:`\partial L/\partial x = \delta\, y (1 - y)`.
 
-    Computed as :math:`\tfrac12(1 + \tanh(x/2))`, which never overflows.
+    Computed from :math:`e = e^{-|x|} \le 1` as :math:`1/(1+e)` for :math:`x \ge 0`
+    and :math:`e/(1+e)` for :math:`x < 0`: it never overflows and keeps full
+    relative precision in the lower tail (:math:`\tfrac12(1+\tanh(x/2))` rounds
+    :math:`\sigma(-50) \approx 2\cdot10^{-22}` to 0).
     """
 
     def __init__(self) -> None:
@@ -81,7 +84,9 @@ class Sigmoid(Module):
         self._y = None
 
     def forward(self, x: Any) -> Any:
-        self._y = 0.5 * (1.0 + get_xp(x).tanh(0.5 * x))
+        xp = get_xp(x)
+        e = xp.exp(-xp.abs(x))
+        self._y = xp.where(x >= 0, 1.0, e) / (1.0 + e)
         return self._y
 
     def backward(self, dout: Any) -> Any:

@@ -367,6 +367,8 @@ class Sequential(Module):
         return iter(list(self._modules.values()))
 
     def _index(self, idx: int) -> int:
+        if isinstance(idx, bool) or not isinstance(idx, int | np.integer):
+            raise TypeError(f"Sequential indices must be integers or slices, got {idx!r}")
         n = len(self._modules)
         if not -n <= idx < n:
             raise IndexError(f"index {idx} is out of range for Sequential of length {n}")
@@ -384,9 +386,9 @@ class Sequential(Module):
         key = list(self._modules)[self._index(idx)]
         self._modules[key] = module
 
-    def __delitem__(self, idx: int) -> None:
+    def __delitem__(self, idx: int | slice) -> None:
         mods = list(self._modules.values())
-        del mods[self._index(idx)]
+        del mods[idx if isinstance(idx, slice) else self._index(idx)]
         self._modules.clear()
         for i, m in enumerate(mods):
             self._modules[str(i)] = m
@@ -400,7 +402,11 @@ class Sequential(Module):
 
     def insert(self, index: int, module: Module) -> Sequential:
         """Insert a module before position ``index``."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential takes Module objects, got {type(module).__name__}")
         mods = list(self._modules.values())
+        if index != len(mods):  # inserting at the end is allowed
+            index = self._index(index)
         mods.insert(index, module)
         self._modules.clear()
         for i, m in enumerate(mods):

@@ -1,0 +1,228 @@
+"""Dense vs sparse inference of one pruned fully connected layer, and its bytes.
+
+For a 300x784 layer (LeNet-300-100's first) and a 1024x1024 layer, with
+random unstructured sparsity 0, 50, 80, 90, 95, 98 and 99% and batches of 1,
+32 and 256 rows in float32, this script times ``y = x W^T + b`` computed
+
+* dense: ``nn.Linear.forward`` (``x @ W.T + b`` in NumPy), the layer a
+  ``SparseLinear`` replaces;
+* csr: ``(W_csr @ x.T).T + b`` with ``scipy.sparse`` (the bare product);
+* SparseLinear: ``nnprune.sparse.SparseLinear`` in ``mode="auto"`` (it times
+  both products on a probe batch of the same size and keeps the faster);
+* torch csr: ``torch.sparse_csr`` times a dense tensor, when PyTorch is installed.
+
+Each figure is the median per-call time over ``--repeats`` repeats (each
+repeat loops enough calls to last about a millisecond; the methods are
+interleaved so background load hits them alike). Dense BLAS and PyTorch run
+with ``--threads`` threads (default 1); the ``scipy.sparse`` kernels are
+single-threaded. It then prints the
+break-even sparsity of scipy CSR per (layer, batch): the lowest sparsity in
+the grid from which CSR stays faster than dense. The check line says whether
+SparseLinear was ever slower than dense by more than the noise, defined per
+cell as 10% plus the relative interquartile range of both timings.
+
+Last, the bytes of the weight: dense, CSR with SciPy's int32 indices, CSR with
+the smallest index dtype (as ``save_sparse`` writes it) and BSR with 4x4 blocks.
+
+Run::
+
+    python benchmarks/bench_sparse.py            # about a minute or two
+    python benchmarks/bench_sparse.py --quick    # a few seconds
+
+Book: §2.2 (storage), §2.3 (compute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import scipy
+from threadpoolctl import threadpool_limits
+
+from nnprune import nn
+from nnprune.sparse import SparseLinear, dense_nbytes, sparse_nbytes, to_sparse
+from nnprune.sparse.storage import compact_components
+
+LAYERS = ((300, 784), (1024, 1024))
+SPARSITIES = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
+BATCHES = (1, 32, 256)
+REPEATS = 9
+QUICK = {"layers": ((300, 784),), "sparsities": (0.0, 0.9, 0.99), "batches": (1, 32), "repeats": 3}
+NOISE_FLOOR = 0.10
+BSR_BLOCK = (4, 4)
+
+
+def pruned_weight(shape: tuple[int, int], sparsity: float, rng: np.random.Generator) -> np.ndarray:
+    """Normal weights with exactly ``round(sparsity * size)`` zeros at random places."""
+    w = rng.standard_normal(shape).astype(np.float32)
+    w.reshape(-1)[rng.permutation(w.size)[: round(sparsity * w.size)]] = 0.0
+    return w
+
+
+def _loops(fn: Callable[[], object], target_s: float = 1e-3) -> int:
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    return max(1, min(1000, int(target_s / once)))
+
+
+def time_interleaved(
+    fns: dict[str, Callable[[], object]], repeats: int
+) -> dict[str, tuple[float, float]]:
+    """``{name: (median seconds per call, relative IQR)}``, methods interleaved per repeat."""
+    loops = {name: _loops(fn) for name, fn in fns.items()}
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(loops[name]):
+                fn()
+            samples[name].append((time.perf_counter() - start) / loops[name])
+    out = {}
+    for name, s in samples.items():
+        q1, med, q3 = np.percentile(s, [25, 50, 75])
+        out[name] = (float(med), float((q3 - q1) / med))
+    return out
+
+
+def _torch_fn(w: np.ndarray, x: np.ndarray) -> Callable[[], object] | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        w_csr = torch.from_numpy(w).to_sparse_csr()
+    xt = torch.from_numpy(np.ascontiguousarray(x.T))
+    return lambda: (w_csr @ xt).T
+
+
+def run_cell(shape, sparsity, batch, repeats, rng) -> dict[str, object]:
+    w = pruned_weight(shape, sparsity, rng)
+    b = rng.standard_normal(shape[0]).astype(np.float32)
+    x = rng.standard_normal((batch, shape[1])).astype(np.float32)
+    csr = to_sparse(w, "csr")
+    linear = nn.Linear(shape[1], shape[0], rng=0)
+    linear.weight.data, linear.bias.data = w, b
+    layer = SparseLinear.from_linear(linear, mode="auto", batch_size=batch, repeats=repeats)
+    fns = {
+        "dense": lambda: linear(x),
+        "csr": lambda: (csr @ x.T).T + b,
+        "SparseLinear": lambda: layer(x),
+    }
+    torch_fn = _torch_fn(w, x)
+    if torch_fn is not None:
+        fns["torch csr"] = torch_fn
+    timings = time_interleaved(fns, repeats)
+    return {"timings": timings, "mode": layer.mode_}
+
+
+def break_even(cells: dict[float, dict], sparsities) -> str:
+    """Lowest sparsity from which CSR is faster than dense at every higher grid point."""
+    found = None
+    for s in reversed(sparsities):
+        t = cells[s]["timings"]
+        if t["csr"][0] < t["dense"][0]:
+            found = s
+        else:
+            break
+    return f"none <= {sparsities[-1]:.0%}" if found is None else f"{found:.0%}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one layer, 3 sparsities, 2 batches")
+    parser.add_argument("--repeats", type=int, default=None, help=f"default {REPEATS}")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads")
+    args = parser.parse_args(argv)
+    if args.threads < 1 or (args.repeats is not None and args.repeats < 1):
+        parser.error("--threads and --repeats must be >= 1")
+    threadpool_limits(args.threads)
+    try:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
+    layers = QUICK["layers"] if args.quick else LAYERS
+    sparsities = QUICK["sparsities"] if args.quick else SPARSITIES
+    batches = QUICK["batches"] if args.quick else BATCHES
+    repeats = args.repeats or (QUICK["repeats"] if args.quick else REPEATS)
+    rng = np.random.default_rng(args.seed)
+    print(
+        f"numpy {np.__version__}, scipy {scipy.__version__}, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, {args.threads} BLAS/torch thread(s), float32, "
+        f"median of {repeats} repeats, load average {os.getloadavg()[0]:.1f}"
+    )
+
+    results: dict[tuple, dict[float, dict]] = {}
+    header = None
+    for shape in layers:
+        for batch in batches:
+            cells = {s: run_cell(shape, s, batch, repeats, rng) for s in sparsities}
+            results[(shape, batch)] = cells
+            methods = list(next(iter(cells.values()))["timings"])
+            if header is None:
+                header = (
+                    f"{'layer':>9} {'batch':>5} {'sparsity':>8} "
+                    + " ".join(f"{m + ' ms':>15}" for m in methods)
+                    + " "
+                    + " ".join(f"{m + ' x':>15}" for m in methods[1:])
+                    + f" {'SL mode':>8}"
+                )
+                print("\nTime per call (ms) and speed-up over dense (x > 1 = faster)")
+                print(header)
+            for s, cell in cells.items():
+                t = cell["timings"]
+                dense = t["dense"][0]
+                print(
+                    f"{shape[0]}x{shape[1]:<5} {batch:>5} {s:>8.0%} "
+                    + " ".join(f"{t[m][0] * 1e3:>15.4f}" for m in methods)
+                    + " "
+                    + " ".join(f"{dense / t[m][0]:>15.2f}" for m in methods[1:])
+                    + f" {cell['mode']:>8}"
+                )
+
+    print("\nBreak-even sparsity of scipy CSR vs dense (lowest grid point from which CSR wins)")
+    for (shape, batch), cells in results.items():
+        print(f"  {shape[0]}x{shape[1]}, batch {batch:>3}: {break_even(cells, sparsities)}")
+
+    worst, where = 0.0, None
+    for (shape, batch), cells in results.items():
+        for s, cell in cells.items():
+            (td, sd), (tl, sl) = cell["timings"]["dense"], cell["timings"]["SparseLinear"]
+            excess = tl / td - 1.0 - (NOISE_FLOOR + sd + sl)
+            if excess > worst:
+                worst, where = excess, f"{shape[0]}x{shape[1]}, batch {batch}, sparsity {s:.0%}"
+    verdict = (
+        "never slower than dense beyond noise"
+        if where is None
+        else f"SLOWER than dense beyond noise by {worst:.0%} at {where}"
+    )
+    print(f"\nCheck: SparseLinear (auto) was {verdict} (noise = 10% + IQR/median of both)")
+
+    print(f"\nBytes of the weight (float32 values; BSR blocks {BSR_BLOCK[0]}x{BSR_BLOCK[1]})")
+    titles = ("dense", "csr int32", "csr small", "bsr")
+    print(f"{'layer':>9} {'sparsity':>8} " + " ".join(f"{t:>10}" for t in titles))
+    for shape in layers:
+        for s in sparsities:
+            w = pruned_weight(shape, s, rng)
+            csr = to_sparse(w, "csr")
+            small = sum(a.nbytes for a in compact_components(csr).values())
+            bsr = sparse_nbytes(to_sparse(w, "bsr", blocksize=BSR_BLOCK))
+            print(
+                f"{shape[0]}x{shape[1]:<5} {s:>8.0%} {dense_nbytes(w):>10,} "
+                f"{sparse_nbytes(csr):>10,} {small:>10,} {bsr:>10,}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,238 @@
+r"""Save and load models as ``.npz`` files, pruning masks included, never pickled.
+
+A file written by :func:`save` is a NumPy ``.npz`` archive holding
+
+* every entry of ``model.state_dict()``: parameters (``"0.weight"``), buffers
+  (``"1.running_mean"``) and, for each pruned parameter, its bool mask
+  (``"0.weight_mask"``, the key PyTorch's pruning uses), so a pruned model
+  loads back pruned (masks do not "go back to 0" on reload);
+* one metadata entry ``"__nnprune__"``: a JSON string (a 0-d unicode array,
+  no pickle) with the format name and version, the model's class name, the
+  nnprune version and the user's ``metadata`` dict.
+
+Files are written atomically (a temporary file in the same folder, then
+``os.replace``): an interrupted save never leaves a half-written model under
+the real name. Files are read with ``np.load(path, allow_pickle=False)``, so
+loading a file cannot run code.
+
+Book: §1.3 (model size on disk), §3.1 (a pruned model is its weights plus masks).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .nn.module import Module
+
+FORMAT_NAME = "nnprune"
+FORMAT_VERSION = 1
+METADATA_KEY = "__nnprune__"
+
+
+def _header(model: Module, metadata: dict[str, Any] | None) -> str:
+    from . import __version__
+
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict or None, got {type(metadata).__name__}")
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "class": type(model).__name__,
+        "nnprune_version": __version__,
+        "metadata": metadata or {},
+    }
+    try:
+        return json.dumps(header, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"metadata must be JSON-serialisable, got {metadata!r}: {exc}") from exc
+
+
+def save(
+    model: Module,
+    path: str | os.PathLike,
+    metadata: dict[str, Any] | None = None,
+    *,
+    compress: bool = False,
+) -> Path:
+    """Write ``model.state_dict()`` and a metadata entry to ``path`` (``.npz``), atomically.
+
+    Parameters
+    ----------
+    model : Module
+    path : str or path-like
+        Used exactly as given (no ``.npz`` suffix is added). Its folder must exist.
+    metadata : dict, optional
+        JSON-serialisable information to keep with the weights (accuracy,
+        sparsity, the command that trained it, ...).
+    compress : bool, default False
+        ``np.savez_compressed`` instead of ``np.savez`` (pruned zeros and masks
+        compress well; loading is slower).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``metadata`` is not a JSON-serialisable dict.
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be an nnprune Module, got {type(model).__name__}")
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"cannot save to {str(path)!r}: folder {str(folder)!r} does not exist"
+        )
+    header = _header(model, metadata)
+    state = model.state_dict()
+    if METADATA_KEY in state:
+        raise ValueError(f"the model has a state entry named {METADATA_KEY!r}, which is reserved")
+    arrays = {**state, METADATA_KEY: np.array(header)}
+    writer = np.savez_compressed if compress else np.savez
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            writer(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _corrupt(path: Path, exc: BaseException) -> ValueError:
+    return ValueError(f"{str(path)!r} is not a readable .npz file (truncated or corrupt?): {exc}")
+
+
+def _read_members(path: Path, archive: np.lib.npyio.NpzFile) -> dict[str, np.ndarray]:
+    arrays: dict[str, np.ndarray] = {}
+    with archive:
+        for key in archive.files:
+            try:
+                arrays[key] = archive[key]
+            except ValueError as exc:
+                if "allow_pickle" in str(exc):
+                    raise ValueError(
+                        f"{str(path)!r}: entry {key!r} is an object array; nnprune files hold "
+                        "numeric and bool arrays only and are never unpickled"
+                    ) from exc
+                raise _corrupt(path, exc) from exc
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                raise _corrupt(path, exc) from exc
+    return arrays
+
+
+def load_state(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a file written by :func:`save` without needing the model.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    state : dict of str to numpy.ndarray
+        The saved ``state_dict`` (masks as ``"<name>_mask"`` bool arrays).
+    header : dict
+        ``{"format", "format_version", "class", "nnprune_version", "metadata"}``;
+        ``header["metadata"]`` is the dict given to :func:`save`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is truncated or corrupt, is not an ``.npz`` archive, has no
+        nnprune metadata (a foreign ``.npz``), has a newer format version, or
+        holds an object array (nnprune never unpickles).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such model file: {str(path)!r}")
+    # Open the file ourselves: np.load leaks its handle when the zip is corrupt.
+    with open(path, "rb") as f:
+        try:
+            archive = np.load(f, allow_pickle=False)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise _corrupt(path, exc) from exc
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(
+                f"{str(path)!r} holds a single .npy array, not an nnprune .npz archive"
+            )
+        arrays = _read_members(path, archive)
+    if METADATA_KEY not in arrays:
+        raise ValueError(
+            f"{str(path)!r} has no {METADATA_KEY!r} metadata entry: it is an .npz file "
+            "that nnprune.io.save did not write"
+        )
+    raw = arrays.pop(METADATA_KEY)
+    try:
+        header = json.loads(str(raw[()])) if raw.dtype.kind == "U" and raw.ndim == 0 else None
+    except json.JSONDecodeError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise ValueError(f"{str(path)!r}: the {METADATA_KEY!r} entry is not nnprune metadata")
+    version = header.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"{str(path)!r} has format version {version!r}; this nnprune reads "
+            f"version {FORMAT_VERSION} or older (upgrade nnprune)"
+        )
+    return arrays, header
+
+
+def load(model: Module, path: str | os.PathLike, strict: bool = True) -> dict[str, Any]:
+    """Load a file written by :func:`save` into ``model`` (same architecture), masks included.
+
+    Everything is read and checked before the model is touched: after any
+    error the model is unchanged.
+
+    Parameters
+    ----------
+    model : Module
+        A model built like the saved one; its parameters, buffers and masks
+        are replaced (pruned parameters of the file come back pruned,
+        parameters without a saved mask lose theirs).
+    path : str or path-like
+    strict : bool, default True
+        Require exactly the model's entries (see ``Module.load_state_dict``).
+
+    Returns
+    -------
+    dict
+        The file's header (see :func:`load_state`); ``["metadata"]`` is the user's dict.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        See :func:`load_state`; a name, shape or dtype mismatch names the entry.
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be an nnprune Module, got {type(model).__name__}")
+    state, header = load_state(path)
+    try:
+        model.load_state_dict(state, strict=strict)
+    except ValueError as exc:
+        raise ValueError(
+            f"cannot load {str(path)!r} (saved from a {header.get('class')}) into this "
+            f"{type(model).__name__}: {exc}"
+        ) from exc
+    return header
+
+
+__all__ = ["FORMAT_VERSION", "load", "load_state", "save"]

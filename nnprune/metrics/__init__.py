@@ -1,0 +1,48 @@
+"""Metrics: weight, connection and activation sparsity; size, FLOPs, bytes; a per-layer table.
+
+Size and FLOPs follow ShrinkBench's definitions (Blalock et al., MLSys 2020):
+``model_size -> (size, size_nz)``, ``flops -> (flops, flops_nz)``,
+``compression_ratio = size / size_nz``, ``theoretical_speedup = flops / flops_nz``.
+
+Book: §1.3, §2.1, §3.2.
+"""
+
+from .flops import FLOP_RULES, flops, layer_flops, theoretical_speedup
+from .size import compression_ratio, model_bytes, model_size
+from .sparsity import (
+    activation_sparsity,
+    connection_sparsity,
+    count_zeros,
+    counted_parameters,
+    density,
+    layer_sparsity,
+    model_sparsity,
+    parameter_sparsity,
+    sparsity,
+    zero_inputs,
+    zero_outputs,
+)
+from .table import format_table, layer_table
+
+__all__ = [
+    "FLOP_RULES",
+    "activation_sparsity",
+    "compression_ratio",
+    "connection_sparsity",
+    "count_zeros",
+    "counted_parameters",
+    "density",
+    "flops",
+    "format_table",
+    "layer_flops",
+    "layer_sparsity",
+    "layer_table",
+    "model_bytes",
+    "model_size",
+    "model_sparsity",
+    "parameter_sparsity",
+    "sparsity",
+    "theoretical_speedup",
+    "zero_inputs",
+    "zero_outputs",
+]

@@ -1,0 +1,93 @@
+r"""Pruning: masks, criteria and structured removal (names follow torch.nn.utils.prune).
+
+Pruning multiplies a weight tensor by a 0/1 mask:
+
+.. math::
+
+    W' = M \odot W,\qquad M_{ij} \in \{0, 1\},
+
+so pruned weights become exactly zero and **kept weights keep their values**.
+(Book erratum, §3.1: the book says weight pruning "quantises weights to 0 or
+1"; that is binarisation, a kind of quantisation, not pruning.)
+
+The mask lives on the parameter: ``layer.weight.mask`` (bool, True = kept),
+with ``layer.weight.data`` already zero where it is False. PyTorch keeps
+``weight_orig`` and a ``weight_mask`` buffer instead; see
+:mod:`nnprune.prune.functional` for the correspondence.
+
+* unstructured: :func:`l1_unstructured`, :func:`random_unstructured`,
+  :func:`global_unstructured`, :func:`threshold_unstructured`,
+  :func:`std_threshold_unstructured`, :func:`custom_from_mask`, :func:`identity`;
+* structured (masks on whole channels): :func:`ln_structured`, :func:`random_structured`;
+* N:M semi-structured: :func:`nm_structured`, :func:`is_nm_sparse`;
+* bookkeeping: :func:`remove`, :func:`is_pruned`, :class:`PruningLog`.
+
+Book: §3.1–3.2, §5, §8.
+"""
+
+from .functional import (
+    custom_from_mask,
+    global_unstructured,
+    identity,
+    is_pruned,
+    l1_unstructured,
+    ln_structured,
+    random_structured,
+    random_unstructured,
+    remove,
+)
+from .log import PruningLog
+from .methods import (
+    BasePruningMethod,
+    CustomFromMask,
+    Identity,
+    L1Unstructured,
+    LnStructured,
+    RandomStructured,
+    RandomUnstructured,
+)
+from .nm import NMStructured, is_nm_sparse, nm_mask, nm_structured
+from .threshold import ThresholdUnstructured, std_threshold_unstructured, threshold_unstructured
+
+__all__ = [
+    "BasePruningMethod",
+    "CustomFromMask",
+    "Identity",
+    "L1Unstructured",
+    "LnStructured",
+    "NMStructured",
+    "PruningLog",
+    "RandomStructured",
+    "RandomUnstructured",
+    "ThresholdUnstructured",
+    "custom_from_mask",
+    "global_unstructured",
+    "identity",
+    "is_nm_sparse",
+    "is_pruned",
+    "l1_unstructured",
+    "ln_structured",
+    "nm_mask",
+    "nm_structured",
+    "random_structured",
+    "random_unstructured",
+    "remove",
+    "std_threshold_unstructured",
+    "threshold_unstructured",
+]
+
+# Structured pruning with physical removal (Book §3.1).
+from .importance import unit_scores  # noqa: E402
+from .layer_removal import fold_batchnorm, merge_linear, remove_layer  # noqa: E402
+from .removal import RemovalRecord, mask_units, prune_units, remove_units  # noqa: E402
+
+__all__ += [
+    "RemovalRecord",
+    "fold_batchnorm",
+    "mask_units",
+    "merge_linear",
+    "prune_units",
+    "remove_layer",
+    "remove_units",
+    "unit_scores",
+]

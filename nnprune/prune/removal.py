@@ -1,0 +1,449 @@
+r"""Structured pruning with physical removal: pruned units really leave the model.
+
+Masking a neuron (a row of a ``Linear`` weight) or a filter (an output
+channel of a ``Conv2d``) keeps every array at full size: the model computes
+the same, but is neither smaller nor faster. Here the units are *removed*:
+the arrays shrink, and what is left is an ordinary, smaller nnprune model
+that trains, saves and loads like any other.
+
+Dependencies
+------------
+Removing output unit :math:`j` of a layer changes the shape of everything
+that reads it, up to and including the next layer that mixes units (the
+*consumer*). Walking the layers after the pruned one (nested ``Sequential``
+containers are walked as one flat list):
+
+===========================  ===========================================  =========
+module after the pruned one  what happens to it                           the walk
+===========================  ===========================================  =========
+ReLU, LeakyReLU, Tanh,       nothing: each entry is transformed alone     continues
+Sigmoid, Dropout
+BatchNorm1d, BatchNorm2d     ``weight``, ``bias``, ``running_mean``,      continues
+                             ``running_var`` lose entry :math:`j`
+MaxPool2d, AvgPool2d         nothing: each channel is pooled alone        continues
+Flatten (after a Conv2d)     channel :math:`c` becomes the columns        continues
+                             :math:`cHW, \dots, (c+1)HW - 1`
+Linear                       loses input columns :math:`W_{:,j}`          stops
+Conv2d                       loses input channels :math:`W_{:,j,:,:}`     stops
+anything else, or the end    refused                                      --
+===========================  ===========================================  =========
+
+:math:`H, W` are the sizes of the map entering ``Flatten``, found by a
+forward pass of two zero samples of ``input_shape`` (two, so that a
+BatchNorm without running statistics still has a batch); the model is
+restored afterwards, forward caches and train/eval flags included. Masks
+already on the parameters shrink with the data, so pruned entries stay pruned.
+
+Refused, with a message naming the layer (and the model left unchanged,
+since everything is checked before anything changes): the output layer's
+units (they are the classes), all units of a layer, a layer followed by a
+module the table does not list, and a model that is not a ``Sequential``
+(a custom ``forward`` may use a unit anywhere: residual additions,
+concatenations). For those graphs, Torch-Pruning's ``DependencyGraph``
+(Fang et al., 2023) traces the forward pass and groups every coupled
+parameter; this module is the readable special case of a chain.
+
+:func:`mask_units` is the masked twin of :func:`remove_units`: it zeroes the
+unit's incoming row or filter *and* its outgoing columns in the consumer. The
+outgoing mask is what matters: a masked row still outputs its bias, which a
+BatchNorm shift :math:`\beta` would carry on; the zero columns stop it.
+Removed and masked models compute the same function.
+
+Whole layers leave only where that is exact: see
+:mod:`nnprune.prune.layer_removal` (``remove_layer``, ``fold_batchnorm``,
+``merge_linear``).
+
+References
+----------
+H. Li, A. Kadav, I. Durdanovic, H. Samet and H. P. Graf, "Pruning Filters
+for Efficient ConvNets", ICLR 2017.
+G. Fang, X. Ma, M. Song, M. B. Mi and X. Wang, "DepGraph: Towards Any
+Structural Pruning", CVPR 2023.
+
+Book: §3.1 (structural pruning of neurons, filters and layers).
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..backend import get_xp, to_numpy
+from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from ..nn.batchnorm import BatchNorm1d, BatchNorm2d
+from ..nn.conv import Conv2d
+from ..nn.dropout import Dropout
+from ..nn.flatten import Flatten
+from ..nn.linear import Linear
+from ..nn.module import Module, Sequential
+from ..nn.parameter import Parameter
+from ..nn.pooling import AvgPool2d, MaxPool2d
+from ..rng import SeedLike
+from .importance import Criterion, amount_to_count, lowest, unit_scores
+
+_ELEMENTWISE = (ReLU, LeakyReLU, Tanh, Sigmoid, Dropout)
+_POOLS = (MaxPool2d, AvgPool2d)
+
+
+@dataclass(frozen=True)
+class RemovalRecord:
+    """What a structural change did.
+
+    Attributes
+    ----------
+    action : str
+        ``"removed"``, ``"masked"``, ``"deleted"``, ``"folded"`` or ``"merged"``.
+    layer : str
+        Dotted name of the layer acted on (as before the change).
+    removed : tuple of int
+        Output units removed or masked (empty for whole-layer changes).
+    params_before, params_after : int
+        ``model.num_parameters()`` before and after.
+    affected : tuple of str
+        Every module whose arrays changed, in model order.
+    """
+
+    action: str
+    layer: str
+    removed: tuple[int, ...]
+    params_before: int
+    params_after: int
+    affected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Site:
+    name: str
+    module: Module
+    parent: Sequential
+
+
+@dataclass(frozen=True)
+class _Edit:
+    site: _Site
+    role: str  # "producer" (rows/filters), "norm" (BatchNorm entries) or "consumer" (columns)
+    index: np.ndarray  # positions along this module's unit axis
+
+
+def _is_chain(module: Module) -> bool:
+    return isinstance(module, Sequential) and type(module).forward is Sequential.forward
+
+
+def _sites(model: Module) -> list[_Site]:
+    """The model's layers in forward order, nested ``Sequential`` flattened."""
+    if not _is_chain(model):
+        raise ValueError(
+            f"structured removal needs an nn.Sequential model (Sequentials may nest); "
+            f"the forward of {type(model).__name__} cannot be read, so which layers use a "
+            "unit is unknown (Torch-Pruning's DependencyGraph traces arbitrary graphs)"
+        )
+    out: list[_Site] = []
+
+    def walk(seq: Sequential, prefix: str) -> None:
+        for key, child in seq.named_children():
+            name = f"{prefix}{key}"
+            if _is_chain(child):
+                walk(child, name + ".")
+            else:
+                out.append(_Site(name, child, seq))
+
+    walk(model, "")
+    if len({id(s.module) for s in out}) != len(out):
+        raise ValueError("the model uses the same layer object twice (shared weights); refused")
+    return out
+
+
+def _find(sites: list[_Site], layer: Any) -> int:
+    if isinstance(layer, Module):
+        hits = [i for i, s in enumerate(sites) if s.module is layer]
+        what = f"{type(layer).__name__} object"
+    elif isinstance(layer, str):
+        hits = [i for i, s in enumerate(sites) if s.name == layer]
+        what = repr(layer)
+    else:
+        raise TypeError(f"layer must be a dotted name or a Module, got {type(layer).__name__}")
+    if not hits:
+        names = [s.name for s in sites]
+        raise ValueError(f"layer {what} is not a layer of the Sequential chain {names}")
+    return hits[0]
+
+
+def _check_indices(indices: Any, n_units: int, name: str) -> np.ndarray:
+    arr = np.asarray(to_numpy(indices) if hasattr(indices, "__array__") else indices)
+    arr = arr.reshape(-1)
+    if arr.size and arr.dtype.kind not in "iu":
+        raise ValueError(f"indices must be integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= n_units):
+        raise ValueError(
+            f"indices must be in [0, {n_units}) for layer {name!r}, got {arr.tolist()}"
+        )
+    if len(np.unique(arr)) != arr.size:
+        raise ValueError(f"indices must not repeat, got {arr.tolist()}")
+    if arr.size == n_units:
+        raise ValueError(
+            f"cannot remove all {n_units} units of layer {name!r}: the model would be cut in two"
+        )
+    return np.sort(arr)
+
+
+def _input_shapes(model: Module, sites: list[_Site], input_shape: Any) -> dict[int, tuple]:
+    """Shape entering each layer for a zero batch; the model is restored after."""
+    shape = tuple(input_shape)
+    if not shape or any(
+        isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in shape
+    ):
+        raise ValueError(f"input_shape must be a tuple of positive ints, got {input_shape!r}")
+    first = next(model.parameters())
+    x = get_xp(first.data).zeros((2, *shape), dtype=first.dtype)  # (2, *input_shape)
+    saved = [(m, dict(m.__dict__)) for m in model.modules()]  # caches and train flags
+    shapes: dict[int, tuple] = {}
+    try:
+        model.eval()
+        for s in sites:
+            shapes[id(s.module)] = tuple(x.shape)
+            try:
+                x = s.module.forward(x)
+            except Exception as err:
+                raise ValueError(
+                    f"a forward pass of samples of input_shape {shape} failed at layer "
+                    f"{s.name!r} ({type(s.module).__name__}): {err}"
+                ) from err
+    finally:
+        for m, state in saved:
+            m.__dict__.clear()
+            m.__dict__.update(state)
+    return shapes
+
+
+def _producer(sites: list[_Site], layer: Any) -> int:
+    i = _find(sites, layer)
+    if not isinstance(sites[i].module, Linear | Conv2d):
+        raise ValueError(
+            f"layer {sites[i].name!r} is a {type(sites[i].module).__name__}; only the output "
+            "units of Linear and Conv2d layers can be removed"
+        )
+    return i
+
+
+def _plan(model: Module, layer: Any, indices: Any, input_shape: Any) -> tuple[_Site, list[_Edit]]:
+    """Every array a removal touches, checked; nothing is changed here."""
+    sites = _sites(model)
+    i = _producer(sites, layer)
+    site = sites[i]
+    idx = _check_indices(indices, site.module.weight.shape[0], site.name)
+    channels = isinstance(site.module, Conv2d)  # units on axis 1 of a 4-D map, else features
+    count = site.module.weight.shape[0]
+    edits, shapes = [_Edit(site, "producer", idx)], None
+    for later in sites[i + 1 :]:
+        m = later.module
+        if isinstance(m, _ELEMENTWISE) or (channels and isinstance(m, _POOLS)):
+            continue
+        if isinstance(m, BatchNorm2d if channels else BatchNorm1d) and m.num_features == count:
+            edits.append(_Edit(later, "norm", idx))
+            continue
+        if isinstance(m, Flatten):
+            if input_shape is None:
+                raise ValueError(
+                    f"input_shape is needed to follow layer {site.name!r} through Flatten "
+                    f"{later.name!r}; pass the shape of one sample, e.g. (C, H, W)"
+                )
+            shapes = shapes or _input_shapes(model, sites, input_shape)
+            seen = shapes[id(m)]
+            if channels and m.start_dim == 1 and len(seen) == 4:
+                hw = seen[2] * seen[3]  # each channel becomes a block of H*W columns
+                idx = (idx[:, None] * hw + np.arange(hw)).reshape(-1)  # (len(idx)*H*W,)
+                count, channels = count * hw, False
+                continue
+            if not channels and len(seen) == 2:
+                continue
+        if isinstance(m, Linear) and not channels and m.in_features == count:
+            return site, [*edits, _Edit(later, "consumer", idx)]
+        if isinstance(m, Conv2d) and channels and m.in_channels == count:
+            return site, [*edits, _Edit(later, "consumer", idx)]
+        kind = "channels" if channels else "features"
+        raise ValueError(
+            f"cannot remove units of layer {site.name!r}: it is followed by {later.name!r} "
+            f"({type(m).__name__}), which cannot take {count} {kind} with some removed; "
+            "see the dependency table in nnprune.prune.removal"
+        )
+    raise ValueError(
+        f"cannot remove units of layer {site.name!r}: it is the output layer, its units are "
+        "the model's outputs (the classes)"
+    )
+
+
+def _take(arr: Any, axis: int, index: np.ndarray) -> Any:
+    """``arr`` without the entries ``index`` along ``axis``."""
+    keep = np.setdiff1d(np.arange(arr.shape[axis]), index)
+    return get_xp(arr).take(arr, get_xp(arr).asarray(keep), axis=axis)
+
+
+def _shrink(p: Parameter | None, axis: int, index: np.ndarray) -> None:
+    if p is None:
+        return
+    mask = None if p.mask is None else _take(p.mask, axis, index)
+    grad = _take(p.grad, axis, index)
+    p.mask = None  # the data setter accepts a new shape only without a mask
+    p.data = _take(p.data, axis, index)
+    p.mask, p.grad = mask, grad
+
+
+def _mask_out(p: Parameter, axis: int, index: np.ndarray) -> None:
+    keep = np.ones(p.shape, bool) if p.mask is None else to_numpy(p.mask).copy()
+    keep[(slice(None),) * axis + (index,)] = False
+    p.mask = keep
+
+
+def _apply(edits: list[_Edit]) -> None:
+    for e in edits:
+        m, n = e.site.module, len(e.index)
+        if e.role == "producer":
+            _shrink(m.weight, 0, e.index)
+            _shrink(m.bias, 0, e.index)
+            if isinstance(m, Linear):
+                m.out_features -= n
+            else:
+                m.out_channels -= n
+        elif e.role == "norm":
+            _shrink(m.weight, 0, e.index)
+            _shrink(m.bias, 0, e.index)
+            for buf in ("running_mean", "running_var"):
+                if getattr(m, buf) is not None:
+                    setattr(m, buf, _take(getattr(m, buf), 0, e.index))
+            m.num_features -= n
+        else:
+            _shrink(m.weight, 1, e.index)
+            if isinstance(m, Linear):
+                m.in_features -= n
+            else:
+                m.in_channels -= n
+
+
+def remove_units(
+    model: Module, layer: str | Module, indices: Any, input_shape: tuple[int, ...] | None = None
+) -> RemovalRecord:
+    """Physically remove output units (neurons or filters) of one layer.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model, changed in place (nested ``Sequential`` allowed).
+    layer : str or Module
+        Dotted name from ``model.named_modules()`` (e.g. ``"0"``, ``"features.3"``)
+        or the layer itself; a ``Linear`` or ``Conv2d``.
+    indices : sequence of int
+        Output units to remove (rows of ``weight`` / filters).
+    input_shape : tuple of int, optional
+        Shape of one input sample, e.g. ``(3, 32, 32)``; needed when a
+        ``Flatten`` lies between the layer and its consumer.
+
+    Returns
+    -------
+    RemovalRecord
+        ``action="removed"``, the layer, the sorted indices and the
+        parameter counts.
+
+    Raises
+    ------
+    ValueError
+        For anything the dependency table refuses (see module docstring);
+        the model is then unchanged.
+
+    Notes
+    -----
+    Optimisers hold references to the old arrays: build a new one after a
+    removal. Torch-Pruning: ``DG.get_pruning_group(layer, prune_*_out_channels,
+    idxs).prune()``.
+
+    Examples
+    --------
+    >>> from nnprune import nn
+    >>> model = nn.Sequential(nn.Linear(4, 8, rng=0), nn.ReLU(), nn.Linear(8, 2, rng=1))
+    >>> record = remove_units(model, "0", [1, 5])
+    >>> model[0].weight.shape, model[2].weight.shape
+    ((6, 4), (2, 6))
+    >>> record.params_before - record.params_after  # 2 rows of 4, 2 biases, 2 columns of 2
+    14
+
+    Book: §3.1.
+    """
+    before = model.num_parameters()
+    site, edits = _plan(model, layer, indices, input_shape)
+    _apply(edits)
+    removed = tuple(int(j) for j in edits[0].index)
+    names = tuple(e.site.name for e in edits)
+    return RemovalRecord("removed", site.name, removed, before, model.num_parameters(), names)
+
+
+def mask_units(
+    model: Module, layer: str | Module, indices: Any, input_shape: tuple[int, ...] | None = None
+) -> RemovalRecord:
+    """Mask output units without shrinking: the masked twin of :func:`remove_units`.
+
+    The unit's incoming weights (rows of a ``Linear`` weight, filters of a
+    ``Conv2d``) and its outgoing weights in the consumer (input columns or
+    input channels) are masked; existing masks are kept (logical and).
+    The model then computes exactly what :func:`remove_units` would leave.
+    Arguments, refusals and return value as :func:`remove_units`, with
+    ``action="masked"``.
+
+    Book: §3.1.
+    """
+    before = model.num_parameters()
+    site, edits = _plan(model, layer, indices, input_shape)
+    for e in edits:
+        if e.role != "norm":
+            _mask_out(e.site.module.weight, 0 if e.role == "producer" else 1, e.index)
+    removed = tuple(int(j) for j in edits[0].index)
+    names = tuple(e.site.name for e in edits if e.role != "norm")
+    return RemovalRecord("masked", site.name, removed, before, model.num_parameters(), names)
+
+
+def prune_units(
+    model: Module,
+    layer: str | Module,
+    amount: int | float,
+    criterion: Criterion = "l1",
+    input_shape: tuple[int, ...] | None = None,
+    seed: SeedLike = None,
+) -> RemovalRecord:
+    r"""Remove the ``amount`` lowest-scoring output units of a layer.
+
+    The scores come from :func:`nnprune.prune.importance.unit_scores`:
+    ``"l1"`` (:math:`\sum_k |W_{jk}|`, Li et al., 2017), ``"l2"``,
+    ``"random"`` (seeded), a callable ``score(module) -> (n_units,)`` or an
+    array of scores. Ties go to the lower index.
+
+    Parameters
+    ----------
+    model, layer, input_shape
+        As in :func:`remove_units`.
+    amount : int or float
+        Number of units (int) or fraction of them (float in ``[0, 1]``).
+    criterion : str, callable or array_like, default "l1"
+    seed : int or numpy.random.Generator, optional
+        For ``criterion="random"``.
+
+    Returns
+    -------
+    RemovalRecord
+
+    Book: §3.1, §3.2.
+    """
+    sites = _sites(model)
+    module = sites[_producer(sites, layer)].module
+    scores = unit_scores(module, criterion, seed)
+    count = amount_to_count(amount, len(scores))
+    return remove_units(model, layer, lowest(scores, count), input_shape)
+
+
+__all__ = [
+    "RemovalRecord",
+    "mask_units",
+    "prune_units",
+    "remove_units",
+]

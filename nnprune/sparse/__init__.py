@@ -1,0 +1,29 @@
+"""Sparse storage and sparse inference with ``scipy.sparse`` (``cupyx.scipy.sparse`` on a GPU).
+
+Book: §2.2 (storage), §2.3 (compute).
+"""
+
+from .layers import SparseConv2d, SparseLinear
+from .storage import (
+    FORMATS,
+    dense_nbytes,
+    export_model,
+    load_sparse,
+    save_sparse,
+    smallest_index_dtype,
+    sparse_nbytes,
+    to_sparse,
+)
+
+__all__ = [
+    "FORMATS",
+    "SparseConv2d",
+    "SparseLinear",
+    "dense_nbytes",
+    "export_model",
+    "load_sparse",
+    "save_sparse",
+    "smallest_index_dtype",
+    "sparse_nbytes",
+    "to_sparse",
+]

@@ -1,0 +1,411 @@
+r"""Sparse storage: weights as ``scipy.sparse`` matrices, honest byte counts, a compact ``.npz``.
+
+A pruned weight is mostly zeros, but ``layer.weight.data`` is still a dense
+array: pruning alone saves no memory. Storing only the non-zeros does, at the
+price of index arrays. For a matrix with :math:`n_r` rows, :math:`n_c` columns
+and :math:`a` non-zeros, with value size :math:`s_v` and index size
+:math:`s_i` bytes,
+
+.. math::
+
+    B_\text{dense} &= n_r n_c\, s_v, \\
+    B_\text{CSR}   &= a\, s_v + a\, s_i + (n_r + 1)\, s_i
+        \quad\text{(values, column indices, row pointers)}, \\
+    B_\text{CSC}   &= a\, s_v + a\, s_i + (n_c + 1)\, s_i, \\
+    B_\text{COO}   &= a\, s_v + 2 a\, s_i \quad\text{(values, rows, columns)}, \\
+    B_\text{BSR}   &= b\, R C\, s_v + b\, s_i + (n_r/R + 1)\, s_i
+        \quad\text{(} b \text{ stored } R\times C \text{ blocks)}.
+
+With float32 values and int32 indices CSR beats dense only when the density
+:math:`a/(n_r n_c)` is below about one half (Han et al. 2015 count
+:math:`2a + n + 1` numbers for CSR). :func:`sparse_nbytes` adds the sizes of
+the arrays a matrix really holds, with their real dtypes, so the numbers
+include that overhead.
+
+:func:`save_sparse` writes a model to one ``.npz`` file: prunable weights in a
+sparse format with the smallest unsigned index dtype that fits, everything
+else dense, pruning masks where they differ from "non-zero", and a JSON
+metadata entry. No pickle anywhere; the write is atomic. :func:`load_sparse`
+returns a dict of dense arrays with the keys of ``Module.state_dict()``
+(``"<name>_mask"`` included), so ``model.load_state_dict(load_sparse(path))``
+restores the pruned model exactly (a pruned ``-0.0`` comes back as ``0.0``).
+
+Book: §2.2 (storage benefits of sparsity).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..backend import to_numpy
+from ..nn.module import MASK_SUFFIX, Module
+from ..nn.parameter import Parameter
+
+FORMATS = ("csr", "csc", "coo", "bsr")
+FILE_FORMAT = "nnprune-sparse"
+FILE_VERSION = 1
+_META_KEY = "__meta__"
+_INDEX_DTYPES = (np.uint8, np.uint16, np.uint32, np.uint64)
+# The arrays each format stores; sparse_nbytes and save_sparse both read this table.
+_COMPONENTS = {
+    "csr": ("data", "indices", "indptr"),
+    "csc": ("data", "indices", "indptr"),
+    "bsr": ("data", "indices", "indptr"),
+    "coo": ("data", "row", "col"),
+}
+_CONSTRUCTORS = {"csr": sp.csr_array, "csc": sp.csc_array, "coo": sp.coo_array, "bsr": sp.bsr_array}
+
+
+def check_format(format: str) -> str:
+    """Return ``format`` lower-cased, or raise ``ValueError`` if it is not a known one."""
+    key = str(format).lower()
+    if key not in FORMATS:
+        raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}")
+    return key
+
+
+def as_matrix(array_or_parameter: Any) -> np.ndarray:
+    """Return a host 2-D view of an array or ``Parameter``.
+
+    A conv weight ``(C_out, C_in, kH, kW)`` becomes ``(C_out, C_in*kH*kW)``,
+    the matrix its im2col product uses; a vector becomes one row.
+    """
+    data = (
+        array_or_parameter.data if isinstance(array_or_parameter, Parameter) else array_or_parameter
+    )
+    arr = to_numpy(data)
+    if arr.ndim == 0:
+        raise ValueError(f"cannot store a 0-d array as a sparse matrix, got shape {arr.shape}")
+    if arr.ndim == 1:
+        return arr.reshape(1, -1)  # (1, n)
+    return arr.reshape(arr.shape[0], -1)  # (out, in*kH*kW)
+
+
+def _check_blocksize(blocksize: Any, format: str, shape: tuple[int, int]) -> tuple[int, int] | None:
+    if blocksize is None:
+        return None
+    if format != "bsr":
+        raise ValueError(f"blocksize is only used with format='bsr', got format={format!r}")
+    try:
+        pair = tuple(int(b) for b in blocksize)
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or min(pair) < 1 or tuple(blocksize) != pair:
+        raise ValueError(f"blocksize must be a pair of positive ints, got {blocksize!r}")
+    if shape[0] % pair[0] or shape[1] % pair[1]:
+        raise ValueError(f"blocksize {pair} must divide the matrix shape {shape}")
+    return pair
+
+
+def to_sparse(array_or_parameter: Any, format: str = "csr", blocksize: Any = None) -> Any:
+    """Store the non-zeros of an array in a ``scipy.sparse`` array.
+
+    Parameters
+    ----------
+    array_or_parameter : array or Parameter
+        Any shape of at least one dimension; see :func:`as_matrix` for how it
+        becomes 2-D. CuPy data is copied to the host.
+    format : {"csr", "csc", "coo", "bsr"}, default "csr"
+        Compressed sparse row / column, coordinate list, or block sparse row.
+    blocksize : pair of int, optional
+        ``(R, C)`` blocks for ``"bsr"``; must divide the matrix shape. ``None``
+        lets SciPy pick one.
+
+    Returns
+    -------
+    scipy.sparse array
+        Holds exactly the non-zero entries (explicit zeros are dropped), in
+        the dtype of the input.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``format`` or a ``blocksize`` that is not a pair of
+        positive ints dividing the shape, or given with another format.
+    """
+    format = check_format(format)
+    mat = as_matrix(array_or_parameter)
+    pair = _check_blocksize(blocksize, format, mat.shape)
+    if format == "bsr":
+        return sp.bsr_array(mat, blocksize=pair)
+    return _CONSTRUCTORS[format](mat)
+
+
+def _components(matrix: Any) -> dict[str, Any]:
+    fmt = getattr(matrix, "format", None)
+    if fmt not in _COMPONENTS:
+        raise TypeError(
+            f"matrix must be a csr, csc, coo or bsr sparse matrix, got {type(matrix).__name__}"
+        )
+    return {name: getattr(matrix, name) for name in _COMPONENTS[fmt]}
+
+
+def sparse_nbytes(matrix: Any) -> int:
+    """Bytes a sparse matrix really holds: values plus every index array, at their dtypes.
+
+    CSR/CSC: ``data + indices + indptr``; COO: ``data + row + col``; BSR:
+    ``data`` (all stored blocks, zeros inside blocks included) ``+ indices +
+    indptr``. Works for ``scipy.sparse`` and ``cupyx.scipy.sparse`` matrices.
+
+    Raises
+    ------
+    TypeError
+        If ``matrix`` is not one of those four formats.
+    """
+    return int(sum(int(a.nbytes) for a in _components(matrix).values()))
+
+
+def dense_nbytes(array_or_parameter: Any) -> int:
+    """Bytes of the dense array: ``size * itemsize``."""
+    data = (
+        array_or_parameter.data if isinstance(array_or_parameter, Parameter) else array_or_parameter
+    )
+    return int(data.size) * int(data.dtype.itemsize)
+
+
+def smallest_index_dtype(max_value: int) -> np.dtype:
+    """The smallest unsigned integer dtype that holds ``0 .. max_value``."""
+    for dtype in _INDEX_DTYPES:
+        if max_value <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    raise ValueError(f"index value {max_value} does not fit in 64 bits")
+
+
+def export_model(model: Module, format: str = "csr", blocksize: Any = None) -> dict[str, Any]:
+    """Every parameter and buffer of ``model``: prunable weights sparse, the rest dense.
+
+    Parameters
+    ----------
+    model : Module
+    format : {"csr", "csc", "coo", "bsr"}, default "csr"
+    blocksize : pair of int, optional
+        BSR block shape; must divide every prunable weight's matrix shape.
+
+    Returns
+    -------
+    dict
+        ``name -> scipy.sparse array`` for parameters with ``prunable=True``
+        (conv weights as ``(C_out, C_in*kH*kW)``), ``name -> numpy array`` for
+        the other parameters and the buffers. Masks are not included (see
+        :func:`save_sparse`).
+    """
+    format = check_format(format)
+    out: dict[str, Any] = {}
+    for name, p in model.named_parameters():
+        out[name] = to_sparse(p, format, blocksize) if p.prunable else to_numpy(p.data).copy()
+    for name, b in model.named_buffers():
+        if b is not None:
+            out[name] = to_numpy(b).copy()
+    return out
+
+
+def _mask_entry(p: Parameter) -> tuple[str | None, np.ndarray | None]:
+    """``(None, None)`` unpruned; ``("nonzero", None)`` if mask == data != 0; else packed bits."""
+    if p.mask is None:
+        return None, None
+    mask = to_numpy(p.mask)
+    if np.array_equal(mask, to_numpy(p.data) != 0):
+        return "nonzero", None
+    return "stored", np.packbits(mask.ravel())
+
+
+def compact_components(matrix: Any) -> dict[str, np.ndarray]:
+    """Component arrays with every index array in its smallest unsigned dtype."""
+    comps = {}
+    for key, arr in _components(matrix).items():
+        if key == "data":
+            comps[key] = np.asarray(arr)
+        else:
+            top = int(arr.max()) if arr.size else 0
+            comps[key] = np.asarray(arr).astype(smallest_index_dtype(top))
+    return comps
+
+
+def save_sparse(
+    model: Module, path: str | os.PathLike, format: str = "csr", blocksize: Any = None
+) -> None:
+    """Write ``model`` to a compressed ``.npz`` file with its prunable weights stored sparse.
+
+    The file holds, for each prunable weight, the component arrays of its
+    sparse matrix (``sparse/<name>/data``, ``.../indices``, ...) with index
+    arrays in the smallest unsigned dtype that fits; every other parameter and
+    buffer dense (``dense/<name>``); pruning masks that are not simply
+    ``data != 0`` as packed bits (``mask/<name>``); and ``__meta__``, a JSON
+    document (UTF-8 bytes) with the file format, version, sparse format,
+    shapes and dtypes. No pickled objects; written to a temporary file in the
+    same folder and renamed, so ``path`` is never left half written.
+
+    Parameters
+    ----------
+    model : Module
+    path : str or PathLike
+        Written exactly as given (no suffix is added).
+    format : {"csr", "csc", "coo", "bsr"}, default "csr"
+    blocksize : pair of int, optional
+        BSR block shape.
+    """
+    format = check_format(format)
+    arrays: dict[str, np.ndarray] = {}
+    entries: dict[str, dict[str, Any]] = {}
+    for name, p in model.named_parameters():
+        entry: dict[str, Any] = {"shape": list(p.shape), "dtype": str(p.dtype)}
+        if p.prunable:
+            matrix = to_sparse(p, format, blocksize)
+            entry.update(kind="sparse", matrix_shape=list(matrix.shape))
+            if format == "bsr":
+                entry["blocksize"] = list(matrix.blocksize)
+            for key, arr in compact_components(matrix).items():
+                arrays[f"sparse/{name}/{key}"] = arr
+        else:
+            entry["kind"] = "dense"
+            arrays[f"dense/{name}"] = to_numpy(p.data)
+        entry["mask"], bits = _mask_entry(p)
+        if bits is not None:
+            arrays[f"mask/{name}"] = bits
+        entries[name] = entry
+    for name, b in model.named_buffers():
+        if b is not None:
+            entries[name] = {
+                "kind": "dense",
+                "shape": list(b.shape),
+                "dtype": str(b.dtype),
+                "mask": None,
+            }
+            arrays[f"dense/{name}"] = to_numpy(b)
+    meta = {
+        "format": FILE_FORMAT,
+        "version": FILE_VERSION,
+        "sparse_format": format,
+        "entries": entries,
+    }
+    arrays[_META_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _read_meta(files: Any, path: str) -> dict[str, Any]:
+    if _META_KEY not in files.files:
+        raise ValueError(f"{path} is not an nnprune sparse file: no {_META_KEY!r} entry")
+    try:
+        meta = json.loads(files[_META_KEY].tobytes().decode("utf-8"))
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{path}: cannot read the metadata as JSON ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FILE_FORMAT:
+        raise ValueError(f"{path} is not an nnprune sparse file: format tag is missing or wrong")
+    if meta.get("version") != FILE_VERSION:
+        raise ValueError(
+            f"{path}: unsupported file version {meta.get('version')!r}, expected {FILE_VERSION}"
+        )
+    if meta.get("sparse_format") not in FORMATS or not isinstance(meta.get("entries"), dict):
+        raise ValueError(f"{path}: metadata has no valid 'sparse_format' and 'entries'")
+    return meta
+
+
+def _read_sparse(files: Any, name: str, entry: dict[str, Any], fmt: str) -> np.ndarray:
+    comps = {}
+    for key in _COMPONENTS[fmt]:
+        comps[key] = files[f"sparse/{name}/{key}"]
+    shape = tuple(entry["matrix_shape"])
+    index = {k: v.astype(np.int64) for k, v in comps.items() if k != "data"}
+    if fmt == "coo":
+        # The constructor rejects negative or out-of-range coordinates.
+        matrix = sp.coo_array((comps["data"], (index["row"], index["col"])), shape=shape)
+        flat = index["row"] * shape[1] + index["col"]
+        if np.unique(flat).size != flat.size:
+            raise ValueError("duplicate coordinates")
+    else:
+        args = (comps["data"], index["indices"], index["indptr"])
+        if fmt == "bsr":
+            matrix = sp.bsr_array(args, shape=shape, blocksize=tuple(entry["blocksize"]))
+        else:
+            matrix = _CONSTRUCTORS[fmt](args, shape=shape)
+        matrix.check_format(full_check=True)
+    return matrix.toarray().reshape(entry["shape"]).astype(entry["dtype"], copy=False)
+
+
+def load_sparse(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a file written by :func:`save_sparse` into dense arrays.
+
+    Returns
+    -------
+    dict
+        ``name -> numpy array`` with the keys of ``Module.state_dict()``: every
+        parameter and buffer, plus ``"<name>_mask"`` (bool) for each parameter
+        that was pruned. ``model.load_state_dict(load_sparse(path))`` restores
+        the saved model exactly.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a NumPy ``.npz`` archive, holds pickled data, or is
+        not a well-formed nnprune sparse file (metadata, missing arrays,
+        indices out of range, wrong shapes).
+    """
+    path = os.fspath(path)
+    try:
+        files = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"{path} is not a readable .npz file: {exc}") from exc
+    if not isinstance(files, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} is a single .npy array, not an nnprune sparse .npz file")
+    with files:
+        meta = _read_meta(files, path)
+        fmt = meta["sparse_format"]
+        state: dict[str, np.ndarray] = {}
+        for name, entry in meta["entries"].items():
+            try:
+                if entry["kind"] == "sparse":
+                    value = _read_sparse(files, name, entry, fmt)
+                else:
+                    value = files[f"dense/{name}"]
+                    if (
+                        list(value.shape) != list(entry["shape"])
+                        or str(value.dtype) != entry["dtype"]
+                    ):
+                        raise ValueError(
+                            f"array is {value.dtype} {value.shape}, metadata says "
+                            f"{entry['dtype']} {tuple(entry['shape'])}"
+                        )
+                state[name] = value
+                if entry["mask"] == "nonzero":
+                    state[name + MASK_SUFFIX] = value != 0
+                elif entry["mask"] == "stored":
+                    size = int(np.prod(entry["shape"]))
+                    packed = files[f"mask/{name}"]
+                    if packed.dtype != np.uint8 or packed.size != (size + 7) // 8:
+                        raise ValueError(
+                            f"mask has {packed.size} bytes, expected {(size + 7) // 8}"
+                        )
+                    bits = np.unpackbits(packed, count=size)
+                    state[name + MASK_SUFFIX] = bits.astype(bool).reshape(entry["shape"])
+            except (
+                KeyError,
+                ValueError,
+                TypeError,
+                IndexError,
+                zipfile.BadZipFile,
+                OSError,
+            ) as exc:
+                raise ValueError(
+                    f"{path}: entry {name!r} is corrupt or incomplete ({exc})"
+                ) from exc
+    return state

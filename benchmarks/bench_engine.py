@@ -11,7 +11,8 @@ of
 both in float32 on random data, with the same number of threads on both sides
 (set from ``--threads`` through the OMP/MKL/OpenBLAS variables before NumPy is
 imported, through threadpoolctl, and ``torch.set_num_threads``). Each figure is
-the median over ``--repeats`` timed steps after ``--warmup`` untimed ones.
+the median over ``--repeats`` timed steps (in blocks that alternate between the
+libraries, each after ``--warmup`` untimed steps).
 
 nnprune's backward always returns the gradient with respect to the network's
 input, so the PyTorch input is created with ``requires_grad=True`` to do the
@@ -38,21 +39,29 @@ BATCH_MLP = 128
 BATCH_CNN = 64
 LR = 0.01
 MOMENTUM = 0.9
+ROUNDS = 5
 
 
 def _median_ms(
     steps: dict[str, Callable[[], object]], repeats: int, warmup: int
 ) -> dict[str, float]:
-    """Median time of each step in ms; the steps are interleaved so that load is shared."""
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
+    """Median time of each step in ms.
+
+    The columns take turns in ``ROUNDS`` blocks, so that a slow spell of the
+    machine is shared by all of them; each block starts with ``warmup``
+    untimed steps, so that one library's thread pool has gone idle before the
+    other is timed.
+    """
     times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeats):
+    per_round = -(-repeats // ROUNDS)
+    for _ in range(ROUNDS):
         for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(warmup):
+                step()
+            for _ in range(per_round):
+                start = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - start)
     return {name: 1e3 * statistics.median(ts) for name, ts in times.items()}
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nnprune import nn
+from nnprune.backend import cupy_available, to_backend, to_numpy
 from nnprune.gradcheck import gradcheck
 from nnprune.nn._im2col import col2im, im2col
 
@@ -48,25 +49,31 @@ def brute_conv2d(x, weight, bias, stride, padding):  # noqa: ANN001, ANN201
 
 
 # ---------------------------------------------------------------- im2col
-@pytest.mark.parametrize(("kernel", "stride", "padding"), [((3, 3), (1, 1), (1, 1)),
-                                                          ((2, 3), (2, 1), (0, 2)),
-                                                          ((3, 2), (3, 3), (1, 0))])  # fmt: skip
-def test_col2im_is_the_adjoint_of_im2col(rng, kernel, stride, padding) -> None:
+@pytest.mark.parametrize("batch_last", [False, True])
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding"),
+    [((3, 3), (1, 1), (1, 1)), ((2, 3), (2, 1), (0, 2)), ((3, 2), (3, 3), (1, 0))],
+)
+def test_col2im_is_the_adjoint_of_im2col(rng, kernel, stride, padding, batch_last) -> None:
     x = rng.normal(size=(2, 3, 7, 6))
-    cols = im2col(x, kernel, stride, padding)
+    cols = im2col(x, kernel, stride, padding, batch_last=batch_last)
     c = rng.normal(size=cols.shape)
     lhs = float(np.sum(cols * c))
-    rhs = float(np.sum(x * col2im(c, x.shape, kernel, stride, padding)))
-    assert lhs == pytest.approx(rhs, rel=1e-12)
+    dx = col2im(c, x.shape, kernel, stride, padding, batch_last=batch_last)
+    assert dx.shape == x.shape
+    assert lhs == pytest.approx(float(np.sum(x * dx)), rel=1e-12)
 
 
-def test_im2col_columns_are_the_receptive_fields(rng) -> None:
+@pytest.mark.parametrize("batch_last", [False, True])
+def test_im2col_columns_are_the_receptive_fields(rng, batch_last) -> None:
     x = rng.normal(size=(2, 3, 5, 6))
-    cols = im2col(x, (2, 3), (2, 1), (1, 0))  # OH = 3, OW = 4
+    cols = im2col(x, (2, 3), (2, 1), (1, 0), batch_last=batch_last)  # OH = 3, OW = 4
+    assert cols.shape == (3 * 2 * 3, 2 * 3 * 4)
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)))
-    n, p, q = 1, 2, 3
-    column = cols[:, (n * 3 + p) * 4 + q]
-    np.testing.assert_array_equal(column, xp[n, :, p * 2 : p * 2 + 2, q : q + 3].ravel())
+    for n, p, q in [(1, 2, 3), (0, 1, 2)]:
+        column = (p * 4 + q) * 2 + n if batch_last else (n * 3 + p) * 4 + q
+        want = xp[n, :, p * 2 : p * 2 + 2, q : q + 3].ravel()
+        np.testing.assert_array_equal(cols[:, column], want)
 
 
 # ---------------------------------------------------------------- Conv2d
@@ -252,3 +259,34 @@ def test_pools_match_torch(rng, kernel, stride, padding, ties) -> None:
         yt.backward(torch.tensor(dout))
         np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_small_cnn_gradcheck(rng) -> None:
+    # The layers hand each other arrays in the (C, H, W, N) memory order conv produces;
+    # the chain, with Flatten and Linear after it, must still be exact.
+    model = nn.Sequential(
+        nn.Conv2d(2, 3, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(3, 4, 2, stride=1, rng=1), nn.AvgPool2d(2, 1), nn.MaxPool2d(3, 1, 1),
+        nn.Flatten(), nn.Linear(4, 3, rng=2),
+    ).double()  # fmt: skip
+    gradcheck(model, rng.normal(size=(3, 2, 6, 6)))
+
+
+@pytest.mark.cupy
+@pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a GPU")
+def test_cupy_matches_numpy(rng) -> None:
+    layers = [nn.Conv2d(3, 4, 3, 2, 1, rng=0), nn.MaxPool2d(2), nn.MaxPool2d(3, 2, 1),
+              nn.AvgPool2d(2), nn.AvgPool2d(3, 1, 1)]  # fmt: skip
+    x = distinct_input(rng, (2, 3, 8, 8)).astype(np.float32)
+    for layer in layers:
+        y = layer.forward(x)
+        dx = layer.backward(np.ones_like(y))
+        grads = [p.grad.copy() for p in layer.parameters()]
+        layer.zero_grad()
+        layer.to("cupy")
+        y_gpu = layer.forward(to_backend(x, "cupy"))
+        dx_gpu = layer.backward(to_backend(np.ones_like(y), "cupy"))
+        np.testing.assert_allclose(to_numpy(y_gpu), y, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(to_numpy(dx_gpu), dx, rtol=1e-5, atol=1e-6)
+        for g, p in zip(grads, layer.parameters(), strict=True):
+            np.testing.assert_allclose(to_numpy(p.grad), g, rtol=1e-5, atol=1e-5)

@@ -13,11 +13,20 @@ for channel :math:`c`, kernel offset :math:`(i, j)`, sample :math:`n` and
 output position :math:`(p, q)`, with
 :math:`H_{out} = \lfloor (H + 2p_H - k_H)/s_H \rfloor + 1` (same for :math:`W`).
 
-The layout is ``(C*kH*kW, N*OH*OW)``: rows are ordered like
-``weight.reshape(C_out, -1)`` of a PyTorch ``(C_out, C, kH, kW)`` weight, and
-columns run over the whole batch, so the batch is one GEMM and no transpose
-copy is needed before or after it (the product ``(C_out, N*OH*OW)`` is a view
-of an ``(N, C_out, OH, OW)`` array in memory order ``(C, N, H, W)``).
+Two column orders are offered; rows are always ordered ``(c, i, j)``, like
+``weight.reshape(C_out, -1)`` of a PyTorch ``(C_out, C, kH, kW)`` weight:
+
+* ``batch_last=False`` (default): columns ``(n, p, q)``, shape
+  ``(C*kH*kW, N*OH*OW)``, the textbook (Caffe) layout;
+* ``batch_last=True``: columns ``(p, q, n)``, shape ``(C*kH*kW, OH*OW*N)``.
+  The sample index is innermost, so every copy in ``im2col`` and every add
+  in ``col2im`` runs over ``OW*N`` contiguous numbers instead of ``OW``:
+  NumPy pays a fixed cost per inner run, and this makes both a few times
+  faster. :class:`~nnprune.nn.Conv2d` uses it; its output is then an
+  ``(N, C_out, OH, OW)`` view stored in memory order ``(C, H, W, N)``.
+
+Either way the whole batch is one GEMM and no transpose copy is needed before
+or after it.
 
 ``col2im`` is the adjoint (transpose) of ``im2col``: it scatter-adds every
 column entry back to the input pixel it was read from, which is exactly the
@@ -45,23 +54,37 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def pad_images(x: Any, padding: Pair, value: float = 0.0) -> Any:
+def pad_images(x: Any, padding: Pair, value: float = 0.0, *, batch_last: bool = False) -> Any:
     """Return ``x`` of shape ``(N, C, H, W)`` padded on H and W with ``value``.
 
-    Returns ``x`` itself (no copy) when ``padding == (0, 0)``. Faster than
-    ``numpy.pad`` because it fills one preallocated array.
+    Returns ``x`` itself (no copy) when ``padding == (0, 0)``. Otherwise the
+    result is an ``(N, C, H + 2pH, W + 2pW)`` view of one preallocated array
+    (faster than ``numpy.pad``) stored in the order :func:`im2col` reads it:
+    ``(C, H, W, N)`` if ``batch_last`` else ``(C, N, H, W)``.
     """
     ph, pw = padding
     if ph == 0 and pw == 0:
         return x
     xp = get_xp(x)
     n, c, h, w = x.shape
-    out = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
-    out[:, :, ph : ph + h, pw : pw + w] = x
-    return out
+    if batch_last:
+        out = xp.full((c, h + 2 * ph, w + 2 * pw, n), value, dtype=x.dtype)
+        out[:, ph : ph + h, pw : pw + w, :] = x.transpose(1, 2, 3, 0)
+        return out.transpose(3, 0, 1, 2)  # (N, C, H + 2pH, W + 2pW) view
+    out = xp.full((c, n, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    out[:, :, ph : ph + h, pw : pw + w] = x.transpose(1, 0, 2, 3)
+    return out.transpose(1, 0, 2, 3)  # (N, C, H + 2pH, W + 2pW) view
 
 
-def im2col(x: Any, kernel_size: Pair, stride: Pair, padding: Pair, pad_value: float = 0.0) -> Any:
+def im2col(
+    x: Any,
+    kernel_size: Pair,
+    stride: Pair,
+    padding: Pair,
+    pad_value: float = 0.0,
+    *,
+    batch_last: bool = False,
+) -> Any:
     r"""Unfold the receptive fields of ``x`` into the columns of a matrix.
 
     Parameters
@@ -72,31 +95,39 @@ def im2col(x: Any, kernel_size: Pair, stride: Pair, padding: Pair, pad_value: fl
         ``(kH, kW)``, ``(sH, sW)`` and ``(pH, pW)``, as in PyTorch.
     pad_value : float, default 0
         Value of the padded border (``-inf`` for max pooling).
+    batch_last : bool, default False
+        Column order ``(p, q, n)`` instead of ``(n, p, q)`` (see the module notes).
 
     Returns
     -------
     cols : array, shape ``(C*kH*kW, N*OH*OW)``
-        C-contiguous; row ``(c, i, j)`` and column ``(n, p, q)`` hold
-        ``x_pad[n, c, p*sH + i, q*sW + j]``.
+        C-contiguous; row ``(c, i, j)`` and column ``(n, p, q)`` (or
+        ``(p, q, n)``) hold ``x_pad[n, c, p*sH + i, q*sW + j]``.
     """
     xp = get_xp(x)
     n, c, h, w = x.shape
     (kh, kw), (sh, sw) = kernel_size, stride
     oh = conv_output_size(h, kh, sh, padding[0])
     ow = conv_output_size(w, kw, sw, padding[1])
-    x_pad = pad_images(x, padding, pad_value)
+    x_pad = pad_images(x, padding, pad_value, batch_last=batch_last)
     s_n, s_c, s_h, s_w = x_pad.strides
-    # A read-only strided view, no copy: windows[c, i, j, n, p, q] = x_pad[n, c, p*sH+i, q*sW+j].
-    windows = xp.lib.stride_tricks.as_strided(
-        x_pad,
-        shape=(c, kh, kw, n, oh, ow),
-        strides=(s_c, s_h, s_w, s_n, s_h * sh, s_w * sw),
-    )
+    # Read-only strided views, no copy: windows[c, i, j, n, p, q] = x_pad[n, c, p*sH+i, q*sW+j].
+    if batch_last:
+        shape, strides = (c, kh, kw, oh, ow, n), (s_c, s_h, s_w, s_h * sh, s_w * sw, s_n)
+    else:
+        shape, strides = (c, kh, kw, n, oh, ow), (s_c, s_h, s_w, s_n, s_h * sh, s_w * sw)
+    windows = xp.lib.stride_tricks.as_strided(x_pad, shape=shape, strides=strides)
     return windows.reshape(c * kh * kw, n * oh * ow)  # (C*kH*kW, N*OH*OW), the one copy
 
 
 def col2im(
-    cols: Any, x_shape: tuple[int, ...], kernel_size: Pair, stride: Pair, padding: Pair
+    cols: Any,
+    x_shape: tuple[int, ...],
+    kernel_size: Pair,
+    stride: Pair,
+    padding: Pair,
+    *,
+    batch_last: bool = False,
 ) -> Any:
     r"""Scatter-add columns back to images: the adjoint of :func:`im2col`.
 
@@ -104,29 +135,38 @@ def col2im(
     ----------
     cols : array, shape ``(C*kH*kW, N*OH*OW)``
         Values (typically :math:`\partial L/\partial\,\mathrm{cols}`), laid out
-        as :func:`im2col` returns them.
+        as :func:`im2col` returns them with the same ``batch_last``.
     x_shape : tuple ``(N, C, H, W)``
         Shape of the images ``im2col`` read.
     kernel_size, stride, padding : pair of int
         As given to :func:`im2col`.
+    batch_last : bool, default False
+        Column order ``(p, q, n)`` instead of ``(n, p, q)``.
 
     Returns
     -------
     dx : array, shape ``(N, C, H, W)``
         :math:`dx[n, c, h, w] = \sum` of the column entries read from
-        ``x[n, c, h, w]``; entries that fell on the padding are dropped.
+        ``x[n, c, h, w]``; entries that fell on the padding are dropped. A view
+        stored in memory order ``(C, H, W, N)`` if ``batch_last`` else ``(C, N, H, W)``.
     """
     xp = get_xp(cols)
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
     oh = conv_output_size(h, kh, sh, ph)
     ow = conv_output_size(w, kw, sw, pw)
+    hp, wp = h + 2 * ph, w + 2 * pw
+    if batch_last:
+        cols6 = cols.reshape(c, kh, kw, oh, ow, n)  # (C, kH, kW, OH, OW, N)
+        dx_pad = xp.zeros((c, hp, wp, n), dtype=cols.dtype)  # (C, Hp, Wp, N)
+        for i in range(kh):
+            for j in range(kw):
+                # Kernel offset (i, j) read x_pad[:, :, i::sH, j::sW] (OH x OW of them).
+                dx_pad[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :] += cols6[:, i, j]
+        return dx_pad[:, ph : ph + h, pw : pw + w, :].transpose(3, 0, 1, 2)  # (N, C, H, W)
     cols6 = cols.reshape(c, kh, kw, n, oh, ow)  # (C, kH, kW, N, OH, OW)
-    # Accumulate in (C, N, H, W) order: each slice below is then a plain strided block.
-    dx_pad = xp.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    dx_pad = xp.zeros((c, n, hp, wp), dtype=cols.dtype)  # (C, N, Hp, Wp)
     for i in range(kh):
         for j in range(kw):
-            # Kernel offset (i, j) read x_pad[:, :, i::sH, j::sW] (OH x OW of them).
             dx_pad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += cols6[:, i, j]
-    dx = dx_pad[:, :, ph : ph + h, pw : pw + w]  # (C, N, H, W), padding cropped
-    return dx.transpose(1, 0, 2, 3)  # (N, C, H, W) view, memory order (C, N, H, W)
+    return dx_pad[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3)  # (N, C, H, W)

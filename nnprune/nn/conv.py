@@ -26,9 +26,9 @@ class Conv2d(Module):
             x^{\text{pad}}[n, c,\; p s_H + i,\; q s_W + j].
 
     Written with :math:`X = \mathrm{im2col}(x)` of shape
-    ``(C_in*kH*kW, N*OH*OW)`` and :math:`W` reshaped to ``(C_out, C_in*kH*kW)``,
+    ``(C_in*kH*kW, OH*OW*N)`` and :math:`W` reshaped to ``(C_out, C_in*kH*kW)``,
     the forward map is one matrix product and the gradients follow, with
-    :math:`\Delta = \partial L/\partial y` reshaped to ``(C_out, N*OH*OW)``:
+    :math:`\Delta = \partial L/\partial y` reshaped to ``(C_out, OH*OW*N)``:
 
     .. math::
 
@@ -59,10 +59,12 @@ class Conv2d(Module):
 
     Notes
     -----
-    The output has shape ``(N, C_out, OH, OW)`` but is stored in memory order
-    ``(C_out, N, OH, OW)``, the order the GEMM produces it in (a transposed
-    view, no copy). Every NumPy operation accepts it; element-wise layers keep
-    that order and the next convolution reads it in place.
+    im2col is called with ``batch_last=True`` (columns ordered ``(p, q, n)``,
+    see :mod:`nnprune.nn._im2col`): its copies then run over long contiguous
+    stretches. The output has shape ``(N, C_out, OH, OW)`` but is stored in
+    memory order ``(C_out, OH, OW, N)``, the order the GEMM produces it in (a
+    transposed view, no copy). Every NumPy operation accepts it; element-wise
+    layers keep that order, and the next convolution reads it in place.
     """
 
     def __init__(
@@ -103,25 +105,28 @@ class Conv2d(Module):
                 f"Conv2d: input of shape {tuple(x.shape)} is smaller than kernel_size "
                 f"{self.kernel_size} with padding {self.padding}"
             )
-        cols = im2col(x, self.kernel_size, self.stride, self.padding)  # (C*kH*kW, N*OH*OW)
+        cols = im2col(x, *self._geometry(), batch_last=True)  # (C*kH*kW, OH*OW*N)
         self._cols, self._x_shape = cols, x.shape
         w2 = self.weight.data.reshape(self.out_channels, -1)  # (C_out, C*kH*kW)
-        y = w2 @ cols  # (C_out, N*OH*OW)
+        y = w2 @ cols  # (C_out, OH*OW*N)
         if self.bias is not None:
             y += self.bias.data[:, None]
-        return y.reshape(self.out_channels, n, oh, ow).transpose(1, 0, 2, 3)  # (N, C_out, OH, OW)
+        return y.reshape(self.out_channels, oh, ow, n).transpose(3, 0, 1, 2)  # (N, C_out, OH, OW)
 
     def backward(self, dout: Any) -> Any:
         if self._cols is None:
             raise RuntimeError("Conv2d.backward called before forward")
-        # Free when dout is in the (C_out, N, OH, OW) memory order forward produced.
-        d2 = dout.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (C_out, N*OH*OW)
+        # Free when dout is in the (C_out, OH, OW, N) memory order forward produced.
+        d2 = dout.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)  # (C_out, OH*OW*N)
         self.weight.grad += (d2 @ self._cols.T).reshape(self.weight.shape)
         if self.bias is not None:
             self.bias.grad += d2.sum(axis=1)
         w2 = self.weight.data.reshape(self.out_channels, -1)  # (C_out, C*kH*kW)
-        dcols = w2.T @ d2  # (C*kH*kW, N*OH*OW)
-        return col2im(dcols, self._x_shape, self.kernel_size, self.stride, self.padding)
+        dcols = w2.T @ d2  # (C*kH*kW, OH*OW*N)
+        return col2im(dcols, self._x_shape, *self._geometry(), batch_last=True)
+
+    def _geometry(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+        return self.kernel_size, self.stride, self.padding
 
     def extra_repr(self) -> str:
         return (

@@ -61,7 +61,7 @@ class Linear(Module):
         self._x = x
         y = x @ self.weight.data.T  # (..., out)
         if self.bias is not None:
-            y = y + self.bias.data
+            y += self.bias.data  # in place: y is a fresh array
         return y
 
     def backward(self, dout: Any) -> Any:

@@ -10,7 +10,11 @@ Two paths compute the same thing:
   ``(N, C, OH, OW)`` slice of that view: NumPy reduces a length-4 axis far
   more slowly than it combines four whole arrays element-wise;
 * the general path (overlapping windows, padding) through
-  :func:`nnprune.nn._im2col.im2col`.
+  :func:`nnprune.nn._im2col.im2col` with batch-last columns.
+
+Gradients are allocated in the memory order of the input (``zeros_like``), so
+that after a :class:`~nnprune.nn.Conv2d` every array in the chain keeps that
+layer's ``(C, H, W, N)`` order and no layout change costs a copy.
 
 Book: §1.2 (CNN: pooling layers).
 """
@@ -80,19 +84,27 @@ class _Pool2d(Module):
         return get_xp(self._x).zeros_like(self._x, dtype=dtype)
 
     def _cols(self, x: Any, pad_value: float) -> Any:
-        """Windows as ``(C, kH*kW, N*OH*OW)`` via im2col."""
+        """Windows as ``(C, kH*kW, OH*OW*N)`` via im2col (batch-last columns)."""
         c = x.shape[1]
-        cols = im2col(x, self.kernel_size, self.stride, self.padding, pad_value)
-        return cols.reshape(c, -1, cols.shape[1])  # (C, kH*kW, N*OH*OW)
+        cols = im2col(x, *self._geometry(), pad_value, batch_last=True)  # (C*kH*kW, OH*OW*N)
+        return cols.reshape(c, -1, cols.shape[1])  # (C, kH*kW, OH*OW*N)
+
+    def _col2im(self, dcols: Any) -> Any:
+        """Scatter ``(C, kH*kW, OH*OW*N)`` window gradients back to the input."""
+        dcols = dcols.reshape(-1, dcols.shape[2])  # (C*kH*kW, OH*OW*N)
+        return col2im(dcols, self._x_shape, *self._geometry(), batch_last=True)
+
+    def _geometry(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+        return self.kernel_size, self.stride, self.padding
 
     def _from_cols(self, y: Any, oh: int, ow: int) -> Any:
-        """``(C, N*OH*OW)`` -> ``(N, C, OH, OW)`` view."""
+        """``(C, OH*OW*N)`` -> ``(N, C, OH, OW)`` view."""
         n, c = self._x_shape[:2]
-        return y.reshape(c, n, oh, ow).transpose(1, 0, 2, 3)  # (N, C, OH, OW)
+        return y.reshape(c, oh, ow, n).transpose(3, 0, 1, 2)  # (N, C, OH, OW)
 
     def _to_cols(self, dout: Any) -> Any:
-        """``(N, C, OH, OW)`` -> ``(C, N*OH*OW)``."""
-        return dout.transpose(1, 0, 2, 3).reshape(dout.shape[1], -1)  # (C, N*OH*OW)
+        """``(N, C, OH, OW)`` -> ``(C, OH*OW*N)``."""
+        return dout.transpose(1, 2, 3, 0).reshape(dout.shape[1], -1)  # (C, OH*OW*N)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -135,17 +147,19 @@ class MaxPool2d(_Pool2d):
         if self._fast:
             tiles = self._tiles(x, oh, ow)  # (N, C, OH, kH, OW, kW) view
             best = tiles[:, :, :, 0, :, 0].copy(order="K")  # (N, C, OH, OW)
-            argmax = xp.zeros(best.shape, dtype=xp.int32)
+            # One byte per output is enough for windows of up to 255 entries.
+            index_type = xp.uint8 if len(self._offsets()) <= 256 else xp.int32
+            argmax = xp.zeros_like(best, dtype=index_type)  # same memory order as best
             for k, (i, j) in enumerate(self._offsets()[1:], start=1):
                 window = tiles[:, :, :, i, :, j]  # (N, C, OH, OW) view, offset (i, j)
                 # Strictly greater keeps the first maximum; k grows, so max() keeps the last win.
-                xp.maximum(argmax, (window > best) * xp.int32(k), out=argmax)
+                xp.maximum(argmax, (window > best) * index_type(k), out=argmax)
                 xp.maximum(best, window, out=best)
             self._argmax = argmax  # (N, C, OH, OW), row-major offset in the window
             return best
-        cols = self._cols(x, float("-inf"))  # (C, kH*kW, N*OH*OW)
-        self._argmax = cols.argmax(axis=1)[:, None]  # (C, 1, N*OH*OW)
-        return self._from_cols(xp.take_along_axis(cols, self._argmax, axis=1)[:, 0], oh, ow)
+        cols = self._cols(x, float("-inf"))  # (C, kH*kW, OH*OW*N)
+        self._argmax = cols.argmax(axis=1)[:, None]  # (C, 1, OH*OW*N), first max
+        return self._from_cols(cols.max(axis=1), oh, ow)
 
     def backward(self, dout: Any) -> Any:
         if self._argmax is None:
@@ -155,14 +169,16 @@ class MaxPool2d(_Pool2d):
         if self._fast:
             dx = self._zeros_like_input(dout.dtype)
             dtiles = self._tiles(dx, *dout.shape[2:])  # (N, C, OH, kH, OW, kW) view into dx
+            # One copy into the memory order of dx and argmax (dout may come in another,
+            # e.g. from Flatten): the kH*kW products below then run over aligned arrays.
+            aligned = xp.empty_like(self._argmax, dtype=dout.dtype)
+            aligned[...] = dout
             for k, (i, j) in enumerate(self._offsets()):
-                xp.multiply(dout, self._argmax == k, out=dtiles[:, :, :, i, :, j])
+                xp.multiply(aligned, self._argmax == k, out=dtiles[:, :, :, i, :, j])
             return dx
-        d2 = self._to_cols(dout)  # (C, N*OH*OW)
-        dcols = xp.zeros((d2.shape[0], kk, d2.shape[1]), dtype=dout.dtype)  # (C, kH*kW, N*OH*OW)
-        xp.put_along_axis(dcols, self._argmax, d2[:, None], axis=1)
-        dcols = dcols.reshape(-1, d2.shape[1])  # (C*kH*kW, N*OH*OW)
-        return col2im(dcols, self._x_shape, self.kernel_size, self.stride, self.padding)
+        d2 = self._to_cols(dout)  # (C, OH*OW*N)
+        winner = xp.arange(kk)[None, :, None] == self._argmax  # (C, kH*kW, OH*OW*N)
+        return self._col2im(winner * d2[:, None])
 
 
 class AvgPool2d(_Pool2d):
@@ -209,7 +225,5 @@ class AvgPool2d(_Pool2d):
             for i, j in self._offsets():
                 dtiles[:, :, :, i, :, j] = share
             return dx
-        d2 = self._to_cols(share)  # (C, N*OH*OW)
-        dcols = xp.broadcast_to(d2[:, None], (d2.shape[0], kh * kw, d2.shape[1]))
-        dcols = dcols.reshape(-1, d2.shape[1])  # (C*kH*kW, N*OH*OW), a copy
-        return col2im(dcols, self._x_shape, self.kernel_size, self.stride, self.padding)
+        d2 = self._to_cols(share)  # (C, OH*OW*N)
+        return self._col2im(xp.broadcast_to(d2[:, None], (d2.shape[0], kh * kw, d2.shape[1])))

@@ -3,6 +3,65 @@
 Book: §5.1–5.3, §8.
 """
 
+from ._select import CRITERIA, SCOPES, prunable_names, select, weight_sparsity
+from .gradual import GradualPruning
+from .loop import (
+    STEPS,
+    PipelineResult,
+    RoundResult,
+    decide,
+    evaluate,
+    forward_backward,
+    prune_retrain,
+    retrain,
+    update,
+)
+from .lottery import (
+    ControlResult,
+    LotteryResult,
+    LotteryRound,
+    lottery_ticket,
+    random_reinit_control,
+)
 from .schedules import ConstantSparsity, PolynomialDecay, PruningSchedule, iterative_sparsities
+from .sensitivity import (
+    plot_sensitivity,
+    plot_sweep,
+    sensitivity_analysis,
+    sparsity_sweep,
+    threshold_sweep,
+    write_csv,
+)
 
-__all__ = ["ConstantSparsity", "PolynomialDecay", "PruningSchedule", "iterative_sparsities"]
+__all__ = [
+    "CRITERIA",
+    "SCOPES",
+    "STEPS",
+    "ConstantSparsity",
+    "ControlResult",
+    "GradualPruning",
+    "LotteryResult",
+    "LotteryRound",
+    "PipelineResult",
+    "PolynomialDecay",
+    "PruningSchedule",
+    "RoundResult",
+    "decide",
+    "evaluate",
+    "forward_backward",
+    "iterative_sparsities",
+    "lottery_ticket",
+    "plot_sensitivity",
+    "plot_sweep",
+    "prunable_names",
+    "prune_retrain",
+    "random_reinit_control",
+    "retrain",
+    "select",
+    "sensitivity_analysis",
+    "sparsity_sweep",
+    "threshold_sweep",
+    "update",
+    "weight_sparsity",
+    "write_csv",
+]

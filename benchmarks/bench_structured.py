@@ -1,0 +1,171 @@
+"""Does removing neurons and filters speed up the dense forward pass as much as its FLOPs say?
+
+Structured pruning removes whole units, so the pruned model is an ordinary,
+smaller dense model (``nnprune.prune.prune_units``). Its FLOPs fall by a
+known ratio; this script measures how much of that ratio the forward pass
+really gets, for
+
+* an MLP 784-300-100-10 with ReLU on random inputs, batches 1, 32 and 256;
+* the CNN of ``bench_engine.py`` on 1x28x28 inputs: Conv 3x3 1->16 (padding 1),
+  ReLU, MaxPool 2, Conv 3x3 16->32, ReLU, MaxPool 2, Flatten, Linear 32*7*7->10,
+  batches 1, 32 and 256;
+
+with 25%, 50% and 75% of the units of every hidden layer (the MLP's two hidden
+layers, the CNN's two convolutions) removed by L1 norm. The weights are random
+(speed does not depend on their values). Columns: ``FLOPs x`` = dense FLOPs /
+shrunk FLOPs (MACs of Linear/Conv2d per sample, ShrinkBench's count);
+``measured x`` = dense time / shrunk time; ``follows`` = measured x / FLOPs x
+(1 means the speed-up follows the FLOP reduction exactly). Each time is the
+median over ``--repeats`` forward passes in eval mode, float32, with the
+models of one (network, batch) timed in interleaved rounds
+(``nnprune.metrics.latency.compare_latency``), BLAS limited to ``--threads``.
+
+Run::
+
+    python benchmarks/bench_structured.py            # about a minute
+    python benchmarks/bench_structured.py --quick    # a few seconds
+
+Book: §3.1 (structural pruning), §3.3 (comparing methods).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import platform
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from nnprune import metrics, nn, prune
+from nnprune.metrics.latency import compare_latency
+from nnprune.report import format_table
+
+FRACTIONS = (0.25, 0.5, 0.75)
+BATCHES = {"MLP 784-300-100-10": (1, 32, 256), "CNN 16-32 on 28x28": (1, 32, 256)}
+REPEATS = 30
+QUICK = {
+    "fractions": (0.5,),
+    "batches": {"MLP 784-300-100-10": (1, 256), "CNN 16-32 on 28x28": (32,)},
+    "repeats": 5,
+}
+FOLLOWS_WITHIN = 0.2  # "follows the FLOP ratio" when measured/FLOPs is within 20% of 1
+
+
+def build(name: str, seed: int) -> tuple[nn.Sequential, tuple[int, ...], list[str]]:
+    """The network, the shape of one input sample, and its hidden layers' names."""
+    if name.startswith("MLP"):
+        model = nn.Sequential(
+            nn.Linear(784, 300, rng=seed),
+            nn.ReLU(),
+            nn.Linear(300, 100, rng=seed + 1),
+            nn.ReLU(),
+            nn.Linear(100, 10, rng=seed + 2),
+        )
+        return model, (784,), ["0", "2"]
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, rng=seed),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, rng=seed + 1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 7 * 7, 10, rng=seed + 2),
+    )
+    return model, (1, 28, 28), ["0", "3"]
+
+
+def shrunk(model: nn.Sequential, hidden: list[str], fraction: float, shape: tuple) -> nn.Sequential:
+    """A copy with ``fraction`` of every hidden layer's units removed by L1 norm."""
+    small = copy.deepcopy(model)
+    for name in hidden:
+        prune.prune_units(small, name, fraction, criterion="l1", input_shape=shape)
+    return small
+
+
+def run(name: str, batches, fractions, repeats: int, seed: int) -> list[dict]:
+    model, shape, hidden = build(name, seed)
+    models = {"dense": model} | {f: shrunk(model, hidden, f, shape) for f in fractions}
+    dense_flops, _ = metrics.flops(model, shape)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for batch in batches:
+        x = rng.standard_normal((batch, *shape)).astype(np.float32)
+        t = compare_latency(models, x, repeats=repeats)
+        for f in fractions:
+            flops_ratio = dense_flops / metrics.flops(models[f], shape)[0]
+            measured = t["dense"] / t[f]
+            rows.append(
+                {
+                    "network": name,
+                    "batch": batch,
+                    "removed": f,
+                    "params": models[f].num_parameters(),
+                    "FLOPs x": flops_ratio,
+                    "ms dense": 1e3 * t["dense"],
+                    "ms shrunk": 1e3 * t[f],
+                    "measured x": measured,
+                    "follows": measured / flops_ratio,
+                }
+            )
+    return rows
+
+
+def summary(rows: list[dict]) -> str:
+    follows = np.array([r["follows"] for r in rows])
+    close = int(np.sum(np.abs(follows - 1) <= FOLLOWS_WITHIN))
+    worst = rows[int(np.argmin(follows))]
+    return (
+        f"Summary: the measured dense speed-up was {np.median(follows):.2f} of the FLOP ratio "
+        f"(median; range {follows.min():.2f}-{follows.max():.2f}), within "
+        f"{FOLLOWS_WITHIN:.0%} of it in {close} of {len(rows)} cases; furthest below at "
+        f"{worst['network']}, batch {worst['batch']}, {worst['removed']:.0%} removed "
+        f"({worst['measured x']:.2f}x measured vs {worst['FLOPs x']:.2f}x FLOPs)."
+    )
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one fraction, fewer batches")
+    parser.add_argument("--repeats", type=int, default=None, help=f"default {REPEATS}")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    args = parser.parse_args(argv)
+    if args.threads < 1 or (args.repeats is not None and args.repeats < 1):
+        parser.error("--threads and --repeats must be >= 1")
+    fractions = QUICK["fractions"] if args.quick else FRACTIONS
+    batches = QUICK["batches"] if args.quick else BATCHES
+    repeats = args.repeats or (QUICK["repeats"] if args.quick else REPEATS)
+    print(
+        f"numpy {np.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{args.threads} BLAS thread(s), float32, median of {repeats} repeats, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    rows = []
+    with threadpool_limits(args.threads):
+        for name, net_batches in batches.items():
+            rows += run(name, net_batches, fractions, repeats, args.seed)
+    formats = {
+        "removed": "{:.0%}",
+        "params": "{:,}",
+        "FLOPs x": "{:.2f}x",
+        "ms dense": "{:.3f}",
+        "ms shrunk": "{:.3f}",
+        "measured x": "{:.2f}x",
+        "follows": "{:.2f}",
+    }
+    print(
+        format_table(
+            rows,
+            formats=formats,
+            title="\nStructured pruning: FLOP ratio vs measured speed-up of the dense forward pass",
+        )
+    )
+    print("\n" + summary(rows))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

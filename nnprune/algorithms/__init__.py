@@ -1,0 +1,49 @@
+r"""Sparsity-optimisation training algorithms (book §4.2, corrected).
+
+* :func:`ista_train`: Lasso by proximal gradient (soft-thresholding after each step):
+  exact zeros. :func:`subgradient_l1_train`: the book's Appendix C route, adding
+  :math:`\lambda\operatorname{sign}(W)` to the gradients: small weights, few exact zeros.
+* :func:`reweighted_l1_train`: iteratively reweighted L1 (Candès, Wakin & Boyd 2008),
+  :math:`\lambda_{ij} = \lambda/(|W_{ij}| + \epsilon)` refreshed every few epochs.
+* :func:`admm_prune`: ADMM pruning (Zhang et al. 2018): W-, Z- (top-k projection) and
+  U-steps, then hard pruning to exactly ``k`` weights and masked retraining.
+* :func:`lambda_path`: sparsity and accuracy along a list of :math:`\lambda`.
+
+All of them run the shared loop :func:`nnprune.train.fit`; the algorithms are its
+callbacks (:class:`ProximalStep`, :class:`RefreshWeights`) and a gradient hook
+(:class:`GradientHookOptimizer`), built on the penalties of :mod:`nnprune.regularizers`.
+
+Book: §4.2 (corrected, see BOOK.md errata)
+"""
+
+from .admm import ADMMResult, ADMMState, admm_prune, kept_count, project_sparse
+from .ista import (
+    GradientHookOptimizer,
+    ProximalStep,
+    TrainResult,
+    ista_train,
+    subgradient_l1_train,
+    zero_fraction,
+)
+from .lambda_path import METHODS, lambda_path, small_fraction, train_sparse
+from .reweighted import RefreshWeights, reweighted_l1_train
+
+__all__ = [
+    "ADMMResult",
+    "ADMMState",
+    "GradientHookOptimizer",
+    "METHODS",
+    "ProximalStep",
+    "RefreshWeights",
+    "TrainResult",
+    "admm_prune",
+    "ista_train",
+    "kept_count",
+    "lambda_path",
+    "project_sparse",
+    "reweighted_l1_train",
+    "small_fraction",
+    "subgradient_l1_train",
+    "train_sparse",
+    "zero_fraction",
+]

@@ -1,0 +1,336 @@
+r"""ADMM pruning (Zhang et al. 2018): training towards a k-sparse set, then masked retraining.
+
+Pruning to ``k`` weights is the constrained problem
+
+.. math::
+
+    \min_{W,Z}\; f(W) \quad\text{s.t.}\quad W = Z,\ Z \in S_k
+        = \{Z : \lVert Z\rVert_0 \le k\},
+
+with :math:`f` the training loss. The scaled-form ADMM (Boyd et al. 2011, §3.1.1)
+alternates, from :math:`Z^0 = \Pi_{S_k}(W^0)`, :math:`U^0 = 0`:
+
+.. math::
+
+    W^{t+1} &= \arg\min_W\; f(W) + \tfrac{\rho}{2}\lVert W - Z^t + U^t\rVert_F^2
+        \quad(\text{a few SGD epochs; the extra gradient is } \rho(W - Z^t + U^t)) \\
+    Z^{t+1} &= \Pi_{S_k}(W^{t+1} + U^t)
+        \quad(\text{keep the } k \text{ largest } |\cdot|,\ \text{zero the rest}) \\
+    U^{t+1} &= U^t + W^{t+1} - Z^{t+1}.
+
+The projection is per layer (each layer keeps its own ``k_l``; ``scope="layer"``)
+or over all layers at once (``scope="global"``). The primal residual
+:math:`\lVert W - Z\rVert_F` measures how far the weights still are from a k-sparse
+point; :math:`\lVert Z^{t+1} - Z^t\rVert_F` (times :math:`\rho`, the dual residual) how
+much the support still moves. The constraint is non-convex, so ADMM is a heuristic
+here: it pulls the pruned weights towards 0 gently instead of cutting them at once.
+After the last iteration ``W`` is hard-pruned to the support of ``Z`` (masks with
+exactly ``k`` kept entries) and retrained with the masks fixed.
+
+``rho_growth > 1`` increases :math:`\rho` after each iteration, as Zhang et al. do
+progressively; the scaled dual is then rescaled, :math:`U \leftarrow U/\text{growth}`,
+so that :math:`\rho U` (the unscaled dual) is unchanged (Boyd et al. 2011, §3.4.1).
+
+References: Zhang, Ye, Zhang, Tang, Wen, Fardad & Wang, *A systematic DNN weight
+pruning framework using alternating direction method of multipliers*, ECCV 2018;
+Boyd, Parikh, Chu, Peleato & Eckstein, *Distributed optimization and statistical
+learning via the alternating direction method of multipliers*, FnT ML 2011.
+
+Book: §4.2 ADMM (corrected, see BOOK.md errata)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import optim
+from ..backend import get_xp, to_numpy
+from ..nn._validate import check_nonnegative_int, check_positive_int
+from ..nn.module import Module
+from ..prune import custom_from_mask
+from ..regularizers import topk_mask
+from ..regularizers.base import check_nonnegative, check_positive
+from ..train import History, fit
+from .ista import GradientHookOptimizer
+
+SCOPES = ("layer", "global")
+
+
+@dataclass
+class ADMMResult:
+    """What :func:`admm_prune` returns.
+
+    Attributes
+    ----------
+    primal_residuals : list of float
+        :math:`\\lVert W - Z\\rVert_F` over all pruned layers after each iteration.
+    z_changes : list of float
+        :math:`\\lVert Z^{t+1} - Z^t\\rVert_F` after each iteration.
+    rhos : list of float
+        The :math:`\\rho` used in each iteration's W-step.
+    masks : dict of str -> bool ndarray
+        The final mask of each pruned weight (True = kept), by parameter name.
+    kept : dict of str -> int
+        Number of kept entries per weight (``masks[name].sum()``).
+    sparsity : float
+        Fraction of exact zeros in the pruned weights after retraining.
+    admm_histories : list of History
+        The W-step training of each iteration.
+    retrain_history : History or None
+        The masked retraining (None when ``retrain_epochs == 0``).
+    state : ADMMState or None
+        The final :math:`Z`, :math:`U` and :math:`\\rho`.
+    """
+
+    primal_residuals: list[float] = field(default_factory=list)
+    z_changes: list[float] = field(default_factory=list)
+    rhos: list[float] = field(default_factory=list)
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
+    sparsity: float = 0.0
+    admm_histories: list[History] = field(default_factory=list)
+    retrain_history: History | None = None
+    state: ADMMState | None = None
+
+
+def check_sparsity(sparsity: Any) -> float:
+    """Return ``sparsity`` as a float in [0, 1), else raise ``ValueError``."""
+    ok = isinstance(sparsity, numbers.Real) and not isinstance(sparsity, bool)
+    if not ok or not 0.0 <= float(sparsity) < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
+    return float(sparsity)
+
+
+def check_scope(scope: Any) -> str:
+    """Return ``scope`` if it is ``"layer"`` or ``"global"``, else raise ``ValueError``."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {list(SCOPES)}, got {scope!r}")
+    return scope
+
+
+def kept_count(size: int, sparsity: float) -> int:
+    """Entries kept out of ``size`` at ``sparsity``: ``size - round(sparsity * size)`` (PyTorch's count)."""
+    return size - round(sparsity * size)
+
+
+def project_sparse(arrays: list[Any], sparsity: float, scope: str) -> list[Any]:
+    r"""Support masks of :math:`\Pi_{S_k}` for each array: top-k per array or over all of them.
+
+    ``arrays[i] * masks[i]`` equals ``project_topk(arrays[i], k_i)`` (layer scope) or
+    ``project_topk_global(arrays, k)[i]`` (global scope), and each mask has exactly
+    ``k_i`` (in total ``k``) True entries, even when some of the kept values are 0.
+    """
+    if scope == "layer":
+        return [topk_mask(a, kept_count(a.size, sparsity)) for a in arrays]
+    xp = get_xp(*arrays)
+    flat = xp.concatenate([xp.abs(a).reshape(-1).astype(np.float64) for a in arrays])  # (sum size,)
+    keep = topk_mask(flat, kept_count(flat.size, sparsity))
+    masks, start = [], 0
+    for a in arrays:
+        masks.append(keep[start : start + a.size].reshape(a.shape))
+        start += a.size
+    return masks
+
+
+def _pruned_weights(model: Module) -> list[tuple[str, Module, str, Any]]:
+    """``(dotted_name, module, local_name, parameter)`` for each prunable trainable weight."""
+    found = []
+    for mod_name, mod in model.named_modules():
+        for local, p in mod._parameters.items():
+            if p.prunable and p.requires_grad:
+                found.append((f"{mod_name}.{local}" if mod_name else local, mod, local, p))
+    return found
+
+
+def _norm(arrays: list[Any]) -> float:
+    return math.sqrt(sum(float((a * a).sum()) for a in arrays))
+
+
+
+class ADMMState:
+    r"""The ADMM variables :math:`Z, U` for a list of weights, and the Z- and U-steps.
+
+    Parameters
+    ----------
+    params : list of Parameter
+        The constrained weights :math:`W` (their ``data`` is read, never written).
+    sparsity : float in [0, 1)
+    rho : float > 0
+    scope : {"layer", "global"}
+
+    Attributes
+    ----------
+    Z, U : list of arrays
+        Same shapes as the weights; :math:`Z^0 = \Pi_{S_k}(W^0)`, :math:`U^0 = 0`.
+    masks : list of bool arrays
+        The support of :math:`Z` (exactly ``k`` True entries per weight, or in total).
+    rho : float
+    """
+
+    def __init__(self, params: list[Any], sparsity: float, rho: float, scope: str) -> None:
+        self.params = list(params)
+        self.sparsity = check_sparsity(sparsity)
+        self.rho = check_positive("rho", rho)
+        self.scope = check_scope(scope)
+        self.masks = project_sparse([p.data for p in self.params], self.sparsity, self.scope)
+        self.Z = [p.data * m for p, m in zip(self.params, self.masks, strict=True)]
+        self.U = [get_xp(p.data).zeros_like(p.data) for p in self.params]
+
+    def add_grad(self) -> None:
+        r"""W-step gradient: ``p.grad += rho * (W - Z + U)`` for each weight."""
+        for p, z, u in zip(self.params, self.Z, self.U, strict=True):
+            p.grad += self.rho * (p.data - z + u)
+
+    def update(self) -> tuple[float, float]:
+        r"""Z-step :math:`Z = \Pi_{S_k}(W + U)`, then U-step :math:`U \leftarrow U + W - Z`.
+
+        Returns
+        -------
+        primal_residual : float
+            :math:`\lVert W - Z\rVert_F` (all weights together), with the new ``Z``.
+        z_change : float
+            :math:`\lVert Z - Z_{\text{prev}}\rVert_F`.
+        """
+        V = [p.data + u for p, u in zip(self.params, self.U, strict=True)]
+        self.masks = project_sparse(V, self.sparsity, self.scope)
+        Z_prev, self.Z = self.Z, [v * m for v, m in zip(V, self.masks, strict=True)]
+        for p, z, u in zip(self.params, self.Z, self.U, strict=True):
+            u += p.data - z
+        primal = _norm([p.data - z for p, z in zip(self.params, self.Z, strict=True)])
+        return primal, _norm([z - zp for z, zp in zip(self.Z, Z_prev, strict=True)])
+
+    def scale_rho(self, growth: float) -> None:
+        r""":math:`\rho \leftarrow g\rho` and :math:`U \leftarrow U/g` (the dual :math:`\rho U` is kept)."""
+        self.rho *= growth
+        for u in self.U:
+            u /= growth
+
+
+def admm_prune(
+    model: Module,
+    loss_fn: Module,
+    train: tuple[Any, Any],
+    val: tuple[Any, Any] | None = None,
+    *,
+    sparsity: float,
+    rho: float = 1e-3,
+    admm_iterations: int = 10,
+    epochs_per_iteration: int = 1,
+    retrain_epochs: int = 5,
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    batch_size: int = 64,
+    scope: str = "layer",
+    rho_growth: float = 1.0,
+    seed: int = 0,
+    progress: bool | None = False,
+) -> ADMMResult:
+    r"""Prune ``model``'s weights to ``sparsity`` by ADMM, then retrain with the masks.
+
+    Parameters
+    ----------
+    model : Module
+        Trained (or not) and not yet pruned; pruned in place. Every prunable,
+        trainable weight is constrained (biases are not).
+    loss_fn : Module
+        The loss :math:`f`, e.g. ``nn.CrossEntropyLoss()``.
+    train, val : (X, y)
+        Training data and optional validation data (for the histories).
+    sparsity : float in [0, 1)
+        Target fraction of zeros: a weight of ``n`` entries keeps
+        ``n - round(sparsity * n)`` (layer scope); all weights together keep
+        ``N - round(sparsity * N)`` (global scope).
+    rho : float, default 1e-3
+        Penalty :math:`\rho > 0` of the augmented Lagrangian.
+    admm_iterations : int, default 10
+        Number of (W, Z, U) rounds, at least 1.
+    epochs_per_iteration : int, default 1
+        SGD epochs of each W-step.
+    retrain_epochs : int, default 5
+        Masked retraining epochs after hard pruning (0: none).
+    lr, momentum : float
+        SGD learning rate and momentum of the W-steps and of the retraining
+        (a new optimiser for the retraining).
+    batch_size : int, default 64
+    scope : {"layer", "global"}, default "layer"
+        Projection per weight or over all weights at once.
+    rho_growth : float, default 1.0
+        Multiply :math:`\rho` by this (:math:`\ge 1`) after each iteration; 1 is
+        the standard fixed-:math:`\rho` ADMM.
+    seed : int, default 0
+        Shuffling seed (iteration ``t`` uses ``seed + t``).
+    progress : bool or None, default False
+        Progress bars of :func:`nnprune.train.fit`.
+
+    Returns
+    -------
+    ADMMResult
+
+    Raises
+    ------
+    ValueError
+        For an invalid argument, or a model whose weights already carry masks
+        (the exact count is only guaranteed from an unpruned model). Nothing is
+        changed then.
+
+    Book: §4.2 ADMM (corrected, see BOOK.md errata)
+    """
+    sparsity = check_sparsity(sparsity)
+    rho = check_positive("rho", rho)
+    admm_iterations = check_positive_int("admm_iterations", admm_iterations)
+    epochs_per_iteration = check_positive_int("epochs_per_iteration", epochs_per_iteration)
+    retrain_epochs = check_nonnegative_int("retrain_epochs", retrain_epochs)
+    lr = check_positive("lr", lr)
+    momentum = check_nonnegative("momentum", momentum)
+    batch_size = check_positive_int("batch_size", batch_size)
+    scope = check_scope(scope)
+    rho_growth = float(check_positive("rho_growth", rho_growth))
+    if rho_growth < 1.0:
+        raise ValueError(f"rho_growth must be >= 1, got {rho_growth!r}")
+    weights = _pruned_weights(model)
+    if not weights:
+        raise ValueError("model has no prunable weights to prune")
+    masked = [name for name, _, _, p in weights if p.mask is not None]
+    if masked:
+        raise ValueError(f"admm_prune needs an unpruned model; already masked: {masked}")
+    params = [p for _, _, _, p in weights]
+
+    admm = ADMMState(params, sparsity, rho, scope)
+    result = ADMMResult(state=admm)
+    opt = GradientHookOptimizer(optim.SGD(model.parameters(), lr=lr, momentum=momentum),
+                                admm.add_grad)
+    for t in range(admm_iterations):
+        result.rhos.append(admm.rho)
+        result.admm_histories.append(
+            fit(model, loss_fn, opt, train, val, epochs=epochs_per_iteration,
+                batch_size=batch_size, seed=seed + t, progress=progress)
+        )
+        primal, z_change = admm.update()
+        result.primal_residuals.append(primal)
+        result.z_changes.append(z_change)
+        if rho_growth != 1.0:
+            admm.scale_rho(rho_growth)
+
+    masks = admm.masks
+    for (name, module, local, _), m in zip(weights, masks, strict=True):
+        custom_from_mask(module, local, to_numpy(m).astype(bool))
+        result.masks[name] = to_numpy(m).astype(bool)
+        result.kept[name] = int(result.masks[name].sum())
+    if retrain_epochs:
+        retrain_opt = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+        result.retrain_history = fit(model, loss_fn, retrain_opt, train, val,
+                                     epochs=retrain_epochs, batch_size=batch_size,
+                                     seed=seed + admm_iterations, progress=progress)
+    total = sum(p.size for p in params)
+    nonzero = sum(int(get_xp(p.data).count_nonzero(p.data)) for p in params)
+    result.sparsity = 1.0 - nonzero / total
+    return result
+
+
+__all__ = ["ADMMResult", "ADMMState", "SCOPES", "admm_prune", "check_scope", "check_sparsity",
+           "kept_count", "project_sparse"]

@@ -1,0 +1,118 @@
+r"""Iteratively reweighted L1 training (Candès, Wakin & Boyd 2008).
+
+The L1 penalty shrinks every weight by the same amount, large ones included.
+Reweighting makes the strength per weight, inversely proportional to the weight's
+last magnitude, which approaches the count :math:`\lVert W\rVert_0` more closely:
+
+.. math::
+
+    \min_W\; \mathrm{Loss}(W) + \sum_{ij} \lambda_{ij} |W_{ij}|,\qquad
+    \lambda_{ij} = \frac{\lambda}{|W^{(t)}_{ij}| + \epsilon},
+
+where :math:`W^{(t)}` are the weights at the last refresh. Training starts with
+:math:`\lambda_{ij} = \lambda` (plain L1, the paper's :math:`w^{(0)} = 1`) and refreshes
+the :math:`\lambda_{ij}` every ``refresh_every`` epochs. Each step is a proximal
+(ISTA) step with a per-weight threshold,
+
+.. math::
+
+    V = W - \eta\nabla\mathrm{Loss}(W),\qquad
+    W_{ij} \leftarrow \operatorname{sign}(V_{ij})\max(|V_{ij}| - \eta\lambda_{ij},\ 0),
+
+so a weight that is 0 at a refresh gets the threshold :math:`\eta\lambda/\epsilon` and
+stays pruned unless the loss pulls it hard, while large weights are barely shrunk.
+
+Reference: Candès, Wakin & Boyd, *Enhancing sparsity by reweighted ℓ1 minimization*,
+J. Fourier Anal. Appl. 14:877–905, 2008.
+
+Book: §4.2 IRLS (corrected, see BOOK.md errata: the book's
+:math:`\lambda = 1/(\alpha\,\mathrm{trace}(W))` is undefined for non-square ``W``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..nn._validate import check_positive_int
+from ..nn.module import Module
+from ..nn.parameter import Parameter
+from ..regularizers import ReweightedL1
+from ..train import History, fit
+from .ista import ProximalStep, TrainResult, penalised_parameters, zero_fraction
+
+
+class RefreshWeights:
+    r"""Callback: every ``refresh_every`` epochs, set :math:`\lambda_{ij} = \lambda/(|W_{ij}|+\epsilon)`.
+
+    Parameters
+    ----------
+    penalty : ReweightedL1
+    params : list of Parameter
+    refresh_every : int
+        Refresh after epochs ``refresh_every - 1``, ``2 * refresh_every - 1``, ...
+    """
+
+    def __init__(self, penalty: ReweightedL1, params: list[Parameter], refresh_every: int) -> None:
+        self.penalty = penalty
+        self.params = params
+        self.refresh_every = check_positive_int("refresh_every", refresh_every)
+        self.refreshed_epochs_: list[int] = []
+
+    def on_epoch_end(self, epoch: int, history: History) -> None:
+        if (epoch + 1) % self.refresh_every == 0:
+            self.penalty.update_weights(self.params)
+            self.refreshed_epochs_.append(epoch)
+
+
+def reweighted_l1_train(
+    model: Module,
+    loss_fn: Module,
+    optimizer: Any,
+    train: tuple[Any, Any],
+    val: tuple[Any, Any] | None = None,
+    *,
+    lam: float,
+    eps: float = 1e-3,
+    refresh_every: int = 1,
+    epochs: int,
+    batch_size: int = 64,
+    seed: int = 0,
+    params: Any = None,
+    callbacks: Iterable[Any] = (),
+    **fit_kwargs: Any,
+) -> TrainResult:
+    r"""Train with reweighted L1, :math:`\sum \lambda_{ij}|W_{ij}|`, by proximal steps.
+
+    Parameters
+    ----------
+    model, loss_fn, optimizer, train, val
+        As in :func:`nnprune.train.fit` (plain SGD without momentum: proximal SGD).
+    lam : float
+        :math:`\lambda \ge 0`.
+    eps : float, default 1e-3
+        :math:`\epsilon > 0`; weights well above it are barely penalised after a refresh.
+    refresh_every : int, default 1
+        Epochs between refreshes of :math:`\lambda_{ij}` (the first epochs use plain L1).
+    epochs, batch_size, seed, params, callbacks, **fit_kwargs
+        As in :func:`nnprune.algorithms.ista_train`.
+
+    Returns
+    -------
+    TrainResult
+        ``(history, zero_fraction, penalty)``; ``penalty.weights_[p]`` holds
+        :math:`1/(|W^{(t)}|+\epsilon)` of the last refresh (multiply by ``lam`` for
+        :math:`\lambda_{ij}`).
+
+    Book: §4.2 IRLS (corrected, see BOOK.md errata)
+    """
+    penalty = ReweightedL1(lam, eps=eps)
+    plist = penalised_parameters(model, params)
+    refresh = RefreshWeights(penalty, plist, refresh_every)
+    prox = ProximalStep(penalty, plist, optimizer)
+    history = fit(model, loss_fn, optimizer, train, val, epochs=epochs, batch_size=batch_size,
+                  seed=seed, callbacks=[prox, refresh, *callbacks], **fit_kwargs)
+    return TrainResult(history, zero_fraction(plist), penalty)
+
+
+__all__ = ["RefreshWeights", "reweighted_l1_train"]

@@ -1,0 +1,46 @@
+r"""Comparing pruning methods the ShrinkBench way: same models, data, seeds and budget.
+
+* :func:`compare`: run the grid method × target sparsity × seed, print a
+  table, write CSV, JSON and a plot (``nnprune compare`` on the command line);
+* :class:`CompareConfig`, :func:`make_config`, :func:`load_config`: settings
+  from a small TOML file, with defaults and validation;
+* :func:`register`, :func:`available_methods`, :func:`get_method`,
+  :class:`RunContext`: the method registry and the adapters' calling convention;
+* :func:`run_grid`: the runs alone (local processes, inline, or Dask).
+
+Book: §3.3 (comparing methods).
+"""
+
+from .compare import ComparisonResult, compare, summarize
+from .config import CompareConfig, load_config, make_config, quick_config
+from .methods import (
+    Method,
+    RunContext,
+    available_methods,
+    get_method,
+    prune_to_sparsity,
+    prunable_weights,
+    register,
+)
+from .runner import RunSpec, measure_latency, plan_runs, run_grid
+
+__all__ = [
+    "CompareConfig",
+    "ComparisonResult",
+    "Method",
+    "RunContext",
+    "RunSpec",
+    "available_methods",
+    "compare",
+    "get_method",
+    "load_config",
+    "make_config",
+    "measure_latency",
+    "plan_runs",
+    "prunable_weights",
+    "prune_to_sparsity",
+    "quick_config",
+    "register",
+    "run_grid",
+    "summarize",
+]

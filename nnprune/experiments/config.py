@@ -1,0 +1,289 @@
+r"""Settings of a comparison: defaults, a small TOML file, and validation with clear messages.
+
+A config file has two kinds of table; every key is optional::
+
+    [compare]
+    methods = ["random", "global_magnitude", "layer_magnitude"]
+    sparsities = [0.5, 0.75, 0.9, 0.95, 0.98]
+    seeds = [0, 1, 2]
+    dataset = "digits"
+    model = "mlp"            # or "cnn"
+    hidden = [300, 100]      # MLP hidden widths (64-300-100-10 on digits)
+    train_epochs = 20        # dense training, once per seed
+    retrain_epochs = 10      # the same budget for every method
+    lr = 0.05
+    batch_size = 64
+
+    [methods.admm]           # one table per method, its own settings
+    rho = 0.1
+
+Unknown keys, unknown methods, sparsities outside [0, 1), empty lists and
+wrong types raise a ``ValueError`` that names the key.
+
+Book: §3.3 (comparing methods on the same model, data and seeds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .methods import available_methods, get_method
+
+DATASETS = ("digits",)
+MODELS = ("mlp", "cnn")
+DEFAULT_SPARSITIES = (0.5, 0.75, 0.9, 0.95, 0.98)
+DEFAULT_SEEDS = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Validated settings of one comparison (build with :func:`make_config` or :func:`load_config`).
+
+    Attributes
+    ----------
+    methods : tuple of str
+        Registered method names (:func:`nnprune.experiments.available_methods`).
+    sparsities : tuple of float
+        Target fractions of zero weights, each in [0, 1).
+    seeds : tuple of int
+        One dense model per seed; summaries are mean and std over seeds.
+    dataset : {"digits"}
+    model : {"mlp", "cnn"}
+    hidden : tuple of int
+        MLP hidden widths.
+    channels : tuple of int
+        CNN filters per block.
+    train_epochs, retrain_epochs : int
+        Dense training (once per seed) and retraining after pruning (every run).
+    lr, momentum : float
+        SGD settings for both.
+    batch_size : int
+    workers : int or None
+        Parallel processes (``None``: as many as CPU cores; 1: run inline).
+    data_seed : int
+        Seed of the train/validation/test split, the same for every run.
+    latency_batch, latency_repeats : int
+        Batch size and repeats of the latency measurement.
+    method_settings : dict
+        ``{method: {setting: value}}``, the defaults merged with ``[methods.*]``.
+    """
+
+    methods: tuple[str, ...] = field(default_factory=available_methods)
+    sparsities: tuple[float, ...] = DEFAULT_SPARSITIES
+    seeds: tuple[int, ...] = DEFAULT_SEEDS
+    dataset: str = "digits"
+    model: str = "mlp"
+    hidden: tuple[int, ...] = (300, 100)
+    channels: tuple[int, ...] = (16, 32)
+    train_epochs: int = 20
+    retrain_epochs: int = 10
+    lr: float = 0.05
+    momentum: float = 0.9
+    batch_size: int = 64
+    workers: int | None = None
+    data_seed: int = 0
+    latency_batch: int = 64
+    latency_repeats: int = 20
+    method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def settings(self, method: str) -> dict[str, Any]:
+        """The shared training settings plus the method's own under ``"method"``."""
+        own = self.method_settings.get(method)
+        if own is None:
+            own = get_method(method).defaults
+        return {
+            "train_epochs": self.train_epochs,
+            "retrain_epochs": self.retrain_epochs,
+            "lr": self.lr,
+            "momentum": self.momentum,
+            "batch_size": self.batch_size,
+            "method": dict(own),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict in the file's layout (``compare`` and ``methods``)."""
+        compare = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                   if f.name != "method_settings"}
+        compare = {k: list(v) if isinstance(v, tuple) else v for k, v in compare.items()}
+        return {"compare": compare, "methods": {k: dict(v) for k, v in
+                                                self.method_settings.items()}}
+
+
+COMPARE_KEYS = tuple(f.name for f in dataclasses.fields(CompareConfig) if f.name != "method_settings")
+_LISTS = {"methods": str, "sparsities": float, "seeds": int, "hidden": int, "channels": int}
+_POSITIVE = ("train_epochs", "batch_size", "latency_batch", "latency_repeats")
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _check_int(key: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{key} must be an integer, got {value!r} ({_type_name(value)})")
+    if value < minimum:
+        raise ValueError(f"{key} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_float(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{key} must be a number, got {value!r} ({_type_name(value)})")
+    if not math.isfinite(value):
+        raise ValueError(f"{key} must be finite, got {value}")
+    return float(value)
+
+
+def _check_list(key: str, value: Any, kind: type) -> tuple:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueError(f"{key} must be a list, got {value!r} ({_type_name(value)})")
+    if not value and key not in ("compare.hidden",):
+        raise ValueError(f"{key} must not be empty")
+    if kind is str:
+        bad = [v for v in value if not isinstance(v, str)]
+        if bad:
+            raise ValueError(f"{key} must hold strings, got {bad[0]!r} ({_type_name(bad[0])})")
+        return tuple(value)
+    check = _check_float if kind is float else (lambda k, v: _check_int(k, v, 0))
+    return tuple(check(f"{key}[{i}]", v) for i, v in enumerate(value))
+
+
+def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in compare.items():
+        name = f"compare.{key}"
+        if key not in COMPARE_KEYS:
+            raise ValueError(f"unknown key {name!r}; valid keys: {', '.join(COMPARE_KEYS)}")
+        if key in _LISTS:
+            value = _check_list(name, value, _LISTS[key])
+            if len(set(value)) != len(value):
+                raise ValueError(f"{name} has duplicates: {list(value)}")
+        elif key in ("dataset", "model"):
+            valid = DATASETS if key == "dataset" else MODELS
+            if value not in valid:
+                raise ValueError(f"{name} must be one of {list(valid)}, got {value!r}")
+        elif key in ("lr", "momentum"):
+            value = _check_float(name, value)
+            if key == "lr" and value <= 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+            if key == "momentum" and not 0 <= value < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {value}")
+        elif key == "workers":
+            value = None if value is None else _check_int(name, value, 1)
+        else:
+            value = _check_int(name, value, 1 if key in _POSITIVE else 0)
+        out[key] = value
+    for method in out.get("methods", ()):
+        if method not in available_methods():
+            raise ValueError(
+                f"compare.methods: unknown method {method!r}; "
+                f"valid methods: {', '.join(available_methods())}"
+            )
+    for i, s in enumerate(out.get("sparsities", ())):
+        if not 0 <= s < 1:
+            raise ValueError(f"compare.sparsities[{i}]: sparsity must be in [0, 1), got {s}")
+    return out
+
+
+def _check_method_settings(methods: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    merged = {name: dict(get_method(name).defaults) for name in available_methods()}
+    for name, table in methods.items():
+        if name not in merged:
+            raise ValueError(
+                f"unknown method [methods.{name}]; valid methods: {', '.join(available_methods())}"
+            )
+        if not isinstance(table, dict):
+            raise ValueError(f"methods.{name} must be a table, got {table!r}")
+        defaults = merged[name]
+        for key, value in table.items():
+            if key not in defaults:
+                valid = ", ".join(defaults) or "none"
+                raise ValueError(f"unknown key 'methods.{name}.{key}'; valid keys: {valid}")
+            default = defaults[key]
+            if isinstance(default, float):
+                value = _check_float(f"methods.{name}.{key}", value)
+            elif isinstance(default, int) and not isinstance(default, bool):
+                value = _check_int(f"methods.{name}.{key}", value, 0)
+            elif not isinstance(value, type(default)):
+                raise ValueError(
+                    f"methods.{name}.{key} must be {_type_name(default)}, got {value!r}"
+                )
+            defaults[key] = value
+    return merged
+
+
+def make_config(data: dict[str, Any] | None = None, **overrides: Any) -> CompareConfig:
+    """Validate a config dict (the TOML layout) and return a :class:`CompareConfig`.
+
+    Parameters
+    ----------
+    data : dict, optional
+        ``{"compare": {...}, "methods": {name: {...}}}``; missing keys take the defaults.
+    **overrides
+        ``[compare]`` keys that replace those in ``data`` (``None`` values are ignored),
+        e.g. from command-line options.
+
+    Raises
+    ------
+    ValueError
+        Naming the offending key: unknown sections or keys, unknown methods,
+        sparsities outside [0, 1), empty lists, wrong types.
+    """
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ValueError(f"config must be a dict of tables, got {_type_name(data)}")
+    unknown = sorted(set(data) - {"compare", "methods"})
+    if unknown:
+        raise ValueError(f"unknown section [{unknown[0]}]; valid sections: [compare], [methods]")
+    compare = data.get("compare", {})
+    methods = data.get("methods", {})
+    for section, table in (("compare", compare), ("methods", methods)):
+        if not isinstance(table, dict):
+            raise ValueError(f"[{section}] must be a table, got {table!r}")
+    compare = {**compare, **{k: v for k, v in overrides.items() if v is not None}}
+    return CompareConfig(**_check_compare(compare),
+                         method_settings=_check_method_settings(methods))
+
+
+def replace(config: CompareConfig, **overrides: Any) -> CompareConfig:
+    """A copy of ``config`` with ``[compare]`` keys replaced (``None`` keeps a value), re-validated."""
+    data = config.to_dict()
+    data["methods"] = {k: v for k, v in data["methods"].items() if k in available_methods()}
+    return make_config(data, **overrides)
+
+
+def load_config(path: str | os.PathLike) -> CompareConfig:
+    """Read and validate a TOML config file (see the module docstring for its layout).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If it is not valid TOML (with the line) or fails validation (with the key).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: invalid TOML: {exc}") from None
+    try:
+        return make_config(data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def quick_config(config: CompareConfig | None = None) -> CompareConfig:
+    """A tiny grid for tests and smoke runs: 2 sparsities, 1 seed, few epochs (same methods)."""
+    config = config or make_config()
+    return replace(config, sparsities=[0.5, 0.9], seeds=[0], train_epochs=3, retrain_epochs=1,
+                   latency_repeats=3)

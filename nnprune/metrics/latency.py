@@ -1,0 +1,154 @@
+r"""Measured inference latency: the median wall time of a model's forward pass.
+
+FLOP counts (:func:`nnprune.metrics.flops`) say how much arithmetic a model
+needs; latency says how long the machine actually takes. The two part ways
+when zeros are multiplied anyway (a masked dense layer does all its MACs) or
+when fixed per-call costs dominate (small batches). Timings are taken as
+
+.. math::
+
+    t = \operatorname{median}\big(t_1, \dots, t_r\big),
+
+the median of ``repeats`` timed forward passes after ``warmup`` untimed ones,
+in eval mode (the model's mode is restored afterwards). On CuPy the GPU is
+synchronised after each pass, so a timing covers the work and not just the
+launch. The median, not the mean, because a busy machine adds one-sided delays.
+
+* :func:`measure_latency`: one model;
+* :func:`compare_latency`: several models timed in interleaved rounds, so that
+  background load on a shared machine falls on all of them alike.
+
+Book: §1.3 (effect of pruning on speed), §3.3 (comparing methods, measured).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..backend import get_xp
+from ..nn._validate import check_nonnegative_int, check_positive_int
+from ..nn.module import Module
+from ..report import median_time
+
+
+def _synchronize(xp: Any) -> None:
+    if xp.__name__ == "cupy":
+        xp.cuda.Device().synchronize()
+
+
+def measure_latency(model: Module, x: Any, repeats: int = 20, warmup: int = 2) -> float:
+    """Median seconds of one ``model.forward(x)`` in eval mode.
+
+    Parameters
+    ----------
+    model : Module
+        Any model (also inference-only ones such as ``SparseLinear``).
+    x : array
+        A batch on the model's backend, e.g. shape ``(256, 64)``.
+    repeats : int, default 20
+        Timed forward passes; the median is returned.
+    warmup : int, default 2
+        Untimed passes first (caches, thread pools, allocator).
+
+    Returns
+    -------
+    float
+        Median wall time in seconds.
+
+    Raises
+    ------
+    ValueError
+        If ``repeats`` is not a positive int or ``warmup`` not a non-negative int.
+
+    Book: §1.3, §3.3.
+    """
+    repeats = check_positive_int("repeats", repeats)
+    warmup = check_nonnegative_int("warmup", warmup)
+    xp = get_xp(x)
+    was_training = model.training
+    model.eval()
+
+    def forward() -> None:
+        model.forward(x)
+        _synchronize(xp)
+
+    try:
+        return median_time(forward, repeats=repeats, warmup=warmup)
+    finally:
+        model.train(was_training)
+
+
+def compare_latency(
+    models: Mapping[str, Module],
+    x: Any,
+    repeats: int = 20,
+    rounds: int | None = None,
+    warmup: int = 1,
+) -> dict[str, float]:
+    """Median seconds of ``forward(x)`` of several models, timed in interleaved rounds.
+
+    Timing one model after the other lets a slow spell of a shared machine fall
+    on a few of them only. Here the models take turns: ``rounds`` times, each
+    runs ``warmup`` untimed and ``ceil(repeats / rounds)`` timed passes, so a
+    slow spell is shared by all. By default every round times each model
+    once, the finest interleaving. Each model runs in eval mode; modes are
+    restored afterwards.
+
+    Parameters
+    ----------
+    models : mapping of str to Module
+        The models to compare, all taking ``x``.
+    x : array
+        One batch.
+    repeats : int, default 20
+        Timed passes per model in total (rounded up to a multiple of ``rounds``).
+    rounds : int, optional
+        Default ``repeats``: each round times every model once.
+    warmup : int, default 1
+        Untimed passes per model at the start of each round.
+
+    Returns
+    -------
+    dict
+        ``{name: median seconds}``.
+
+    Raises
+    ------
+    ValueError
+        If ``models`` is empty, or ``repeats``/``rounds``/``warmup`` are out of range.
+
+    Book: §3.3.
+    """
+    if not models:
+        raise ValueError("models must hold at least one model, got none")
+    repeats = check_positive_int("repeats", repeats)
+    rounds = repeats if rounds is None else check_positive_int("rounds", rounds)
+    warmup = check_nonnegative_int("warmup", warmup)
+    xp = get_xp(x)
+    per_round = -(-repeats // rounds)
+    modes = {name: m.training for name, m in models.items()}
+    times: dict[str, list[float]] = {name: [] for name in models}
+    try:
+        for m in models.values():
+            m.eval()
+        for _ in range(rounds):
+            for name, m in models.items():
+                for _ in range(warmup):
+                    m.forward(x)
+                _synchronize(xp)
+                for _ in range(per_round):
+                    start = time.perf_counter()
+                    m.forward(x)
+                    _synchronize(xp)
+                    times[name].append(time.perf_counter() - start)
+    finally:
+        for name, m in models.items():
+            m.train(modes[name])
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+__all__ = ["compare_latency", "measure_latency"]

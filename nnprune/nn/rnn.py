@@ -1,0 +1,380 @@
+r"""Recurrent layers ``RNN``, ``LSTM`` and ``GRU`` with backpropagation through time.
+
+All three run the same loop; only one time step differs (see
+:mod:`nnprune.nn.rnn_cells`). For layer :math:`k` with input sequence
+:math:`x_1, \dots, x_T`:
+
+1. the input projection of every time step in one matrix product,
+   :math:`a^x_t = x_t W_{ih}^\top + b_{ih}` for all :math:`t` at once;
+2. the recurrence, a loop over time (inherent: :math:`h_t` needs
+   :math:`h_{t-1}`), vectorised over the batch and the gates;
+3. the outputs :math:`h_1, \dots, h_T` are the next layer's input.
+
+Backpropagation through time (Werbos 1990) runs the loop backwards. At each
+step the gradient reaching :math:`h_t` is the one from the output plus the one
+flowing back from step :math:`t+1`,
+
+.. math::
+
+    \delta h_t = \frac{\partial L}{\partial y_t}
+        + \frac{\partial L}{\partial h_t}\Big|_{\text{from } t+1},
+
+and after the loop the weight gradients are sums over time, one product each,
+
+.. math::
+
+    \frac{\partial L}{\partial W_{ih}} = \sum_t \delta a^{x\top}_t x_t,\quad
+    \frac{\partial L}{\partial W_{hh}} = \sum_t \delta a^{h\top}_t h_{t-1},\quad
+    \frac{\partial L}{\partial b_{ih}} = \sum_{t,n} \delta a^x_t,\quad
+    \frac{\partial L}{\partial b_{hh}} = \sum_{t,n} \delta a^h_t,\quad
+    \frac{\partial L}{\partial x_t} = \delta a^x_t W_{ih}.
+
+Book: §1.2 (RNNs), used by the speech case study (§6.3, §7.3).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..backend import get_xp
+from ..rng import SeedLike, as_generator
+from ._validate import check_positive_int
+from .init import uniform_
+from .module import Module
+from .parameter import Parameter
+from .rnn_cells import GRUStep, LSTMStep, RNNStep
+
+_PARAMETERS_DOC = r"""
+    Parameters
+    ----------
+    input_size : int
+        Features :math:`D` of each input step.
+    hidden_size : int
+        Features :math:`H` of the hidden state.
+    num_layers : int, default 1
+        Stacked layers; layer :math:`k > 0` reads the outputs of layer :math:`k-1`.<EXTRA>
+    bias : bool, default True
+        Whether to learn ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+    batch_first : bool, default True
+        Inputs and outputs are ``(N, T, D)`` if True, ``(T, N, D)`` if False.
+        nnprune's default is True (sequences are ``(N, T, D)`` throughout the
+        library); PyTorch's default is False.
+    rng : int or numpy.random.Generator, optional
+        Source of the initial weights: every parameter is drawn from
+        :math:`U(-1/\sqrt H, 1/\sqrt H)`, PyTorch's initialisation.
+
+    Attributes
+    ----------
+    weight_ih_l{k} : Parameter, shape ``(G*H, D_k)``, prunable (``D_0 = D``, else ``H``).
+    weight_hh_l{k} : Parameter, shape ``(G*H, H)``, prunable.
+    bias_ih_l{k}, bias_hh_l{k} : Parameter, shape ``(G*H,)``, not prunable.
+    h_n_ : array, shape ``(num_layers, N, H)``
+        Final hidden state of every layer, set by :meth:`forward`.
+    dh0_ : array, shape ``(num_layers, N, H)``
+        :math:`\partial L/\partial h_0`, set by :meth:`backward`.
+
+    Notes
+    -----
+    PyTorch's ``forward`` returns ``(output, h_n)`` (``(output, (h_n, c_n))``
+    for the LSTM). nnprune modules return one array so that they compose in
+    ``Sequential``: ``forward`` returns ``output`` and stores the final state
+    in ``h_n_`` (and ``c_n_``). Dropout between layers, bidirectional layers
+    and ``proj_size`` are not implemented.
+"""
+
+_NONLINEARITY_DOC = r"""
+    nonlinearity : {"tanh", "relu"}, default "tanh"
+        The function :math:`\phi`."""
+
+
+def _doc(summary: str, extra_parameters: str = "") -> str:
+    """A class docstring: the summary, the shared sections, the book locator."""
+    return summary + _PARAMETERS_DOC.replace("<EXTRA>", extra_parameters) + "\n    Book: §1.2.\n"
+
+
+class _RNNBase(Module):
+    """Parameters, validation and the BPTT loop shared by ``RNN``, ``LSTM`` and ``GRU``."""
+
+    def __init__(
+        self,
+        step: Any,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int,
+        bias: bool,
+        batch_first: bool,
+        rng: SeedLike,
+    ) -> None:
+        super().__init__()
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        for name, flag in (("bias", bias), ("batch_first", batch_first)):
+            if not isinstance(flag, bool | np.bool_):
+                raise ValueError(f"{name} must be True or False, got {flag!r}")
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self._step = step
+        rows = step.num_gates * hidden_size
+        gen = as_generator(rng)
+        bound = 1.0 / math.sqrt(hidden_size)
+        for k in range(num_layers):
+            d_in = input_size if k == 0 else hidden_size
+            shapes = {f"weight_ih_l{k}": (rows, d_in), f"weight_hh_l{k}": (rows, hidden_size)}
+            if self.bias:
+                shapes.update({f"bias_ih_l{k}": (rows,), f"bias_hh_l{k}": (rows,)})
+            for name, shape in shapes.items():  # PyTorch's registration order
+                p = Parameter(np.zeros(shape, np.float32), prunable=name.startswith("weight"))
+                setattr(self, name, uniform_(p, -bound, bound, rng=gen))
+        self._cache = None
+        self.h_n_ = self.c_n_ = self.dh0_ = self.dc0_ = None
+
+    def _layer(self, k: int) -> tuple[Parameter, Parameter, Parameter | None, Parameter | None]:
+        if self.bias:
+            names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            return tuple(getattr(self, f"{n}_l{k}") for n in names)
+        return getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}"), None, None
+
+    # ------------------------------------------------------------ validation
+    def _layout(self) -> str:
+        return "(N, T, D) with batch_first=True" if self.batch_first else "(T, N, D)"
+
+    def _check_input(self, x: Any) -> None:
+        name = type(self).__name__
+        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+            raise TypeError(f"{name} expects an array input, got {type(x).__name__}")
+        if x.ndim != 3:
+            raise ValueError(
+                f"{name} expects a 3-D input {self._layout()}, got shape {tuple(x.shape)}"
+            )
+        if x.shape[2] != self.input_size:
+            raise ValueError(
+                f"{name} expects input_size={self.input_size} features (last axis), "
+                f"got shape {tuple(x.shape)}"
+            )
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"{name} expects a non-empty batch and sequence, got {x.shape}")
+
+    def _check_state(self, what: str, s: Any, n: int) -> None:
+        want = (self.num_layers, n, self.hidden_size)
+        if not hasattr(s, "shape") or tuple(s.shape) != want:
+            got = tuple(s.shape) if hasattr(s, "shape") else type(s).__name__
+            raise ValueError(
+                f"{type(self).__name__} {what} must have shape (num_layers, N, hidden_size) "
+                f"= {want}, got {got}"
+            )
+
+    def _split_state(self, what: str, state: Any, n: int) -> tuple[Any, Any]:
+        """Turn ``hx`` (or ``dh_n``/``dc_n``) into ``(h, c)``, each checked or None."""
+        if self._step.has_cell:
+            if state is None:
+                return None, None
+            if not (isinstance(state, tuple | list) and len(state) == 2):
+                raise ValueError(
+                    f"LSTM {what} must be a tuple (h, c) of two arrays, got {type(state).__name__}"
+                )
+            h, c = state
+            for part, s in (("[0]", h), ("[1]", c)):
+                if s is not None:
+                    self._check_state(what + part, s, n)
+            return h, c
+        if state is not None:
+            self._check_state(what, state, n)
+        return state, None
+
+    # --------------------------------------------------------------- compute
+    def forward(self, x: Any, hx: Any = None) -> Any:
+        r"""Run the layers over the sequence.
+
+        Parameters
+        ----------
+        x : array, shape ``(N, T, D)`` (``(T, N, D)`` if ``batch_first=False``)
+            Input sequences.
+        hx : array or tuple of arrays, optional
+            Initial state, zeros if omitted: ``h0`` of shape
+            ``(num_layers, N, H)`` for ``RNN``/``GRU``, ``(h0, c0)`` for ``LSTM``
+            (PyTorch's shapes, independent of ``batch_first``).
+
+        Returns
+        -------
+        array, shape ``(N, T, H)`` (``(T, N, H)`` if ``batch_first=False``)
+            The last layer's hidden state at every step. The final states are
+            kept in ``h_n_`` (and ``c_n_``).
+        """
+        self._check_input(x)
+        xp = get_xp(x)
+        xs = x.transpose(1, 0, 2) if self.batch_first else x  # (T, N, D)
+        t_len, n, _ = xs.shape
+        h0, c0 = self._split_state("hx", hx, n)
+        caches, h_n, c_n = [], [], []
+        layer_in = xs
+        for k in range(self.num_layers):
+            w_ih, w_hh, b_ih, b_hh = self._layer(k)
+            ax = layer_in @ w_ih.data.T  # (T, N, G*H): every step's input projection at once
+            if b_ih is not None:
+                ax += b_ih.data
+            zeros = xp.zeros((n, self.hidden_size), dtype=ax.dtype)
+            h = zeros if h0 is None else h0[k]
+            c = (zeros if c0 is None else c0[k]) if self._step.has_cell else None
+            h_first = h
+            out = xp.empty((t_len, n, self.hidden_size), dtype=ax.dtype)  # (T, N, H)
+            steps = []
+            bias_hh = None if b_hh is None else b_hh.data
+            for t in range(t_len):
+                h, c, cache = self._step.forward(ax[t], h, c, w_hh.data, bias_hh)
+                out[t] = h
+                steps.append(cache)
+            caches.append((layer_in, h_first, out, steps))
+            h_n.append(h)
+            c_n.append(c)
+            layer_in = out
+        self._cache = caches
+        self.h_n_ = xp.stack(h_n)
+        self.c_n_ = xp.stack(c_n) if self._step.has_cell else None
+        return layer_in.transpose(1, 0, 2) if self.batch_first else layer_in
+
+    def backward(self, dout: Any, dh_n: Any = None) -> Any:
+        r"""Backpropagation through time.
+
+        Parameters
+        ----------
+        dout : array, shape of the output of :meth:`forward`
+            :math:`\partial L/\partial y` for the whole output sequence.
+        dh_n : array or tuple of arrays, optional
+            Gradient with respect to the final state ``h_n_`` (``(dh_n, dc_n)``
+            for the LSTM), when the loss also reads it; zeros if omitted.
+
+        Returns
+        -------
+        array, shape of ``x``
+            :math:`\partial L/\partial x`. Parameter gradients are added into
+            ``.grad``; :math:`\partial L/\partial h_0` (and ``c_0``) are stored in
+            ``dh0_`` (and ``dc0_``).
+        """
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        xp = get_xp(dout)
+        t_len, n, _ = self._cache[0][0].shape
+        expected = (
+            (n, t_len, self.hidden_size) if self.batch_first else (t_len, n, self.hidden_size)
+        )
+        if tuple(getattr(dout, "shape", ())) != expected:
+            raise ValueError(
+                f"{type(self).__name__}.backward expects dout of shape {expected} (the output's), "
+                f"got {tuple(getattr(dout, 'shape', ()))}"
+            )
+        dh_last, dc_last = self._split_state("dh_n", dh_n, n)
+        d = dout.transpose(1, 0, 2) if self.batch_first else dout  # (T, N, H)
+        hs, rows = self.hidden_size, self._step.num_gates * self.hidden_size
+        dh0 = xp.empty((self.num_layers, n, hs), dtype=d.dtype)
+        dc0 = xp.empty_like(dh0) if self._step.has_cell else None
+        for k in reversed(range(self.num_layers)):
+            w_ih, w_hh, b_ih, b_hh = self._layer(k)
+            layer_in, h_first, out, steps = self._cache[k]
+            zeros = xp.zeros((n, hs), dtype=d.dtype)
+            dh = zeros if dh_last is None else dh_last[k]
+            dc = (zeros if dc_last is None else dc_last[k]) if self._step.has_cell else None
+            dax = xp.empty((t_len, n, rows), dtype=d.dtype)  # (T, N, G*H)
+            dah = xp.empty_like(dax)  # (T, N, G*H)
+            for t in reversed(range(t_len)):
+                dax[t], dah[t], dh, dc = self._step.backward(d[t] + dh, dc, steps[t], w_hh.data)
+            h_prev = xp.concatenate([h_first[None], out[:-1]])  # (T, N, H): h_{t-1}
+            w_hh.grad += dah.reshape(-1, rows).T @ h_prev.reshape(-1, hs)
+            w_ih.grad += dax.reshape(-1, rows).T @ layer_in.reshape(t_len * n, -1)
+            if b_ih is not None:
+                b_ih.grad += dax.sum(axis=(0, 1))
+                b_hh.grad += dah.sum(axis=(0, 1))
+            dh0[k] = dh
+            if dc0 is not None:
+                dc0[k] = dc
+            d = dax @ w_ih.data  # (T, N, D_k): the gradient reaching layer k's input
+        self.dh0_, self.dc0_ = dh0, dc0
+        return d.transpose(1, 0, 2) if self.batch_first else d
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+            f"bias={self.bias}, batch_first={self.batch_first}"
+        )
+
+
+class RNN(_RNNBase):
+    __doc__ = _doc(
+        r"""Elman RNN, :math:`h_t = \phi(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh})`.
+
+    :math:`\phi` is ``tanh`` or ``relu``; one gate (:math:`G = 1`). Step
+    equations and their derivatives: :class:`nnprune.nn.rnn_cells.RNNStep`;
+    the BPTT loop: :mod:`nnprune.nn.rnn`.
+""",
+        _NONLINEARITY_DOC,
+    )
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = True,
+        rng: SeedLike = None,
+    ) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(
+            RNNStep(nonlinearity), input_size, hidden_size, num_layers, bias, batch_first, rng
+        )
+        self.nonlinearity = nonlinearity
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+
+
+class LSTM(_RNNBase):
+    __doc__ = _doc(
+        r"""Long short-term memory layer (Hochreiter & Schmidhuber 1997), gates ``(i, f, g, o)``.
+
+    :math:`c_t = f \odot c_{t-1} + i \odot g`, :math:`h_t = o \odot \tanh c_t`
+    (:math:`G = 4`). Step equations and their derivatives:
+    :class:`nnprune.nn.rnn_cells.LSTMStep`; the BPTT loop: :mod:`nnprune.nn.rnn`.
+    ``forward(x, hx=(h0, c0))``; the final cell state is kept in ``c_n_`` and
+    :math:`\partial L/\partial c_0` in ``dc0_``.
+"""
+    )
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = True,
+        rng: SeedLike = None,
+    ) -> None:
+        super().__init__(LSTMStep(), input_size, hidden_size, num_layers, bias, batch_first, rng)
+
+
+class GRU(_RNNBase):
+    __doc__ = _doc(
+        r"""Gated recurrent unit (Cho et al. 2014), gates ``(r, z, n)``, PyTorch's variant.
+
+    :math:`n = \tanh(W_{in} x_t + b_{in} + r \odot (W_{hn} h_{t-1} + b_{hn}))`,
+    :math:`h_t = (1 - z) \odot n + z \odot h_{t-1}` (:math:`G = 3`). Step
+    equations and their derivatives: :class:`nnprune.nn.rnn_cells.GRUStep`;
+    the BPTT loop: :mod:`nnprune.nn.rnn`.
+"""
+    )
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = True,
+        rng: SeedLike = None,
+    ) -> None:
+        super().__init__(GRUStep(), input_size, hidden_size, num_layers, bias, batch_first, rng)

@@ -1,0 +1,210 @@
+r"""Tuning pruning (§5.2): per-layer sensitivity, and sweeps over sparsity and threshold.
+
+* :func:`sensitivity_analysis` prunes **one** layer at a time to each
+  sparsity, without retraining, and records the validation accuracy; the
+  model's weights and masks are restored after every point. Layers whose
+  accuracy falls early are sensitive and deserve a lower sparsity (Han et
+  al. 2015, Fig. 6; Distiller's ``perform_sensitivity_analysis``).
+* :func:`sparsity_sweep` prunes the whole model to each sparsity (one-shot,
+  optionally retrained) and :func:`threshold_sweep` does the same with Han
+  et al.'s per-layer threshold :math:`\tau_l = q\,\sigma(W_l)`; every point
+  starts from the same trained weights (copied with ``state_dict``).
+
+All accuracies are on ``splits.val``: hyper-parameters are chosen on
+validation data, never on the test set.
+
+Book: §5.2 (threshold tuning, sensitivity analysis).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import prune, report
+from ..nn.module import Module
+from ._select import CRITERIA, check_sparsity, pruned_count, select, weight_sparsity
+from .loop import decide, evaluate, retrain
+
+DEFAULT_SPARSITIES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def _total_pruned(model: Module) -> int:
+    return sum(pruned_count(p) for p in model.parameters())
+
+
+def sensitivity_analysis(
+    model: Module,
+    splits: Any,
+    sparsities: Iterable[float] = DEFAULT_SPARSITIES,
+    layers: Sequence[str] | None = None,
+    criterion: str = "magnitude",
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Validation accuracy with one layer pruned at a time, for every sparsity.
+
+    Parameters
+    ----------
+    model : Module
+        Trained; left exactly as it was (weights and masks).
+    splits : Splits
+        ``splits.val`` is evaluated.
+    sparsities : iterable of float in [0, 1)
+        Sparsity of the one pruned weight tensor.
+    layers : list of str, optional
+        Weights to analyse (default every prunable weight).
+    criterion : {"magnitude", "random"}
+
+    Returns
+    -------
+    list of dict
+        ``{"layer", "sparsity", "accuracy", "loss", "pruned", "model_pruned"}``
+        per (layer, sparsity): ``pruned`` counts the layer's pruned weights and
+        ``model_pruned`` all pruned entries in the model at that point.
+
+    Book: §5.2 (sensitivity analysis)
+    """
+    sparsities = [check_sparsity(s, "sparsities") for s in sparsities]
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
+    targets = select(model, layers)
+    state = model.state_dict()
+    rows = []
+    try:
+        for name, (mod, attr) in targets.items():
+            for s in sparsities:
+                decide(model, s, criterion, "layer", [name], seed=seed)
+                loss, acc = evaluate(model, splits.val)
+                rows.append(
+                    {
+                        "layer": name,
+                        "sparsity": s,
+                        "accuracy": acc,
+                        "loss": loss,
+                        "pruned": pruned_count(mod._parameters[attr]),
+                        "model_pruned": _total_pruned(model),
+                    }
+                )
+                model.load_state_dict(state)
+    finally:
+        model.load_state_dict(state)
+    return rows
+
+
+def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
+    """Write sweep or sensitivity rows to ``path`` as CSV (atomically)."""
+    return report.write_csv(path, rows)
+
+
+def plot_sensitivity(
+    rows: Sequence[dict[str, Any]], out_dir: str | os.PathLike, name: str = "sensitivity.png"
+) -> Path:
+    """One accuracy-vs-sparsity curve per layer; saved as ``out_dir/name``."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for layer in dict.fromkeys(r["layer"] for r in rows):
+        pts = [(r["sparsity"], r["accuracy"]) for r in rows if r["layer"] == layer]
+        ax.plot(*zip(*pts, strict=True), marker="o", label=layer)
+    ax.set(xlabel="sparsity of this layer only", ylabel="validation accuracy",
+           title="Per-layer sensitivity (no retraining)")  # fmt: skip
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return report.save_figure(fig, out_dir, name)
+
+
+def plot_sweep(
+    rows: Sequence[dict[str, Any]],
+    out_dir: str | os.PathLike,
+    name: str = "sweep.png",
+    label: str = "",
+) -> Path:
+    """Accuracy against achieved sparsity for sweep rows; saved as ``out_dir/name``."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.plot([r["sparsity"] for r in rows], [r["accuracy"] for r in rows], marker="o")
+    ax.set(xlabel="achieved weight sparsity", ylabel="validation accuracy", title=label)
+    fig.tight_layout()
+    return report.save_figure(fig, out_dir, name)
+
+
+def _sweep(model, splits, points, prune_fn, retrain_epochs, lr, layers, seed, key):
+    work = copy.deepcopy(model)
+    state = model.state_dict()
+    rows = []
+    for value in points:
+        work.load_state_dict(state)
+        prune_fn(work, value)
+        pruned_loss, pruned_acc = evaluate(work, splits.val)
+        retrain(work, splits, retrain_epochs, lr, seed=seed)
+        loss, acc = evaluate(work, splits.val)
+        rows.append({key: value, "sparsity": weight_sparsity(work, layers),
+                     "accuracy_pruned": pruned_acc, "accuracy": acc, "loss": loss})  # fmt: skip
+    return rows
+
+
+def sparsity_sweep(
+    model: Module,
+    splits: Any,
+    sparsities: Iterable[float] = DEFAULT_SPARSITIES,
+    *,
+    retrain_epochs: int = 0,
+    lr: float = 0.005,
+    criterion: str = "magnitude",
+    scope: str = "global",
+    layers: Sequence[str] | None = None,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """One-shot pruning to each sparsity, each from the same trained weights.
+
+    ``model`` is not changed (a copy is pruned). ``lr`` is the retraining
+    rate (already lowered). Rows: ``{"target", "sparsity" (achieved),
+    "accuracy_pruned", "accuracy", "loss"}`` on ``splits.val``.
+
+    Book: §5.2 (choosing the sparsity)
+    """
+    points = [check_sparsity(s, "sparsities") for s in sparsities]
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
+    select(model, layers)
+
+    def prune_fn(work: Module, s: float) -> None:
+        decide(work, s, criterion, scope, layers, seed=seed)
+
+    return _sweep(model, splits, points, prune_fn, retrain_epochs, lr, layers, seed, "target")
+
+
+def threshold_sweep(
+    model: Module,
+    splits: Any,
+    qs: Iterable[float] = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5),
+    *,
+    retrain_epochs: int = 0,
+    lr: float = 0.005,
+    layers: Sequence[str] | None = None,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    r"""Han et al.'s threshold :math:`|w| < q\,\sigma(W_l)` per layer, for each ``q``.
+
+    ``model`` is not changed. Rows: ``{"q", "sparsity" (achieved),
+    "accuracy_pruned", "accuracy", "loss"}`` on ``splits.val``. A larger
+    ``q`` prunes at least as much (the threshold only grows).
+
+    Book: §5.2 (choosing the threshold), §3.2
+    """
+    qs = list(qs)
+    for q in qs:
+        if isinstance(q, bool) or not isinstance(q, int | float) or not q >= 0:
+            raise ValueError(f"qs must hold numbers >= 0, got {q!r}")
+    targets = select(model, layers)
+
+    def prune_fn(work: Module, q: float) -> None:
+        for name in targets:
+            mod_name, _, attr = name.rpartition(".")
+            prune.std_threshold_unstructured(work.get_submodule(mod_name), attr, q)
+
+    return _sweep(model, splits, qs, prune_fn, retrain_epochs, lr, layers, seed, "q")

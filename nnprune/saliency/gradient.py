@@ -1,0 +1,351 @@
+r"""Gradient-sensitivity scores of single weights: GSP, AGSP and SNIP.
+
+All three read the dense gradient :math:`g = \partial J/\partial W` of the loss
+:math:`J` of a batch, from the model's ordinary forward and backward passes
+(backward returns dense gradients by contract, so a pruned weight still has one).
+
+* **GSP** (gradient magnitude), averaged over the batches :math:`b = 1..B`:
+
+  .. math:: s^{\mathrm{GSP}}_i = \frac1B \sum_b \big|g^{(b)}_i\big| .
+
+  The absolute value is taken **per batch, then averaged**, not of the averaged
+  gradient: near a minimum the full-data gradient :math:`\sum_b g^{(b)}` is close to
+  zero for every weight, so :math:`|\sum_b g^{(b)}|` ranks by noise, while the
+  per-batch magnitudes keep measuring how strongly the loss reacts to the weight
+  (the same choice as Michel et al.'s :math:`E_x|\partial L/\partial\xi|`).
+
+* **AGSP** (first-order Taylor, ShrinkBench's "gradient magnitude" :math:`|w\cdot g|`):
+
+  .. math:: s^{\mathrm{AGSP}}_i = \frac1B \sum_b \big|w_i\, g^{(b)}_i\big| ,
+
+  since removing weight :math:`i` changes the loss by
+  :math:`J(w - w_i e_i) - J(w) = -w_i g_i + O(w_i^2)`. ``squared=True`` gives
+  Molchanov et al. (2019)'s weight variant :math:`\sum_b (w_i g^{(b)}_i)^2`
+  (up to the factor :math:`1/B`).
+
+* **SNIP** (Lee, Ajanthan & Torr, 2019), at initialisation, on one batch:
+
+  .. math::
+
+      g_j = \frac{\partial J(c \odot w)}{\partial c_j}\Big|_{c=1}
+          = w_j\,\frac{\partial J}{\partial w_j},
+      \qquad s_j = \frac{|g_j|}{\sum_k |g_k|},
+
+  normalised over every prunable weight of the network; keep the :math:`\kappa`
+  largest, then train normally.
+
+The book's GSP prunes the weight with the **minimum signed** gradient, one weight
+at a time. The minimum of a signed quantity is its most negative value, a weight
+whose gradient is large in magnitude: the book removes the weights the loss is
+most sensitive to. :func:`book_gsp_select` keeps that rule only to show the flaw.
+Here the scores are magnitudes and :func:`prune_by_scores` removes a fraction per
+step, with exact counts.
+
+References
+----------
+N. Lee, T. Ajanthan and P. H. S. Torr, "SNIP: Single-shot Network Pruning based
+on Connection Sensitivity", ICLR 2019.
+P. Molchanov, A. Mallya, S. Tyree, I. Frosio and J. Kautz, "Importance Estimation
+for Neural Network Pruning", CVPR 2019.
+D. Blalock, J. J. Gonzalez Ortiz, J. Frankle and J. Guttag, "What is the State of
+Neural Network Pruning?", MLSys 2020 (ShrinkBench).
+
+Book: §4.3 (corrected, see BOOK.md errata).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..backend import to_numpy
+from ..nn._validate import check_probability
+from ..nn.module import Module
+from ..nn.parameter import Parameter
+from ..prune import L1Unstructured, global_unstructured, l1_unstructured
+from ._common import (
+    check_batching,
+    check_data,
+    check_model,
+    iter_batches,
+    loss_and_backward,
+    preserved,
+)
+
+Scores = dict[str, np.ndarray]
+_SCOPES = ("global", "layer")
+
+
+def _prunable(model: Module) -> dict[str, Parameter]:
+    params = {n: p for n, p in model.named_parameters() if p.prunable}
+    if not params:
+        raise ValueError(f"{type(model).__name__} has no prunable parameters (weights) to score")
+    return params
+
+
+def _accumulate(
+    model: Module,
+    loss_fn: Any,
+    data: Any,
+    batch_size: int | None,
+    n_batches: int | None,
+    term: Callable[[Parameter], Any],
+) -> Scores:
+    """Mean over batches of ``term(p)`` (read after each backward), per prunable weight."""
+    check_model(model)
+    check_data(data)
+    check_batching(batch_size, n_batches)
+    params = _prunable(model)
+    totals = {n: np.zeros(p.shape) for n, p in params.items()}
+    count = 0
+    with preserved(model):
+        for xb, yb in iter_batches(model, data, batch_size, n_batches):
+            loss_and_backward(model, loss_fn, xb, yb)
+            for n, p in params.items():
+                totals[n] += to_numpy(term(p)).astype(np.float64)
+            count += 1
+    return {n: t / count for n, t in totals.items()}
+
+
+def signed_gradients(
+    model: Module,
+    loss_fn: Any,
+    data: tuple[Any, Any],
+    *,
+    batch_size: int | None = None,
+    n_batches: int | None = None,
+) -> Scores:
+    r"""The mean signed gradient :math:`\frac1B\sum_b g^{(b)}` of every prunable weight.
+
+    Not a pruning score (see the module docstring); the raw quantity the book ranks.
+
+    Parameters
+    ----------
+    model : Module
+        Any nnprune model; left in its mode, with its gradients, afterwards.
+    loss_fn : Module
+        A loss with ``forward(output, target)`` and ``backward()``.
+    data : (X, y)
+        Samples; consecutive batches, unshuffled.
+    batch_size : int, optional
+        Samples per batch (default: all in one batch).
+    n_batches : int, optional
+        Use only the first ``n_batches`` batches (default: all).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``{"0.weight": array of the weight's shape, ...}``, float64.
+
+    Book: §4.3
+    """
+    return _accumulate(model, loss_fn, data, batch_size, n_batches, lambda p: p.grad)
+
+
+def gsp_scores(
+    model: Module,
+    loss_fn: Any,
+    data: tuple[Any, Any],
+    *,
+    batch_size: int | None = None,
+    n_batches: int | None = None,
+) -> Scores:
+    r"""GSP: :math:`s_i = \frac1B\sum_b |g^{(b)}_i|` per prunable weight (low = prune first).
+
+    Arguments and return value as :func:`signed_gradients`.
+
+    Book: §4.3 (corrected, see BOOK.md errata)
+    """
+    return _accumulate(model, loss_fn, data, batch_size, n_batches, lambda p: abs(p.grad))
+
+
+def agsp_scores(
+    model: Module,
+    loss_fn: Any,
+    data: tuple[Any, Any],
+    *,
+    batch_size: int | None = None,
+    n_batches: int | None = None,
+    squared: bool = False,
+) -> Scores:
+    r"""AGSP: first-order Taylor :math:`s_i = \frac1B\sum_b |w_i\, g^{(b)}_i|` (low = prune first).
+
+    ``squared=True`` uses :math:`(w_i g^{(b)}_i)^2` instead (Molchanov et al., 2019).
+    Other arguments and the return value as :func:`signed_gradients`.
+
+    Book: §4.3 (corrected, see BOOK.md errata)
+    """
+    if squared:
+        return _accumulate(
+            model, loss_fn, data, batch_size, n_batches, lambda p: (p.data * p.grad) ** 2
+        )
+    return _accumulate(model, loss_fn, data, batch_size, n_batches, lambda p: abs(p.data * p.grad))
+
+
+def snip_scores(model: Module, loss_fn: Any, batch: tuple[Any, Any]) -> Scores:
+    r"""SNIP connection sensitivity :math:`s_j = |w_j g_j| / \sum_k |w_k g_k|` on one batch.
+
+    The normalisation runs over every prunable weight of the network, so the
+    scores of all layers together sum to 1.
+
+    Raises
+    ------
+    ValueError
+        If every :math:`w_j g_j` is zero (nothing to normalise).
+
+    Book: §4.3 (SNIP at initialisation)
+    """
+    raw = _accumulate(model, loss_fn, batch, None, None, lambda p: abs(p.data * p.grad))
+    total = sum(float(s.sum()) for s in raw.values())
+    if not total > 0:
+        raise ValueError("SNIP: every |w * dJ/dw| is zero on this batch; nothing to rank")
+    return {n: s / total for n, s in raw.items()}
+
+
+def snip(model: Module, loss_fn: Any, batch: tuple[Any, Any], sparsity: float) -> Scores:
+    r"""Prune at initialisation with SNIP: keep the most sensitive weights.
+
+    :math:`\kappa = m - \operatorname{round}(\text{sparsity}\cdot m)` weights are kept.
+
+    Scores from :func:`snip_scores`; masks set globally with
+    :func:`prune_by_scores` (exact count). Train the model normally afterwards:
+    the optimisers keep the masks.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The SNIP scores used.
+
+    Book: §4.3 (SNIP at initialisation)
+    """
+    check_probability("sparsity", sparsity)
+    scores = snip_scores(model, loss_fn, batch)
+    prune_by_scores(model, scores, sparsity, scope="global")
+    return scores
+
+
+def _targets(model: Module, scores: Any) -> list[tuple[Module, str, Parameter, np.ndarray]]:
+    if not isinstance(scores, dict) or not scores:
+        raise ValueError(
+            f"scores must be a non-empty dict {{param_name: array}}, got {scores!r:.80}"
+        )
+    named = dict(model.named_parameters())
+    out = []
+    for name, s in scores.items():
+        if name not in named:
+            raise ValueError(
+                f"scores has key {name!r}, which is not a parameter of the model; "
+                f"the prunable ones are {[n for n, p in named.items() if p.prunable]}"
+            )
+        p = named[name]
+        if not p.prunable:
+            raise ValueError(f"parameter {name!r} is not prunable (a bias or a norm scale)")
+        arr = np.asarray(to_numpy(s) if hasattr(s, "shape") else s, dtype=np.float64)
+        if arr.shape != p.shape:
+            raise ValueError(f"scores[{name!r}] must have shape {p.shape}, got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"scores[{name!r}] must be finite (no NaN or inf)")
+        mod_name, _, attr = name.rpartition(".")
+        out.append((model.get_submodule(mod_name), attr, p, arr))
+    return out
+
+
+def _to_prune(params: list[Parameter], sparsity: float, where: str) -> int:
+    """How many more kept entries to prune so that ``params`` reach ``sparsity`` exactly."""
+    total = sum(p.size for p in params)
+    pruned = sum(0 if p.mask is None else int(p.size - to_numpy(p.mask).sum()) for p in params)
+    target = round(sparsity * total)
+    if pruned > target:
+        raise ValueError(
+            f"{where} already has sparsity {pruned / total:.4f} > the requested {sparsity}; "
+            "masks only grow"
+        )
+    return target - pruned
+
+
+def prune_by_scores(model: Module, scores: Scores, sparsity: float, scope: str = "global") -> None:
+    r"""Mask the lowest-scoring weights so that the scored weights reach ``sparsity`` exactly.
+
+    .. math::
+
+        k = \operatorname{round}(\text{sparsity}\cdot n) - n_\text{already pruned},\qquad
+        \text{prune the } k \text{ kept weights with the smallest } s_i ,
+
+    where :math:`n` counts the weights of all scored parameters (``scope="global"``,
+    one ranking across layers) or of each parameter alone (``scope="layer"``).
+    Already pruned weights stay pruned. Call it with a growing ``sparsity`` to prune
+    a fraction per step (not one weight at a time, as the book's GSP loop does).
+
+    Parameters
+    ----------
+    model : Module
+        The model; pruned in place.
+    scores : dict of str to array
+        ``{param_name: scores}`` from :func:`gsp_scores`, :func:`agsp_scores`, ...
+        (low = prune first); only these parameters are pruned.
+    sparsity : float in [0, 1)
+        Target fraction of zeros.
+    scope : {"global", "layer"}, default "global"
+
+    Raises
+    ------
+    ValueError
+        For a bad ``sparsity``, ``scope`` or ``scores``, or weights already sparser
+        than ``sparsity``; the model is then unchanged.
+
+    Book: §4.3 (corrected, see BOOK.md errata)
+    """
+    sparsity = check_probability("sparsity", sparsity)
+    if scope not in _SCOPES:
+        raise ValueError(f"scope must be one of {_SCOPES}, got {scope!r}")
+    check_model(model)
+    targets = _targets(model, scores)
+    if scope == "global":
+        k = _to_prune([t[2] for t in targets], sparsity, "the scored weights")
+        global_unstructured(
+            [(m, a) for m, a, _, _ in targets],
+            L1Unstructured,
+            amount=k,
+            importance_scores={(m, a): s for m, a, _, s in targets},
+        )
+        return
+    counts = [_to_prune([p], sparsity, f"parameter {a!r}") for _, a, p, _ in targets]
+    for (m, a, _, s), k in zip(targets, counts, strict=True):
+        l1_unstructured(m, a, amount=k, importance_scores=s)
+
+
+def book_gsp_select(signed: Scores, count: int) -> list[tuple[str, int]]:
+    """The book's literal GSP rule: the ``count`` weights with the smallest *signed* gradient.
+
+    Kept only to show its flaw: the smallest signed gradients are the most
+    negative ones, large in magnitude, i.e. the weights the loss is most
+    sensitive to. Use :func:`gsp_scores` (magnitudes) instead.
+
+    Returns
+    -------
+    list of (param_name, flat_index)
+        In selection order (most negative first).
+
+    Book: §4.3 (the uncorrected version, see BOOK.md errata)
+    """
+    names = list(signed)
+    flat = np.concatenate([np.asarray(signed[n], np.float64).reshape(-1) for n in names])
+    sizes = np.cumsum([0] + [np.asarray(signed[n]).size for n in names])
+    out = []
+    for i in np.argsort(flat, kind="stable")[:count]:
+        j = int(np.searchsorted(sizes, i, side="right") - 1)
+        out.append((names[j], int(i - sizes[j])))
+    return out
+
+
+__all__ = [
+    "agsp_scores",
+    "book_gsp_select",
+    "gsp_scores",
+    "prune_by_scores",
+    "signed_gradients",
+    "snip",
+    "snip_scores",
+]

@@ -26,8 +26,10 @@ its real FLOP reduction); ``x dense`` / ``x csr`` = measured speed-up over the
 dense model's latency (> 1 is faster).
 
 The whole study runs for the digits MLP (64-300-100-10) and the small CNN
-(filter pruning); ``--quick`` runs fewer points for the MLP only, in seconds.
-Full run: a minute or two on a 2-core laptop.
+(filter pruning); ``--quick`` runs fewer points for the MLP only. Full run:
+about 10 s on an idle 2-core machine (longer, and noisier, on a busy one).
+Everything runs on NumPy/SciPy (``--backend`` is accepted and ignored): the
+timings compare CPU kernels.
 
 Usage::
 
@@ -38,7 +40,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nnprune import metrics, nn, optim, prune
@@ -96,7 +97,7 @@ def prune_model(model: nn.Sequential, method: str, point: float, input_shape: tu
             prune.prune_units(model, name, point, criterion="l1", input_shape=input_shape)
 
 
-def csr_model(model: nn.Sequential, image_size: tuple | None) -> nn.Sequential:
+def csr_model(model: nn.Sequential) -> nn.Sequential:
     """The same model with every weight layer multiplying by its CSR matrix."""
 
     def convert(m: nn.Module) -> nn.Module:
@@ -109,78 +110,76 @@ def csr_model(model: nn.Sequential, image_size: tuple | None) -> nn.Sequential:
     return nn.Sequential(*[convert(m) for m in model])
 
 
-def study(model: nn.Sequential, splits, points: dict, args, quick: bool) -> dict:
+def label(method: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"q={value:g}" if method.startswith("Han") else f"{value:.0%}"
+
+
+def retrain(model: nn.Module, splits, epochs: int, seed: int) -> float:
+    """The same masked retraining for every method (a new optimiser: shapes may have changed)."""
+    loss = nn.CrossEntropyLoss()
+    opt = optim.SGD(model.parameters(), lr=RETRAIN_LR, momentum=MOMENTUM)
+    fit(model, loss, opt, splits.train, epochs=epochs, batch_size=BATCH_SIZE, seed=seed,
+        progress=False)  # fmt: skip
+    return evaluate(model, loss, splits.test)[1]
+
+
+def size_columns(m: nn.Module, dense: nn.Module, input_shape: tuple) -> dict:
+    """Counts of ``m`` and the ratios against the dense model."""
+    base_size, base_flops = dense.num_parameters(), metrics.flops(dense, input_shape)[0]
+    size, size_nz = metrics.model_size(m)
+    fl, fl_nz = metrics.flops(m, input_shape)
+    return {
+        "sparsity": metrics.model_sparsity(m),
+        "removed": 1 - size_nz / base_size,
+        "params": size,
+        "nonzeros": size_nz,
+        "compress": base_size / size_nz,
+        "FLOPs": fl,
+        "FLOPs nz": fl_nz,
+        "theory x": base_flops / fl_nz,
+        "bytes dense": metrics.model_bytes(m, "dense"),
+        "bytes csr": metrics.model_bytes(m, "csr"),
+    }
+
+
+def latency_columns(rows: list[dict], models: dict, x, repeats: int) -> None:
+    """Time every model (and the CSR twin of each masked one) together, interleaved."""
+    timed = dict(models)
+    for key, row in zip(models, rows, strict=True):
+        if row["method"] != "L1 units removed":  # a shrunk model has no zeros for CSR to skip
+            timed["csr " + key] = csr_model(models[key])
+    with threadpool_limits(LATENCY_THREADS):
+        t = compare_latency(timed, x, repeats=repeats)
+    for key, row in zip(models, rows, strict=True):
+        row["ms dense"], row["x dense"] = 1e3 * t[key], t["dense"] / t[key]
+        if "csr " + key in t:
+            row["ms csr"], row["x csr"] = 1e3 * t["csr " + key], t["dense"] / t["csr " + key]
+
+
+def study(model: nn.Sequential, splits, points: dict, seed: int, quick: bool) -> dict:
     """Prune copies of one trained model with every method; measure each as §3.3 asks."""
     input_shape = splits.train[0].shape[1:]
-    loss = nn.CrossEntropyLoss()
-    base_size, _ = metrics.model_size(model)
-    base_flops, _ = metrics.flops(model, input_shape)
-    _, base_acc = evaluate(model, loss, splits.test)
-    rows = [{"method": "dense", "point": "-", "acc pruned": base_acc, "acc retrained": base_acc}]
+    _, acc = evaluate(model, nn.CrossEntropyLoss(), splits.test)
+    rows = [{"method": "dense", "point": "-", "acc pruned": acc, "acc retrained": acc}]
     models = {"dense": model}
     for method, values in {CONTROL: (None,), **points}.items():
         for value in values:
             pruned = copy.deepcopy(model)
             prune_model(pruned, method, value, input_shape)
-            _, acc = evaluate(pruned, loss, splits.test)
-            opt = optim.SGD(pruned.parameters(), lr=RETRAIN_LR, momentum=MOMENTUM)
-            fit(
-                pruned,
-                loss,
-                opt,
-                splits.train,
-                epochs=QUICK_RETRAIN_EPOCHS if quick else RETRAIN_EPOCHS,
-                batch_size=BATCH_SIZE,
-                seed=args.seed,
-                progress=False,
+            _, acc = evaluate(pruned, nn.CrossEntropyLoss(), splits.test)
+            acc_re = retrain(
+                pruned, splits, QUICK_RETRAIN_EPOCHS if quick else RETRAIN_EPOCHS, seed
             )
-            _, acc_re = evaluate(pruned, loss, splits.test)
-            label = (
-                "-"
-                if value is None
-                else f"q={value:g}"
-                if method.startswith("Han")
-                else f"{value:.0%}"
-            )
-            rows.append(
-                {
-                    "method": method,
-                    "point": label,
-                    "value": value,
-                    "acc pruned": acc,
-                    "acc retrained": acc_re,
-                }
-            )
-            models[f"{method} {label}"] = pruned
+            point = label(method, value)
+            rows.append({"method": method, "point": point, "value": value, "acc pruned": acc,
+                         "acc retrained": acc_re})  # fmt: skip
+            models[f"{method} {point}"] = pruned
     for row, m in zip(rows, models.values(), strict=True):
-        size, size_nz = metrics.model_size(m)
-        fl, fl_nz = metrics.flops(m, input_shape)
-        row.update(
-            {
-                "sparsity": metrics.model_sparsity(m),
-                "removed": 1 - size_nz / base_size,
-                "params": size,
-                "nonzeros": size_nz,
-                "compress": base_size / size_nz,
-                "FLOPs": fl,
-                "FLOPs nz": fl_nz,
-                "theory x": base_flops / fl_nz,
-                "bytes dense": metrics.model_bytes(m, "dense"),
-                "bytes csr": metrics.model_bytes(m, "csr"),
-            }
-        )
+        row.update(size_columns(m, model, input_shape))
     x = splits.test[0][:LATENCY_BATCH]
-    timed = dict(models)
-    keys = list(models)
-    for key, row in zip(keys, rows, strict=True):
-        if row["method"] != "L1 units removed":  # a shrunk model has no zeros for CSR to skip
-            timed["csr " + key] = csr_model(models[key], input_shape[1:] or None)
-    with threadpool_limits(LATENCY_THREADS):
-        t = compare_latency(timed, x, repeats=QUICK_REPEATS if quick else REPEATS)
-    for key, row in zip(keys, rows, strict=True):
-        row["ms dense"], row["x dense"] = 1e3 * t[key], t["dense"] / t[key]
-        if "csr " + key in t:
-            row["ms csr"], row["x csr"] = 1e3 * t["csr " + key], t["dense"] / t["csr " + key]
+    latency_columns(rows, models, x, QUICK_REPEATS if quick else REPEATS)
     return {"rows": rows, "models": models, "input_shape": input_shape}
 
 
@@ -207,8 +206,8 @@ COLUMNS = {
 
 
 def _span(values: list[float], fmt: str = "{:.2f}x") -> str:
-    lo, hi = min(values), max(values)
-    return fmt.format(lo) if np.isclose(lo, hi) else f"{fmt.format(lo)}-{fmt.format(hi)}"
+    lo, hi = fmt.format(min(values)), fmt.format(max(values))
+    return lo if lo == hi else f"{lo}-{hi}"
 
 
 def conclude(rows: list[dict]) -> list[str]:
@@ -307,7 +306,7 @@ def run(title: str, model: nn.Sequential, splits, points: dict, args) -> dict:
         seed=args.seed,
         progress=False,
     )
-    result = study(model, splits, points, args, args.quick)
+    result = study(model, splits, points, args.seed, args.quick)
     rows = result["rows"]
     print(
         format_table(

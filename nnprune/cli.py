@@ -77,39 +77,74 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nnprune {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{compare,train,info}")
 
-    cmp = sub.add_parser("compare", help="compare pruning methods (the main job)",
-                         description=COMPARE_HELP, formatter_class=fmt)
+    cmp = sub.add_parser(
+        "compare",
+        help="compare pruning methods (the main job)",
+        description=COMPARE_HELP,
+        formatter_class=fmt,
+    )
     cmp.add_argument("--config", metavar="TOML", help="settings file (see examples/compare.toml)")
-    cmp.add_argument("--methods", type=_csv_list(str, "--methods"), metavar="A,B,...",
-                     help="methods to run (default: all registered; see `nnprune info`)")
-    cmp.add_argument("--sparsities", type=_csv_list(float, "--sparsities"), metavar="S,...",
-                     help="target fractions of zero weights in [0, 1), e.g. 0.5,0.9,0.98")
-    cmp.add_argument("--seeds", type=_csv_list(int, "--seeds"), metavar="N,...",
-                     help="seeds, one dense model each (default 0,1,2)")
-    cmp.add_argument("--workers", type=int, metavar="N",
-                     help="local worker processes (default: one per CPU core; 1 = inline)")
-    cmp.add_argument("--scheduler", metavar="ADDRESS",
-                     help="run on a Dask cluster, e.g. tcp://host:8786 "
-                          "(needs pip install 'nnprune[distributed]')")
-    cmp.add_argument("--out", default="runs/compare", metavar="DIR",
-                     help="output folder (default runs/compare)")
-    cmp.add_argument("--quick", action="store_true",
-                     help="tiny grid: 2 sparsities, 1 seed, few epochs (seconds)")
+    cmp.add_argument(
+        "--methods",
+        type=_csv_list(str, "--methods"),
+        metavar="A,B,...",
+        help="methods to run (default: all registered; see `nnprune info`)",
+    )
+    cmp.add_argument(
+        "--sparsities",
+        type=_csv_list(float, "--sparsities"),
+        metavar="S,...",
+        help="target fractions of zero weights in [0, 1), e.g. 0.5,0.9,0.98",
+    )
+    cmp.add_argument(
+        "--seeds",
+        type=_csv_list(int, "--seeds"),
+        metavar="N,...",
+        help="seeds, one dense model each (default 0,1,2)",
+    )
+    cmp.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="local worker processes (default: one per CPU core; 1 = inline)",
+    )
+    cmp.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster, e.g. tcp://host:8786 "
+        "(needs pip install 'nnprune[distributed]')",
+    )
+    cmp.add_argument(
+        "--out", default="runs/compare", metavar="DIR", help="output folder (default runs/compare)"
+    )
+    cmp.add_argument(
+        "--quick", action="store_true", help="tiny grid: 2 sparsities, 1 seed, few epochs (seconds)"
+    )
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    tr = sub.add_parser("train", help="train the digits MLP or CNN, print test accuracy",
-                        description="Train a model on the built-in 8x8 digits with SGD + "
-                                    "momentum and print its test accuracy.")
-    tr.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
-                    help="mlp: 64-300-100-10; cnn: two 3x3 conv blocks (16, 32) (default mlp)")
+    tr = sub.add_parser(
+        "train",
+        help="train the digits MLP or CNN, print test accuracy",
+        description="Train a model on the built-in 8x8 digits with SGD + "
+        "momentum and print its test accuracy.",
+    )
+    tr.add_argument(
+        "--model",
+        choices=["mlp", "cnn"],
+        default="mlp",
+        help="mlp: 64-300-100-10; cnn: two 3x3 conv blocks (16, 32) (default mlp)",
+    )
     tr.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
     tr.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling (0)")
     tr.add_argument("--lr", type=float, default=0.05, help="learning rate (default 0.05)")
     tr.add_argument("--save", metavar="PATH", help="save the trained model (.npz, nnprune.io)")
 
-    sub.add_parser("info", help="version, backends and registered methods",
-                   description="Print the version, the available array backends and the "
-                               "registered pruning methods.")
+    sub.add_parser(
+        "info",
+        help="version, backends and registered methods",
+        description="Print the version, the available array backends and the "
+        "registered pruning methods.",
+    )
     return parser
 
 
@@ -120,11 +155,17 @@ def _compare(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else make_config()
     if args.quick:
         config = quick_config(config)
-    config = replace(config, methods=args.methods, sparsities=args.sparsities,
-                     seeds=args.seeds, workers=args.workers)
+    config = replace(
+        config,
+        methods=args.methods,
+        sparsities=args.sparsities,
+        seeds=args.seeds,
+        workers=args.workers,
+    )
     start = time.perf_counter()
-    result = compare(config, out=args.out, scheduler=args.scheduler,
-                     progress=False if args.no_progress else None)
+    result = compare(
+        config, out=args.out, scheduler=args.scheduler, progress=False if args.no_progress else None
+    )
     print(f"\n{len(result.rows)} runs in {time.perf_counter() - start:.1f} s; results written to:")
     for path in result.paths.values():
         print(f"  {path}")
@@ -146,15 +187,33 @@ def _train(args: argparse.Namespace) -> int:
     model = build_model(config, args.seed)
     opt = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     start = time.perf_counter()
-    fit(model, nn.CrossEntropyLoss(), opt, splits.train, splits.val, epochs=epochs,
-        batch_size=config.batch_size, seed=args.seed)
+    fit(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        splits.train,
+        splits.val,
+        epochs=epochs,
+        batch_size=config.batch_size,
+        seed=args.seed,
+    )
     elapsed = time.perf_counter() - start
     _, acc = evaluate(model, nn.CrossEntropyLoss(), splits.test)
-    print(f"{args.model}: {model.num_parameters():,} parameters, {epochs} epoch(s) in "
-          f"{elapsed:.1f} s, test accuracy {acc:.2%} ({len(splits.test[1])} images)")
+    print(
+        f"{args.model}: {model.num_parameters():,} parameters, {epochs} epoch(s) in "
+        f"{elapsed:.1f} s, test accuracy {acc:.2%} ({len(splits.test[1])} images)"
+    )
     if args.save:
-        path = io.save(model, args.save, metadata={"model": args.model, "epochs": epochs,
-                                                   "seed": args.seed, "test_accuracy": acc})
+        path = io.save(
+            model,
+            args.save,
+            metadata={
+                "model": args.model,
+                "epochs": epochs,
+                "seed": args.seed,
+                "test_accuracy": acc,
+            },
+        )
         print(f"saved to {path}")
     return 0
 
@@ -168,8 +227,7 @@ def _info() -> int:
 
     print(f"nnprune {__version__} (Python {sys.version.split()[0]})")
     print("backends: numpy" + (", cupy" if cupy_available() else " (cupy: not available)"))
-    for name, what in (("torch", "PyTorch parity tests"),
-                       ("dask", "nnprune compare --scheduler")):
+    for name, what in (("torch", "PyTorch parity tests"), ("dask", "nnprune compare --scheduler")):
         found = importlib.util.find_spec(name) is not None
         print(f"{name}: {'installed' if found else 'not installed'} ({what})")
     print("pruning methods (nnprune compare --methods ...):")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
 import matplotlib
 import numpy as np
 import pytest
@@ -13,3 +18,20 @@ matplotlib.use("Agg")
 def rng() -> np.random.Generator:
     """A fresh, seeded generator for each test."""
     return np.random.default_rng(1234)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_script(folder: str, name: str) -> ModuleType:
+    """Import ``<repo>/<folder>/<name>.py`` (a chapter script or benchmark) as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def load_script() -> Callable[[str, str], ModuleType]:
+    """``load_script("chapters", "ch01_neural_network_basics")`` imports a script by path."""
+    return _load_script

@@ -1,23 +1,11 @@
 """Chapter 1 runs end to end in --quick mode and trains both models."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
-
-
-def load_chapter(name: str):
-    spec = importlib.util.spec_from_file_location(name, CHAPTERS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow
-def test_ch01_quick_trains_mlp_and_cnn(tmp_path, capsys):
-    ch01 = load_chapter("ch01_neural_network_basics")
+def test_ch01_quick_trains_mlp_and_cnn(tmp_path, capsys, load_script):
+    ch01 = load_script("chapters", "ch01_neural_network_basics")
     results = ch01.main(["--quick", "--out", str(tmp_path), "--seed", "1"])
     out = capsys.readouterr().out
     assert "gradcheck OK" in out

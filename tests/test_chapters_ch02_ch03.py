@@ -5,9 +5,6 @@ from the returned models (NumPy on the weights), not against the scripts' own
 formulas. Also the latency helpers they use (nnprune.metrics.latency).
 """
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -15,15 +12,7 @@ from nnprune import nn
 from nnprune.data import digits_splits
 from nnprune.metrics.latency import compare_latency, measure_latency
 
-ROOT = Path(__file__).resolve().parents[1]
 MLP_WEIGHTS = {"0": 64 * 300, "2": 300 * 100, "4": 100 * 10}
-
-
-def load_script(folder: str, name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def weights(model) -> dict[str, np.ndarray]:
@@ -35,7 +24,7 @@ def mlp_params(h1: int, h2: int, d_in: int = 64, d_out: int = 10) -> int:
 
 
 @pytest.mark.slow
-def test_ch02_quick_measures_match_the_weights(tmp_path):
+def test_ch02_quick_measures_match_the_weights(tmp_path, load_script):
     ch02 = load_script("chapters", "ch02_sparsity")
     res = ch02.main(["--quick", "--out", str(tmp_path)])
     for name in ("weight_histograms", "sparse_masks", "tiny_layer_graph"):
@@ -70,7 +59,7 @@ def test_ch02_quick_measures_match_the_weights(tmp_path):
 
 
 @pytest.mark.slow
-def test_ch03_quick_rows_match_the_models(tmp_path):
+def test_ch03_quick_rows_match_the_models(tmp_path, load_script):
     ch03 = load_script("chapters", "ch03_pruning_methods")
     res = ch03.main(["--quick", "--out", str(tmp_path)])
     assert res["cnn"] is None
@@ -117,7 +106,7 @@ def test_ch03_quick_rows_match_the_models(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_structured_quick_flop_ratio_and_params():
+def test_bench_structured_quick_flop_ratio_and_params(load_script):
     bench = load_script("benchmarks", "bench_structured")
     rows = bench.main(["--quick", "--repeats", "1"])
     mlp = [r for r in rows if r["network"].startswith("MLP")]

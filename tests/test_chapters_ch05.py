@@ -1,23 +1,11 @@
 """Chapter 5 runs end to end in --quick mode and shows what the book's §5 claims and misses."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
-
-
-def load_chapter(name: str):
-    spec = importlib.util.spec_from_file_location(name, CHAPTERS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow
-def test_ch05_quick(tmp_path, capsys):
-    ch05 = load_chapter("ch05_pruning_pipeline")
+def test_ch05_quick(tmp_path, capsys, load_script):
+    ch05 = load_script("chapters", "ch05_pruning_pipeline")
     out = ch05.main(["--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
     for step in ("initialise", "forward", "backward", "decide", "update", "retrain", "evaluate"):

@@ -50,13 +50,14 @@ def test_defaults_and_example_file():
 
 
 def test_toml_overrides_defaults(tmp_path):
-    path = _toml(tmp_path, '[compare]\nmethods = ["random"]\nsparsities = [0.9]\n'
-                           "lr = 0.1\n[methods.admm]\nrho = 1\n")
+    path = _toml(
+        tmp_path,
+        '[compare]\nmethods = ["random"]\nsparsities = [0.9]\nlr = 0.1\n[methods.admm]\nrho = 1\n',
+    )
     cfg = load_config(path)
     assert cfg.methods == ("random",) and cfg.sparsities == (0.9,) and cfg.lr == 0.1
     assert cfg.method_settings["admm"]["rho"] == 1.0  # an int where a float is expected
-    assert cfg.settings("admm")["method"]["iterations"] == get_method("admm").defaults[
-        "iterations"]
+    assert cfg.settings("admm")["method"]["iterations"] == get_method("admm").defaults["iterations"]
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,10 @@ def test_toml_overrides_defaults(tmp_path):
         ("[compare]\nsparsity = [0.5]\n", r"unknown key 'compare.sparsity'; valid keys: methods"),
         ("[bogus]\nx = 1\n", r"unknown section \[bogus\]"),
         ('[compare]\nmethods = ["nope"]\n', r"unknown method 'nope'; valid methods: random, "),
-        ("[compare]\nsparsities = [0.5, 1.5]\n", r"sparsities\[1\]: sparsity must be in \[0, 1\), got 1.5"),
+        (
+            "[compare]\nsparsities = [0.5, 1.5]\n",
+            r"sparsities\[1\]: sparsity must be in \[0, 1\), got 1.5",
+        ),
         ("[compare]\nsparsities = [-0.1]\n", r"sparsity must be in \[0, 1\), got -0.1"),
         ("[compare]\nsparsities = [1.0]\n", r"sparsity must be in \[0, 1\)"),
         ("[compare]\nseeds = []\n", r"compare.seeds must not be empty"),
@@ -104,7 +108,9 @@ def test_quick_config_is_small_and_keeps_methods():
 
 # ------------------------------------------------------------------ registry
 def test_unknown_method_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"unknown method 'nope'; valid methods: .*global_magnitude"):
+    with pytest.raises(
+        ValueError, match=r"unknown method 'nope'; valid methods: .*global_magnitude"
+    ):
         get_method("nope")
 
 
@@ -128,9 +134,18 @@ def test_registered_method_runs_with_its_settings(keep_only_tmp_method):
         prune_to_sparsity(ctx.model, ctx.sparsity)
         return {"note": "ok"}
 
-    cfg = make_config({"compare": {"methods": ["tmp_method"], "sparsities": [0.5], "seeds": [3],
-                                   "train_epochs": 1, "retrain_epochs": 0},
-                       "methods": {"tmp_method": {"alpha": 0.75}}})
+    cfg = make_config(
+        {
+            "compare": {
+                "methods": ["tmp_method"],
+                "sparsities": [0.5],
+                "seeds": [3],
+                "train_epochs": 1,
+                "retrain_epochs": 0,
+            },
+            "methods": {"tmp_method": {"alpha": 0.75}},
+        }
+    )
     dense, row = run_grid(cfg, workers=1, progress=False)
     assert seen == {"alpha": 0.75}
     assert row["info"] == {"note": "ok"} and row["seed"] == 3
@@ -208,8 +223,10 @@ def test_outputs_are_written_and_parse(quick):
 
 
 def test_summary_is_mean_and_sample_std_over_seeds():
-    rows = [{"method": "m", "target_sparsity": 0.5, "accuracy": a, "compression_ratio": c}
-            for a, c in [(0.5, 2.0), (0.7, 4.0), (0.9, 6.0)]]
+    rows = [
+        {"method": "m", "target_sparsity": 0.5, "accuracy": a, "compression_ratio": c}
+        for a, c in [(0.5, 2.0), (0.7, 4.0), (0.9, 6.0)]
+    ]
     rows.append({"method": "m", "target_sparsity": 0.9, "accuracy": 0.3, "compression_ratio": 9})
     first, second = summarize(rows)
     assert first["accuracy_mean"] == pytest.approx(0.7)
@@ -220,9 +237,17 @@ def test_summary_is_mean_and_sample_std_over_seeds():
 
 # -------------------------------------------------------------- parallelism
 def test_inline_and_two_workers_give_identical_rows():
-    cfg = make_config({"compare": {"methods": ["random", "taylor", "snip", "admm"],
-                                   "sparsities": [0.9], "seeds": [0, 1], "train_epochs": 2,
-                                   "retrain_epochs": 1}})
+    cfg = make_config(
+        {
+            "compare": {
+                "methods": ["random", "taylor", "snip", "admm"],
+                "sparsities": [0.9],
+                "seeds": [0, 1],
+                "train_epochs": 2,
+                "retrain_epochs": 1,
+            }
+        }
+    )
     inline = run_grid(cfg, workers=1, progress=False)
     parallel = run_grid(cfg, workers=2, progress=False)
     assert len(inline) == len(parallel) == 2 + 8
@@ -252,9 +277,17 @@ def test_scheduler_without_dask_says_how_to_install():
 
 def test_dask_gives_the_same_rows():
     distributed = pytest.importorskip("dask.distributed")
-    cfg = make_config({"compare": {"methods": ["random", "global_magnitude"],
-                                   "sparsities": [0.9], "seeds": [0], "train_epochs": 2,
-                                   "retrain_epochs": 1}})
+    cfg = make_config(
+        {
+            "compare": {
+                "methods": ["random", "global_magnitude"],
+                "sparsities": [0.9],
+                "seeds": [0],
+                "train_epochs": 2,
+                "retrain_epochs": 1,
+            }
+        }
+    )
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster:
         on_dask = run_grid(cfg, scheduler=cluster.scheduler_address, progress=False)
     inline = run_grid(cfg, workers=1, progress=False)

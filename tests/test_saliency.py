@@ -303,3 +303,14 @@ def test_obd_hessian_diagonal_matches_closed_form() -> None:
         obd_scores(model, loss_fn, (X, Y), "0.kernel")
     with pytest.raises(ValueError, match="eps must be a positive number"):
         hessian_diagonal(model, loss_fn, (X, Y), "0.weight", eps=0.0)
+
+
+def test_prune_by_scores_refuses_signed_scores():
+    from nnprune import nn
+    from nnprune.saliency import prune_by_scores
+
+    model = nn.Sequential(nn.Linear(4, 3, rng=0))
+    signed = {"0.weight": np.linspace(-1.0, 1.0, 12).reshape(3, 4)}
+    with pytest.raises(ValueError, match=r"must be non-negative importances .* minimum of -1"):
+        prune_by_scores(model, signed, 0.5)
+    assert model[0].weight.mask is None

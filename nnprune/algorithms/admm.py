@@ -114,7 +114,7 @@ def check_scope(scope: Any) -> str:
 
 
 def kept_count(size: int, sparsity: float) -> int:
-    """Entries kept out of ``size`` at ``sparsity``: ``size - round(sparsity * size)`` (PyTorch's count)."""
+    """Entries kept out of ``size``: ``size - round(sparsity * size)`` (PyTorch's rounding)."""
     return size - round(sparsity * size)
 
 
@@ -149,7 +149,6 @@ def _pruned_weights(model: Module) -> list[tuple[str, Module, str, Any]]:
 
 def _norm(arrays: list[Any]) -> float:
     return math.sqrt(sum(float((a * a).sum()) for a in arrays))
-
 
 
 class ADMMState:
@@ -205,7 +204,7 @@ class ADMMState:
         return primal, _norm([z - zp for z, zp in zip(self.Z, Z_prev, strict=True)])
 
     def scale_rho(self, growth: float) -> None:
-        r""":math:`\rho \leftarrow g\rho` and :math:`U \leftarrow U/g` (the dual :math:`\rho U` is kept)."""
+        r"""Set :math:`\rho \leftarrow g\rho`, :math:`U \leftarrow U/g` (keeps :math:`\rho U`)."""
         self.rho *= growth
         for u in self.U:
             u /= growth
@@ -302,13 +301,23 @@ def admm_prune(
 
     admm = ADMMState(params, sparsity, rho, scope)
     result = ADMMResult(state=admm)
-    opt = GradientHookOptimizer(optim.SGD(model.parameters(), lr=lr, momentum=momentum),
-                                admm.add_grad)
+    opt = GradientHookOptimizer(
+        optim.SGD(model.parameters(), lr=lr, momentum=momentum), admm.add_grad
+    )
     for t in range(admm_iterations):
         result.rhos.append(admm.rho)
         result.admm_histories.append(
-            fit(model, loss_fn, opt, train, val, epochs=epochs_per_iteration,
-                batch_size=batch_size, seed=seed + t, progress=progress)
+            fit(
+                model,
+                loss_fn,
+                opt,
+                train,
+                val,
+                epochs=epochs_per_iteration,
+                batch_size=batch_size,
+                seed=seed + t,
+                progress=progress,
+            )
         )
         primal, z_change = admm.update()
         result.primal_residuals.append(primal)
@@ -323,14 +332,30 @@ def admm_prune(
         result.kept[name] = int(result.masks[name].sum())
     if retrain_epochs:
         retrain_opt = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-        result.retrain_history = fit(model, loss_fn, retrain_opt, train, val,
-                                     epochs=retrain_epochs, batch_size=batch_size,
-                                     seed=seed + admm_iterations, progress=progress)
+        result.retrain_history = fit(
+            model,
+            loss_fn,
+            retrain_opt,
+            train,
+            val,
+            epochs=retrain_epochs,
+            batch_size=batch_size,
+            seed=seed + admm_iterations,
+            progress=progress,
+        )
     total = sum(p.size for p in params)
     nonzero = sum(int(get_xp(p.data).count_nonzero(p.data)) for p in params)
     result.sparsity = 1.0 - nonzero / total
     return result
 
 
-__all__ = ["ADMMResult", "ADMMState", "SCOPES", "admm_prune", "check_scope", "check_sparsity",
-           "kept_count", "project_sparse"]
+__all__ = [
+    "ADMMResult",
+    "ADMMState",
+    "SCOPES",
+    "admm_prune",
+    "check_scope",
+    "check_sparsity",
+    "kept_count",
+    "project_sparse",
+]

@@ -201,8 +201,18 @@ def ista_train(
     penalty = L1(lam)
     plist = penalised_parameters(model, params)
     prox = ProximalStep(penalty, plist, optimizer)
-    history = fit(model, loss_fn, optimizer, train, val, epochs=epochs, batch_size=batch_size,
-                  seed=seed, callbacks=[prox, *callbacks], **fit_kwargs)
+    history = fit(
+        model,
+        loss_fn,
+        optimizer,
+        train,
+        val,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        callbacks=[prox, *callbacks],
+        **fit_kwargs,
+    )
     return TrainResult(history, zero_fraction(plist), penalty)
 
 
@@ -236,8 +246,18 @@ def subgradient_l1_train(
     penalty = L1(lam)
     plist = penalised_parameters(model, params)
     hooked = GradientHookOptimizer(optimizer, lambda: penalty.add_grad(plist))
-    history = fit(model, loss_fn, hooked, train, val, epochs=epochs, batch_size=batch_size,
-                  seed=seed, callbacks=callbacks, **fit_kwargs)
+    history = fit(
+        model,
+        loss_fn,
+        hooked,
+        train,
+        val,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        callbacks=callbacks,
+        **fit_kwargs,
+    )
     return TrainResult(history, zero_fraction(plist), penalty)
 
 

@@ -72,8 +72,9 @@ def train_sparse(
         return ista_train(model, loss_fn, opt, splits.train, **common)
     if method == "subgradient":
         return subgradient_l1_train(model, loss_fn, opt, splits.train, **common)
-    return reweighted_l1_train(model, loss_fn, opt, splits.train, eps=eps,
-                               refresh_every=refresh_every, **common)
+    return reweighted_l1_train(
+        model, loss_fn, opt, splits.train, eps=eps, refresh_every=refresh_every, **common
+    )
 
 
 def lambda_path(
@@ -140,17 +141,30 @@ def lambda_path(
     rows = []
     for lam in lams:
         net = copy.deepcopy(model) if isinstance(model, Module) else model()
-        res = train_sparse(method, net, splits, lam, epochs=epochs, lr=lr, momentum=momentum,
-                           batch_size=batch_size, seed=seed, eps=eps, refresh_every=refresh_every)
+        res = train_sparse(
+            method,
+            net,
+            splits,
+            lam,
+            epochs=epochs,
+            lr=lr,
+            momentum=momentum,
+            batch_size=batch_size,
+            seed=seed,
+            eps=eps,
+            refresh_every=refresh_every,
+        )
         loss, acc = evaluate(net, nn.CrossEntropyLoss(), splits.test)
-        rows.append({
-            "method": method,
-            "lam": lam,
-            "zero_fraction": res.zero_fraction,
-            "small_fraction": small_fraction(prunable_parameters(net), small),
-            "accuracy": acc,
-            "loss": loss,
-        })
+        rows.append(
+            {
+                "method": method,
+                "lam": lam,
+                "zero_fraction": res.zero_fraction,
+                "small_fraction": small_fraction(prunable_parameters(net), small),
+                "accuracy": acc,
+                "loss": loss,
+            }
+        )
     return rows
 
 

@@ -43,7 +43,7 @@ from .ista import ProximalStep, TrainResult, penalised_parameters, zero_fraction
 
 
 class RefreshWeights:
-    r"""Callback: every ``refresh_every`` epochs, set :math:`\lambda_{ij} = \lambda/(|W_{ij}|+\epsilon)`.
+    r"""Callback: refresh :math:`\lambda_{ij} = \lambda/(|W_{ij}|+\epsilon)` every few epochs.
 
     Parameters
     ----------
@@ -110,8 +110,18 @@ def reweighted_l1_train(
     plist = penalised_parameters(model, params)
     refresh = RefreshWeights(penalty, plist, refresh_every)
     prox = ProximalStep(penalty, plist, optimizer)
-    history = fit(model, loss_fn, optimizer, train, val, epochs=epochs, batch_size=batch_size,
-                  seed=seed, callbacks=[prox, refresh, *callbacks], **fit_kwargs)
+    history = fit(
+        model,
+        loss_fn,
+        optimizer,
+        train,
+        val,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        callbacks=[prox, refresh, *callbacks],
+        **fit_kwargs,
+    )
     return TrainResult(history, zero_fraction(plist), penalty)
 
 

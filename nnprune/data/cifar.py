@@ -39,6 +39,7 @@ import codecs
 import io
 import os
 import pickle
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -64,19 +65,26 @@ _TEST = ["test_batch"]
 _SUBFOLDERS = {"bin": "cifar-10-batches-bin", "py": "cifar-10-batches-py"}
 
 
+class ForbiddenPickleError(pickle.UnpicklingError):
+    """A pickle named a callable outside :class:`RestrictedUnpickler`'s allow-list."""
+
+
 def _latin1_encode(obj: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
     """``_codecs.encode`` as protocol-2 pickles of ``bytes`` use it, and nothing else."""
     if codecs.lookup(encoding).name != "iso8859-1" or not isinstance(obj, str):
-        raise pickle.UnpicklingError(
+        raise ForbiddenPickleError(
             f"refusing _codecs.encode({type(obj).__name__}, {encoding!r}): only latin1 "
             "encoding of a str is allowed"
         )
     return obj.encode("latin1", errors)
 
 
+# Taken from an array's own __reduce__ so neither numpy.core (deprecated in NumPy 2)
+# nor numpy._core (absent in NumPy 1) has to be imported by name.
+_reconstruct = np.zeros(0).__reduce__()[0]
 _ALLOWED: dict[tuple[str, str], Any] = {
-    ("numpy._core.multiarray", "_reconstruct"): np.ndarray.__reduce__(np.zeros(0))[0],
-    ("numpy.core.multiarray", "_reconstruct"): np.ndarray.__reduce__(np.zeros(0))[0],
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("_codecs", "encode"): _latin1_encode,
@@ -96,7 +104,7 @@ class RestrictedUnpickler(pickle.Unpickler):
             return _ALLOWED[(module, name)]
         except KeyError:
             allowed = ", ".join(f"{m}.{n}" for m, n in _ALLOWED)
-            raise pickle.UnpicklingError(
+            raise ForbiddenPickleError(
                 f"forbidden global {module}.{name} in pickle; only {allowed} are allowed "
                 "(the file may be tampered with; prefer the CIFAR-10 binary version)"
             ) from None
@@ -167,8 +175,9 @@ def read_cifar_python(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     ------
     FileNotFoundError
         If the file does not exist.
-    pickle.UnpicklingError
-        If the pickle names a callable outside the allow-list (nothing is run).
+    ForbiddenPickleError
+        (a ``pickle.UnpicklingError``) if the pickle names a callable outside the
+        allow-list; nothing from the file is run.
     ValueError
         If it is not a valid pickle, or the dict lacks ``b'data'`` / ``b'labels'``,
         the data is not a uint8 ``(N, 3072)`` array, the label count differs from N,
@@ -180,11 +189,11 @@ def read_cifar_python(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     name = repr(str(path))
     try:
         batch = RestrictedUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
-    except pickle.UnpicklingError as exc:
-        if "forbidden global" in str(exc) or "refusing" in str(exc):
-            raise pickle.UnpicklingError(f"{name}: {exc}") from None
-        raise ValueError(f"{name} is not a valid pickle ({exc})") from exc
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+    except ForbiddenPickleError as exc:
+        raise ForbiddenPickleError(f"{name}: {exc}") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+        raise ValueError(f"{name} is truncated or not a valid pickle ({exc!r})") from exc
+    except (AttributeError, IndexError, KeyError, struct.error) as exc:
         raise ValueError(f"{name} is truncated or not a valid pickle ({exc!r})") from exc
     if not isinstance(batch, dict):
         raise ValueError(f"{name} should hold a dict, got {type(batch).__name__}")
@@ -203,9 +212,7 @@ def read_cifar_python(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     except (TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"{name}: b'labels' must be a list of ints ({exc})") from exc
     if labels.shape != (len(data),):
-        raise ValueError(
-            f"{name}: {len(data)} images but b'labels' has shape {labels.shape}"
-        )
+        raise ValueError(f"{name}: {len(data)} images but b'labels' has shape {labels.shape}")
     images = data.reshape(len(data), *IMAGE_SHAPE)  # (N, 3, 32, 32)
     return np.ascontiguousarray(images), _check_labels(labels, name)
 
@@ -262,7 +269,7 @@ def load_cifar10(root: str | os.PathLike, train: bool = True) -> tuple[np.ndarra
     ------
     FileNotFoundError
         If ``root`` is not a folder or batches are missing; lists the names looked for.
-    ValueError, pickle.UnpicklingError
+    ValueError, ForbiddenPickleError
         If a batch is corrupt or forbidden (see :func:`read_cifar_binary`,
         :func:`read_cifar_python`).
 
@@ -281,6 +288,7 @@ def load_cifar10(root: str | os.PathLike, train: bool = True) -> tuple[np.ndarra
 
 __all__ = [
     "CIFAR10_CLASSES",
+    "ForbiddenPickleError",
     "RestrictedUnpickler",
     "load_cifar10",
     "read_cifar_binary",

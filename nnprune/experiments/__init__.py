@@ -18,8 +18,8 @@ from .methods import (
     RunContext,
     available_methods,
     get_method,
-    prune_to_sparsity,
     prunable_weights,
+    prune_to_sparsity,
     register,
 )
 from .runner import RunSpec, measure_latency, plan_runs, run_grid

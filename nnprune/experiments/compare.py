@@ -38,9 +38,21 @@ from .config import CompareConfig, load_config, make_config, quick_config
 from .runner import measure_latency, run_grid
 
 # Averaged over seeds in the summary (ints and floats of a row).
-MEAN_FIELDS = ("achieved_sparsity", "accuracy_before_retrain", "params", "nonzeros",
-               "compression_ratio", "flops", "flops_nz", "theoretical_speedup", "bytes_dense",
-               "bytes_sparse", "latency_ms", "latency_csr_ms", "train_time_s")
+MEAN_FIELDS = (
+    "achieved_sparsity",
+    "accuracy_before_retrain",
+    "params",
+    "nonzeros",
+    "compression_ratio",
+    "flops",
+    "flops_nz",
+    "theoretical_speedup",
+    "bytes_dense",
+    "bytes_sparse",
+    "latency_ms",
+    "latency_csr_ms",
+    "train_time_s",
+)
 
 
 @dataclass(frozen=True)
@@ -73,9 +85,13 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     summary = []
     for (method, target), group in groups.items():
         acc = np.array([r["accuracy"] for r in group], dtype=np.float64)
-        out: dict[str, Any] = {"method": method, "target_sparsity": target,
-                               "seeds": len(group), "accuracy_mean": float(acc.mean()),
-                               "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0}
+        out: dict[str, Any] = {
+            "method": method,
+            "target_sparsity": target,
+            "seeds": len(group),
+            "accuracy_mean": float(acc.mean()),
+            "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+        }
         for key in MEAN_FIELDS:
             values = [r[key] for r in group if key in r]
             if values:
@@ -88,29 +104,42 @@ def format_summary(summary: Sequence[dict[str, Any]], config: CompareConfig) -> 
     """The summary as a plain-text table (accuracy as mean ± std in percent)."""
     table = []
     for s in summary:
-        table.append({
-            "method": s["method"],
-            "target": s["target_sparsity"],
-            "achieved": s["achieved_sparsity"],
-            "accuracy %": f"{100 * s['accuracy_mean']:.2f} ± {100 * s['accuracy_std']:.2f}",
-            "before retrain %": 100 * s["accuracy_before_retrain"],
-            "compression": s["compression_ratio"],
-            "speed-up (theory)": s["theoretical_speedup"],
-            "MFLOPs nz": s["flops_nz"] / 1e6,
-            "KiB dense": s["bytes_dense"] / 1024,
-            "KiB CSR": s["bytes_sparse"] / 1024,
-            "ms dense": s.get("latency_ms"),
-            "ms CSR": s.get("latency_csr_ms"),
-            "train s": s["train_time_s"],
-        })
-    formats = {"target": "{:.2f}", "achieved": "{:.4f}", "before retrain %": "{:.2f}",
-               "compression": "{:.1f}x", "speed-up (theory)": "{:.1f}x",
-               "MFLOPs nz": "{:.4f}", "KiB dense": "{:.1f}", "KiB CSR": "{:.1f}",
-               "ms dense": "{:.3f}", "ms CSR": "{:.3f}", "train s": "{:.2f}"}
-    title = (f"{config.dataset} {config.model}, {len(config.seeds)} seed(s), "
-             f"{config.train_epochs} dense + {config.retrain_epochs} retrain epochs; "
-             f"latency: median of {config.latency_repeats}, batch {config.latency_batch}, "
-             "masked dense vs CSR")
+        table.append(
+            {
+                "method": s["method"],
+                "target": s["target_sparsity"],
+                "achieved": s["achieved_sparsity"],
+                "accuracy %": f"{100 * s['accuracy_mean']:.2f} ± {100 * s['accuracy_std']:.2f}",
+                "before retrain %": 100 * s["accuracy_before_retrain"],
+                "compression": s["compression_ratio"],
+                "speed-up (theory)": s["theoretical_speedup"],
+                "MFLOPs nz": s["flops_nz"] / 1e6,
+                "KiB dense": s["bytes_dense"] / 1024,
+                "KiB CSR": s["bytes_sparse"] / 1024,
+                "ms dense": s.get("latency_ms"),
+                "ms CSR": s.get("latency_csr_ms"),
+                "train s": s["train_time_s"],
+            }
+        )
+    formats = {
+        "target": "{:.2f}",
+        "achieved": "{:.4f}",
+        "before retrain %": "{:.2f}",
+        "compression": "{:.1f}x",
+        "speed-up (theory)": "{:.1f}x",
+        "MFLOPs nz": "{:.4f}",
+        "KiB dense": "{:.1f}",
+        "KiB CSR": "{:.1f}",
+        "ms dense": "{:.3f}",
+        "ms CSR": "{:.3f}",
+        "train s": "{:.2f}",
+    }
+    title = (
+        f"{config.dataset} {config.model}, {len(config.seeds)} seed(s), "
+        f"{config.train_epochs} dense + {config.retrain_epochs} retrain epochs; "
+        f"latency: median of {config.latency_repeats}, batch {config.latency_batch}, "
+        "masked dense vs CSR"
+    )
     return format_table(table, formats=formats, title=title)
 
 
@@ -118,6 +147,7 @@ def plot_summary(summary: Sequence[dict[str, Any]], out: str | os.PathLike) -> P
     """Accuracy (after and before retraining) against the compression ratio, log x."""
     use_agg()
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=False)
     dense = [s for s in summary if s["method"] == "dense"]
@@ -127,20 +157,42 @@ def plot_summary(summary: Sequence[dict[str, Any]], out: str | os.PathLike) -> P
             ax.axhspan(lo, hi, color="0.85")
             ax.axhline(s["accuracy_mean"], color="0.4", ls="--", lw=1, label="dense")
     methods = list(dict.fromkeys(s["method"] for s in summary if s["method"] != "dense"))
+    ticks = sorted(
+        {
+            round(s["compression_ratio"], 1)
+            for s in summary
+            if s["method"] != "dense" and math.isfinite(s["compression_ratio"])
+        }
+    )
     for method in methods:
-        pts = sorted((s for s in summary if s["method"] == method),
-                     key=lambda s: s["target_sparsity"])
+        pts = sorted(
+            (s for s in summary if s["method"] == method), key=lambda s: s["target_sparsity"]
+        )
         x = [s["compression_ratio"] for s in pts]
-        axes[0].errorbar(x, [s["accuracy_mean"] for s in pts],
-                         yerr=[s["accuracy_std"] for s in pts], marker="o", ms=3, capsize=2,
-                         label=method)
-        axes[1].plot(x, [s["accuracy_before_retrain"] for s in pts], marker="o", ms=3,
-                     label=method)
-    for ax, title in zip(axes, ("after retraining (mean ± std over seeds)",
-                                "right after pruning (mean over seeds)"), strict=True):
+        axes[0].errorbar(
+            x,
+            [s["accuracy_mean"] for s in pts],
+            yerr=[s["accuracy_std"] for s in pts],
+            marker="o",
+            ms=3,
+            capsize=2,
+            label=method,
+        )
+        axes[1].plot(x, [s["accuracy_before_retrain"] for s in pts], marker="o", ms=3, label=method)
+    for ax, title in zip(
+        axes,
+        ("after retraining (mean ± std over seeds)", "right after pruning (mean over seeds)"),
+        strict=True,
+    ):
         ax.set_xscale("log")
-        ax.set(xlabel="compression ratio (parameters / non-zeros), log scale",
-               ylabel="test accuracy", title=title)
+        if ticks:  # label the operating points themselves, not powers of ten
+            ax.set_xticks(ticks, [f"{t:.3g}x" for t in ticks])
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set(
+            xlabel="compression ratio (parameters / non-zeros), log scale",
+            ylabel="test accuracy",
+            title=title,
+        )
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
@@ -226,12 +278,17 @@ def compare(
     paths = {
         "csv": write_csv(out / "results.csv", [_csv_row(r) for r in rows]),
         "summary_csv": write_csv(out / "summary.csv", summary),
-        "json": write_json(out / "results.json", _json_safe({
-            "nnprune_version": __version__,
-            "config": config.to_dict(),
-            "rows": rows,
-            "summary": summary,
-        })),
+        "json": write_json(
+            out / "results.json",
+            _json_safe(
+                {
+                    "nnprune_version": __version__,
+                    "config": config.to_dict(),
+                    "rows": rows,
+                    "summary": summary,
+                }
+            ),
+        ),
         "plot": plot_summary(summary, out),
     }
     print(format_summary(summary, config))

@@ -109,14 +109,21 @@ class CompareConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict in the file's layout (``compare`` and ``methods``)."""
-        compare = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                   if f.name != "method_settings"}
+        compare = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "method_settings"
+        }
         compare = {k: list(v) if isinstance(v, tuple) else v for k, v in compare.items()}
-        return {"compare": compare, "methods": {k: dict(v) for k, v in
-                                                self.method_settings.items()}}
+        return {
+            "compare": compare,
+            "methods": {k: dict(v) for k, v in self.method_settings.items()},
+        }
 
 
-COMPARE_KEYS = tuple(f.name for f in dataclasses.fields(CompareConfig) if f.name != "method_settings")
+COMPARE_KEYS = tuple(
+    f.name for f in dataclasses.fields(CompareConfig) if f.name != "method_settings"
+)
 _LISTS = {"methods": str, "sparsities": float, "seeds": int, "hidden": int, "channels": int}
 _POSITIVE = ("train_epochs", "batch_size", "latency_batch", "latency_repeats")
 
@@ -248,12 +255,14 @@ def make_config(data: dict[str, Any] | None = None, **overrides: Any) -> Compare
         if not isinstance(table, dict):
             raise ValueError(f"[{section}] must be a table, got {table!r}")
     compare = {**compare, **{k: v for k, v in overrides.items() if v is not None}}
-    return CompareConfig(**_check_compare(compare),
-                         method_settings=_check_method_settings(methods))
+    return CompareConfig(**_check_compare(compare), method_settings=_check_method_settings(methods))
 
 
 def replace(config: CompareConfig, **overrides: Any) -> CompareConfig:
-    """A copy of ``config`` with ``[compare]`` keys replaced (``None`` keeps a value), re-validated."""
+    """A copy of ``config`` with ``[compare]`` keys replaced and re-validated.
+
+    ``None`` values keep the current one (unset command-line options).
+    """
     data = config.to_dict()
     data["methods"] = {k: v for k, v in data["methods"].items() if k in available_methods()}
     return make_config(data, **overrides)
@@ -283,7 +292,16 @@ def load_config(path: str | os.PathLike) -> CompareConfig:
 
 
 def quick_config(config: CompareConfig | None = None) -> CompareConfig:
-    """A tiny grid for tests and smoke runs: 2 sparsities, 1 seed, few epochs (same methods)."""
+    """A tiny grid for smoke runs: sparsities 0.5 and 0.9, the first seed, few epochs.
+
+    The methods and their settings stay as in ``config``.
+    """
     config = config or make_config()
-    return replace(config, sparsities=[0.5, 0.9], seeds=[0], train_epochs=3, retrain_epochs=1,
-                   latency_repeats=3)
+    return replace(
+        config,
+        sparsities=[0.5, 0.9],
+        seeds=list(config.seeds[:1]),
+        train_epochs=3,
+        retrain_epochs=1,
+        latency_repeats=3,
+    )

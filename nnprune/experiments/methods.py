@@ -12,7 +12,10 @@ Every method gets the same dense model, data, seed and retraining budget
 (Blalock, Gonzalez Ortiz, Frankle, Guttag, *What is the State of Neural Network
 Pruning?*, MLSys 2020). The baselines every method must beat are always
 registered: ``random`` (random unstructured, global), ``global_magnitude`` and
-``layer_magnitude``.
+``layer_magnitude``. The chapter 4 methods follow: ``gsp``, ``taylor`` (AGSP),
+``snip``, ``gsap`` (:mod:`nnprune.saliency`), ``ista``, ``reweighted_l1`` and
+``admm`` (:mod:`nnprune.algorithms`). Network slimming is not registered: it
+ranks BatchNorm scales, and the comparison's models have no BatchNorm.
 
 Register your own with :func:`register`::
 
@@ -32,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import nn, optim, prune
+from .. import metrics, nn, optim, prune
 from ..backend import to_numpy
 from ..data.loader import Splits
 from ..nn.module import Module
@@ -94,8 +97,9 @@ class RunContext:
 
     def accuracy(self, model: Module | None = None) -> float:
         """Test accuracy of ``model`` (default ``self.model``)."""
-        _, acc = evaluate(self.model if model is None else model, nn.CrossEntropyLoss(),
-                          self.splits.test)
+        _, acc = evaluate(
+            self.model if model is None else model, nn.CrossEntropyLoss(), self.splits.test
+        )
         return float(acc)
 
     def retrain(self, model: Module | None = None, epochs: int | None = None) -> History | None:
@@ -110,9 +114,16 @@ class RunContext:
         epochs = self.settings["retrain_epochs"] if epochs is None else epochs
         if epochs == 0:
             return None
-        return fit(model, nn.CrossEntropyLoss(), self.optimizer(model), self.splits.train,
-                   epochs=epochs, batch_size=self.settings["batch_size"], seed=self.seed,
-                   progress=False)
+        return fit(
+            model,
+            nn.CrossEntropyLoss(),
+            self.optimizer(model),
+            self.splits.train,
+            epochs=epochs,
+            batch_size=self.settings["batch_size"],
+            seed=self.seed,
+            progress=False,
+        )
 
 
 @dataclass(frozen=True)
@@ -241,13 +252,12 @@ def prune_to_sparsity(
     if scope == "global":
         k = int(round(sparsity * sum(sizes))) - sum(already)
         table = {(m, n): scores[m] for m, n in pairs if m in scores}
-        prune.global_unstructured(pairs, prune.L1Unstructured, amount=max(k, 0),
-                                  importance_scores=table)
+        prune.global_unstructured(
+            pairs, prune.L1Unstructured, amount=max(k, 0), importance_scores=table
+        )
     elif scope == "layer":
-        for (m, name), k, done in zip(pairs, _layer_counts(sizes, sparsity), already,
-                                      strict=True):
-            prune.l1_unstructured(m, name, amount=max(k - done, 0),
-                                  importance_scores=scores.get(m))
+        for (m, name), k, done in zip(pairs, _layer_counts(sizes, sparsity), already, strict=True):
+            prune.l1_unstructured(m, name, amount=max(k - done, 0), importance_scores=scores.get(m))
     else:
         raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
     return model
@@ -293,8 +303,11 @@ def _loss() -> Module:
     return nn.CrossEntropyLoss()
 
 
-@register("gsp", defaults={"batch_size": 64},
-          summary="mean |dJ/dw| over the training batches (book GSP, corrected)")
+@register(
+    "gsp",
+    defaults={"batch_size": 64},
+    summary="mean |dJ/dw| over the training batches (book GSP, corrected)",
+)
 def gsp(ctx: RunContext) -> None:
     """GSP: prune the weights with the smallest mean gradient magnitude, then retrain.
 
@@ -305,14 +318,18 @@ def gsp(ctx: RunContext) -> None:
     """
     from ..saliency import gsp_scores, prune_by_scores
 
-    scores = gsp_scores(ctx.model, _loss(), ctx.splits.train,
-                        batch_size=ctx.method_settings["batch_size"])
+    scores = gsp_scores(
+        ctx.model, _loss(), ctx.splits.train, batch_size=ctx.method_settings["batch_size"]
+    )
     prune_by_scores(ctx.model, scores, ctx.sparsity, scope="global")
     ctx.retrain()
 
 
-@register("taylor", defaults={"batch_size": 64},
-          summary="AGSP: first-order Taylor |w * dJ/dw| (ShrinkBench's |w g|)")
+@register(
+    "taylor",
+    defaults={"batch_size": 64},
+    summary="AGSP: first-order Taylor |w * dJ/dw| (ShrinkBench's |w g|)",
+)
 def taylor(ctx: RunContext) -> None:
     """AGSP: prune the weights with the smallest mean :math:`|w\\,g|`, then retrain.
 
@@ -323,14 +340,18 @@ def taylor(ctx: RunContext) -> None:
     """
     from ..saliency import agsp_scores, prune_by_scores
 
-    scores = agsp_scores(ctx.model, _loss(), ctx.splits.train,
-                         batch_size=ctx.method_settings["batch_size"])
+    scores = agsp_scores(
+        ctx.model, _loss(), ctx.splits.train, batch_size=ctx.method_settings["batch_size"]
+    )
     prune_by_scores(ctx.model, scores, ctx.sparsity, scope="global")
     ctx.retrain()
 
 
-@register("snip", defaults={"batch_size": 128},
-          summary="SNIP at initialisation (Lee et al. 2019), then train the sparse net")
+@register(
+    "snip",
+    defaults={"batch_size": 128},
+    summary="SNIP at initialisation (Lee et al. 2019), then train the sparse net",
+)
 def snip(ctx: RunContext) -> dict[str, Any]:
     """SNIP: prune the *untrained* model by :math:`|w\\,g|/\\sum|w\\,g|` on one batch, then train.
 
@@ -353,8 +374,11 @@ def snip(ctx: RunContext) -> dict[str, Any]:
     return {"epochs_from_init": epochs}
 
 
-@register("gsap", defaults={"batch_size": 64},
-          summary="GSAP: whole neurons/filters by Taylor |z * dJ/dz| (Molchanov 2017)")
+@register(
+    "gsap",
+    defaults={"batch_size": 64},
+    summary="GSAP: whole neurons/filters by Taylor |z * dJ/dz| (Molchanov 2017)",
+)
 def gsap(ctx: RunContext) -> dict[str, Any]:
     """GSAP: mask whole hidden units by their Taylor score, top up with magnitude, retrain.
 
@@ -378,8 +402,14 @@ def gsap(ctx: RunContext) -> dict[str, Any]:
     k = int(round(ctx.sparsity * total))
     units = []
     for layer, _ in pairs[:-1]:  # the output layer's units are the classes
-        scores = gsap_scores(model, _loss(), ctx.splits.train, names[id(layer)],
-                             batch_size=ctx.method_settings["batch_size"], normalize=True)
+        scores = gsap_scores(
+            model,
+            _loss(),
+            ctx.splits.train,
+            names[id(layer)],
+            batch_size=ctx.method_settings["batch_size"],
+            normalize=True,
+        )
         units += [(float(s), names[id(layer)], j) for j, s in enumerate(scores)]
     left = {names[id(m)]: m.weight.shape[0] for m, _ in pairs[:-1]}
     masked = 0
@@ -403,8 +433,11 @@ def gsap(ctx: RunContext) -> dict[str, Any]:
     from_units = zeros()
     prune_to_sparsity(model, ctx.sparsity, scope="global")
     ctx.retrain()
-    return {"units_masked": masked, "weights_from_units": from_units,
-            "weights_from_magnitude": k - from_units}
+    return {
+        "units_masked": masked,
+        "weights_from_units": from_units,
+        "weights_from_magnitude": k - from_units,
+    }
 
 
 # ------------------------------------------------- chapter 4: regularisation
@@ -413,60 +446,125 @@ def _sgd(ctx: RunContext) -> optim.SGD:
     return optim.SGD(ctx.model.parameters(), lr=ctx.settings["lr"], momentum=0.0)
 
 
-@register("ista", defaults={"lam": 1e-2, "epochs": 5},
-          summary="L1 by proximal gradient (ISTA), then magnitude to the target")
+class _StayBelowTarget:
+    """Callback for the L1 phase: stop after the epoch whose zeros pass the target, and
+    :meth:`restore` the last epoch-end state that was at or below it.
+
+    L1 zeros can fill whole rows; such a unit is dead (no gradient), so zeros
+    beyond the target would survive retraining and overshoot it.
+    """
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.model = ctx.model
+        pairs = prunable_weights(ctx.model)
+        self.limit = int(round(ctx.sparsity * sum(m.weight.size for m, _ in pairs)))
+        self.pairs = pairs
+        self.state = ctx.model.state_dict()
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch: int, history: History) -> bool | None:
+        zeros = sum(
+            m.weight.size - int(np.count_nonzero(to_numpy(m.weight.data))) for m, _ in self.pairs
+        )
+        if zeros > self.limit:
+            return True
+        self.state, self.epochs = self.model.state_dict(), epoch + 1
+        return None
+
+    def restore(self) -> None:
+        self.model.load_state_dict(self.state)
+
+
+@register(
+    "ista",
+    defaults={"lam": 1e-2, "epochs": 5},
+    summary="L1 by proximal gradient (ISTA), then magnitude to the target",
+)
 def ista(ctx: RunContext) -> dict[str, Any]:
     r"""Lasso by ISTA from the dense model, then magnitude-prune to the exact target and retrain.
 
     ``epochs`` of :func:`nnprune.algorithms.ista.ista_train` (plain SGD, so each
     step is :math:`W \leftarrow \operatorname{sign}(V)\max(|V| - \eta\lambda, 0)`)
-    make weights exactly zero; ISTA's own sparsity depends on ``lam``, not on
-    the target, so the weights are then pruned by global magnitude to the
-    target (ISTA's zeros go first) and retrained with the mask. These
-    ``epochs`` come on top of the shared budget; ``info`` reports ISTA's own
-    zero fraction.
+    make weights exactly zero. ISTA's own sparsity depends on ``lam``, not on
+    the target: training stops after the epoch whose zeros pass the target
+    and keeps the last epoch's weights at or below it (zeros in dead units
+    would otherwise survive retraining). The weights are then pruned by
+    global magnitude to the exact target (ISTA's zeros go first) and
+    retrained with the mask. The L1 epochs come on top of the shared budget;
+    ``info`` reports how many were kept and their zero fraction.
 
     Book: §4.2 Lasso (corrected, see BOOK.md errata)
     """
     from ..algorithms.ista import ista_train
 
     s = ctx.method_settings
-    result = ista_train(ctx.model, _loss(), _sgd(ctx), ctx.splits.train, lam=s["lam"],
-                        epochs=s["epochs"], batch_size=ctx.settings["batch_size"],
-                        seed=ctx.seed, progress=False)
+    guard = _StayBelowTarget(ctx)
+    ista_train(
+        ctx.model,
+        _loss(),
+        _sgd(ctx),
+        ctx.splits.train,
+        lam=s["lam"],
+        epochs=s["epochs"],
+        batch_size=ctx.settings["batch_size"],
+        seed=ctx.seed,
+        callbacks=[guard],
+        progress=False,
+    )
+    return _finish_l1(ctx, guard)
+
+
+def _finish_l1(ctx: RunContext, guard: _StayBelowTarget) -> dict[str, Any]:
+    """Restore the last state within the target, prune to it by magnitude, retrain."""
+    guard.restore()
+    zero_fraction = metrics.model_sparsity(ctx.model)
     prune_to_sparsity(ctx.model, ctx.sparsity, scope="global")
     ctx.retrain()
-    return {"zero_fraction_after_l1": result.zero_fraction}
+    return {"l1_epochs_kept": guard.epochs, "zero_fraction_after_l1": zero_fraction}
 
 
-@register("reweighted_l1", defaults={"lam": 1e-3, "eps": 1e-2, "epochs": 5, "refresh_every": 1},
-          summary="iteratively reweighted L1 (Candes et al. 2008), then magnitude")
+@register(
+    "reweighted_l1",
+    defaults={"lam": 1e-3, "eps": 1e-2, "epochs": 5, "refresh_every": 1},
+    summary="iteratively reweighted L1 (Candes et al. 2008), then magnitude",
+)
 def reweighted_l1(ctx: RunContext) -> dict[str, Any]:
-    r"""Reweighted L1 (:math:`\lambda_{ij} = \lambda/(|W_{ij}|+\epsilon)`), then prune to the target.
+    r"""Reweighted L1, :math:`\lambda_{ij} = \lambda/(|W_{ij}|+\epsilon)`, then prune to the target.
 
     ``epochs`` of :func:`nnprune.algorithms.reweighted.reweighted_l1_train`
     from the dense model (plain SGD, proximal steps, weights refreshed every
-    ``refresh_every`` epochs), then global magnitude pruning to the exact
-    target and masked retraining, as for ``ista``. The ``epochs`` come on top
-    of the shared budget.
+    ``refresh_every`` epochs; stopped before its zeros pass the target), then
+    global magnitude pruning to the exact target and masked retraining, as
+    for ``ista``. The L1 epochs come on top of the shared budget.
 
     Book: §4.2 IRLS (corrected, see BOOK.md errata)
     """
     from ..algorithms.reweighted import reweighted_l1_train
 
     s = ctx.method_settings
-    result = reweighted_l1_train(ctx.model, _loss(), _sgd(ctx), ctx.splits.train,
-                                 lam=s["lam"], eps=s["eps"], refresh_every=s["refresh_every"],
-                                 epochs=s["epochs"], batch_size=ctx.settings["batch_size"],
-                                 seed=ctx.seed, progress=False)
-    prune_to_sparsity(ctx.model, ctx.sparsity, scope="global")
-    ctx.retrain()
-    return {"zero_fraction_after_l1": result.zero_fraction}
+    guard = _StayBelowTarget(ctx)
+    reweighted_l1_train(
+        ctx.model,
+        _loss(),
+        _sgd(ctx),
+        ctx.splits.train,
+        lam=s["lam"],
+        eps=s["eps"],
+        refresh_every=s["refresh_every"],
+        epochs=s["epochs"],
+        batch_size=ctx.settings["batch_size"],
+        seed=ctx.seed,
+        callbacks=[guard],
+        progress=False,
+    )
+    return _finish_l1(ctx, guard)
 
 
-@register("admm", defaults={"rho": 0.1, "iterations": 5, "epochs_per_iteration": 1,
-                            "scope": "global"},
-          summary="ADMM onto the k-sparse set (Zhang et al. 2018), then masked retrain")
+@register(
+    "admm",
+    defaults={"rho": 0.1, "iterations": 5, "epochs_per_iteration": 1, "scope": "global"},
+    summary="ADMM onto the k-sparse set (Zhang et al. 2018), then masked retrain",
+)
 def admm(ctx: RunContext) -> dict[str, Any]:
     r"""ADMM towards exactly :math:`k` non-zeros, hard-prune to Z's support, retrain.
 
@@ -481,10 +579,20 @@ def admm(ctx: RunContext) -> dict[str, Any]:
     from ..algorithms.admm import admm_prune
 
     s = ctx.method_settings
-    result = admm_prune(ctx.model, _loss(), ctx.splits.train, sparsity=ctx.sparsity,
-                        rho=s["rho"], admm_iterations=s["iterations"],
-                        epochs_per_iteration=s["epochs_per_iteration"], retrain_epochs=0,
-                        lr=ctx.settings["lr"], momentum=ctx.settings["momentum"],
-                        batch_size=ctx.settings["batch_size"], scope=s["scope"], seed=ctx.seed)
+    result = admm_prune(
+        ctx.model,
+        _loss(),
+        ctx.splits.train,
+        sparsity=ctx.sparsity,
+        rho=s["rho"],
+        admm_iterations=s["iterations"],
+        epochs_per_iteration=s["epochs_per_iteration"],
+        retrain_epochs=0,
+        lr=ctx.settings["lr"],
+        momentum=ctx.settings["momentum"],
+        batch_size=ctx.settings["batch_size"],
+        scope=s["scope"],
+        seed=ctx.seed,
+    )
     ctx.retrain()
     return {"primal_residual": result.primal_residuals[-1]}

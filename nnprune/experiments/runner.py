@@ -58,8 +58,12 @@ class RunSpec:
 
 def plan_runs(config: CompareConfig) -> list[RunSpec]:
     """The grid in a fixed order: seed, then method, then sparsity."""
-    return [RunSpec(m, s, seed) for seed in config.seeds for m in config.methods
-            for s in config.sparsities]
+    return [
+        RunSpec(m, s, seed)
+        for seed in config.seeds
+        for m in config.methods
+        for s in config.sparsities
+    ]
 
 
 def load_splits(config: CompareConfig) -> Splits:
@@ -92,7 +96,11 @@ def _one_blas_thread() -> Iterator[None]:
 
 
 def _init_worker() -> None:
-    """Process-pool initializer: one BLAS thread for the worker's lifetime."""
+    """Process-pool initializer: one BLAS thread for the worker's lifetime.
+
+    NumPy's BLAS is already loaded when this runs (importing this module loads
+    it), so threadpoolctl limits it; the variables cover libraries loaded later.
+    """
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     with contextlib.suppress(ImportError):
@@ -109,8 +117,16 @@ def train_dense(config: CompareConfig, seed: int) -> dict[str, Any]:
         initial = model.state_dict()
         start = time.perf_counter()
         opt = optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
-        fit(model, nn.CrossEntropyLoss(), opt, splits.train, epochs=config.train_epochs,
-            batch_size=config.batch_size, seed=seed, progress=False)
+        fit(
+            model,
+            nn.CrossEntropyLoss(),
+            opt,
+            splits.train,
+            epochs=config.train_epochs,
+            batch_size=config.batch_size,
+            seed=seed,
+            progress=False,
+        )
         elapsed = time.perf_counter() - start
         _, acc = evaluate(model, nn.CrossEntropyLoss(), splits.test)
         row = measure_row(model, config, "dense", 0.0, seed, float(acc), float(acc), elapsed)
@@ -139,22 +155,38 @@ def run_one(
             fresh.load_state_dict(dense["initial_state"])
             return fresh
 
-        ctx = RunContext(model=model, initial_state=dense["initial_state"], build=build,
-                         splits=splits, sparsity=spec.sparsity, seed=spec.seed,
-                         settings=settings, input_shape=input_shape(config))
+        ctx = RunContext(
+            model=model,
+            initial_state=dense["initial_state"],
+            build=build,
+            splits=splits,
+            sparsity=spec.sparsity,
+            seed=spec.seed,
+            settings=settings,
+            input_shape=input_shape(config),
+        )
         start = time.perf_counter()
         info = adapter(ctx)
         elapsed = time.perf_counter() - start
         accuracy = ctx.accuracy()
         before = accuracy if ctx.accuracy_before_retrain is None else ctx.accuracy_before_retrain
-        row = measure_row(ctx.model, config, spec.method, spec.sparsity, spec.seed, accuracy,
-                          before, elapsed)
+        row = measure_row(
+            ctx.model, config, spec.method, spec.sparsity, spec.seed, accuracy, before, elapsed
+        )
         row["info"] = dict(info or {})
         return row
 
 
-def measure_row(model: Module, config: CompareConfig, method: str, target: float, seed: int,
-                accuracy: float, accuracy_before: float, elapsed: float) -> dict[str, Any]:
+def measure_row(
+    model: Module,
+    config: CompareConfig,
+    method: str,
+    target: float,
+    seed: int,
+    accuracy: float,
+    accuracy_before: float,
+    elapsed: float,
+) -> dict[str, Any]:
     """The measured fields of one run (``state_dict`` included, for the latency pass)."""
     shape = input_shape(config)
     size, size_nz = metrics.model_size(model)
@@ -180,8 +212,9 @@ def measure_row(model: Module, config: CompareConfig, method: str, target: float
 
 
 # ------------------------------------------------------------------ executors
-def _map_local(fn: Callable, args: Sequence[tuple], pool: ProcessPoolExecutor | None,
-               bar: tqdm) -> list[Any]:
+def _map_local(
+    fn: Callable, args: Sequence[tuple], pool: ProcessPoolExecutor | None, bar: tqdm
+) -> list[Any]:
     if pool is None:
         out = []
         for a in args:
@@ -252,8 +285,13 @@ def run_grid(
     workers = workers or config.workers or os.cpu_count() or 1
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    bar = tqdm(total=len(config.seeds) + len(specs), desc="runs", unit="run", file=sys.stderr,
-               disable=not _progress_enabled(progress))
+    bar = tqdm(
+        total=len(config.seeds) + len(specs),
+        desc="runs",
+        unit="run",
+        file=sys.stderr,
+        disable=not _progress_enabled(progress),
+    )
     with contextlib.ExitStack() as stack:
         stack.callback(bar.close)
         if scheduler is not None:
@@ -264,17 +302,23 @@ def run_grid(
         else:
             pool = None
             if workers > 1:
-                pool = stack.enter_context(ProcessPoolExecutor(
-                    max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_init_worker))
+                pool = stack.enter_context(
+                    ProcessPoolExecutor(
+                        max_workers=workers,
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_init_worker,
+                    )
+                )
 
             def run_map(fn: Callable, args: Sequence[tuple]) -> list[Any]:
                 return _map_local(fn, args, pool, bar)
 
         dense = run_map(train_dense, [(config, seed) for seed in config.seeds])
         by_seed = dict(zip(config.seeds, dense, strict=True))
-        tasks = [(config, s, by_seed[s.seed], get_method(s.method).fn, config.settings(s.method))
-                 for s in specs]
+        tasks = [
+            (config, s, by_seed[s.seed], get_method(s.method).fn, config.settings(s.method))
+            for s in specs
+        ]
         rows = run_map(run_one, tasks)
     return [d["row"] for d in dense] + rows
 
@@ -313,9 +357,10 @@ def _time_rows(config: CompareConfig, rows: list[dict[str, Any]], batch: Any) ->
         model = build_model(config, row["seed"])
         model.load_state_dict(row["state_dict"])
         model.eval()
-        row["latency_ms"] = 1000 * median_time(lambda m=model: m.forward(batch),
-                                               repeats=config.latency_repeats, warmup=3)
+        row["latency_ms"] = 1000 * median_time(
+            lambda m=model: m.forward(batch), repeats=config.latency_repeats, warmup=3
+        )
         sparse = _sparse_copy(model)
-        row["latency_csr_ms"] = 1000 * median_time(lambda m=sparse: m.forward(batch),
-                                                   repeats=config.latency_repeats, warmup=3)
-
+        row["latency_csr_ms"] = 1000 * median_time(
+            lambda m=sparse: m.forward(batch), repeats=config.latency_repeats, warmup=3
+        )

@@ -1,4 +1,5 @@
-r"""FLOPs as ShrinkBench counts them: multiply-accumulates of ``Linear`` and ``Conv2d``.
+r"""FLOPs as ShrinkBench counts them: multiply-accumulates of ``Linear``, convolution,
+recurrent and attention layers.
 
 ShrinkBench (Blalock et al., *What is the State of Neural Network Pruning?*,
 MLSys 2020; ``shrinkbench/metrics/flops.py``) counts, for one input sample,
@@ -25,6 +26,34 @@ layer, so padding and stride are always right.
 ``theoretical_speedup = flops / flops_nz`` is the speed-up such a kernel could
 give at best; measured times are another matter (``benchmarks/bench_sparse.py``).
 
+Sequence layers, in the same spirit (MACs per sample, inputs ``(N, T, D)``):
+
+* ``Conv1d``: :math:`|W|\,L_{out}`, the 1-D case of ``Conv2d``.
+* ``RNN``/``LSTM``/``GRU`` (``batch_first=True``): each step multiplies
+  ``weight_ih`` and ``weight_hh`` once, :math:`G(D_k + H)H` MACs per layer
+  :math:`k` and step with :math:`G` = 1, 4, 3 gates, so
+  :math:`T \sum_k (|W_{ih,k}| + |W_{hh,k}|)`; ``flops_nz`` counts their
+  non-zeros. Gate non-linearities and element-wise products are not counted.
+* ``MultiHeadSelfAttention``: the four projections count as ``Linear``
+  layers on :math:`T` positions (reported as ``name.q_proj`` ...), plus the
+  two attention products :math:`QK^\top` and :math:`PV` under the layer's
+  own name: :math:`2T^2 H d` MACs (:math:`= 2T^2 D` before head removal).
+  These multiply activations by activations, so they are counted dense in
+  both ``flops`` and ``flops_nz``: weight sparsity does not reduce them, only
+  removing heads (smaller :math:`Hd`) or shorter sequences do.
+* ``BasicBlock`` (residual): its ``conv1``, ``conv2`` and the 1x1 ``downsample``
+  convolution as ``Conv2d`` layers (reported as ``name.conv1`` ...); the
+  addition, BatchNorm and ReLU are not counted.
+* ``TransformerEncoderLayer``: through its sub-modules, ``self_attn`` as
+  above and ``linear1``/``linear2`` as ``Linear`` on :math:`T` positions
+  (residual additions, ``LayerNorm``, activations and dropout are not counted).
+* ``Embedding``: 0 MACs, a table lookup (its rows are read, not multiplied);
+  ``PositionalEncoding``, ``SequenceMeanPool``, ``LayerNorm``, ``GELU`` and
+  ``GlobalAvgPool2d`` likewise count 0, like BatchNorm and activations.
+
+A model whose first layer is an ``Embedding`` gets a dry-run sample of
+integer token ids (zeros) instead of floats.
+
 Book: §1.3 (effect of pruning on compute), §3.3 (comparing methods).
 """
 
@@ -39,20 +68,32 @@ import numpy as np
 
 from ..backend import get_backend
 from ..nn import (
+    GELU,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
+    Conv1d,
     Conv2d,
     Dropout,
+    Embedding,
     Flatten,
+    LayerNorm,
     LeakyReLU,
     Linear,
     MaxPool2d,
+    MultiHeadSelfAttention,
+    PositionalEncoding,
     ReLU,
+    SequenceMeanPool,
     Sigmoid,
     Tanh,
+    TransformerEncoderLayer,
 )
-from ..nn.module import Module
+from ..nn._im2col import conv_output_size
+from ..nn.global_pool import GlobalAvgPool2d
+from ..nn.module import Module, Sequential
+from ..nn.residual import BasicBlock
+from ..nn.rnn import _RNNBase
 from ..sparse.layers import SparseConv2d, SparseLinear
 from ._walk import LayerCall, trace
 from .sparsity import count_zeros
@@ -75,12 +116,88 @@ def _conv2d_uses(call: LayerCall) -> int:
     return math.prod(call.output.shape[2:])  # OH * OW
 
 
-# layer type -> (uses of each weight per sample, (weights, non-zero weights)); None = 0 MACs.
-FLOP_RULES: dict[
-    type, tuple[Callable[[LayerCall], int], Callable[[LayerCall], tuple[int, int]]] | None
-] = {
+def _rnn_uses(call: LayerCall) -> int:
+    if not call.layer.batch_first:
+        raise ValueError(
+            f"flops: {type(call.layer).__name__} at {call.name!r} has batch_first=False; "
+            "input_shape is one sample (T, D), which needs batch_first=True"
+        )
+    return call.input_shape[1]  # T: every step uses each weight once
+
+
+def _rnn_counts(call: LayerCall) -> tuple[int, int]:
+    weights = [p for n, p in call.layer.named_parameters() if n.startswith("weight_")]
+    size = sum(p.size for p in weights)
+    return size, size - sum(count_zeros(p) for p in weights)
+
+
+def _sub_flops(layer: Module, name: str, input_shape: tuple[int, ...]) -> dict[str, tuple]:
+    """FLOPs of a sub-module whose rule reads only the input shape (``Linear``, attention)."""
+    return _layer_entries(LayerCall(name, layer, input_shape, None))
+
+
+def _attention_flops(call: LayerCall) -> dict[str, tuple[int, int]]:
+    attn, shape, prefix = call.layer, call.input_shape, call.name + "." if call.name else ""
+    out: dict[str, tuple[int, int]] = {}
+    for key in ("q_proj", "k_proj", "v_proj"):
+        out.update(_sub_flops(getattr(attn, key), prefix + key, shape))  # shape (1, T, D)
+    inner = (*shape[:-1], attn.num_heads * attn.head_dim)  # (1, T, H*d)
+    out.update(_sub_flops(attn.out_proj, prefix + "out_proj", inner))
+    t = shape[1]
+    products = 2 * t * t * attn.num_heads * attn.head_dim  # QK^T and PV, activations only
+    out[call.name] = (products, products)
+    return out
+
+
+def _encoder_flops(call: LayerCall) -> dict[str, tuple[int, int]]:
+    layer, shape, prefix = call.layer, call.input_shape, call.name + "." if call.name else ""
+    hidden = (*shape[:-1], layer.linear1.out_features)  # (1, T, dim_feedforward)
+    out = _sub_flops(layer.self_attn, prefix + "self_attn", shape)
+    out.update(_sub_flops(layer.linear1, prefix + "linear1", shape))
+    out.update(_sub_flops(layer.linear2, prefix + "linear2", hidden))
+    return out
+
+
+def _conv_entry(conv: Conv2d, name: str, hw: tuple[int, int]) -> tuple[dict, tuple[int, int]]:
+    """FLOPs of ``conv`` on an ``hw`` input, and its output ``(OH, OW)``."""
+    out_hw = tuple(
+        conv_output_size(size, k, s, p)
+        for size, k, s, p in zip(hw, conv.kernel_size, conv.stride, conv.padding, strict=True)
+    )
+    size, nnz = _dense_counts(LayerCall(name, conv, None, None))
+    uses = out_hw[0] * out_hw[1]
+    return {name: (size * uses, nnz * uses)}, out_hw
+
+
+def _block_flops(call: LayerCall) -> dict[str, tuple[int, int]]:
+    block, prefix = call.layer, call.name + "." if call.name else ""
+    hw = tuple(call.input_shape[2:])  # (H, W) of the block input
+    out, mid = _conv_entry(block.conv1, prefix + "conv1", hw)
+    out.update(_conv_entry(block.conv2, prefix + "conv2", mid)[0])
+    if block.downsample is not None:
+        out.update(_conv_entry(block.downsample[0], prefix + "downsample.0", hw)[0])
+    return out
+
+
+Counts = tuple[Callable[[LayerCall], int], Callable[[LayerCall], tuple[int, int]]]
+
+# layer type -> one of: None (0 MACs); (uses of each weight per sample, (weights,
+# non-zero weights)); or a function call -> {name: (flops, flops_nz)} for layers
+# counted through their sub-modules.
+FLOP_RULES: dict[type, Counts | Callable[[LayerCall], dict[str, tuple[int, int]]] | None] = {
     Linear: (_linear_uses, _dense_counts),
     Conv2d: (_conv2d_uses, _dense_counts),
+    Conv1d: (_conv2d_uses, _dense_counts),  # L_out positions
+    _RNNBase: (_rnn_uses, _rnn_counts),
+    MultiHeadSelfAttention: _attention_flops,
+    TransformerEncoderLayer: _encoder_flops,
+    BasicBlock: _block_flops,
+    Embedding: None,
+    PositionalEncoding: None,
+    SequenceMeanPool: None,
+    LayerNorm: None,
+    GELU: None,
+    GlobalAvgPool2d: None,
     SparseLinear: (_linear_uses, _sparse_counts),
     SparseConv2d: (_conv2d_uses, _sparse_counts),
     ReLU: None,
@@ -123,12 +240,34 @@ def _dry_run(model: Module, input_shape: Sequence[int]) -> list[LayerCall]:
     shape = _check_input_shape(input_shape)
     first = next(iter(model.parameters()), None)
     dtype = np.float32 if first is None else first.dtype
+    first_layer = model
+    while isinstance(first_layer, Sequential) and len(first_layer):
+        first_layer = first_layer[0]
+    if isinstance(first_layer, Embedding):
+        dtype = np.int64  # token ids
     xp = get_backend(model.backend)
     return trace(model, xp.zeros((1, *shape), dtype=dtype))  # one zero sample
 
 
+def _layer_entries(call: LayerCall) -> dict[str, tuple[int, int]]:
+    """``{name: (flops, flops_nz)}`` of one traced layer (several for composites)."""
+    rule = _rule(call.layer, call.name)
+    if rule is None:
+        return {}
+    if callable(rule):
+        return rule(call)
+    uses_of, counts_of = rule
+    uses = uses_of(call)
+    size, nnz = counts_of(call)
+    return {call.name: (int(size * uses), int(nnz * uses))}
+
+
 def layer_flops(model: Module, input_shape: Sequence[int]) -> dict[str, tuple[int, int]]:
-    """``{layer name: (flops, flops_nz)}`` per sample for every ``Linear``/``Conv2d`` layer.
+    """``{layer name: (flops, flops_nz)}`` per sample for every layer with MACs.
+
+    Composite layers report their sub-modules (``"enc.self_attn.q_proj"``,
+    ``"enc.linear1"``, ...); an attention layer's own name holds its
+    :math:`QK^\top` and :math:`PV` products (see the module docstring).
 
     Parameters
     ----------
@@ -147,17 +286,12 @@ def layer_flops(model: Module, input_shape: Sequence[int]) -> dict[str, tuple[in
     """
     out = {}
     for call in _dry_run(model, input_shape):
-        rule = _rule(call.layer, call.name)
-        if rule is not None:
-            uses_of, counts_of = rule
-            uses = uses_of(call)
-            size, nnz = counts_of(call)
-            out[call.name] = (int(size * uses), int(nnz * uses))
+        out.update(_layer_entries(call))
     return out
 
 
 def flops(model: Module, input_shape: Sequence[int]) -> tuple[int, int]:
-    """``(flops, flops_nz)``: MACs per sample of ``Linear``/``Conv2d`` layers, dense and non-zero.
+    """``(flops, flops_nz)``: MACs per sample (see the module docstring), dense and non-zero.
 
     See the module docstring for exactly what is counted; arguments as in
     :func:`layer_flops`.
@@ -172,9 +306,9 @@ def theoretical_speedup(model: Module, input_shape: Sequence[int]) -> float:
     Raises
     ------
     ValueError
-        If the model has no ``Linear`` or ``Conv2d`` layer (0 FLOPs).
+        If the model has no layer with MACs (0 FLOPs).
     """
     total, nonzero = flops(model, input_shape)
     if total == 0:
-        raise ValueError("theoretical_speedup: the model has no Linear or Conv2d layer (0 FLOPs)")
+        raise ValueError("theoretical_speedup: the model has no layer with MACs (0 FLOPs)")
     return math.inf if nonzero == 0 else total / nonzero

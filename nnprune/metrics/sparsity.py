@@ -16,7 +16,15 @@ Throughout nnprune *sparsity* is the fraction of exact zeros and
   left when row :math:`W_{i,\cdot}` is all zero, and input :math:`j` (feature
   / channel) feeds nothing when column :math:`W_{\cdot, j}` is all zero. Such
   units can be removed physically (structured pruning, §3.1); a neuron with a
-  zero row still outputs its bias.
+  zero row still outputs its bias. The same holds for ``Conv1d`` (filters and
+  channels) and ``Embedding`` (axis 0: token vectors, all-zero after
+  ``ln_structured(dim=0)``; axis 1: embedding dimensions). For an
+  ``RNN``/``LSTM``/``GRU`` a hidden unit counts as having no incoming
+  connection when its rows of every gate in ``weight_ih_l{k}`` and
+  ``weight_hh_l{k}`` are zero (summed over the layers of a stack), and an
+  input feeds nothing when its column of ``weight_ih_l0`` is zero. An
+  attention layer's projections are ``Linear`` layers and are listed as such;
+  heads are counted by :mod:`nnprune.prune.heads`.
 * **Activation sparsity**: :math:`s` of each layer's output on a batch, e.g.
   the share of ReLU outputs that are exactly zero.
 
@@ -29,14 +37,23 @@ from typing import Any
 
 from ..backend import get_xp
 from ..nn.conv import Conv2d
+from ..nn.conv1d import Conv1d
+from ..nn.embedding import Embedding
 from ..nn.linear import Linear
 from ..nn.module import Module
 from ..nn.parameter import Parameter
+from ..nn.rnn import _RNNBase
 from ._walk import trace
 
 WHICH = ("prunable", "all")
 # Layers with connection structure: what their weight's axis 0 and axis 1 count.
-CONNECTION_UNITS = {Linear: ("neurons", "inputs"), Conv2d: ("filters", "channels")}
+CONNECTION_UNITS = {
+    Linear: ("neurons", "inputs"),
+    Conv2d: ("filters", "channels"),
+    Conv1d: ("filters", "channels"),
+    Embedding: ("tokens", "dimensions"),
+    _RNNBase: ("hidden units", "inputs"),
+}
 
 
 def _array(x: Any) -> Any:
@@ -126,8 +143,21 @@ def zero_inputs(weight: Any) -> Any:
     return ~get_xp(w).any(w3 != 0, axis=(0, 2))
 
 
+def _recurrent_zero_units(rnn: Any) -> tuple[int, int, int, int]:
+    """``(units, zero units, inputs, zero inputs)`` of a recurrent layer (all its layers)."""
+    hs, gates = rnn.hidden_size, rnn._step.num_gates
+    dead = 0
+    for k in range(rnn.num_layers):
+        w_ih, w_hh = _array(rnn._layer(k)[0]), _array(rnn._layer(k)[1])
+        both = get_xp(w_ih).concatenate([w_ih, w_hh], axis=1)  # (G*H, D_k+H)
+        per_unit = both.reshape(gates, hs, -1).transpose(1, 0, 2).reshape(hs, -1)  # (H, G*(D+H))
+        dead += int(zero_outputs(per_unit).sum())
+    w_in = _array(rnn._layer(0)[0])
+    return rnn.num_layers * hs, dead, int(w_in.shape[1]), int(zero_inputs(w_in).sum())
+
+
 def connection_sparsity(model: Module) -> dict[str, dict[str, Any]]:
-    """Dead units of every ``Linear`` and ``Conv2d`` layer.
+    """Dead units of every ``Linear``, ``Conv1d``/``Conv2d``, ``Embedding`` and recurrent layer.
 
     Returns
     -------
@@ -138,6 +168,9 @@ def connection_sparsity(model: Module) -> dict[str, dict[str, Any]]:
         ``"output_sparsity"`` (their fraction); and ``"inputs_unit"``
         (``"inputs"`` or ``"channels"``), ``"inputs"``, ``"zero_inputs"``
         (inputs with all-zero outgoing weights) and ``"input_sparsity"``.
+        For ``Embedding`` the "outputs" are the ``num_embeddings`` token
+        vectors and the "inputs" the ``embedding_dim`` dimensions (axes 0 and 1
+        of the weight); for recurrent layers see the module docstring.
         Other layer types have no such structure and are not listed.
     """
     out: dict[str, dict[str, Any]] = {}
@@ -145,18 +178,22 @@ def connection_sparsity(model: Module) -> dict[str, dict[str, Any]]:
         kind = next((k for k in CONNECTION_UNITS if isinstance(layer, k)), None)
         if kind is None:
             continue
-        w = layer.weight.data
-        dead_out, dead_in = int(zero_outputs(w).sum()), int(zero_inputs(w).sum())
+        if kind is _RNNBase:
+            n_out, dead_out, n_in, dead_in = _recurrent_zero_units(layer)
+        else:
+            w = layer.weight.data
+            n_out, n_in = int(w.shape[0]), int(w.shape[1])
+            dead_out, dead_in = int(zero_outputs(w).sum()), int(zero_inputs(w).sum())
         out[name] = {
             "type": type(layer).__name__,
             "units": CONNECTION_UNITS[kind][0],
-            "outputs": int(w.shape[0]),
+            "outputs": n_out,
             "zero_outputs": dead_out,
-            "output_sparsity": dead_out / w.shape[0],
+            "output_sparsity": dead_out / n_out,
             "inputs_unit": CONNECTION_UNITS[kind][1],
-            "inputs": int(w.shape[1]),
+            "inputs": n_in,
             "zero_inputs": dead_in,
-            "input_sparsity": dead_in / w.shape[1],
+            "input_sparsity": dead_in / n_in,
         }
     return out
 

@@ -7,6 +7,15 @@ filters and channels; see :func:`nnprune.metrics.connection_sparsity`).
 Optionally the layer's FLOPs, dense and non-zero (:func:`nnprune.metrics.layer_flops`).
 The printed total row matches :func:`nnprune.metrics.model_size`.
 
+Sequence layers: ``Conv1d``, ``Embedding`` and ``RNN``/``LSTM``/``GRU``
+rows get zero rows/columns as :func:`~nnprune.metrics.connection_sparsity`
+counts them (for a recurrent layer: hidden units with no incoming weight,
+inputs with no outgoing weight; its shape column is ``weight_ih_l0``'s). A
+``MultiHeadSelfAttention`` owns no parameter (its projections get their own
+``Linear`` rows), but with ``input_shape`` it gets a row of its own holding
+the FLOPs of its attention products, so that the FLOPs column sums to
+:func:`~nnprune.metrics.flops`.
+
 Distiller (Intel Labs) prints the same kind of table with
 ``distiller.weights_sparsity_summary``.
 
@@ -55,7 +64,10 @@ def layer_table(model: Module, input_shape: Sequence[int] | None = None) -> list
         parameters), ``sparsity``; for ``Linear`` a ``zero_rows`` (neurons with
         no incoming weight) and ``zero_cols`` (inputs with no outgoing
         weight), for ``Conv2d`` the same keys count zero filters and zero
-        input channels (``None`` for other layers).
+        input channels, and likewise for the layers listed in the module
+        docstring (``None`` for other layers). With ``input_shape``, a layer
+        without parameters but with FLOPs (attention products) gets a row with
+        ``params = nonzeros = 0`` and ``shape``/``sparsity`` ``None``.
     """
     connections = connection_sparsity(model)
     per_layer_flops = layer_flops(model, input_shape) if input_shape is not None else None
@@ -63,6 +75,22 @@ def layer_table(model: Module, input_shape: Sequence[int] | None = None) -> list
     for name, layer in model.named_modules():
         own = [p for n, p in layer.named_parameters() if "." not in n]
         if not own:
+            if per_layer_flops is not None and name in per_layer_flops:
+                f, f_nz = per_layer_flops[name]
+                rows.append(
+                    {
+                        "name": name or "(model)",
+                        "type": type(layer).__name__,
+                        "shape": None,
+                        "params": 0,
+                        "nonzeros": 0,
+                        "sparsity": None,
+                        "zero_rows": None,
+                        "zero_cols": None,
+                        "flops": f,
+                        "flops_nz": f_nz,
+                    }
+                )
             continue
         size = sum(p.size for p in own)
         nonzeros = size - sum(count_zeros(p) for p in own)

@@ -61,3 +61,8 @@ from .global_pool import GlobalAvgPool2d  # noqa: E402
 from .residual import BasicBlock  # noqa: E402
 
 __all__ += ["BasicBlock", "GlobalAvgPool2d"]
+
+# Sequence glue for Conv1d + RNN models (Book §6.3, §7.3).
+from .sequence import LastTimeStep, Transpose  # noqa: E402
+
+__all__ += ["LastTimeStep", "Transpose"]

@@ -91,3 +91,55 @@ __all__ += [
     "remove_units",
     "unit_scores",
 ]
+
+# Structured pruning of residual networks (Book §6.1, §7.1).
+from .residual import (  # noqa: E402
+    ChannelGroup,
+    channel_groups,
+    coupled_channel_scores,
+    mask_block_inner,
+    mask_coupled_channels,
+    prune_block_inner,
+    prune_coupled_channels,
+    remove_block_inner,
+)
+
+__all__ += [
+    "ChannelGroup",
+    "channel_groups",
+    "coupled_channel_scores",
+    "mask_block_inner",
+    "mask_coupled_channels",
+    "prune_block_inner",
+    "prune_coupled_channels",
+    "remove_block_inner",
+]
+
+# Attention heads, recurrent hidden units and embedding dimensions (Book §6.2, §6.3, §7.2, §7.3).
+from .heads import (  # noqa: E402
+    attention_modules,
+    head_importance,
+    mask_heads,
+    prune_heads,
+    remove_heads,
+)
+from .recurrent import (  # noqa: E402
+    gate_unit_scores,
+    mask_hidden_units,
+    prune_hidden_units,
+    remove_embedding_dims,
+    remove_hidden_units,
+)
+
+__all__ += [
+    "attention_modules",
+    "gate_unit_scores",
+    "head_importance",
+    "mask_heads",
+    "mask_hidden_units",
+    "prune_heads",
+    "prune_hidden_units",
+    "remove_embedding_dims",
+    "remove_heads",
+    "remove_hidden_units",
+]

@@ -247,6 +247,14 @@ def _targets(model: Module, scores: Any) -> list[tuple[Module, str, Parameter, n
             raise ValueError(f"scores[{name!r}] must have shape {p.shape}, got {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"scores[{name!r}] must be finite (no NaN or inf)")
+        if np.any(arr < 0):
+            # The ranking goes through L1Unstructured, which ranks |score|: a negative
+            # (signed) score would silently be ranked by its magnitude.
+            raise ValueError(
+                f"scores[{name!r}] must be non-negative importances (low = prune first), "
+                f"got a minimum of {arr.min():.3g}; signed gradients are not importances: "
+                "use gsp_scores/agsp_scores, or book_gsp_select to reproduce the book's rule"
+            )
         mod_name, _, attr = name.rpartition(".")
         out.append((model.get_submodule(mod_name), attr, p, arr))
     return out

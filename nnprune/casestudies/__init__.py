@@ -1,0 +1,14 @@
+"""The case studies of book §7: image (CNN, ResNet), text (Transformer), speech (Conv1d + GRU).
+
+Each study trains a dense model, prunes copies of it, retrains them with the
+same budget and prints a measured before/after table
+(:mod:`nnprune.casestudies.common`). The chapter scripts
+``chapters/ch07_case_studies.py`` and ``benchmarks/bench_applications.py`` call
+:func:`run_image_study`, :func:`run_text_study` and :func:`run_speech_study`.
+
+Book: §6, §7 (corrected, see BOOK.md errata).
+"""
+
+from .image import run_image_study
+
+__all__ = ["run_image_study"]

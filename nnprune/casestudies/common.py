@@ -1,0 +1,273 @@
+r"""The before/after table shared by the three case studies (book §7), and its plot.
+
+Every case study trains a dense model, prunes copies of it with several
+methods, retrains each copy with the same budget, and reports one row per
+(model, method):
+
+==================  ==========================================================
+column              meaning
+==================  ==========================================================
+``params``          entries of all parameters (a physically shrunk model has fewer)
+``nonzeros``        non-zero entries (:func:`nnprune.metrics.model_size`)
+``flops``           multiply-accumulates per sample, dense and non-zero
+                    (:func:`nnprune.metrics.flops`; ``-`` where it does not
+                    cover the model, with the reason in ``flops_note``)
+``kB_dense``        bytes of parameters and buffers stored dense
+``kB_csr``          the same with each prunable weight in CSR
+                    (:func:`nnprune.metrics.model_bytes`, SciPy's int32 indices)
+``latency_ms``      median forward time of one batch, all models of a family
+                    timed in interleaved rounds
+                    (:func:`nnprune.metrics.latency.compare_latency`)
+``accuracy``        test accuracy, mean ± std over seeds
+``delta_pts``       accuracy minus the dense model's, in points, per seed,
+                    then mean ± std
+==================  ==========================================================
+
+Structure, size and FLOP columns are those of the first seed (the methods
+remove the same counts for every seed); latency is measured on the first
+seed's models. Nothing here is asserted about quality: the numbers are
+measured where they are printed.
+
+Book: §7 (corrected, see BOOK.md errata: the book's parameter counts and
+accuracy gains have no measurement behind them; these tables do).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import nn, optim
+from ..metrics import flops as count_flops
+from ..metrics import model_bytes, model_size
+from ..metrics.latency import compare_latency
+from ..optim.lr_scheduler import CosineAnnealingLR
+from ..report import format_table, save_figure
+from ..train import History, evaluate, fit
+
+COLUMNS = [
+    "model",
+    "method",
+    "params",
+    "nonzeros",
+    "flops",
+    "flops_nz",
+    "kB_dense",
+    "kB_csr",
+    "latency_ms",
+    "accuracy",
+    "delta_pts",
+]
+FORMATS = {
+    "params": "{:,}",
+    "nonzeros": "{:,}",
+    "flops": "{:,}",
+    "flops_nz": "{:,}",
+    "kB_dense": "{:.1f}",
+    "kB_csr": "{:.1f}",
+    "latency_ms": "{:.2f}",
+}
+
+
+def clone(model: nn.Module) -> nn.Module:
+    """An independent deep copy (weights, masks, buffers), to prune without touching the dense one."""
+    return copy.deepcopy(model)
+
+
+def weights_of(model: nn.Module, kinds: tuple[type, ...] | None = None) -> list[tuple[Any, str]]:
+    """``(module, name)`` of every prunable parameter, optionally of modules of ``kinds`` only.
+
+    The list :func:`nnprune.prune.global_unstructured` takes.
+    """
+    out = []
+    for module in model.modules():
+        if kinds is not None and not isinstance(module, kinds):
+            continue
+        for name, p in module._parameters.items():
+            if p is not None and p.prunable:
+                out.append((module, name))
+    return out
+
+
+def train_model(
+    model: nn.Module,
+    train: tuple[Any, Any],
+    val: tuple[Any, Any] | None,
+    *,
+    epochs: int,
+    lr: float,
+    seed: int,
+    optimizer: str = "sgd",
+    batch_size: int = 64,
+    weight_decay: float = 0.0,
+) -> History:
+    """Train with a fresh optimiser and a cosine learning-rate decay to 0 over ``epochs``.
+
+    A new optimiser each call: after structural pruning the old one holds
+    state of the wrong shapes, and retraining starts without momentum from
+    the dense run. ``optimizer`` is ``"sgd"`` (momentum 0.9) or ``"adam"``
+    (Adam; AdamW when ``weight_decay > 0``).
+    """
+    if optimizer == "sgd":
+        opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
+    elif optimizer == "adam":
+        if weight_decay > 0:
+            opt = optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        else:
+            opt = optim.Adam(model.parameters(), lr=lr)
+    else:
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    sched = CosineAnnealingLR(opt, T_max=epochs)
+    return fit(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        train,
+        val,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        scheduler=sched,
+        progress=False,
+    )
+
+
+def flops_or_note(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    fallback: Callable[[nn.Module], tuple[int, int]] | None = None,
+) -> tuple[int | None, int | None, str]:
+    """``(flops, flops_nz, note)``: :func:`nnprune.metrics.flops`, else ``fallback``, else None.
+
+    ``note`` is empty when ``metrics.flops`` counted the model, says that the
+    count was composed from its parts when ``fallback`` did, and gives
+    ``metrics.flops``'s reason when neither could.
+    """
+    try:
+        total, nonzero = count_flops(model, input_shape)
+        return int(total), int(nonzero), ""
+    except TypeError as err:
+        if fallback is None:
+            return None, None, f"metrics.flops: {err}"
+        total, nonzero = fallback(model)
+        return int(total), int(nonzero), "composed from metrics.flops of its layers"
+
+
+def measure(
+    model: nn.Module,
+    test: tuple[Any, Any],
+    input_shape: Sequence[int],
+    *,
+    flops_fallback: Callable[[nn.Module], tuple[int, int]] | None = None,
+) -> dict[str, Any]:
+    """Size, FLOPs, bytes and test accuracy of one model (latency is added by :func:`add_latency`)."""
+    size, nonzero = model_size(model)
+    total, total_nz, note = flops_or_note(model, input_shape, flops_fallback)
+    _, acc = evaluate(model, nn.CrossEntropyLoss(), test)
+    return {
+        "params": size,
+        "nonzeros": nonzero,
+        "flops": total,
+        "flops_nz": total_nz,
+        "flops_note": note,
+        "kB_dense": model_bytes(model, "dense") / 1000,
+        "kB_csr": model_bytes(model, "csr") / 1000,
+        "acc": float(acc),
+    }
+
+
+def add_latency(
+    records: list[dict], models: dict[tuple[str, str], nn.Module], x: Any, repeats: int
+) -> None:
+    """Time ``models`` (keyed ``(model, method)``) on batch ``x``; set ``latency_ms`` in ``records``.
+
+    The models of one family are timed together in interleaved rounds.
+    """
+    families = sorted({key[0] for key in models})
+    for family in families:
+        group = {key[1]: m for key, m in models.items() if key[0] == family}
+        times = compare_latency(group, x, repeats=repeats)
+        for r in records:
+            if r["model"] == family and r["method"] in times:
+                r["latency_ms"] = 1000 * times[r["method"]]
+
+
+def _pm(values: Sequence[float], scale: float, signed: bool = False) -> str:
+    arr = scale * np.asarray(values, dtype=float)
+    mean = f"{arr.mean():+.2f}" if signed else f"{arr.mean():.2f}"
+    return mean if arr.size == 1 else f"{mean} ± {arr.std(ddof=1):.2f}"
+
+
+def summarize(records: list[dict]) -> list[dict]:
+    """One row per (model, method) from per-seed records ``{model, method, seed, acc, ...}``.
+
+    ``accuracy`` is the mean ± sample std (in %) over seeds, ``delta_pts`` the
+    per-seed difference to the dense model of the same seed (in points);
+    ``acc_mean``, ``delta_mean`` and ``accs`` keep the raw numbers. Other
+    columns come from the first seed.
+    """
+    dense = {(r["model"], r["seed"]): r["acc"] for r in records if r["method"] == "dense"}
+    rows: list[dict] = []
+    keys = list(dict.fromkeys((r["model"], r["method"]) for r in records))
+    for model, method in keys:
+        runs = [r for r in records if (r["model"], r["method"]) == (model, method)]
+        accs = [r["acc"] for r in runs]
+        deltas = [r["acc"] - dense[(model, r["seed"])] for r in runs]
+        row = {k: v for k, v in runs[0].items() if k not in ("acc", "seed")}
+        row.update(
+            accuracy=_pm(accs, 100),
+            delta_pts=_pm(deltas, 100, signed=True) if method != "dense" else "",
+            acc_mean=float(np.mean(accs)),
+            delta_mean=float(100 * np.mean(deltas)),
+            accs=accs,
+            seeds=len(runs),
+        )
+        rows.append(row)
+    return rows
+
+
+def format_study(rows: list[dict], title: str) -> str:
+    """The before/after table as plain text, with the FLOP notes under it."""
+    text = format_table(rows, COLUMNS, FORMATS, title)
+    notes = sorted({f"{r['model']}: {r['flops_note']}" for r in rows if r.get("flops_note")})
+    return text + "".join(f"\n  flops: {n}" for n in notes)
+
+
+def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
+    """Bar charts: accuracy (mean ± std over seeds) and non-zero parameters per (model, method)."""
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['model']}\n{r['method']}" for r in rows]
+    acc = [100 * np.mean(r["accs"]) for r in rows]
+    err = [100 * np.std(r["accs"], ddof=1) if len(r["accs"]) > 1 else 0.0 for r in rows]
+    pos = np.arange(len(rows))
+    fig, (ax_acc, ax_nz) = plt.subplots(1, 2, figsize=(max(8, 1.6 * len(rows)), 3.8))
+    ax_acc.bar(pos, acc, yerr=err, capsize=3, color="tab:blue")
+    ax_acc.set(ylabel="test accuracy (%)", title="Accuracy (mean ± std over seeds)")
+    ax_acc.set_ylim(max(0.0, min(acc) - 10), 100)
+    ax_nz.bar(pos - 0.2, [r["params"] for r in rows], 0.4, label="parameters")
+    ax_nz.bar(pos + 0.2, [r["nonzeros"] for r in rows], 0.4, label="non-zeros")
+    ax_nz.set(ylabel="count", title="Size")
+    ax_nz.legend(fontsize=8)
+    for ax in (ax_acc, ax_nz):
+        ax.set_xticks(pos, labels, fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return str(save_figure(fig, out, name))
+
+
+__all__ = [
+    "COLUMNS",
+    "add_latency",
+    "clone",
+    "flops_or_note",
+    "format_study",
+    "measure",
+    "plot_study",
+    "summarize",
+    "train_model",
+    "weights_of",
+]

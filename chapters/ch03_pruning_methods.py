@@ -47,7 +47,7 @@ from nnprune.data import digits_splits
 from nnprune.metrics.latency import compare_latency
 from nnprune.models import mlp, small_cnn
 from nnprune.report import chapter_parser, format_table, save_figure, use_agg, write_csv
-from nnprune.sparse import SparseConv2d, SparseLinear
+from nnprune.sparse import to_sparse_model
 from nnprune.train import evaluate, fit
 
 EPOCHS, QUICK_EPOCHS = 20, 4
@@ -97,19 +97,6 @@ def prune_model(model: nn.Sequential, method: str, point: float, input_shape: tu
             prune.prune_units(model, name, point, criterion="l1", input_shape=input_shape)
 
 
-def csr_model(model: nn.Sequential) -> nn.Sequential:
-    """The same model with every weight layer multiplying by its CSR matrix."""
-
-    def convert(m: nn.Module) -> nn.Module:
-        if isinstance(m, nn.Linear):
-            return SparseLinear.from_linear(m, mode="sparse")
-        if isinstance(m, nn.Conv2d):
-            return SparseConv2d.from_conv(m, mode="sparse")
-        return m
-
-    return nn.Sequential(*[convert(m) for m in model])
-
-
 def label(method: str, value: float | None) -> str:
     if value is None:
         return "-"
@@ -149,7 +136,7 @@ def latency_columns(rows: list[dict], models: dict, x, repeats: int) -> None:
     timed = dict(models)
     for key, row in zip(models, rows, strict=True):
         if row["method"] != "L1 units removed":  # a shrunk model has no zeros for CSR to skip
-            timed["csr " + key] = csr_model(models[key])
+            timed["csr " + key] = to_sparse_model(models[key], mode="sparse")
     with threadpool_limits(LATENCY_THREADS):
         t = compare_latency(timed, x, repeats=repeats)
     for key, row in zip(models, rows, strict=True):

@@ -231,8 +231,10 @@ def _info() -> int:
         found = importlib.util.find_spec(name) is not None
         print(f"{name}: {'installed' if found else 'not installed'} ({what})")
     print("pruning methods (nnprune compare --methods ...):")
-    for name in available_methods():
-        print(f"  {name:<17} {get_method(name).summary}")
+    for name in available_methods(batchnorm=True):
+        method = get_method(name)
+        note = " [needs batchnorm = true in [compare]]" if method.requires_batchnorm else ""
+        print(f"  {name:<17} {method.summary}{note}")
     return 0
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .backend import normalize_backend, to_backend, to_numpy
-from .data.loader import DataLoader, _check_xy
+from .data.loader import DataLoader, check_xy
 from .nn._validate import check_positive_int
 from .nn.module import Module
 
@@ -126,7 +126,7 @@ class _Tally:
 def _check_pair(name: str, data: Any) -> tuple[Any, Any]:
     if not isinstance(data, tuple | list) or len(data) != 2:
         raise TypeError(f"{name} must be an (X, y) pair, got {type(data).__name__}")
-    _check_xy(data[0], data[1])
+    check_xy(data[0], data[1])
     if data[0].shape[0] == 0:
         raise ValueError(f"{name} has no samples")
     return data[0], data[1]

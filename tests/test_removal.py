@@ -407,3 +407,28 @@ def test_fold_batchnorm_matches_torch_fusion():
     fold_batchnorm(model)
     np.testing.assert_allclose(model[0][0].weight.data, w_ref.detach().numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(model[0][0].bias.data, b_ref.detach().numpy(), rtol=0, atol=1e-12)
+
+
+def test_structured_decisions_are_logged_with_the_units_and_criterion(tmp_path):
+    import json
+
+    from nnprune.prune import PruningLog
+
+    model = nn.Sequential(
+        nn.Linear(6, 8, rng=0), nn.ReLU(), nn.Linear(8, 5, rng=1), nn.ReLU(), nn.Linear(5, 3, rng=2)
+    )
+    norms = np.abs(model[0].weight.data).sum(axis=1)
+    expected = sorted(np.argsort(norms, kind="stable")[:3].tolist())
+    with PruningLog(model) as log:
+        prune_units(model, "0", 3, criterion="l1")
+        mask_units(model, "2", [4])
+    first, second = log.records
+    assert first["function"] == "prune_units" and first["criterion"] == "l1"
+    assert first["layer"] == "0" and sorted(first["units"]) == expected
+    assert first["total_units"] == 8
+    assert first["max_pruned_score"] == pytest.approx(np.sort(norms)[2])
+    assert first["params_before"] - first["params_after"] == 3 * 6 + 3 + 3 * 5
+    assert second["function"] == "mask_units" and second["units"] == [4]
+    log.to_json(tmp_path / "log.json")
+    assert json.loads((tmp_path / "log.json").read_text())[0]["units"] == first["units"]
+    assert "3 units" in log.summary()

@@ -1,4 +1,4 @@
-"""Transpose and LastTimeStep: gradient checks, the definition, a masked Conv1d-GRU chain, errors."""
+"""Transpose and LastTimeStep: gradchecks, the definition, a masked Conv1d-GRU chain, errors."""
 
 from __future__ import annotations
 
@@ -48,8 +48,10 @@ def test_conv1d_gru_chain_gradcheck(rng, masked) -> None:
 
 def test_backward_does_not_mutate_dout(rng) -> None:
     x = rng.normal(size=(2, 3, 4))
-    for layer, dout in ((nn.Transpose(), rng.normal(size=(2, 4, 3))),
-                        (nn.LastTimeStep(), rng.normal(size=(2, 4)))):
+    for layer, dout in (
+        (nn.Transpose(), rng.normal(size=(2, 4, 3))),
+        (nn.LastTimeStep(), rng.normal(size=(2, 4))),
+    ):
         layer(x)
         before = dout.copy()
         layer.backward(dout)

@@ -42,7 +42,6 @@ Book: §4.2 ADMM (corrected, see BOOK.md errata)
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +49,7 @@ import numpy as np
 
 from .. import optim
 from ..backend import get_xp, to_numpy
-from ..nn._validate import check_nonnegative_int, check_positive_int
+from ..nn._validate import check_nonnegative_int, check_positive_int, check_probability
 from ..nn.module import Module
 from ..prune import custom_from_mask
 from ..regularizers import topk_mask
@@ -100,10 +99,7 @@ class ADMMResult:
 
 def check_sparsity(sparsity: Any) -> float:
     """Return ``sparsity`` as a float in [0, 1), else raise ``ValueError``."""
-    ok = isinstance(sparsity, numbers.Real) and not isinstance(sparsity, bool)
-    if not ok or not 0.0 <= float(sparsity) < 1.0:
-        raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
-    return float(sparsity)
+    return check_probability("sparsity", sparsity)
 
 
 def check_scope(scope: Any) -> str:

@@ -154,6 +154,43 @@ class GradientHookOptimizer:
         return getattr(self.optimizer, name)
 
 
+def fit_penalised(
+    model: Module,
+    loss_fn: Module,
+    optimizer: Any,
+    train: tuple[Any, Any],
+    val: tuple[Any, Any] | None,
+    penalty: Penalty,
+    plist: list[Parameter],
+    callbacks: Iterable[Any],
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    **fit_kwargs: Any,
+) -> TrainResult:
+    """Run :func:`nnprune.train.fit` and measure the exact zeros of the penalised ``plist``.
+
+    The shared tail of the penalty-training functions (:func:`ista_train`,
+    :func:`subgradient_l1_train`, :func:`~nnprune.algorithms.reweighted_l1_train`):
+    ``optimizer`` and ``callbacks`` already carry the penalty (a proximal callback or
+    a gradient hook); ``penalty`` is returned in the :class:`TrainResult`.
+    """
+    history = fit(
+        model,
+        loss_fn,
+        optimizer,
+        train,
+        val,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        callbacks=callbacks,
+        **fit_kwargs,
+    )
+    return TrainResult(history, zero_fraction(plist), penalty)
+
+
 def ista_train(
     model: Module,
     loss_fn: Module,
@@ -201,19 +238,20 @@ def ista_train(
     penalty = L1(lam)
     plist = penalised_parameters(model, params)
     prox = ProximalStep(penalty, plist, optimizer)
-    history = fit(
+    return fit_penalised(
         model,
         loss_fn,
         optimizer,
         train,
         val,
+        penalty,
+        plist,
+        [prox, *callbacks],
         epochs=epochs,
         batch_size=batch_size,
         seed=seed,
-        callbacks=[prox, *callbacks],
         **fit_kwargs,
     )
-    return TrainResult(history, zero_fraction(plist), penalty)
 
 
 def subgradient_l1_train(
@@ -246,19 +284,20 @@ def subgradient_l1_train(
     penalty = L1(lam)
     plist = penalised_parameters(model, params)
     hooked = GradientHookOptimizer(optimizer, lambda: penalty.add_grad(plist))
-    history = fit(
+    return fit_penalised(
         model,
         loss_fn,
         hooked,
         train,
         val,
+        penalty,
+        plist,
+        callbacks,
         epochs=epochs,
         batch_size=batch_size,
         seed=seed,
-        callbacks=callbacks,
         **fit_kwargs,
     )
-    return TrainResult(history, zero_fraction(plist), penalty)
 
 
 __all__ = [

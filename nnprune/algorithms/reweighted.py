@@ -38,8 +38,8 @@ from ..nn._validate import check_positive_int
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..regularizers import ReweightedL1
-from ..train import History, fit
-from .ista import ProximalStep, TrainResult, penalised_parameters, zero_fraction
+from ..train import History
+from .ista import ProximalStep, TrainResult, fit_penalised, penalised_parameters
 
 
 class RefreshWeights:
@@ -110,19 +110,20 @@ def reweighted_l1_train(
     plist = penalised_parameters(model, params)
     refresh = RefreshWeights(penalty, plist, refresh_every)
     prox = ProximalStep(penalty, plist, optimizer)
-    history = fit(
+    return fit_penalised(
         model,
         loss_fn,
         optimizer,
         train,
         val,
+        penalty,
+        plist,
+        [prox, refresh, *callbacks],
         epochs=epochs,
         batch_size=batch_size,
         seed=seed,
-        callbacks=[prox, refresh, *callbacks],
         **fit_kwargs,
     )
-    return TrainResult(history, zero_fraction(plist), penalty)
 
 
 __all__ = ["RefreshWeights", "reweighted_l1_train"]

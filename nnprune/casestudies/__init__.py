@@ -10,5 +10,8 @@ Book: §6, §7 (corrected, see BOOK.md errata).
 """
 
 from .image import run_image_study
+from .speech import run_speech_study
+from .text import run_text_study
+from .text_model import TransformerClassifier
 
-__all__ = ["run_image_study"]
+__all__ = ["TransformerClassifier", "run_image_study", "run_speech_study", "run_text_study"]

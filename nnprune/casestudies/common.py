@@ -73,7 +73,7 @@ FORMATS = {
 
 
 def clone(model: nn.Module) -> nn.Module:
-    """An independent deep copy (weights, masks, buffers), to prune without touching the dense one."""
+    """An independent deep copy (weights, masks, buffers): prune it, the original stays."""
     return copy.deepcopy(model)
 
 
@@ -163,7 +163,7 @@ def measure(
     *,
     flops_fallback: Callable[[nn.Module], tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
-    """Size, FLOPs, bytes and test accuracy of one model (latency is added by :func:`add_latency`)."""
+    """Size, FLOPs, bytes and test accuracy of one model (latency: :func:`add_latency`)."""
     size, nonzero = model_size(model)
     total, total_nz, note = flops_or_note(model, input_shape, flops_fallback)
     _, acc = evaluate(model, nn.CrossEntropyLoss(), test)
@@ -182,7 +182,7 @@ def measure(
 def add_latency(
     records: list[dict], models: dict[tuple[str, str], nn.Module], x: Any, repeats: int
 ) -> None:
-    """Time ``models`` (keyed ``(model, method)``) on batch ``x``; set ``latency_ms`` in ``records``.
+    """Time ``models`` (keyed ``(model, method)``) on ``x``; set ``latency_ms`` in ``records``.
 
     The models of one family are timed together in interleaved rounds.
     """

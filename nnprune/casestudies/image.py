@@ -197,8 +197,15 @@ def run_image_study(
                 fallback = lambda m: resnet_flops(m, shape)  # noqa: E731
             else:
                 raise ValueError(f"models must name 'cnn' and/or 'resnet', got {family!r}")
-            train_model(dense, splits.train, None, epochs=cfg["epochs"], lr=cfg["lr"],
-                        seed=seed, batch_size=cfg["batch"])
+            train_model(
+                dense,
+                splits.train,
+                None,
+                epochs=cfg["epochs"],
+                lr=cfg["lr"],
+                seed=seed,
+                batch_size=cfg["batch"],
+            )
             variants = {"dense": dense}
             variants["magnitude 80%"] = magnitude_prune(clone(dense))
             thin = clone(dense)
@@ -209,8 +216,15 @@ def run_image_study(
             variants["filters -50%"] = thin
             for method, model in variants.items():
                 if method != "dense":
-                    train_model(model, splits.train, None, epochs=cfg["retrain"],
-                                lr=cfg["retrain_lr"], seed=seed, batch_size=cfg["batch"])
+                    train_model(
+                        model,
+                        splits.train,
+                        None,
+                        epochs=cfg["retrain"],
+                        lr=cfg["retrain_lr"],
+                        seed=seed,
+                        batch_size=cfg["batch"],
+                    )
                 row = measure(model, splits.test, shape, flops_fallback=fallback)
                 records.append({"model": family, "method": method, "seed": seed, **row})
                 if seed == seeds[0]:
@@ -221,8 +235,10 @@ def run_image_study(
     rows = summarize(records)
     for r in rows:
         r["dataset"] = dataset
-    title = (f"§7.1 image: {dataset}, {len(seeds)} seed(s), dense {cfg['epochs']} epochs, "
-             f"retrain {cfg['retrain']} epochs per method, latency: batch of {len(x_time)}")
+    title = (
+        f"§7.1 image: {dataset}, {len(seeds)} seed(s), dense {cfg['epochs']} epochs, "
+        f"retrain {cfg['retrain']} epochs per method, latency: batch of {len(x_time)}"
+    )
     if verbose:
         print(format_study(rows, title))
     if out is not None:
@@ -232,5 +248,10 @@ def run_image_study(
     return rows
 
 
-__all__ = ["magnitude_prune", "remove_cnn_filters", "remove_resnet_filters", "resnet_flops",
-           "run_image_study"]
+__all__ = [
+    "magnitude_prune",
+    "remove_cnn_filters",
+    "remove_resnet_filters",
+    "resnet_flops",
+    "run_image_study",
+]

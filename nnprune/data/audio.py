@@ -29,7 +29,7 @@ import scipy.signal
 
 from ..nn._validate import check_positive_int
 from ..rng import SeedLike, as_generator
-from .datasets import _class_sizes
+from .datasets import class_sizes
 
 # Formants F1, F2 in Hz of four vowels (rounded adult male averages, Peterson & Barney, 1952).
 VOWELS = {"a": (730.0, 1090.0), "e": (530.0, 1840.0), "i": (270.0, 2290.0), "u": (300.0, 870.0)}
@@ -460,7 +460,7 @@ def make_speech_commands(
     if features not in extract:
         raise ValueError(f"features must be 'log_mel', 'mfcc' or 'waveform', got {features!r}")
     gen = as_generator(seed)
-    y = np.repeat(np.arange(len(SPEECH_WORDS)), _class_sizes(n_samples, len(SPEECH_WORDS)))
+    y = np.repeat(np.arange(len(SPEECH_WORDS)), class_sizes(n_samples, len(SPEECH_WORDS)))
     y = y[gen.permutation(n_samples)].astype(np.int64)
     n_total = int(round(duration * sample_rate))
     waves = [_utterance(gen, SPEECH_WORDS[c], sample_rate, n_total, noise_std) for c in y]

@@ -57,8 +57,12 @@ def _check_nonnegative_real(name: str, value: object) -> float:
     return float(value)
 
 
-def _class_sizes(n_samples: int, n_classes: int) -> np.ndarray:
-    """Split ``n_samples`` into ``n_classes`` counts that differ by at most one."""
+def class_sizes(n_samples: int, n_classes: int) -> np.ndarray:
+    """Split ``n_samples`` into ``n_classes`` counts that differ by at most one.
+
+    Shared by the synthetic data sets here and in :mod:`~nnprune.data.audio` and
+    :mod:`~nnprune.data.text`.
+    """
     if n_samples < n_classes:
         raise ValueError(f"n_samples must be at least n_classes ({n_classes}), got {n_samples}")
     sizes = np.full(n_classes, n_samples // n_classes)
@@ -114,7 +118,7 @@ def make_blobs(
     low, high = (float(v) for v in center_box)
     if not low < high:
         raise ValueError(f"center_box must be (low, high) with low < high, got {center_box!r}")
-    sizes = _class_sizes(n_samples, n_classes)
+    sizes = class_sizes(n_samples, n_classes)
     gen = as_generator(seed)
     centers = gen.uniform(low, high, size=(n_classes, n_features))
     y = np.repeat(np.arange(n_classes), sizes)
@@ -152,7 +156,7 @@ def make_spirals(
     n_samples = check_positive_int("n_samples", n_samples)
     n_classes = check_positive_int("n_classes", n_classes)
     noise = _check_nonnegative_real("noise", noise)
-    sizes = _class_sizes(n_samples, n_classes)
+    sizes = class_sizes(n_samples, n_classes)
     gen = as_generator(seed)
     xs, ys = [], []
     for k, m in enumerate(sizes):

@@ -26,7 +26,8 @@ from ..nn._validate import check_positive_int
 from ..rng import SeedLike, as_generator
 
 
-def _check_xy(X: Any, y: Any) -> None:
+def check_xy(X: Any, y: Any) -> None:
+    """Raise unless ``X`` and ``y`` are arrays with the same number of samples (axis 0)."""
     if not hasattr(X, "shape") or not hasattr(y, "shape"):
         raise TypeError(f"X and y must be arrays, got {type(X).__name__} and {type(y).__name__}")
     if len(X.shape) == 0 or len(y.shape) == 0:
@@ -92,7 +93,7 @@ def train_val_test_split(
         If a size is outside (0, 1), the sizes sum to 1 or more, X and y differ
         in length, or a part would be empty.
     """
-    _check_xy(X, y)
+    check_xy(X, y)
     val_size = _check_fraction("val_size", val_size)
     test_size = _check_fraction("test_size", test_size)
     if val_size + test_size >= 1.0:
@@ -223,7 +224,7 @@ class DataLoader:
         seed: SeedLike = None,
         drop_last: bool = False,
     ) -> None:
-        _check_xy(X, y)
+        check_xy(X, y)
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.X, self.y = X, y
         self.shuffle = bool(shuffle)

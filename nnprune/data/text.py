@@ -26,7 +26,7 @@ import numpy as np
 
 from ..nn._validate import check_nonnegative_int, check_positive_int
 from ..rng import SeedLike, as_generator
-from .datasets import _class_sizes
+from .datasets import class_sizes
 
 AG_NEWS_CLASSES = ("World", "Sports", "Business", "Sci/Tech")
 TEXT_CLASSES = (
@@ -377,7 +377,7 @@ def make_text_classification(
     if max_len < min_len:
         raise ValueError(f"max_len must be at least min_len = {min_len}, got {max_len}")
     gen = as_generator(seed)
-    y = np.repeat(np.arange(4), _class_sizes(n_samples, 4))
+    y = np.repeat(np.arange(4), class_sizes(n_samples, 4))
     y = y[gen.permutation(n_samples)].astype(np.int64)
     texts = [" ".join(_sentence(gen, int(label), min_len, max_len)) for label in y]
     return texts, y

@@ -9,6 +9,7 @@ A config file has two kinds of table; every key is optional::
     dataset = "digits"
     model = "mlp"            # or "cnn"
     hidden = [300, 100]      # MLP hidden widths (64-300-100-10 on digits)
+    batchnorm = false        # BatchNorm after every hidden layer ("slimming" needs it)
     train_epochs = 20        # dense training, once per seed
     retrain_epochs = 10      # the same budget for every method
     lr = 0.05
@@ -18,7 +19,9 @@ A config file has two kinds of table; every key is optional::
     rho = 0.1
 
 Unknown keys, unknown methods, sparsities outside [0, 1), empty lists and
-wrong types raise a ``ValueError`` that names the key.
+wrong types raise a ``ValueError`` that names the key, and so does a method
+that needs BatchNorm (``slimming``) without ``batchnorm = true``. Without a
+``methods`` key, every method that runs on the chosen model is compared.
 
 Book: §3.3 (comparing methods on the same model, data and seeds).
 """
@@ -60,6 +63,10 @@ class CompareConfig:
         MLP hidden widths.
     channels : tuple of int
         CNN filters per block.
+    batchnorm : bool
+        Build the model with BatchNorm after every hidden layer (``mlp(...,
+        batchnorm=True)``, ``small_cnn(..., batchnorm=True)``); methods that
+        rank BatchNorm scales (``slimming``) need it.
     train_epochs, retrain_epochs : int
         Dense training (once per seed) and retraining after pruning (every run).
     lr, momentum : float
@@ -82,6 +89,7 @@ class CompareConfig:
     model: str = "mlp"
     hidden: tuple[int, ...] = (300, 100)
     channels: tuple[int, ...] = (16, 32)
+    batchnorm: bool = False
     train_epochs: int = 20
     retrain_epochs: int = 10
     lr: float = 0.05
@@ -172,6 +180,9 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
             value = _check_list(name, value, _LISTS[key])
             if len(set(value)) != len(value):
                 raise ValueError(f"{name} has duplicates: {list(value)}")
+        elif key == "batchnorm":
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false, got {value!r}")
         elif key in ("dataset", "model"):
             valid = DATASETS if key == "dataset" else MODELS
             if value not in valid:
@@ -187,12 +198,20 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
         else:
             value = _check_int(name, value, 1 if key in _POSITIVE else 0)
         out[key] = value
+    batchnorm = out.get("batchnorm", False)
     for method in out.get("methods", ()):
-        if method not in available_methods():
+        if method not in available_methods(batchnorm=True):
             raise ValueError(
                 f"compare.methods: unknown method {method!r}; "
-                f"valid methods: {', '.join(available_methods())}"
+                f"valid methods: {', '.join(available_methods(batchnorm=True))}"
             )
+        if get_method(method).requires_batchnorm and not batchnorm:
+            raise ValueError(
+                f"compare.methods: method {method!r} needs a model with BatchNorm; "
+                "set compare.batchnorm = true"
+            )
+    if "methods" not in out:
+        out["methods"] = available_methods(batchnorm=batchnorm)
     for i, s in enumerate(out.get("sparsities", ())):
         if not 0 <= s < 1:
             raise ValueError(f"compare.sparsities[{i}]: sparsity must be in [0, 1), got {s}")
@@ -200,12 +219,10 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_method_settings(methods: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    merged = {name: dict(get_method(name).defaults) for name in available_methods()}
+    merged = {name: dict(get_method(name).defaults) for name in available_methods(batchnorm=True)}
     for name, table in methods.items():
         if name not in merged:
-            raise ValueError(
-                f"unknown method [methods.{name}]; valid methods: {', '.join(available_methods())}"
-            )
+            raise ValueError(f"unknown method [methods.{name}]; valid methods: {', '.join(merged)}")
         if not isinstance(table, dict):
             raise ValueError(f"methods.{name} must be a table, got {table!r}")
         defaults = merged[name]
@@ -264,7 +281,8 @@ def replace(config: CompareConfig, **overrides: Any) -> CompareConfig:
     ``None`` values keep the current one (unset command-line options).
     """
     data = config.to_dict()
-    data["methods"] = {k: v for k, v in data["methods"].items() if k in available_methods()}
+    registered = available_methods(batchnorm=True)
+    data["methods"] = {k: v for k, v in data["methods"].items() if k in registered}
     return make_config(data, **overrides)
 
 

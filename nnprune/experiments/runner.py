@@ -11,8 +11,9 @@ identical whichever way they ran (only the timing fields differ).
 2. **Grid phase**, one task per run: load the trained dense weights for the
    run's seed, call the method's adapter (prune to the target, retrain) and
    measure the row (accuracy, sparsity, size, FLOPs, bytes, time).
-3. **Latency**, in the parent, one model at a time after all runs (parallel
-   workers would disturb each other's timings): :func:`measure_latency`.
+3. **Latency**, in the parent after all runs (parallel workers would disturb
+   each other's timings): :func:`measure_latency`, every model and its CSR
+   twin taking turns (:func:`nnprune.metrics.latency.compare_latency`).
 
 Book: §3.3 (comparing methods), §1.3 (what to measure).
 """
@@ -34,10 +35,10 @@ from tqdm import tqdm
 from .. import metrics, nn, optim
 from ..data import digits_splits
 from ..data.loader import Splits
+from ..metrics.latency import compare_latency
 from ..models import mlp, small_cnn
 from ..nn.module import Module
-from ..report import median_time
-from ..sparse import SparseConv2d, SparseLinear
+from ..sparse import to_sparse_model
 from ..train import evaluate, fit
 from .config import CompareConfig
 from .methods import Adapter, RunContext, get_method
@@ -79,8 +80,10 @@ def input_shape(config: CompareConfig) -> tuple[int, ...]:
 def build_model(config: CompareConfig, seed: int) -> Module:
     """The untrained model for ``seed`` (same seed, same initial weights)."""
     if config.model == "mlp":
-        return mlp((64, *config.hidden, NUM_CLASSES), seed=seed)
-    return small_cnn(1, NUM_CLASSES, 8, channels=config.channels, seed=seed)
+        return mlp((64, *config.hidden, NUM_CLASSES), batchnorm=config.batchnorm, seed=seed)
+    return small_cnn(
+        1, NUM_CLASSES, 8, channels=config.channels, batchnorm=config.batchnorm, seed=seed
+    )
 
 
 @contextlib.contextmanager
@@ -324,43 +327,28 @@ def run_grid(
 
 
 # -------------------------------------------------------------------- latency
-def _sparse_copy(model: Module) -> Module:
-    """The model with every Linear/Conv2d replaced by its CSR inference layer."""
-    layers = []
-    for layer in model:
-        if isinstance(layer, nn.Linear):
-            layers.append(SparseLinear.from_linear(layer, mode="sparse"))
-        elif isinstance(layer, nn.Conv2d):
-            layers.append(SparseConv2d.from_conv(layer, mode="sparse"))
-        else:
-            layers.append(layer)
-    return nn.Sequential(*layers).eval()
-
-
 def measure_latency(config: CompareConfig, rows: list[dict[str, Any]]) -> None:
     r"""Add ``latency_ms`` (masked dense model) and ``latency_csr_ms`` (CSR layers) to each row.
 
-    Median of ``latency_repeats`` forward passes (after 3 warm-up passes) on a
-    fixed batch of ``latency_batch`` test samples, one model at a time in this
-    process, with one BLAS thread (steadier on a shared machine). An
-    unstructured mask does not make the dense product faster (the zeros are
-    still multiplied); the CSR model skips them but pays for index look-ups,
-    so it wins only at high sparsity.
+    Every row's model and its CSR twin (:func:`nnprune.sparse.to_sparse_model`)
+    are timed together by :func:`nnprune.metrics.latency.compare_latency` on a
+    fixed batch of ``latency_batch`` test samples: ``latency_repeats`` rounds in
+    which each model runs one untimed and one timed forward pass, the median
+    per model reported. Taking turns spreads a slow spell of a shared machine
+    over all models instead of the few timed during it. One BLAS thread, in
+    this process. An unstructured mask does not make the dense product faster
+    (the zeros are still multiplied); the CSR model skips them but pays for
+    index look-ups, so it wins only at high sparsity.
     """
     batch = load_splits(config).test[0][: config.latency_batch]
-    with _one_blas_thread():
-        _time_rows(config, rows, batch)
-
-
-def _time_rows(config: CompareConfig, rows: list[dict[str, Any]], batch: Any) -> None:
-    for row in rows:
+    models = {}
+    for i, row in enumerate(rows):
         model = build_model(config, row["seed"])
         model.load_state_dict(row["state_dict"])
-        model.eval()
-        row["latency_ms"] = 1000 * median_time(
-            lambda m=model: m.forward(batch), repeats=config.latency_repeats, warmup=3
-        )
-        sparse = _sparse_copy(model)
-        row["latency_csr_ms"] = 1000 * median_time(
-            lambda m=sparse: m.forward(batch), repeats=config.latency_repeats, warmup=3
-        )
+        models[f"{i} dense"] = model.eval()
+        models[f"{i} csr"] = to_sparse_model(model, mode="sparse")
+    with _one_blas_thread():
+        times = compare_latency(models, batch, repeats=config.latency_repeats)
+    for i, row in enumerate(rows):
+        row["latency_ms"] = 1000 * times[f"{i} dense"]
+        row["latency_csr_ms"] = 1000 * times[f"{i} csr"]

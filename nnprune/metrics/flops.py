@@ -93,7 +93,7 @@ from ..nn._im2col import conv_output_size
 from ..nn.global_pool import GlobalAvgPool2d
 from ..nn.module import Module, Sequential
 from ..nn.residual import BasicBlock
-from ..nn.rnn import _RNNBase
+from ..nn.rnn import RNNBase
 from ..sparse.layers import SparseConv2d, SparseLinear
 from ._walk import LayerCall, trace
 from .sparsity import count_zeros
@@ -188,7 +188,7 @@ FLOP_RULES: dict[type, Counts | Callable[[LayerCall], dict[str, tuple[int, int]]
     Linear: (_linear_uses, _dense_counts),
     Conv2d: (_conv2d_uses, _dense_counts),
     Conv1d: (_conv2d_uses, _dense_counts),  # L_out positions
-    _RNNBase: (_rnn_uses, _rnn_counts),
+    RNNBase: (_rnn_uses, _rnn_counts),
     MultiHeadSelfAttention: _attention_flops,
     TransformerEncoderLayer: _encoder_flops,
     BasicBlock: _block_flops,

@@ -42,7 +42,7 @@ from ..nn.embedding import Embedding
 from ..nn.linear import Linear
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from ..nn.rnn import _RNNBase
+from ..nn.rnn import RNNBase
 from ._walk import trace
 
 WHICH = ("prunable", "all")
@@ -52,7 +52,7 @@ CONNECTION_UNITS = {
     Conv2d: ("filters", "channels"),
     Conv1d: ("filters", "channels"),
     Embedding: ("tokens", "dimensions"),
-    _RNNBase: ("hidden units", "inputs"),
+    RNNBase: ("hidden units", "inputs"),
 }
 
 
@@ -178,7 +178,7 @@ def connection_sparsity(model: Module) -> dict[str, dict[str, Any]]:
         kind = next((k for k in CONNECTION_UNITS if isinstance(layer, k)), None)
         if kind is None:
             continue
-        if kind is _RNNBase:
+        if kind is RNNBase:
             n_out, dead_out, n_in, dead_in = _recurrent_zero_units(layer)
         else:
             w = layer.weight.data

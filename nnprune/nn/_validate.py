@@ -82,3 +82,18 @@ def check_input(
         raise ValueError(
             f"{name} expects {channels} input channels (axis 1), got shape {tuple(shape)}"
         )
+
+
+def check_not_ragged(module: Any, x: Any, arg: str = "x") -> None:
+    """Reject a list/tuple of sequences of different lengths with a padding hint."""
+    if not isinstance(x, list | tuple) or not x:
+        return
+    lengths = [len(s) if hasattr(s, "__len__") else None for s in x]
+    if None in lengths or len(set(lengths)) == 1:
+        return
+    shown = lengths if len(lengths) <= 8 else [*lengths[:8], "..."]
+    raise ValueError(
+        f"{type(module).__name__} got {arg} as {len(x)} sequences of different lengths "
+        f"{shown}; pad them to one length T, stack them into one array of shape (N, T, ...) "
+        "and pass key_padding_mask (bool (N, T), True = padding) to the attention layers"
+    )

@@ -21,9 +21,8 @@ import numpy as np
 from ..backend import backend_of, get_xp, to_backend
 from ..rng import SeedLike, as_generator
 from . import init
-from ._validate import check_input, check_positive_int, check_probability
+from ._validate import check_input, check_not_ragged, check_positive_int, check_probability
 from .dropout import Dropout
-from .embedding import _check_not_ragged
 from .linear import Linear
 from .module import Module
 
@@ -210,7 +209,7 @@ class MultiHeadSelfAttention(Module):
         head_mask : array, shape ``(num_heads,)``, optional
             Per-head gates for this call; defaults to the ``head_mask`` buffer.
         """
-        _check_not_ragged(self, x)
+        check_not_ragged(self, x)
         check_input(self, x, ndim=3, last_dim=self.embed_dim)
         xp = get_xp(x)
         n, t, _ = x.shape

@@ -22,24 +22,9 @@ import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend
 from ..rng import SeedLike, as_generator
-from ._validate import check_input, check_positive_int
+from ._validate import check_input, check_not_ragged, check_positive_int
 from .module import Module
 from .parameter import Parameter
-
-
-def _check_not_ragged(module: Any, x: Any, arg: str = "x") -> None:
-    """Reject a list/tuple of sequences of different lengths with a padding hint."""
-    if not isinstance(x, list | tuple) or not x:
-        return
-    lengths = [len(s) if hasattr(s, "__len__") else None for s in x]
-    if None in lengths or len(set(lengths)) == 1:
-        return
-    shown = lengths if len(lengths) <= 8 else [*lengths[:8], "..."]
-    raise ValueError(
-        f"{type(module).__name__} got {arg} as {len(x)} sequences of different lengths "
-        f"{shown}; pad them to one length T, stack them into one array of shape (N, T, ...) "
-        "and pass key_padding_mask (bool (N, T), True = padding) to the attention layers"
-    )
 
 
 class Embedding(Module):
@@ -105,7 +90,7 @@ class Embedding(Module):
 
     def forward(self, ids: Any) -> Any:
         """Look up ``ids`` (int array, typically ``(N, T)``) -> ``(*ids.shape, D)``."""
-        _check_not_ragged(self, ids, "ids")
+        check_not_ragged(self, ids, "ids")
         if isinstance(ids, list | tuple):
             ids = np.asarray(ids)
         if not hasattr(ids, "dtype") or ids.dtype.kind not in "iu":
@@ -179,7 +164,7 @@ class PositionalEncoding(Module):
 
     def forward(self, x: Any) -> Any:
         """Return ``x + pe[:T]`` for ``x`` of shape ``(N, T, d_model)``."""
-        _check_not_ragged(self, x)
+        check_not_ragged(self, x)
         check_input(self, x, ndim=3, last_dim=self.d_model)
         length = x.shape[1]
         if length > self.max_len:

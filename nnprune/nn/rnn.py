@@ -95,8 +95,12 @@ def _doc(summary: str, extra_parameters: str = "") -> str:
     return summary + _PARAMETERS_DOC.replace("<EXTRA>", extra_parameters) + "\n    Book: §1.2.\n"
 
 
-class _RNNBase(Module):
-    """Parameters, validation and the BPTT loop shared by ``RNN``, ``LSTM`` and ``GRU``."""
+class RNNBase(Module):
+    """Parameters, validation and the BPTT loop shared by ``RNN``, ``LSTM`` and ``GRU``.
+
+    Not built directly; public (as ``torch.nn.RNNBase``) so that code handling any
+    recurrent layer (metrics, structured pruning) can test ``isinstance(m, RNNBase)``.
+    """
 
     def __init__(
         self,
@@ -301,7 +305,7 @@ class _RNNBase(Module):
         )
 
 
-class RNN(_RNNBase):
+class RNN(RNNBase):
     __doc__ = _doc(
         r"""Elman RNN, :math:`h_t = \phi(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh})`.
 
@@ -333,7 +337,7 @@ class RNN(_RNNBase):
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
 
 
-class LSTM(_RNNBase):
+class LSTM(RNNBase):
     __doc__ = _doc(
         r"""Long short-term memory layer (Hochreiter & Schmidhuber 1997), gates ``(i, f, g, o)``.
 
@@ -357,7 +361,7 @@ class LSTM(_RNNBase):
         super().__init__(LSTMStep(), input_size, hidden_size, num_layers, bias, batch_first, rng)
 
 
-class GRU(_RNNBase):
+class GRU(RNNBase):
     __doc__ = _doc(
         r"""Gated recurrent unit (Cho et al. 2014), gates ``(r, z, n)``, PyTorch's variant.
 

@@ -14,11 +14,15 @@ from typing import Any
 
 from ..backend import get_xp
 from ..rng import SeedLike, as_generator
-from ._validate import check_input, check_positive_int, check_probability
+from ._validate import (
+    check_input,
+    check_not_ragged,
+    check_positive_int,
+    check_probability,
+)
 from .activation import ReLU
 from .attention import MultiHeadSelfAttention, check_key_padding_mask
 from .dropout import Dropout
-from .embedding import _check_not_ragged
 from .gelu import GELU
 from .linear import Linear
 from .module import Module
@@ -126,7 +130,7 @@ class TransformerEncoderLayer(Module):
 
         The argument name of ``x`` in error messages is ``src``, as in PyTorch.
         """
-        _check_not_ragged(self, x, "src")
+        check_not_ragged(self, x, "src")
         check_input(self, x, ndim=3, last_dim=self.d_model)
         padding = check_key_padding_mask(
             src_key_padding_mask, x.shape[0], x.shape[1], x, "src_key_padding_mask"
@@ -175,7 +179,7 @@ class SequenceMeanPool(Module):
 
     def forward(self, x: Any, key_padding_mask: Any = None) -> Any:
         """Pool ``x`` ``(N, T, D)``; ``key_padding_mask`` bool ``(N, T)``, True = padding."""
-        _check_not_ragged(self, x)
+        check_not_ragged(self, x)
         check_input(self, x, ndim=3)
         xp = get_xp(x)
         n, t, _ = x.shape

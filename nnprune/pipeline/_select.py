@@ -8,13 +8,13 @@ Book: §5.1
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..backend import to_numpy
+from ..nn._validate import check_probability
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 
@@ -25,10 +25,7 @@ Importance = Callable[[Module, Any], dict[str, Any]]
 
 def check_sparsity(sparsity: Any, name: str = "sparsity") -> float:
     """Return ``sparsity`` as a float in [0, 1), or raise ``ValueError`` naming it."""
-    ok = isinstance(sparsity, numbers.Real) and not isinstance(sparsity, bool)
-    if not ok or not 0.0 <= float(sparsity) < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {sparsity!r}")
-    return float(sparsity)
+    return check_probability(name, sparsity)
 
 
 def check_criterion(criterion: Any) -> str | Importance:

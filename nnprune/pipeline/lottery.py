@@ -31,12 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import nn, optim, prune
+from .. import prune
 from ..backend import to_numpy
+from ..nn._validate import check_positive_int
 from ..nn.module import MASK_SUFFIX, Module
-from ..train import History, fit
+from ..train import History
 from ._select import SCOPES, check_sparsity, pruned_count, select
-from .loop import decide, evaluate
+from .loop import decide, evaluate, retrain
 
 BuildModel = Callable[[int], Module]
 
@@ -98,22 +99,6 @@ def _build(build_model: BuildModel, seed: int) -> Module:
     if not isinstance(model, Module):
         raise TypeError(f"build_model(seed) must return an nnprune Module, got {type(model)}")
     return model
-
-
-def _train(model, splits, epochs, lr, momentum, batch_size, seed, callbacks=()) -> History:
-    opt = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    return fit(
-        model,
-        nn.CrossEntropyLoss(),
-        opt,
-        splits.train,
-        splits.val,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        callbacks=callbacks,
-        progress=False,
-    )
 
 
 def _masks(model: Module) -> dict[str, np.ndarray]:
@@ -203,7 +188,16 @@ def lottery_ticket(
     model = _build(build_model, seed)
     initial = model.state_dict()
     snapshot = _Snapshot(model, rewind_epoch)
-    history = _train(model, splits, epochs, lr, momentum, batch_size, seed, [snapshot])
+    history = retrain(
+        model,
+        splits,
+        epochs,
+        lr,
+        momentum=momentum,
+        batch_size=batch_size,
+        seed=seed,
+        callbacks=[snapshot],
+    )
     rewind = initial if rewind_epoch == 0 else snapshot.state
     results = [_record(0, model, splits, initial, history)]
 
@@ -222,7 +216,9 @@ def lottery_ticket(
         state.update({k + MASK_SUFFIX: m for k, m in masks.items()})
         model.load_state_dict(state)
         start = model.state_dict()
-        history = _train(model, splits, epochs, lr, momentum, batch_size, seed)
+        history = retrain(
+            model, splits, epochs, lr, momentum=momentum, batch_size=batch_size, seed=seed
+        )
         results.append(_record(r, model, splits, start, history))
     return LotteryResult(results, initial, rewind, model)
 
@@ -254,7 +250,9 @@ def random_reinit_control(
         mod_name, _, attr = name.rpartition(".")
         prune.custom_from_mask(model.get_submodule(mod_name), attr, np.asarray(m, dtype=bool))
     initial = model.state_dict()
-    _train(model, splits, epochs, lr, momentum, batch_size, seed)
+    # fit's check, kept before training: retrain would accept epochs=0 (no training).
+    check_positive_int("epochs", epochs)
+    retrain(model, splits, epochs, lr, momentum=momentum, batch_size=batch_size, seed=seed)
     weights = [m._parameters[a] for m, a in select(model).values()]
     _, val_acc = evaluate(model, splits.val)
     _, test_acc = evaluate(model, splits.test)

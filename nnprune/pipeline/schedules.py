@@ -23,11 +23,7 @@ from __future__ import annotations
 
 import numbers
 
-
-def _check_sparsity(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return float(value)
+from ..nn._validate import check_probability
 
 
 def _check_step(name: str, value: int, minimum: int) -> int:
@@ -74,7 +70,7 @@ class ConstantSparsity(PruningSchedule):
     def __init__(
         self, target_sparsity: float, begin_step: int = 0, end_step: int = -1, frequency: int = 100
     ) -> None:
-        self.target_sparsity = _check_sparsity("target_sparsity", target_sparsity)
+        self.target_sparsity = check_probability("target_sparsity", target_sparsity)
         self.begin_step = _check_step("begin_step", begin_step, 0)
         self.end_step = _check_step("end_step", end_step, -1)
         if self.end_step != -1 and self.end_step < self.begin_step:
@@ -121,8 +117,8 @@ class PolynomialDecay(PruningSchedule):
         power: float = 3.0,
         frequency: int = 100,
     ) -> None:
-        self.initial_sparsity = _check_sparsity("initial_sparsity", initial_sparsity)
-        self.final_sparsity = _check_sparsity("final_sparsity", final_sparsity)
+        self.initial_sparsity = check_probability("initial_sparsity", initial_sparsity)
+        self.final_sparsity = check_probability("final_sparsity", final_sparsity)
         self.begin_step = _check_step("begin_step", begin_step, 0)
         self.end_step = _check_step("end_step", end_step, 1)
         if self.end_step <= self.begin_step:
@@ -155,6 +151,6 @@ def iterative_sparsities(final_sparsity: float, rounds: int) -> list[float]:
 
     Book: §5.1 (iterative pruning).
     """
-    final_sparsity = _check_sparsity("final_sparsity", final_sparsity)
+    final_sparsity = check_probability("final_sparsity", final_sparsity)
     rounds = _check_step("rounds", rounds, 1)
     return [1.0 - (1.0 - final_sparsity) ** (r / rounds) for r in range(1, rounds + 1)]

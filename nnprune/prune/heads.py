@@ -55,8 +55,8 @@ from ..data import DataLoader
 from ..nn._validate import check_positive_int
 from ..nn.attention import MultiHeadSelfAttention
 from ..nn.module import Module
+from ._surgery import check_indices, shrink
 from .importance import amount_to_count
-from .removal import _shrink
 
 SCOPES = ("global", "layer")
 
@@ -69,18 +69,6 @@ def attention_modules(model: Module) -> dict[str, MultiHeadSelfAttention]:
 def _check_attention(attn: Any) -> None:
     if not isinstance(attn, MultiHeadSelfAttention):
         raise TypeError(f"attn must be a MultiHeadSelfAttention, got {type(attn).__name__}")
-
-
-def _check_heads(heads: Any, num_heads: int) -> np.ndarray:
-    arr = np.asarray(to_numpy(heads) if hasattr(heads, "__array__") else heads).reshape(-1)
-    if arr.size and arr.dtype.kind not in "iu":
-        raise ValueError(f"heads must be integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= num_heads):
-        raise ValueError(f"heads must be in [0, {num_heads}), got {arr.tolist()}")
-    if len(np.unique(arr)) != arr.size:
-        raise ValueError(f"heads must not repeat, got {arr.tolist()}")
-    return np.sort(arr)
 
 
 def _head_rows(heads: np.ndarray, head_dim: int) -> np.ndarray:
@@ -202,7 +190,7 @@ def mask_heads(attn: MultiHeadSelfAttention, heads: Any) -> tuple[int, ...]:
     Book: §3.1.
     """
     _check_attention(attn)
-    idx = _check_heads(heads, attn.num_heads)
+    idx = check_indices(heads, attn.num_heads, "heads", refuse_all=False)
     gate = attn.head_mask
     gate[get_xp(gate).asarray(to_backend(idx, backend_of(gate)))] = 0.0
     return tuple(int(h) for h in idx)
@@ -251,7 +239,7 @@ def remove_heads(attn: MultiHeadSelfAttention, heads: Any) -> tuple[int, ...]:
     Book: §3.1.
     """
     _check_attention(attn)
-    idx = _check_heads(heads, attn.num_heads)
+    idx = check_indices(heads, attn.num_heads, "heads", refuse_all=False)
     if idx.size == attn.num_heads:
         raise ValueError(
             f"cannot remove all {attn.num_heads} heads of the attention layer: it would output "
@@ -259,10 +247,10 @@ def remove_heads(attn: MultiHeadSelfAttention, heads: Any) -> tuple[int, ...]:
         )
     rows = _head_rows(idx, attn.head_dim)
     for proj in (attn.q_proj, attn.k_proj, attn.v_proj):
-        _shrink(proj.weight, 0, rows)
-        _shrink(proj.bias, 0, rows)
+        shrink(proj.weight, 0, rows)
+        shrink(proj.bias, 0, rows)
         proj.out_features -= rows.size
-    _shrink(attn.out_proj.weight, 1, rows)
+    shrink(attn.out_proj.weight, 1, rows)
     attn.out_proj.in_features -= rows.size
     keep = np.setdiff1d(np.arange(attn.num_heads), idx)
     gate, grad = attn.head_mask, attn.head_mask_grad_

@@ -29,10 +29,11 @@ from ..nn.dropout import Dropout
 from ..nn.linear import Linear
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from .removal import RemovalRecord, _find, _Site, _sites
+from ._surgery import Site, chain_sites, find_site
+from .removal import RemovalRecord
 
 
-def _delete(site: _Site) -> None:
+def _delete(site: Site) -> None:
     pos = next(k for k, m in enumerate(site.parent) if m is site.module)
     del site.parent[pos]
 
@@ -54,10 +55,10 @@ def remove_layer(model: Module, index: int | str | Module) -> RemovalRecord:
 
     Book: §3.1 (layer pruning).
     """
-    sites = _sites(model)
+    sites = chain_sites(model)
     if isinstance(index, numbers.Integral) and not isinstance(index, bool):
         index = model[int(index)]
-    site = sites[_find(sites, index)]
+    site = sites[find_site(sites, index)]
     if not isinstance(site.module, Dropout):
         hint = {
             Linear: "; use merge_linear when the next layer is a Linear with no non-linearity "
@@ -101,7 +102,7 @@ def fold_batchnorm(model: Module) -> list[RemovalRecord]:
 
     Book: §3.1 (layer pruning).
     """
-    sites, folds = _sites(model), []
+    sites, folds = chain_sites(model), []
     for prev, site in zip(sites[:-1], sites[1:], strict=True):
         bn, layer = site.module, prev.module
         pair = (isinstance(bn, BatchNorm1d) and isinstance(layer, Linear)) or (
@@ -163,8 +164,8 @@ def merge_linear(model: Module, layer: str | Module) -> RemovalRecord:
 
     Book: §3.1 (layer pruning); Appendix C.
     """
-    sites = _sites(model)
-    i = _find(sites, layer)
+    sites = chain_sites(model)
+    i = find_site(sites, layer)
     first = sites[i]
     nxt = sites[i + 1] if i + 1 < len(sites) else None
     if not isinstance(first.module, Linear):

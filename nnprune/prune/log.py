@@ -118,6 +118,20 @@ class PruningLog:
             cut = r.get("threshold")
             if cut is None:
                 cut = r.get("max_pruned_score")
+            if "units" in r:  # structured: whole units of a layer
+                rows.append(
+                    (
+                        str(i),
+                        f"{r['layer']} (units)",
+                        str(r.get("function", "")),
+                        _fmt(r.get("amount")),
+                        _fmt(cut),
+                        f"{len(r['units'])} units",
+                        str(r.get("total_units", "")),
+                        f"params {r['params_before']}->{r['params_after']}",
+                    )
+                )
+                continue
             rows.append(
                 (
                     str(i),
@@ -151,6 +165,17 @@ def emit(module: Module, name: str, record: dict[str, Any]) -> None:
     for log in _ACTIVE:
         entry = {"parameter": log.qualified_name(module, name), **record}
         log.records.append(entry)
+
+
+def emit_units(record: dict[str, Any]) -> None:
+    """Append a structured-pruning record (whole units of a layer) to every active log.
+
+    ``record`` names the layer by its dotted path in the model (``"layer"``)
+    and lists the units removed or masked; :meth:`PruningLog.summary` shows
+    how many.
+    """
+    for log in _ACTIVE:
+        log.records.append(dict(record))
 
 
 def is_logging() -> bool:

@@ -71,33 +71,20 @@ from ..nn.embedding import Embedding
 from ..nn.linear import Linear
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from ..nn.rnn import _RNNBase
+from ..nn.rnn import RNNBase
+from ._surgery import chain_sites, check_indices, find_site, mask_out, shrink
 from .importance import amount_to_count, lowest
-from .removal import RemovalRecord, _find, _mask_out, _shrink, _sites
+from .removal import RemovalRecord
 
 GATE_CRITERIA = ("l1", "l2")
 
 
 def _check_rnn(rnn: Any) -> None:
-    if not isinstance(rnn, _RNNBase):
+    if not isinstance(rnn, RNNBase):
         raise TypeError(f"rnn_module must be an RNN, LSTM or GRU, got {type(rnn).__name__}")
 
 
-def _check_indices(units: Any, size: int, what: str) -> np.ndarray:
-    arr = np.asarray(units).reshape(-1)
-    if arr.size and arr.dtype.kind not in "iu":
-        raise ValueError(f"{what} must be integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= size):
-        raise ValueError(f"{what} must be in [0, {size}), got {arr.tolist()}")
-    if len(np.unique(arr)) != arr.size:
-        raise ValueError(f"{what} must not repeat, got {arr.tolist()}")
-    if arr.size == size:
-        raise ValueError(f"cannot remove all {size} {what}: the model would be cut in two")
-    return np.sort(arr)
-
-
-def _per_layer_units(rnn: _RNNBase, units: Any) -> list[np.ndarray]:
+def _per_layer_units(rnn: RNNBase, units: Any) -> list[np.ndarray]:
     """One sorted index array per layer: 1-D ``units`` go to every layer."""
     if hasattr(units, "__array__"):
         units = to_numpy(units)
@@ -111,7 +98,7 @@ def _per_layer_units(rnn: _RNNBase, units: Any) -> list[np.ndarray]:
             f"units must be one sequence of ints, or {rnn.num_layers} sequences (one per "
             f"layer), got {len(units)} entries of which {len(nested)} are sequences"
         )
-    return [_check_indices(r, rnn.hidden_size, "hidden units") for r in rows]
+    return [check_indices(r, rnn.hidden_size, "hidden units") for r in rows]
 
 
 def _check_consumer(next_layer: Any, hidden_size: int) -> None:
@@ -119,7 +106,7 @@ def _check_consumer(next_layer: Any, hidden_size: int) -> None:
         return
     if isinstance(next_layer, Linear):
         width, what = next_layer.in_features, "in_features"
-    elif isinstance(next_layer, _RNNBase):
+    elif isinstance(next_layer, RNNBase):
         width, what = next_layer.input_size, "input_size"
     else:
         raise ValueError(
@@ -214,12 +201,12 @@ def remove_hidden_units(
         rows = _gate_rows(idx, rnn.hidden_size, gates)
         w_ih, w_hh, b_ih, b_hh = rnn._layer(k)
         for p in (w_ih, w_hh, b_ih, b_hh):
-            _shrink(p, 0, rows)
-        _shrink(w_hh, 1, idx)
+            shrink(p, 0, rows)
+        shrink(w_hh, 1, idx)
         if k + 1 < rnn.num_layers:
-            _shrink(getattr(rnn, f"weight_ih_l{k + 1}"), 1, idx)
+            shrink(getattr(rnn, f"weight_ih_l{k + 1}"), 1, idx)
     if next_layer is not None:
-        _shrink(_consumer_weight(next_layer), 1, per_layer[-1])
+        shrink(_consumer_weight(next_layer), 1, per_layer[-1])
         if isinstance(next_layer, Linear):
             next_layer.in_features -= per_layer[-1].size
         else:
@@ -252,13 +239,13 @@ def mask_hidden_units(
     for k, idx in enumerate(per_layer):
         rows = _gate_rows(idx, rnn.hidden_size, gates)
         w_ih, w_hh, _, _ = rnn._layer(k)
-        _mask_out(w_ih, 0, rows)
-        _mask_out(w_hh, 0, rows)
-        _mask_out(w_hh, 1, idx)
+        mask_out(w_ih, 0, rows)
+        mask_out(w_hh, 0, rows)
+        mask_out(w_hh, 1, idx)
         if k + 1 < rnn.num_layers:
-            _mask_out(getattr(rnn, f"weight_ih_l{k + 1}"), 1, idx)
+            mask_out(getattr(rnn, f"weight_ih_l{k + 1}"), 1, idx)
     if next_layer is not None:
-        _mask_out(_consumer_weight(next_layer), 1, per_layer[-1])
+        mask_out(_consumer_weight(next_layer), 1, per_layer[-1])
     return tuple(tuple(int(j) for j in idx) for idx in per_layer)
 
 
@@ -352,15 +339,15 @@ def remove_embedding_dims(model: Module, embedding_name: str, dims: Any) -> Remo
 
     Book: §3.1, §6.2.
     """
-    sites = _sites(model)
-    i = _find(sites, embedding_name)
+    sites = chain_sites(model)
+    i = find_site(sites, embedding_name)
     emb = sites[i].module
     if not isinstance(emb, Embedding):
         raise ValueError(f"layer {embedding_name!r} is a {type(emb).__name__}, not an Embedding")
-    idx = _check_indices(dims, emb.embedding_dim, "embedding dimensions")
+    idx = check_indices(dims, emb.embedding_dim, "embedding dimensions")
     later = [s for s in sites[i + 1 :] if not isinstance(s.module, Dropout)]
     consumer = later[0].module if later else None
-    ok = isinstance(consumer, Linear | _RNNBase)
+    ok = isinstance(consumer, Linear | RNNBase)
     if not ok or (
         getattr(consumer, "in_features", getattr(consumer, "input_size", None)) != emb.embedding_dim
     ):
@@ -371,9 +358,9 @@ def remove_embedding_dims(model: Module, embedding_name: str, dims: Any) -> Remo
             f"{emb.embedding_dim} reads it directly"
         )
     before = model.num_parameters()
-    _shrink(emb.weight, 1, idx)
+    shrink(emb.weight, 1, idx)
     emb.embedding_dim -= idx.size
-    _shrink(_consumer_weight(consumer), 1, idx)
+    shrink(_consumer_weight(consumer), 1, idx)
     if isinstance(consumer, Linear):
         consumer.in_features -= idx.size
     else:

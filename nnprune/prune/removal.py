@@ -71,18 +71,19 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import get_xp, to_numpy
+from ..backend import get_xp
 from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from ..nn.batchnorm import BatchNorm1d, BatchNorm2d
 from ..nn.conv import Conv2d
 from ..nn.dropout import Dropout
 from ..nn.flatten import Flatten
 from ..nn.linear import Linear
-from ..nn.module import Module, Sequential
-from ..nn.parameter import Parameter
+from ..nn.module import Module
 from ..nn.pooling import AvgPool2d, MaxPool2d
 from ..rng import SeedLike
+from ._surgery import Edit, Site, apply_edits, chain_sites, check_indices, find_site, mask_out
 from .importance import Criterion, amount_to_count, lowest, unit_scores
+from .log import emit_units
 
 _ELEMENTWISE = (ReLU, LeakyReLU, Tanh, Sigmoid, Dropout)
 _POOLS = (MaxPool2d, AvgPool2d)
@@ -114,83 +115,7 @@ class RemovalRecord:
     affected: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class _Site:
-    name: str
-    module: Module
-    parent: Sequential
-
-
-@dataclass(frozen=True)
-class _Edit:
-    site: _Site
-    role: str  # "producer" (rows/filters), "norm" (BatchNorm entries) or "consumer" (columns)
-    index: np.ndarray  # positions along this module's unit axis
-
-
-def _is_chain(module: Module) -> bool:
-    return isinstance(module, Sequential) and type(module).forward is Sequential.forward
-
-
-def _sites(model: Module) -> list[_Site]:
-    """The model's layers in forward order, nested ``Sequential`` flattened."""
-    if not _is_chain(model):
-        raise ValueError(
-            f"structured removal needs an nn.Sequential model (Sequentials may nest); "
-            f"the forward of {type(model).__name__} cannot be read, so which layers use a "
-            "unit is unknown (Torch-Pruning's DependencyGraph traces arbitrary graphs)"
-        )
-    out: list[_Site] = []
-
-    def walk(seq: Sequential, prefix: str) -> None:
-        for key, child in seq.named_children():
-            name = f"{prefix}{key}"
-            if _is_chain(child):
-                walk(child, name + ".")
-            else:
-                out.append(_Site(name, child, seq))
-
-    walk(model, "")
-    if len({id(s.module) for s in out}) != len(out):
-        raise ValueError("the model uses the same layer object twice (shared weights); refused")
-    return out
-
-
-def _find(sites: list[_Site], layer: Any) -> int:
-    if isinstance(layer, Module):
-        hits = [i for i, s in enumerate(sites) if s.module is layer]
-        what = f"{type(layer).__name__} object"
-    elif isinstance(layer, str):
-        hits = [i for i, s in enumerate(sites) if s.name == layer]
-        what = repr(layer)
-    else:
-        raise TypeError(f"layer must be a dotted name or a Module, got {type(layer).__name__}")
-    if not hits:
-        names = [s.name for s in sites]
-        raise ValueError(f"layer {what} is not a layer of the Sequential chain {names}")
-    return hits[0]
-
-
-def _check_indices(indices: Any, n_units: int, name: str) -> np.ndarray:
-    arr = np.asarray(to_numpy(indices) if hasattr(indices, "__array__") else indices)
-    arr = arr.reshape(-1)
-    if arr.size and arr.dtype.kind not in "iu":
-        raise ValueError(f"indices must be integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= n_units):
-        raise ValueError(
-            f"indices must be in [0, {n_units}) for layer {name!r}, got {arr.tolist()}"
-        )
-    if len(np.unique(arr)) != arr.size:
-        raise ValueError(f"indices must not repeat, got {arr.tolist()}")
-    if arr.size == n_units:
-        raise ValueError(
-            f"cannot remove all {n_units} units of layer {name!r}: the model would be cut in two"
-        )
-    return np.sort(arr)
-
-
-def _input_shapes(model: Module, sites: list[_Site], input_shape: Any) -> dict[int, tuple]:
+def _input_shapes(model: Module, sites: list[Site], input_shape: Any) -> dict[int, tuple]:
     """Shape entering each layer for a zero batch; the model is restored after."""
     shape = tuple(input_shape)
     if not shape or any(
@@ -219,8 +144,8 @@ def _input_shapes(model: Module, sites: list[_Site], input_shape: Any) -> dict[i
     return shapes
 
 
-def _producer(sites: list[_Site], layer: Any) -> int:
-    i = _find(sites, layer)
+def _producer(sites: list[Site], layer: Any) -> int:
+    i = find_site(sites, layer)
     if not isinstance(sites[i].module, Linear | Conv2d):
         raise ValueError(
             f"layer {sites[i].name!r} is a {type(sites[i].module).__name__}; only the output "
@@ -229,21 +154,27 @@ def _producer(sites: list[_Site], layer: Any) -> int:
     return i
 
 
-def _plan(model: Module, layer: Any, indices: Any, input_shape: Any) -> tuple[_Site, list[_Edit]]:
-    """Every array a removal touches, checked; nothing is changed here."""
-    sites = _sites(model)
+def plan_removal(
+    model: Module, layer: Any, indices: Any, input_shape: Any
+) -> tuple[Site, list[Edit]]:
+    """Every array a removal touches, checked; nothing is changed here.
+
+    Package-internal, also used by :mod:`~nnprune.prune.residual` and
+    :mod:`nnprune.saliency.slimming` (to check a removal before doing it).
+    """
+    sites = chain_sites(model)
     i = _producer(sites, layer)
     site = sites[i]
-    idx = _check_indices(indices, site.module.weight.shape[0], site.name)
+    idx = check_indices(indices, site.module.weight.shape[0], layer=site.name)
     channels = isinstance(site.module, Conv2d)  # units on axis 1 of a 4-D map, else features
     count = site.module.weight.shape[0]
-    edits, shapes = [_Edit(site, "producer", idx)], None
+    edits, shapes = [Edit(site, "producer", idx)], None
     for later in sites[i + 1 :]:
         m = later.module
         if isinstance(m, _ELEMENTWISE) or (channels and isinstance(m, _POOLS)):
             continue
         if isinstance(m, BatchNorm2d if channels else BatchNorm1d) and m.num_features == count:
-            edits.append(_Edit(later, "norm", idx))
+            edits.append(Edit(later, "norm", idx))
             continue
         if isinstance(m, Flatten):
             if input_shape is None:
@@ -261,9 +192,9 @@ def _plan(model: Module, layer: Any, indices: Any, input_shape: Any) -> tuple[_S
             if not channels and len(seen) == 2:
                 continue
         if isinstance(m, Linear) and not channels and m.in_features == count:
-            return site, [*edits, _Edit(later, "consumer", idx)]
+            return site, [*edits, Edit(later, "consumer", idx)]
         if isinstance(m, Conv2d) and channels and m.in_channels == count:
-            return site, [*edits, _Edit(later, "consumer", idx)]
+            return site, [*edits, Edit(later, "consumer", idx)]
         kind = "channels" if channels else "features"
         raise ValueError(
             f"cannot remove units of layer {site.name!r}: it is followed by {later.name!r} "
@@ -276,51 +207,30 @@ def _plan(model: Module, layer: Any, indices: Any, input_shape: Any) -> tuple[_S
     )
 
 
-def _take(arr: Any, axis: int, index: np.ndarray) -> Any:
-    """``arr`` without the entries ``index`` along ``axis``."""
-    keep = np.setdiff1d(np.arange(arr.shape[axis]), index)
-    return get_xp(arr).take(arr, get_xp(arr).asarray(keep), axis=axis)
+def remove_planned(model: Module, layer: str, edits: list[Edit], before: int) -> RemovalRecord:
+    """Carry out a checked plan of :func:`plan_removal` (shrink its arrays); return the record.
+
+    Package-internal, shared with :mod:`~nnprune.prune.residual`; ``before`` is
+    ``model.num_parameters()`` taken before the plan.
+    """
+    apply_edits(edits)
+    removed = tuple(int(j) for j in edits[0].index)
+    names = tuple(e.site.name for e in edits)
+    return RemovalRecord("removed", layer, removed, before, model.num_parameters(), names)
 
 
-def _shrink(p: Parameter | None, axis: int, index: np.ndarray) -> None:
-    if p is None:
-        return
-    mask = None if p.mask is None else _take(p.mask, axis, index)
-    grad = _take(p.grad, axis, index)
-    p.mask = None  # the data setter accepts a new shape only without a mask
-    p.data = _take(p.data, axis, index)
-    p.mask, p.grad = mask, grad
+def mask_planned(model: Module, layer: str, edits: list[Edit], before: int) -> RemovalRecord:
+    """Masked twin of :func:`remove_planned`: mask producers' rows and consumers' inputs.
 
-
-def _mask_out(p: Parameter, axis: int, index: np.ndarray) -> None:
-    keep = np.ones(p.shape, bool) if p.mask is None else to_numpy(p.mask).copy()
-    keep[(slice(None),) * axis + (index,)] = False
-    p.mask = keep
-
-
-def _apply(edits: list[_Edit]) -> None:
+    BatchNorm entries (role ``"norm"``) are not masked: the consumer's masked
+    columns stop whatever they carry (see the module docstring).
+    """
     for e in edits:
-        m, n = e.site.module, len(e.index)
-        if e.role == "producer":
-            _shrink(m.weight, 0, e.index)
-            _shrink(m.bias, 0, e.index)
-            if isinstance(m, Linear):
-                m.out_features -= n
-            else:
-                m.out_channels -= n
-        elif e.role == "norm":
-            _shrink(m.weight, 0, e.index)
-            _shrink(m.bias, 0, e.index)
-            for buf in ("running_mean", "running_var"):
-                if getattr(m, buf) is not None:
-                    setattr(m, buf, _take(getattr(m, buf), 0, e.index))
-            m.num_features -= n
-        else:
-            _shrink(m.weight, 1, e.index)
-            if isinstance(m, Linear):
-                m.in_features -= n
-            else:
-                m.in_channels -= n
+        if e.role != "norm":
+            mask_out(e.site.module.weight, 0 if e.role == "producer" else 1, e.index)
+    removed = tuple(int(j) for j in edits[0].index)
+    names = tuple(e.site.name for e in edits if e.role != "norm")
+    return RemovalRecord("masked", layer, removed, before, model.num_parameters(), names)
 
 
 def remove_units(
@@ -371,12 +281,32 @@ def remove_units(
 
     Book: §3.1.
     """
+    return _remove(model, layer, indices, input_shape, {"function": "remove_units"})
+
+
+def _remove(model: Module, layer: Any, indices: Any, input_shape: Any, why: dict) -> RemovalRecord:
+    """Remove the units and, inside a ``PruningLog`` block, record why (``why``)."""
     before = model.num_parameters()
-    site, edits = _plan(model, layer, indices, input_shape)
-    _apply(edits)
-    removed = tuple(int(j) for j in edits[0].index)
-    names = tuple(e.site.name for e in edits)
-    return RemovalRecord("removed", site.name, removed, before, model.num_parameters(), names)
+    site, edits = plan_removal(model, layer, indices, input_shape)
+    total_units = site.module.weight.shape[0]
+    record = remove_planned(model, site.name, edits, before)
+    _log(record, total_units, why)
+    return record
+
+
+def _log(record: RemovalRecord, total_units: int, why: dict) -> None:
+    emit_units(
+        {
+            **why,
+            "action": record.action,
+            "layer": record.layer,
+            "units": list(record.removed),
+            "total_units": total_units,
+            "params_before": record.params_before,
+            "params_after": record.params_after,
+            "affected": list(record.affected),
+        }
+    )
 
 
 def mask_units(
@@ -394,13 +324,10 @@ def mask_units(
     Book: §3.1.
     """
     before = model.num_parameters()
-    site, edits = _plan(model, layer, indices, input_shape)
-    for e in edits:
-        if e.role != "norm":
-            _mask_out(e.site.module.weight, 0 if e.role == "producer" else 1, e.index)
-    removed = tuple(int(j) for j in edits[0].index)
-    names = tuple(e.site.name for e in edits if e.role != "norm")
-    return RemovalRecord("masked", site.name, removed, before, model.num_parameters(), names)
+    site, edits = plan_removal(model, layer, indices, input_shape)
+    record = mask_planned(model, site.name, edits, before)
+    _log(record, site.module.weight.shape[0], {"function": "mask_units"})
+    return record
 
 
 def prune_units(
@@ -434,11 +361,18 @@ def prune_units(
 
     Book: §3.1, §3.2.
     """
-    sites = _sites(model)
+    sites = chain_sites(model)
     module = sites[_producer(sites, layer)].module
     scores = unit_scores(module, criterion, seed)
     count = amount_to_count(amount, len(scores))
-    return remove_units(model, layer, lowest(scores, count), input_shape)
+    chosen = lowest(scores, count)
+    why = {
+        "function": "prune_units",
+        "criterion": criterion if isinstance(criterion, str) else "custom scores",
+        "amount": amount,
+        "max_pruned_score": float(np.max(scores[chosen])) if len(chosen) else None,
+    }
+    return _remove(model, layer, chosen, input_shape, why)
 
 
 __all__ = [

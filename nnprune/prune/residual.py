@@ -90,18 +90,9 @@ from ..nn.module import Module, Sequential
 from ..nn.pooling import AvgPool2d, MaxPool2d
 from ..nn.residual import BasicBlock
 from ..rng import SeedLike, as_generator
+from ._surgery import Edit, Site, chain_sites, check_indices, find_site
 from .importance import Criterion, amount_to_count, lowest, unit_scores
-from .removal import (
-    RemovalRecord,
-    _apply,
-    _check_indices,
-    _Edit,
-    _find,
-    _mask_out,
-    _plan,
-    _Site,
-    _sites,
-)
+from .removal import RemovalRecord, mask_planned, plan_removal, remove_planned
 
 _PER_CHANNEL = (ReLU, LeakyReLU, Tanh, Sigmoid, Dropout, MaxPool2d, AvgPool2d)
 
@@ -131,7 +122,7 @@ class ChannelGroup:
     norms: tuple[str, ...]
     consumers: tuple[str, ...]
     reason: str = ""
-    parts: tuple[tuple[_Site, str], ...] = field(default=(), repr=False, compare=False)
+    parts: tuple[tuple[Site, str], ...] = field(default=(), repr=False, compare=False)
 
     @property
     def prunable(self) -> bool:
@@ -139,12 +130,12 @@ class ChannelGroup:
         return not self.reason
 
 
-def _sub(block: _Site, attr: str) -> _Site:
+def _sub(block: Site, attr: str) -> Site:
     """A sub-layer of a block as a site, e.g. ``"2.downsample.0"``."""
-    return _Site(f"{block.name}.{attr}", block.module.get_submodule(attr), block.parent)
+    return Site(f"{block.name}.{attr}", block.module.get_submodule(attr), block.parent)
 
 
-def _block_parts(site: _Site) -> tuple[list[tuple[_Site, str]], list[tuple[_Site, str]]]:
+def _block_parts(site: Site) -> tuple[list[tuple[Site, str]], list[tuple[Site, str]]]:
     """What reads a block's input channels, and what writes its output channels."""
     takes = [(_sub(site, "conv1"), "consumer")]
     gives = [(_sub(site, "conv2"), "producer"), (_sub(site, "bn2"), "norm")]
@@ -155,7 +146,7 @@ def _block_parts(site: _Site) -> tuple[list[tuple[_Site, str]], list[tuple[_Site
 
 
 def _finish(
-    name: str, channels: int, parts: list[tuple[_Site, str]], reason: str = ""
+    name: str, channels: int, parts: list[tuple[Site, str]], reason: str = ""
 ) -> ChannelGroup:
     def names(role: str) -> tuple[str, ...]:
         return tuple(s.name for s, r in parts if r == role)
@@ -182,7 +173,7 @@ def channel_groups(model: Module) -> list[ChannelGroup]:
     Book: §6.1, §7.1.
     """
     groups: list[ChannelGroup] = []
-    cur: tuple[str, int, list[tuple[_Site, str]]] | None = None  # (name, channels, parts)
+    cur: tuple[str, int, list[tuple[Site, str]]] | None = None  # (name, channels, parts)
     pooled = False  # after GlobalAvgPool2d, channel j is feature j
 
     def stop(reason: str) -> None:
@@ -191,7 +182,7 @@ def channel_groups(model: Module) -> list[ChannelGroup]:
             groups.append(_finish(*cur, reason=reason))
         cur = None
 
-    for site in _sites(model):
+    for site in chain_sites(model):
         m = site.module
         width = cur[1] if cur is not None else None
         reads = f"it is read by {site.name!r} ({type(m).__name__})"
@@ -248,10 +239,10 @@ def _group(model: Module, group: int | str) -> ChannelGroup:
     return g
 
 
-def _group_edits(model: Module, group: int | str, indices: Any) -> tuple[ChannelGroup, list[_Edit]]:
+def _group_edits(model: Module, group: int | str, indices: Any) -> tuple[ChannelGroup, list[Edit]]:
     g = _group(model, group)
-    idx = _check_indices(indices, g.channels, g.name)
-    return g, [_Edit(site, role, idx) for site, role in g.parts]
+    idx = check_indices(indices, g.channels, layer=g.name)
+    return g, [Edit(site, role, idx) for site, role in g.parts]
 
 
 def prune_coupled_channels(model: Module, group: int | str, indices: Any) -> RemovalRecord:
@@ -298,10 +289,7 @@ def prune_coupled_channels(model: Module, group: int | str, indices: Any) -> Rem
     """
     before = model.num_parameters()
     g, edits = _group_edits(model, group, indices)
-    _apply(edits)
-    removed = tuple(int(j) for j in edits[0].index)
-    names = tuple(e.site.name for e in edits)
-    return RemovalRecord("removed", g.name, removed, before, model.num_parameters(), names)
+    return remove_planned(model, g.name, edits, before)
 
 
 def mask_coupled_channels(model: Module, group: int | str, indices: Any) -> RemovalRecord:
@@ -314,12 +302,7 @@ def mask_coupled_channels(model: Module, group: int | str, indices: Any) -> Remo
     """
     before = model.num_parameters()
     g, edits = _group_edits(model, group, indices)
-    for e in edits:
-        if e.role != "norm":
-            _mask_out(e.site.module.weight, 0 if e.role == "producer" else 1, e.index)
-    removed = tuple(int(j) for j in edits[0].index)
-    names = tuple(e.site.name for e in edits if e.role != "norm")
-    return RemovalRecord("masked", g.name, removed, before, model.num_parameters(), names)
+    return mask_planned(model, g.name, edits, before)
 
 
 def coupled_channel_scores(
@@ -354,23 +337,23 @@ def coupled_channel_scores(
     return np.sqrt(np.sum(np.square(parts), axis=0))
 
 
-def _block_site(model: Module, block: str | Module) -> _Site:
-    sites = _sites(model)
-    site = sites[_find(sites, block)]
+def _block_site(model: Module, block: str | Module) -> Site:
+    sites = chain_sites(model)
+    site = sites[find_site(sites, block)]
     if not isinstance(site.module, BasicBlock):
         raise ValueError(f"layer {site.name!r} is a {type(site.module).__name__}, not a BasicBlock")
     return site
 
 
-def _block_edits(model: Module, block: str | Module, indices: Any) -> tuple[str, list[_Edit]]:
+def _block_edits(model: Module, block: str | Module, indices: Any) -> tuple[str, list[Edit]]:
     site = _block_site(model, block)
     m, name = site.module, f"{site.name}.conv1"
-    idx = _check_indices(indices, m.conv1.out_channels, name)
+    idx = check_indices(indices, m.conv1.out_channels, layer=name)
     # The inner path is the chain Conv2d -> BatchNorm2d -> ReLU -> Conv2d of removal.py:
     # its dependency walk is reused on a Sequential view of the block's own layers.
     attrs = ("conv1", "bn1", "relu", "conv2")
-    _, edits = _plan(Sequential(*(m.get_submodule(a) for a in attrs)), "0", idx, None)
-    return name, [_Edit(_sub(site, attrs[int(e.site.name)]), e.role, e.index) for e in edits]
+    _, edits = plan_removal(Sequential(*(m.get_submodule(a) for a in attrs)), "0", idx, None)
+    return name, [Edit(_sub(site, attrs[int(e.site.name)]), e.role, e.index) for e in edits]
 
 
 def remove_block_inner(model: Module, block: str | Module, indices: Any) -> RemovalRecord:
@@ -384,10 +367,7 @@ def remove_block_inner(model: Module, block: str | Module, indices: Any) -> Remo
     """
     before = model.num_parameters()
     name, edits = _block_edits(model, block, indices)
-    _apply(edits)
-    removed = tuple(int(j) for j in edits[0].index)
-    names = tuple(e.site.name for e in edits)
-    return RemovalRecord("removed", name, removed, before, model.num_parameters(), names)
+    return remove_planned(model, name, edits, before)
 
 
 def mask_block_inner(model: Module, block: str | Module, indices: Any) -> RemovalRecord:
@@ -397,12 +377,7 @@ def mask_block_inner(model: Module, block: str | Module, indices: Any) -> Remova
     """
     before = model.num_parameters()
     name, edits = _block_edits(model, block, indices)
-    for e in edits:
-        if e.role != "norm":
-            _mask_out(e.site.module.weight, 0 if e.role == "producer" else 1, e.index)
-    removed = tuple(int(j) for j in edits[0].index)
-    names = tuple(e.site.name for e in edits if e.role != "norm")
-    return RemovalRecord("masked", name, removed, before, model.num_parameters(), names)
+    return mask_planned(model, name, edits, before)
 
 
 def prune_block_inner(

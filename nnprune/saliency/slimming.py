@@ -43,7 +43,7 @@ from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..nn.pooling import AvgPool2d, MaxPool2d
 from ..prune import RemovalRecord, remove_units
-from ..prune.removal import _plan
+from ..prune.removal import plan_removal
 from ..regularizers import L1
 from .units import sequential_layers
 
@@ -201,7 +201,7 @@ def slim_channels(
             drop[int(np.argmax(g))] = False  # never cut the network in two
         idx = np.flatnonzero(drop)
         if idx.size:
-            _plan(model, prod, idx, input_shape)  # raises before anything changes
+            plan_removal(model, prod, idx, input_shape)  # raises before anything changes
             plans.append((prod, idx))
     return [remove_units(model, prod, idx, input_shape) for prod, idx in plans]
 

@@ -3,6 +3,7 @@
 Book: §2.2 (storage), §2.3 (compute).
 """
 
+from .convert import to_sparse_model
 from .layers import SparseConv2d, SparseLinear
 from .storage import (
     FORMATS,
@@ -26,4 +27,5 @@ __all__ = [
     "smallest_index_dtype",
     "sparse_nbytes",
     "to_sparse",
+    "to_sparse_model",
 ]

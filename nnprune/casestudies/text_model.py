@@ -1,0 +1,136 @@
+r"""``TransformerClassifier``: token ids -> class scores, with padding masked everywhere.
+
+.. math::
+
+    x_0 = E[\text{ids}] + PE,\qquad x_{l+1} = \mathrm{Enc}_l(x_l;\ \text{pad}),\qquad
+    \text{logits} = W \cdot \mathrm{MeanPool}(x_L;\ \text{pad}) + b,
+
+with :math:`\text{pad} = (\text{ids} = \text{pad\_id})`, the key padding mask
+that every attention layer and the pooling read. It is not a plain
+``Sequential`` because the mask computed from the input ids must reach
+several layers; ``forward(ids)`` takes the ids alone, so the model trains with
+:func:`nnprune.train.fit` and is scored by
+:func:`nnprune.prune.head_importance` like any other.
+
+Backward runs the layers in reverse: the head, the pooling
+(:math:`\partial L/\partial x_{nt} = m_{nt}\delta_n / c_n`), each encoder
+layer, the positional encoding (identity), and the embedding's scatter-add
+into ``embedding.weight.grad``. Token ids have no gradient, so
+:meth:`backward` returns ``None``.
+
+Book: §6.2, §7.2 (a small BERT-like encoder; the book's "BERT 300 million"
+is corrected in BOOK.md errata: BERT-base has about 110M parameters,
+BERT-large about 340M).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import nn
+from ..nn._validate import check_positive_int
+from ..rng import SeedLike, as_generator
+
+
+class TransformerClassifier(nn.Module):
+    r"""Embedding, positional encoding, ``num_layers`` encoder layers, mean pooling, ``Linear``.
+
+    Parameters
+    ----------
+    vocab_size : int
+        Embedding rows; ids must be in ``[0, vocab_size)``.
+    num_classes : int
+    d_model : int, default 32
+    nhead : int, default 4
+        Heads per attention layer; must divide ``d_model``.
+    num_layers : int, default 1
+    dim_feedforward : int, default 64
+    max_len : int, default 128
+        Longest sequence accepted.
+    pad_id : int, default 0
+        Id of the padding token: its embedding row stays zero and its
+        positions are masked in attention and pooling.
+    dropout : float, default 0.0
+    rng : int or numpy.random.Generator, optional
+
+    Attributes
+    ----------
+    embedding : Embedding
+    pos_encoding : PositionalEncoding
+    encoder : Sequential of TransformerEncoderLayer
+        Called one by one with the padding mask (names ``encoder.0.self_attn`` ...).
+    pool : SequenceMeanPool
+    head : Linear ``(d_model -> num_classes)``
+
+    Book: §6.2, §7.2.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        d_model: int = 32,
+        nhead: int = 4,
+        num_layers: int = 1,
+        dim_feedforward: int = 64,
+        max_len: int = 128,
+        pad_id: int = 0,
+        dropout: float = 0.0,
+        rng: SeedLike = None,
+    ) -> None:
+        super().__init__()
+        check_positive_int("num_layers", num_layers)
+        gen = as_generator(rng)
+        self.pad_id = pad_id
+        self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id, rng=gen)
+        self.pos_encoding = nn.PositionalEncoding(d_model, max_len)
+        self.encoder = nn.Sequential(
+            *[
+                nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, rng=gen)
+                for _ in range(num_layers)
+            ]
+        )
+        self.pool = nn.SequenceMeanPool()
+        self.head = nn.Linear(d_model, check_positive_int("num_classes", num_classes), rng=gen)
+
+    def forward(self, ids: Any) -> Any:
+        """``ids`` int ``(N, T)`` -> logits ``(N, num_classes)``."""
+        if not hasattr(ids, "ndim") or ids.ndim != 2:
+            got = tuple(ids.shape) if hasattr(ids, "shape") else type(ids).__name__
+            raise ValueError(f"TransformerClassifier expects token ids of shape (N, T), got {got}")
+        x = self.embedding.forward(ids)  # (N, T, D)
+        padding = ids == self.pad_id  # (N, T), True = padding
+        x = self.pos_encoding.forward(x)
+        for layer in self.encoder:
+            x = layer.forward(x, src_key_padding_mask=padding)
+        return self.head.forward(self.pool.forward(x, key_padding_mask=padding))
+
+    def backward(self, dout: Any) -> None:
+        d = self.pool.backward(self.head.backward(dout))  # (N, T, D)
+        for layer in reversed(list(self.encoder)):
+            d = layer.backward(d)
+        self.embedding.backward(self.pos_encoding.backward(d))
+        return None
+
+    def zero_grad(self) -> None:
+        """Zero the parameters' gradients and every attention layer's ``head_mask_grad_``."""
+        super().zero_grad()
+        for layer in self.encoder:
+            layer.self_attn.zero_grad()
+
+
+def transformer_flops(model: TransformerClassifier, seq_len: int) -> tuple[int, int]:
+    """``metrics.flops`` of the encoder layers on ``(seq_len, d_model)`` plus the head.
+
+    MACs per sample at the padded length ``seq_len`` (padding is computed
+    too); the embedding lookup counts 0, as in :mod:`nnprune.metrics.flops`.
+    """
+    from ..metrics import flops
+
+    d_model = model.head.in_features
+    enc = flops(model.encoder, (seq_len, d_model))
+    head = flops(nn.Sequential(model.head), (d_model,))
+    return enc[0] + head[0], enc[1] + head[1]
+
+
+__all__ = ["TransformerClassifier", "transformer_flops"]

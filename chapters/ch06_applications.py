@@ -17,9 +17,13 @@ Accuracies are measured right after pruning, *without* retraining (the
 full before/after studies with retraining are chapter 7). Runs in about
 half a minute on a 2-core machine (``--quick``: a few seconds).
 
+``--backend cupy`` trains and prunes on a GPU (CuPy); without CuPy and a GPU
+the script stops at once with a RuntimeError that says so.
+
 Usage::
 
     python chapters/ch06_applications.py [--quick] [--seed 0] [--out figures/ch06]
+        [--backend numpy|cupy]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnprune import nn, optim, prune
+from nnprune.backend import get_backend, to_backend
 from nnprune.casestudies.common import train_model
 from nnprune.casestudies.speech import prune_recurrent, speech_model, speech_splits
 from nnprune.casestudies.text import text_splits
@@ -48,11 +53,11 @@ def accuracy(model: nn.Module, data: tuple) -> float:
     return evaluate(model, nn.CrossEntropyLoss(), data)[1]
 
 
-def cnn_demo(seed: int, epochs: dict, quick: bool) -> list[dict]:
+def cnn_demo(seed: int, epochs: dict, quick: bool, backend: str = "numpy") -> list[dict]:
     """§6.1: remove filters from a plain CNN and from a ResNet, physically."""
     data = digits_splits(seed, flatten=False)
     rows = []
-    cnn = small_cnn(1, 10, 8, channels=(16, 32), seed=seed)
+    cnn = small_cnn(1, 10, 8, channels=(16, 32), seed=seed).to(backend)
     train_model(cnn, data.train, None, epochs=epochs["cnn"], lr=0.05, seed=seed)
     before = (cnn.num_parameters(), accuracy(cnn, data.test))
     for conv in [m for m in cnn.modules() if isinstance(m, nn.Conv2d)]:
@@ -68,7 +73,7 @@ def cnn_demo(seed: int, epochs: dict, quick: bool) -> list[dict]:
     )
     if quick:
         return rows
-    res = small_resnet(1, 10, widths=(16, 32), seed=seed)
+    res = small_resnet(1, 10, widths=(16, 32), seed=seed).to(backend)
     train_model(res, data.train, None, epochs=epochs["resnet"], lr=0.05, seed=seed)
     before = (res.num_parameters(), accuracy(res, data.test))
     print("§6.1 channel groups coupled by the residual additions of small_resnet(16, 32):")
@@ -95,10 +100,13 @@ def cnn_demo(seed: int, epochs: dict, quick: bool) -> list[dict]:
     return rows
 
 
-def transformer_demo(seed: int, epochs: dict, quick: bool, out: str) -> dict:
+def transformer_demo(
+    seed: int, epochs: dict, quick: bool, out: str, backend: str = "numpy"
+) -> dict:
     """§6.2: score attention heads, then remove the lower half physically."""
     data, vocab = text_splits(seed, 600 if quick else 2000, None)
     model = TransformerClassifier(len(vocab), 4, num_layers=2, pad_id=vocab.pad_id, rng=seed)
+    model.to(backend)
     train_model(
         model,
         data.train,
@@ -129,10 +137,10 @@ def transformer_demo(seed: int, epochs: dict, quick: bool, out: str) -> dict:
     }
 
 
-def rnn_demo(seed: int, epochs: dict, quick: bool) -> dict:
+def rnn_demo(seed: int, epochs: dict, quick: bool, backend: str = "numpy") -> dict:
     """§6.3: sparse recurrent weights that stay sparse through an optimiser step."""
     data = speech_splits(seed, 300 if quick else 1000, None)
-    model = speech_model(data.train[0].shape[2], 10, 16, 48, seed)
+    model = speech_model(data.train[0].shape[2], 10, 16, 48, seed).to(backend)
     train_model(
         model,
         data.train,
@@ -145,12 +153,12 @@ def rnn_demo(seed: int, epochs: dict, quick: bool) -> dict:
     )
     before = (model_bytes(model, "csr"), accuracy(model, data.test))
     prune_recurrent(model, RNN_SPARSITY)
-    gru = model[4]
+    gru = model.rnn
     opt = optim.Adam(model.parameters(), lr=1e-3)
-    model.forward(data.train[0][:32])
-    model.backward(np.ones((32, 10), np.float32))
+    model.forward(to_backend(data.train[0][:32], backend))
+    model.backward(get_backend(backend).ones((32, 10), np.float32))
     opt.step()
-    zeros = float(np.mean(gru.weight_hh_l0.data == 0))
+    zeros = float((gru.weight_hh_l0.data == 0).mean())
     print(f"§6.3 GRU weight_hh_l0 zeros after one Adam step: {zeros:.1%} (mask kept)")
     return {
         "model": "Conv1d+GRU",
@@ -174,11 +182,12 @@ def _plot_heads(scores: dict, out: str) -> str:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     args = chapter_parser(__doc__, "figures/ch06").parse_args(argv)
+    get_backend(args.backend)  # fail now, not after training, when CuPy or a GPU is missing
     use_agg()
     epochs = QUICK_EPOCHS if args.quick else EPOCHS
-    rows = cnn_demo(args.seed, epochs, args.quick)
-    rows.append(transformer_demo(args.seed, epochs, args.quick, args.out))
-    rows.append(rnn_demo(args.seed, epochs, args.quick))
+    rows = cnn_demo(args.seed, epochs, args.quick, args.backend)
+    rows.append(transformer_demo(args.seed, epochs, args.quick, args.out, args.backend))
+    rows.append(rnn_demo(args.seed, epochs, args.quick, args.backend))
     print()
     print(
         format_table(

@@ -1,4 +1,4 @@
-"""Case studies (book §6, §7): the custom Transformer classifier, the pruning steps, quick runs."""
+"""Case studies (book §6, §7): models, FLOPs, pruning steps, equal budgets, quick runs."""
 
 from __future__ import annotations
 
@@ -6,20 +6,27 @@ import math
 
 import numpy as np
 import pytest
+from scipy.io import wavfile
 
 from nnprune import nn
-from nnprune.casestudies import TransformerClassifier, run_image_study
+from nnprune.backend import cupy_available
+from nnprune.casestudies import TransformerClassifier, common, image, run_image_study, speech, text
+from nnprune.casestudies.common import CONTROL, summarize
 from nnprune.casestudies.image import magnitude_prune, remove_cnn_filters, remove_resnet_filters
 from nnprune.casestudies.speech import (
-    chain_flops,
     prune_recurrent,
     remove_units,
     run_speech_study,
     speech_model,
+    speech_splits,
+    standardize_frames,
 )
+from nnprune.casestudies.speech_model import SpeechClassifier
 from nnprune.casestudies.text import run_text_study
+from nnprune.data.audio import load_fsdd
 from nnprune.gradcheck import gradcheck
-from nnprune.metrics import flops
+from nnprune.metrics import flops, layer_flops
+from nnprune.metrics.flops import sub_flops
 from nnprune.models import small_cnn
 from nnprune.models_resnet import small_resnet
 
@@ -63,6 +70,89 @@ def test_transformer_classifier_rejects_bad_ids() -> None:
         model(np.arange(5))
 
 
+def test_metrics_flops_counts_the_transformer_by_formula() -> None:
+    """Per layer: q, k, v, out projections 4 T D^2, QK^T and PV 2 T^2 D, feed-forward 2 T D F."""
+    t, d, f, c, layers = 9, 8, 6, 3, 2
+    model = TransformerClassifier(11, c, d_model=d, nhead=2, num_layers=layers, dim_feedforward=f)
+    per_layer = 4 * t * d * d + 2 * t * t * d + 2 * t * d * f
+    assert flops(model, (t,)) == (layers * per_layer + d * c,) * 2
+    w = model.encoder[1].linear1.weight
+    w.mask = np.arange(w.size).reshape(w.shape) % 4 != 0  # a quarter of the weights zero
+    zeros = int(np.sum(~w.mask))
+    assert flops(model, (t,))[1] == layers * per_layer + d * c - zeros * t
+    names = set(layer_flops(model, (t,)))
+    assert {"encoder.0.self_attn.q_proj", "encoder.1.linear2", "head"} <= names
+
+
+def test_metrics_flops_counts_the_speech_model_by_formula() -> None:
+    model = speech_model(6, 4, conv=4, hidden=8, seed=0)
+    t_out = (10 + 2 * 2 - 5) // 2 + 1  # Conv1d k=5, stride 2, padding 2
+    conv = 4 * 6 * 5 * t_out
+    gru = t_out * (3 * 8 * 4 + 3 * 8 * 8)  # T' steps of W_ih and W_hh (3 gates)
+    head = 8 * 4
+    assert flops(model, (10, 6)) == (conv + gru + head, conv + gru + head)
+    prune_recurrent(model, 0.5)
+    n_rec = 3 * 8 * 4 + 3 * 8 * 8
+    assert flops(model, (10, 6))[1] == conv + gru - t_out * round(0.5 * n_rec) + head
+
+
+def test_metrics_flops_counts_transpose_and_last_time_step_as_zero() -> None:
+    """The glue layers are in FLOP_RULES: a plain Sequential speech chain is counted directly."""
+    chain = nn.Sequential(
+        nn.Transpose(1, 2),
+        nn.Conv1d(6, 4, 3, padding=1, rng=0),
+        nn.ReLU(),
+        nn.Transpose(1, 2),
+        nn.GRU(4, 5, rng=1),
+        nn.LastTimeStep(),
+        nn.Linear(5, 2, rng=2),
+    )
+    t = 7
+    expected = 4 * 6 * 3 * t + t * (3 * 5 * 4 + 3 * 5 * 5) + 5 * 2
+    assert flops(chain, (t, 6)) == (expected, expected)
+    assert flops(nn.Sequential(nn.Transpose(), nn.LastTimeStep()), (3, 4)) == (0, 0)
+
+
+def test_metrics_flops_resnet_by_formula() -> None:
+    model = small_resnet(1, 10, widths=(4, 8), seed=0)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    # stem and block 1 on 8x8; block 2 (stride 2: conv1, conv2, downsample) on 4x4 outputs
+    uses = [64, 64, 64, 16, 16, 16]
+    expected = sum(c.weight.size * u for c, u in zip(convs, uses, strict=True)) + 8 * 10
+    assert flops(model, (1, 8, 8))[0] == expected
+
+
+class _Doubler(nn.Module):
+    """A custom model that counts itself through the hook: a Linear used on two positions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = nn.Linear(3, 2, rng=0)
+
+    def forward(self, x):
+        return self.inner.forward(x)
+
+    def flops_rule(self, call):
+        return sub_flops(self.inner, "inner", (1, 2, call.input_shape[-1]))
+
+
+class Custom(nn.Module):
+    """A custom model with neither a FLOP rule nor a hook."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = nn.Linear(3, 2, rng=0)
+
+    def forward(self, x):
+        return self.inner.forward(x)
+
+
+def test_flops_rule_hook_and_the_error_that_points_to_it() -> None:
+    assert flops(_Doubler(), (3,)) == (2 * 6, 2 * 6)
+    with pytest.raises(TypeError, match="unknown layer type Custom.*define flops_rule"):
+        flops(Custom(), (3,))
+
+
 def test_magnitude_prune_hits_exact_count() -> None:
     model = small_cnn(1, 10, 8, channels=(4, 8), seed=0)
     weights = [m.weight for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
@@ -93,39 +183,151 @@ def test_remove_resnet_filters_halves_every_conv() -> None:
 
 def test_speech_pruning_steps() -> None:
     model = speech_model(6, 4, conv=4, hidden=8, seed=0)
-    gru = model[4]
+    gru = model.rnn
     n_rec = gru.weight_ih_l0.size + gru.weight_hh_l0.size
     thin = speech_model(6, 4, conv=4, hidden=8, seed=0)
     prune_recurrent(model, 0.8)
     zeros = int(np.sum(gru.weight_ih_l0.data == 0) + np.sum(gru.weight_hh_l0.data == 0))
     assert zeros == round(0.8 * n_rec)
     remove_units(thin, 0.5)
-    assert thin[4].hidden_size == 4 and thin[6].weight.shape == (4, 4)
+    assert thin.rnn.hidden_size == 4 and thin.head.weight.shape == (4, 4)
     assert thin(np.zeros((2, 10, 6), np.float32)).shape == (2, 4)
 
 
-def test_chain_flops_by_hand() -> None:
-    model = speech_model(6, 4, conv=4, hidden=8, seed=0)
-    t_out = (10 + 2 * 2 - 5) // 2 + 1  # Conv1d k=5, stride 2, padding 2
-    conv = 4 * 6 * 5 * t_out
-    gru = t_out * (3 * 8 * 4 + 3 * 8 * 8)  # T' steps of W_ih and W_hh (3 gates)
-    head = 8 * 4
-    assert chain_flops(model, (10, 6)) == (conv + gru + head, conv + gru + head)
+def _padded_clips(rng, lengths, t=12, f=3):
+    x = np.zeros((len(lengths), t, f))
+    for i, n in enumerate(lengths):
+        x[i, :n] = rng.normal(size=(n, f))
+    return x
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_speech_classifier_gradcheck(rng, masked) -> None:
+    model = SpeechClassifier(3, 2, conv=4, hidden=5, rng=0).double()
+    if masked:
+        w = model.rnn.weight_hh_l0
+        w.mask = rng.random(w.shape) > 0.5
+    # Padded clips: the parameters. A nudge to a padding frame would move the clip's end
+    # (the lengths are read from the data), so dL/dx is checked on full-length clips.
+    gradcheck(model, _padded_clips(rng, [12, 7, 4]), check_input=False)
+    gradcheck(model, _padded_clips(rng, [6, 6], t=6))
+
+
+def test_speech_classifier_reads_each_clip_at_its_end(rng) -> None:
+    """Logits of a padded clip equal those of the clip alone: the last frame is not padding."""
+    model = SpeechClassifier(3, 2, conv=4, hidden=5, rng=0).double()
+    x = _padded_clips(rng, [12, 7, 4, 1])
+    out = model(x)
+    for i, n in enumerate([12, 7, 4, 1]):
+        np.testing.assert_allclose(out[i], model(x[i : i + 1, :n])[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(model.lengths(x), [12, 7, 4, 1])
+    # Conv1d k=5, stride 2, padding 2: ceil(n / 2) outputs, at least 1
+    np.testing.assert_array_equal(model.output_lengths(np.array([12, 7, 4, 1, 0])), [6, 4, 2, 1, 1])
+    # without lengths the model would read the padding: the answers must differ
+    last = model.head(model.rnn(model.frontend(x))[:, -1])
+    assert not np.allclose(last[1:3], out[1:3])
+
+
+def test_speech_classifier_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="cell must be 'gru' or 'lstm', got 'rnn'"):
+        SpeechClassifier(3, 2, conv=4, hidden=5, cell="rnn")
+    with pytest.raises(ValueError, match="SpeechClassifier expects a 3-D input"):
+        SpeechClassifier(3, 2, conv=4, hidden=5, rng=0)(np.zeros((2, 3)))
+
+
+def test_standardize_frames_uses_real_frames_only(rng) -> None:
+    lengths = np.array([5, 2, 4, 3])
+    x = _padded_clips(rng, lengths, t=5, f=2)  # zero after each length
+    train = np.array([0, 1, 3])
+    real = [x[i, : lengths[i]] for i in train]
+    frames = np.concatenate(real)
+    mean, std = frames.mean(0), frames.std(0) + 1e-6
+    out, _ = standardize_frames(x, lengths, train)
+    for i, n in enumerate(lengths):
+        np.testing.assert_allclose(out[i, :n], (x[i, :n] - mean) / std, rtol=1e-5)
+        assert np.all(out[i, n:] == 0)
+
+
+def _write_fsdd(folder, rng) -> None:
+    for digit in (3, 8):
+        for k in range(10):
+            n = int(rng.integers(1200, 4000))  # 0.15-0.5 s at 8 kHz: different lengths
+            tone = np.sin(2 * np.pi * (300 + 200 * digit) * np.arange(n) / 8000)
+            wave = 0.3 * tone + 0.01 * rng.standard_normal(n)
+            wavfile.write(
+                folder / f"{digit}_spk{k % 2}_{k}.wav", 8000, (wave * 2**15).astype("<i2")
+            )
+
+
+def test_speech_splits_on_fsdd_keep_padding_zero(tmp_path, rng) -> None:
+    _write_fsdd(tmp_path, rng)
+    full = load_fsdd(tmp_path)
+    assert len(set(full.lengths.tolist())) > 1
+    splits = speech_splits(0, 0, str(tmp_path))
+    model = SpeechClassifier(full.X.shape[2], 10, conv=4, hidden=5, rng=0)
+    X = np.concatenate([s[0] for s in splits])
+    assert sorted(model.lengths(X).tolist()) == sorted(full.lengths.tolist())
+    assert sum(len(s[1]) for s in splits) == len(full.y)
+
+
+def test_summarize_deltas_are_against_the_equal_budget_control() -> None:
+    accs = {
+        ("m", "dense", 0): 0.80,
+        ("m", CONTROL, 0): 0.90,
+        ("m", "pruned", 0): 0.88,
+        ("m", "dense", 1): 0.70,
+        ("m", CONTROL, 1): 0.86,
+        ("m", "pruned", 1): 0.87,
+    }
+    records = [{"model": m, "method": k, "seed": s, "acc": a} for (m, k, s), a in accs.items()]
+    rows = {r["method"]: r for r in summarize(records)}
+    assert math.isclose(rows["pruned"]["delta_mean"], 100 * ((-0.02) + 0.01) / 2)
+    assert math.isclose(rows["dense"]["delta_mean"], 100 * ((-0.10) + (-0.16)) / 2)
+    assert rows[CONTROL]["delta_pts"] == ""
+    with pytest.raises(ValueError, match=r"records must hold a 'dense\+retrain' run"):
+        summarize([r for r in records if not (r["method"] == CONTROL and r["seed"] == 1)])
+
+
+@pytest.mark.parametrize(
+    ("module", "run", "kwargs"),
+    [
+        (image, run_image_study, {"models": ("cnn",)}),
+        (text, run_text_study, {}),
+        (speech, run_speech_study, {}),
+    ],
+)
+def test_control_and_methods_get_the_same_retraining(monkeypatch, module, run, kwargs) -> None:
+    """Every call after the dense training has the same settings, the control's included."""
+    calls = []
+
+    def record(model, train, val, **settings):
+        calls.append(settings)  # no training: this test checks the budgets only
+
+    monkeypatch.setattr(module, "train_model", record)  # the dense training
+    monkeypatch.setattr(common, "train_model", record)  # retraining, in retrain_and_measure
+    rows = run((0,), quick=True, out=None, verbose=False, **kwargs)
+    methods = [r["method"] for r in rows]
+    assert methods[:2] == ["dense", CONTROL] and len(methods) == 4
+    assert len(calls) == 4 and all(c == calls[1] for c in calls[2:]) and calls[0] != calls[1]
 
 
 def test_image_study_quick(tmp_path) -> None:
     rows = run_image_study((0,), quick=True, out=str(tmp_path), models=("cnn",), verbose=False)
     by = {r["method"]: r for r in rows}
-    assert list(by) == ["dense", "magnitude 80%", "filters -50%"]
+    assert list(by) == ["dense", CONTROL, "magnitude 80%", "filters -50%"]
     dense, mag, thin = by["dense"], by["magnitude 80%"], by["filters -50%"]
     model = small_cnn(1, 10, 8, channels=(8, 16), seed=0)
     n_weights = sum(m.weight.size for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear))
-    assert dense["params"] == model.num_parameters() == mag["params"]
+    assert dense["params"] == model.num_parameters() == mag["params"] == by[CONTROL]["params"]
     assert mag["nonzeros"] == dense["nonzeros"] - round(0.8 * n_weights)
     assert thin["params"] == thin["nonzeros"] < dense["params"] / 2
     assert thin["flops"] < dense["flops"] and mag["flops_nz"] < mag["flops"] == dense["flops"]
     assert mag["kB_csr"] < mag["kB_dense"] == dense["kB_dense"]
     assert all(r["latency_ms"] > 0 and 0 <= r["acc_mean"] <= 1 for r in rows)
+    for r in rows:
+        if r["method"] != CONTROL:
+            control = by[CONTROL]["acc_mean"]
+            assert math.isclose(r["delta_mean"], 100 * (r["acc_mean"] - control), abs_tol=1e-9)
     assert (tmp_path / "ch07_image.png").exists()
 
 
@@ -133,7 +335,7 @@ def test_text_study_quick(tmp_path) -> None:
     rows = run_text_study((0,), quick=True, out=str(tmp_path), verbose=False)
     by = {r["method"]: r for r in rows}
     dense, heads, mag = by["dense"], by["heads -50%"], by["magnitude 80%"]
-    assert dense["heads"] == "4/4" and heads["heads"] == "2/4"
+    assert dense["heads"] == by[CONTROL]["heads"] == "4/4" and heads["heads"] == "2/4"
     d = 32  # four heads of 8: q, k, v lose 16 rows (+ bias), out_proj 16 columns
     assert heads["params"] == dense["params"] - 3 * (16 * d + 16) - d * 16
     model = TransformerClassifier(10, 4, num_layers=1, d_model=32, dim_feedforward=64)
@@ -143,24 +345,50 @@ def test_text_study_quick(tmp_path) -> None:
     assert (tmp_path / "ch07_text.png").exists()
 
 
-def test_speech_study_quick(tmp_path) -> None:
-    rows = run_speech_study((0,), quick=True, out=str(tmp_path), verbose=False)
+def test_speech_study_quick(tmp_path, capsys) -> None:
+    rows = run_speech_study((0,), quick=True, out=str(tmp_path))
+    out = capsys.readouterr().out
+    assert "delta_pts vs dense+retrain (equal budget)" in out
+    assert (
+        "latency_ms: median of 3 interleaved repeats (models taking turns) on this machine" in out
+    )
     by = {r["method"]: r for r in rows}
     dense, rec, units = by["dense"], by["recurrent 80%"], by["hidden units -50%"]
     assert math.isclose(rec["rnn_sparsity"], 0.8, abs_tol=1e-3) and dense["rnn_sparsity"] == 0
     assert rec["params"] == dense["params"] and units["params"] < dense["params"]
-    model = speech_model(40, 10, conv=8, hidden=16, seed=0)
-    assert dense["flops"] == chain_flops(model, (33, 40))[0]
+    t_out, conv, hidden = 17, 8, 16  # 33 frames -> 17 after the stride-2 Conv1d
+    expected = conv * 40 * 5 * t_out + t_out * 3 * hidden * (conv + hidden) + hidden * 10
+    assert dense["flops"] == expected
     assert (tmp_path / "ch07_speech.png").exists()
 
 
-def test_metrics_flops_declines_unknown_layers_so_the_fallback_is_needed() -> None:
-    """If metrics.flops learns these layers, the composed counts must agree with it."""
-    model = speech_model(6, 4, conv=4, hidden=8, seed=0)
-    try:
-        assert flops(model, (10, 6)) == chain_flops(model, (10, 6))
-    except TypeError:
-        pass
+@pytest.mark.skipif(cupy_available(), reason="checks the error raised without CuPy and a GPU")
+@pytest.mark.parametrize("script", ["ch06_applications", "ch07_case_studies"])
+def test_chapters_backend_cupy_fails_clearly_without_a_gpu(tmp_path, load_script, script) -> None:
+    chapter = load_script("chapters", script)
+    with pytest.raises(RuntimeError, match="backend 'cupy' needs CuPy and an NVIDIA GPU"):
+        chapter.main(["--quick", "--backend", "cupy", "--out", str(tmp_path)])
+    assert not any(tmp_path.iterdir())  # it stopped before any work
+
+
+@pytest.mark.skipif(cupy_available(), reason="checks the error raised without CuPy and a GPU")
+def test_study_backend_cupy_fails_clearly_without_a_gpu() -> None:
+    with pytest.raises(RuntimeError, match="backend 'cupy' needs CuPy"):
+        run_speech_study((0,), quick=True, out=None, backend="cupy", verbose=False)
+
+
+@pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a GPU")
+def test_speech_study_runs_on_cupy() -> None:
+    rows = run_speech_study((0,), quick=True, out=None, backend="cupy", verbose=False)
+    assert [r["method"] for r in rows][:2] == ["dense", CONTROL]
+
+
+def test_latency_note_names_the_method() -> None:
+    note = common.latency_note(7, np.zeros((4, 3)))
+    assert note == (
+        "latency_ms: median of 7 interleaved repeats (models taking turns) on this machine, "
+        "batch of shape (4, 3)"
+    )
 
 
 @pytest.mark.slow
@@ -180,6 +408,7 @@ def test_ch07_quick(tmp_path, capsys, load_script) -> None:
     out = capsys.readouterr().out
     assert set(results) == {"image", "text", "speech"}
     assert "§7.1 image" in out and "§7.2 text" in out and "§7.3 speech" in out
+    assert out.count("delta_pts vs dense+retrain (equal budget)") == 3
     assert {p.name for p in tmp_path.iterdir()} == {
         "ch07_image.png",
         "ch07_text.png",

@@ -26,6 +26,35 @@ def test_last_time_step_matches_indexing_and_gradcheck(rng) -> None:
     assert np.all(dx[:, :4] == 0) and np.all(dx[:, 4] == 1)
 
 
+def test_last_time_step_with_lengths_matches_indexing_and_gradcheck(rng) -> None:
+    x = rng.normal(size=(3, 5, 2))
+    lengths = np.array([5, 2, 1])
+    layer = nn.LastTimeStep()
+    expected = np.stack([x[0, 4], x[1, 1], x[2, 0]])
+    np.testing.assert_array_equal(layer(x, lengths), expected)
+    gradcheck(layer, x, forward_kwargs={"lengths": lengths})
+    dx = layer.backward(np.ones((3, 2)))
+    assert dx.sum() == 6 and np.all(dx[1, 1] == 1) and np.all(dx[2, 0] == 1)
+    np.testing.assert_array_equal(layer(x, np.full(3, 5)), x[:, -1])  # full lengths = default
+
+
+@pytest.mark.parametrize(
+    ("lengths", "message"),
+    [
+        (
+            np.array([1, 2]),
+            r"lengths must be an int array of shape \(3,\), got int64 of shape \(2,\)",
+        ),
+        (np.array([1.0, 2.0, 3.0]), r"lengths must be an int array of shape \(3,\), got float64"),
+        (np.array([1, 0, 3]), r"lengths must be in \[1, 5\] \(T = 5\), got values from 0 to 3"),
+        (np.array([1, 6, 3]), r"lengths must be in \[1, 5\] \(T = 5\), got values from 1 to 6"),
+    ],
+)
+def test_last_time_step_rejects_bad_lengths(lengths, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        nn.LastTimeStep()(np.zeros((3, 5, 2)), lengths)
+
+
 @pytest.mark.parametrize("masked", [False, True])
 def test_conv1d_gru_chain_gradcheck(rng, masked) -> None:
     """The speech case study's chain, end to end, masked and unmasked."""

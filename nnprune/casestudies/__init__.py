@@ -1,8 +1,9 @@
 """The case studies of book §7: image (CNN, ResNet), text (Transformer), speech (Conv1d + GRU).
 
-Each study trains a dense model, prunes copies of it, retrains them with the
-same budget and prints a measured before/after table
-(:mod:`nnprune.casestudies.common`). The chapter scripts
+Each study trains a dense model, prunes copies of it, retrains them and an
+unpruned copy (the equal-budget control ``dense+retrain``) with the same
+budget, and prints a measured before/after table whose accuracy changes are
+taken against that control (:mod:`nnprune.casestudies.common`). The chapter scripts
 ``chapters/ch07_case_studies.py`` and ``benchmarks/bench_applications.py`` call
 :func:`run_image_study`, :func:`run_text_study` and :func:`run_speech_study`.
 
@@ -11,7 +12,14 @@ Book: §6, §7 (corrected, see BOOK.md errata).
 
 from .image import run_image_study
 from .speech import run_speech_study
+from .speech_model import SpeechClassifier
 from .text import run_text_study
 from .text_model import TransformerClassifier
 
-__all__ = ["TransformerClassifier", "run_image_study", "run_speech_study", "run_text_study"]
+__all__ = [
+    "SpeechClassifier",
+    "TransformerClassifier",
+    "run_image_study",
+    "run_speech_study",
+    "run_text_study",
+]

@@ -5,7 +5,8 @@ available); CIFAR-10 only if you pass the folder of its files
 (``cifar_root``, read by :func:`nnprune.data.cifar.load_cifar10`; nothing is
 downloaded). Models: :func:`nnprune.models.small_cnn` and
 :func:`nnprune.models_resnet.small_resnet`. Methods, each applied to a copy of
-the trained dense model and followed by the same retraining budget:
+the trained dense model and followed by the same retraining budget, compared
+with the dense model given that budget unpruned (``dense+retrain``):
 
 * ``magnitude 80%``: global magnitude pruning (Han et al., 2015),
 
@@ -46,17 +47,14 @@ import numpy as np
 from .. import nn, prune
 from ..data import digits_splits
 from ..data.loader import Splits, Standardizer, train_val_test_split
-from ..metrics import flops as count_flops
 from ..models import small_cnn
 from ..models_resnet import small_resnet
 from ..prune.importance import amount_to_count, lowest
 from .common import (
-    add_latency,
+    CONTROL,
     clone,
-    format_study,
-    measure,
-    plot_study,
-    summarize,
+    finish_study,
+    retrain_and_measure,
     train_model,
     weights_of,
 )
@@ -70,7 +68,7 @@ SETTINGS = {  # full run / quick run
 CNN_CHANNELS = {"full": (16, 32), "quick": (8, 16)}
 RESNET_WIDTHS = {"full": (16, 32), "quick": (4, 8)}
 LATENCY_REPEATS = {"full": 20, "quick": 3}
-METHODS = ("dense", "magnitude 80%", "filters -50%")
+METHODS = ("dense", CONTROL, "magnitude 80%", "filters -50%")
 
 
 def magnitude_prune(model: nn.Module, sparsity: float = SPARSITY) -> nn.Module:
@@ -98,33 +96,6 @@ def remove_resnet_filters(model: nn.Module, fraction: float) -> None:
             prune.prune_coupled_channels(model, group.name, drop)
 
 
-def resnet_flops(model: nn.Module, input_shape: Sequence[int]) -> tuple[int, int]:
-    """``metrics.flops`` of a ``small_resnet``, summed block by block.
-
-    For a ``BasicBlock`` the count is that of its two convolutions and its
-    projection shortcut, each with the input shape the block sees (the
-    residual addition and ReLU count 0, as everywhere in ``metrics.flops``).
-    """
-    was_training = model.training
-    model.eval()
-    x = np.zeros((1, *input_shape), dtype=np.float32)
-    total = nonzero = 0
-    try:
-        for m in model:
-            if isinstance(m, nn.BasicBlock):
-                parts = [nn.Sequential(m.conv1, m.bn1, m.relu, m.conv2)]
-                parts += [m.downsample] if m.downsample is not None else []
-            else:
-                parts = [m if isinstance(m, nn.Sequential) else nn.Sequential(m)]
-            for part in parts:
-                f, f_nz = count_flops(part, x.shape[1:])
-                total, nonzero = total + f, nonzero + f_nz
-            x = m.forward(x)
-    finally:
-        model.train(was_training)
-    return total, nonzero
-
-
 def _cifar_splits(root: str, seed: int, limit: int | None) -> Splits:
     from ..data.cifar import load_cifar10
 
@@ -149,6 +120,7 @@ def run_image_study(
     models: Sequence[str] = ("cnn", "resnet"),
     cifar_root: str | None = None,
     cifar_limit: int | None = 10000,
+    backend: str = "numpy",
     verbose: bool = True,
 ) -> list[dict[str, Any]]:
     """Train, prune (two methods), retrain and measure; return the summary rows.
@@ -165,6 +137,8 @@ def run_image_study(
     cifar_root : str, optional
         Folder with the CIFAR-10 files: the study then runs on CIFAR-10
         (3x32x32, the first ``cifar_limit`` training images) instead of digits.
+    backend : {"numpy", "cupy"}, default "numpy"
+        Where the models train and run (the data moves batch by batch).
     verbose : bool
         Print the table.
 
@@ -173,6 +147,13 @@ def run_image_study(
     list of dict
         One row per (model, method) as :func:`nnprune.casestudies.common.summarize`
         makes them, plus ``dataset``.
+
+    Raises
+    ------
+    ValueError
+        If ``models`` names an unknown family.
+    RuntimeError
+        If ``backend="cupy"`` and CuPy or a GPU is not available.
 
     Book: §7.1.
     """
@@ -183,6 +164,9 @@ def run_image_study(
     records: list[dict] = []
     timed: dict[tuple[str, str], nn.Module] = {}
     x_time = None
+    for family in models:
+        if family not in ("cnn", "resnet"):
+            raise ValueError(f"models must name 'cnn' and/or 'resnet', got {family!r}")
     for seed in seeds:
         if cifar_root:
             splits = _cifar_splits(cifar_root, seed, cifar_limit)
@@ -191,12 +175,9 @@ def run_image_study(
         for family in models:
             if family == "cnn":
                 dense = small_cnn(shape[0], 10, shape[1], channels=CNN_CHANNELS[mode], seed=seed)
-                fallback = None
-            elif family == "resnet":
-                dense = small_resnet(shape[0], 10, widths=RESNET_WIDTHS[mode], seed=seed)
-                fallback = lambda m: resnet_flops(m, shape)  # noqa: E731
             else:
-                raise ValueError(f"models must name 'cnn' and/or 'resnet', got {family!r}")
+                dense = small_resnet(shape[0], 10, widths=RESNET_WIDTHS[mode], seed=seed)
+            dense.to(backend)
             train_model(
                 dense,
                 splits.train,
@@ -206,7 +187,7 @@ def run_image_study(
                 seed=seed,
                 batch_size=cfg["batch"],
             )
-            variants = {"dense": dense}
+            variants = {"dense": dense, CONTROL: clone(dense)}
             variants["magnitude 80%"] = magnitude_prune(clone(dense))
             thin = clone(dense)
             if family == "cnn":
@@ -214,44 +195,41 @@ def run_image_study(
             else:
                 remove_resnet_filters(thin, FILTER_FRACTION)
             variants["filters -50%"] = thin
-            for method, model in variants.items():
-                if method != "dense":
-                    train_model(
-                        model,
-                        splits.train,
-                        None,
-                        epochs=cfg["retrain"],
-                        lr=cfg["retrain_lr"],
-                        seed=seed,
-                        batch_size=cfg["batch"],
-                    )
-                row = measure(model, splits.test, shape, flops_fallback=fallback)
-                records.append({"model": family, "method": method, "seed": seed, **row})
-                if seed == seeds[0]:
-                    timed[(family, method)] = model
+            retrain_and_measure(
+                variants,
+                splits,
+                shape,
+                family=family,
+                seed=seed,
+                records=records,
+                timed=timed if seed == seeds[0] else None,
+                epochs=cfg["retrain"],
+                lr=cfg["retrain_lr"],
+                batch_size=cfg["batch"],
+            )
         if x_time is None:
             x_time = splits.test[0][:256]
-    add_latency(records, timed, x_time, LATENCY_REPEATS[mode])
-    rows = summarize(records)
-    for r in rows:
-        r["dataset"] = dataset
-    title = (
-        f"§7.1 image: {dataset}, {len(seeds)} seed(s), dense {cfg['epochs']} epochs, "
-        f"retrain {cfg['retrain']} epochs per method, latency: batch of {len(x_time)}"
+    header = (
+        f"§7.1 image: {dataset}, {len(seeds)} seed(s), {backend}, dense {cfg['epochs']} epochs, "
+        f"then {cfg['retrain']} epochs for {CONTROL} and each method; "
+        f"delta_pts vs {CONTROL} (equal budget)"
     )
-    if verbose:
-        print(format_study(rows, title))
-    if out is not None:
-        path = plot_study(rows, out, "ch07_image.png", title)
-        if verbose:
-            print(f"plot: {path}")
-    return rows
+    return finish_study(
+        records,
+        timed,
+        x_time,
+        LATENCY_REPEATS[mode],
+        dataset=dataset,
+        header=header,
+        out=out,
+        figure="ch07_image.png",
+        verbose=verbose,
+    )
 
 
 __all__ = [
     "magnitude_prune",
     "remove_cnn_filters",
     "remove_resnet_filters",
-    "resnet_flops",
     "run_image_study",
 ]

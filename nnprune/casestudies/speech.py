@@ -7,12 +7,19 @@ harder than its default with more white noise (``NOISE_STD``) so that the
 dense model is not at 100%; or the Free Spoken Digit Dataset from a folder
 of its WAV files (``fsdd_root``, :func:`nnprune.data.audio.load_fsdd`;
 nothing is downloaded). Features are standardised per mel band with the
-training set's statistics. Model, one ``Sequential``:
+training set's statistics over the real frames; the padding after each
+clip stays exactly zero. Model:
+:class:`~nnprune.casestudies.speech_model.SpeechClassifier`,
 
-``Transpose -> Conv1d(k=5, stride 2) -> ReLU -> Transpose -> GRU -> LastTimeStep -> Linear``.
+``Transpose -> Conv1d(k=5, stride 2) -> ReLU -> Transpose -> GRU -> LastTimeStep -> Linear``,
+
+where ``LastTimeStep`` reads each clip at its own last frame (FSDD clips
+differ in length; the synthetic clips all have the same length, so there it
+is the last frame).
 
 Methods, each on a copy of the trained dense model and followed by the same
-retraining budget:
+retraining budget, compared with the dense model given that budget unpruned
+(``dense+retrain``):
 
 * ``recurrent 80%``: global magnitude pruning of the GRU's ``weight_ih_l0``
   and ``weight_hh_l0`` together to 80% sparsity (Narang et al., 2017, prune
@@ -42,9 +49,14 @@ import numpy as np
 from .. import nn, prune
 from ..data.audio import load_fsdd, make_speech_commands
 from ..data.loader import Splits, train_val_test_split
-from ..metrics import flops as count_flops
-from ..rng import as_generator
-from .common import add_latency, clone, format_study, measure, plot_study, summarize, train_model
+from .common import (
+    CONTROL,
+    clone,
+    finish_study,
+    retrain_and_measure,
+    train_model,
+)
+from .speech_model import SpeechClassifier
 
 SPARSITY = 0.8
 UNIT_FRACTION = 0.5
@@ -55,50 +67,17 @@ SETTINGS = {  # full run / quick run
 }
 LR, RETRAIN_LR, BATCH = 3e-3, 1e-3, 32
 LATENCY_REPEATS = {"full": 20, "quick": 3}
-METHODS = ("dense", "recurrent 80%", "hidden units -50%")
-_NO_MACS = (nn.Transpose, nn.LastTimeStep)
+METHODS = ("dense", CONTROL, "recurrent 80%", "hidden units -50%")
 
 
 def speech_model(
     n_mels: int, num_classes: int, conv: int, hidden: int, seed: int, cell: str = "gru"
-) -> nn.Sequential:
-    """``Transpose, Conv1d, ReLU, Transpose, GRU/LSTM, LastTimeStep, Linear`` on ``(N, T, F)``."""
-    rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell]
-    gen = as_generator(seed)
-    return nn.Sequential(
-        nn.Transpose(1, 2),  # (N, F, T): Conv1d reads channels first
-        nn.Conv1d(n_mels, conv, 5, stride=2, padding=2, rng=gen),
-        nn.ReLU(),
-        nn.Transpose(1, 2),  # (N, T', C): the GRU reads time first
-        rnn(conv, hidden, rng=gen),
-        nn.LastTimeStep(),
-        nn.Linear(hidden, num_classes, rng=gen),
-    )
+) -> SpeechClassifier:
+    """The study's :class:`~nnprune.casestudies.speech_model.SpeechClassifier` on ``(N, T, F)``."""
+    return SpeechClassifier(n_mels, num_classes, conv, hidden, cell=cell, rng=seed)
 
 
-def chain_flops(model: nn.Sequential, input_shape: Sequence[int]) -> tuple[int, int]:
-    """``metrics.flops`` layer by layer along a ``Sequential``; glue layers count 0.
-
-    ``Transpose`` and ``LastTimeStep`` only move or pick entries (no
-    multiply-accumulate); every other layer is counted by
-    :func:`nnprune.metrics.flops` with the input shape it sees.
-    """
-    was_training = model.training
-    model.eval()
-    x = np.zeros((1, *input_shape), dtype=np.float32)
-    total = nonzero = 0
-    try:
-        for m in model:
-            if not isinstance(m, _NO_MACS):
-                f, f_nz = count_flops(nn.Sequential(m), x.shape[1:])
-                total, nonzero = total + f, nonzero + f_nz
-            x = m.forward(x)
-    finally:
-        model.train(was_training)
-    return total, nonzero
-
-
-def recurrent_weights(model: nn.Sequential) -> list[tuple[Any, str]]:
+def recurrent_weights(model: nn.Module) -> list[tuple[Any, str]]:
     """``(rnn, name)`` of every ``weight_ih_l{k}`` and ``weight_hh_l{k}`` in the model."""
     return [
         (m, name)
@@ -109,31 +88,59 @@ def recurrent_weights(model: nn.Sequential) -> list[tuple[Any, str]]:
     ]
 
 
-def prune_recurrent(model: nn.Sequential, sparsity: float = SPARSITY) -> nn.Sequential:
+def prune_recurrent(model: nn.Module, sparsity: float = SPARSITY) -> nn.Module:
     """Global L1 magnitude pruning of the recurrent weights only, in place."""
     prune.global_unstructured(recurrent_weights(model), prune.L1Unstructured, sparsity)
     return model
 
 
-def remove_units(model: nn.Sequential, fraction: float = UNIT_FRACTION) -> tuple:
+def remove_units(model: SpeechClassifier, fraction: float = UNIT_FRACTION) -> tuple:
     """Remove ``fraction`` of the GRU's hidden units (and the head's matching columns)."""
-    rnn, head = model[4], model[6]
-    return prune.prune_hidden_units(rnn, fraction, next_layer=head)
+    return prune.prune_hidden_units(model.rnn, fraction, next_layer=model.head)
 
 
-def _standardize(splits: Splits) -> Splits:
-    mean = splits.train[0].mean(axis=(0, 1))  # (F,): per mel band, training set only
-    std = splits.train[0].std(axis=(0, 1)) + 1e-6
-    return Splits(*[(((X - mean) / std).astype(np.float32), y) for X, y in splits])
+def standardize_frames(
+    X: np.ndarray, lengths: np.ndarray, train: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    r"""Standardise every mel band with the mean and std of the real frames of ``train``.
+
+    .. math::  \tilde x_{ntf} = [t < \ell_n]\,(x_{ntf} - \mu_f) / (\sigma_f + 10^{-6})
+
+    ``X`` ``(N, T, F)``, ``lengths`` ``(N,)``, ``train`` the indices of the
+    training clips. Padding frames stay exactly zero, where
+    :class:`~nnprune.casestudies.speech_model.SpeechClassifier` finds the end of each clip.
+    Returns the float32 features and ``(mean, std)``.
+    """
+    real = np.arange(X.shape[1]) < lengths[:, None]  # (N, T), True = a frame of the clip
+    frames = X[train][real[train]]  # (frames, F): training clips, real frames only
+    mean, std = frames.mean(axis=0), frames.std(axis=0) + 1e-6
+    out = np.where(real[:, :, None], (X - mean) / std, 0.0).astype(np.float32)
+    return out, (mean, std)
 
 
 def speech_splits(seed: int, samples: int, fsdd_root: str | None) -> Splits:
-    """Standardised train/val/test log-mel features ``(N, T, F)``, synthetic or FSDD."""
+    """Standardised train/val/test features ``(N, T, F)``, synthetic or FSDD, padded at the end.
+
+    The synthetic clips all have ``T`` frames; FSDD clips are padded to the
+    longest, and their ``lengths`` (:func:`~nnprune.data.audio.load_fsdd`)
+    keep the padding out of the statistics and at zero.
+    """
     if fsdd_root is None:
         X, y = make_speech_commands(samples, seed=seed, noise_std=NOISE_STD)
+        lengths = np.full(len(X), X.shape[1])
     else:
-        X, y = load_fsdd(fsdd_root)[:2]
-    return _standardize(train_val_test_split(X, y, val_size=0.15, test_size=0.2, seed=seed))
+        X, y, lengths, _ = load_fsdd(fsdd_root)
+    index = np.arange(len(X))
+    parts = train_val_test_split(index, y, val_size=0.15, test_size=0.2, seed=seed)
+    X, _ = standardize_frames(X, lengths, parts.train[0])
+    return Splits(*[(X[idx], labels) for idx, labels in parts])
+
+
+def recurrent_sparsity(model: nn.Module) -> dict[str, float]:
+    """``{"rnn_sparsity": fraction of zeros}`` over the recurrent weight matrices."""
+    weights = [getattr(m, n) for m, n in recurrent_weights(model)]
+    zeros = sum(int((p.data == 0).sum()) for p in weights)
+    return {"rnn_sparsity": zeros / sum(p.size for p in weights)}
 
 
 def run_speech_study(
@@ -143,9 +150,14 @@ def run_speech_study(
     *,
     fsdd_root: str | None = None,
     cell: str = "gru",
+    backend: str = "numpy",
     verbose: bool = True,
 ) -> list[dict[str, Any]]:
     """Train, prune (recurrent weights, hidden units), retrain and measure; return the rows.
+
+    Every method and the control ``dense+retrain`` continue from the same
+    dense checkpoint with the same retraining budget; ``delta_pts`` is
+    measured against the control (:mod:`nnprune.casestudies.common`).
 
     Parameters
     ----------
@@ -158,6 +170,8 @@ def run_speech_study(
     fsdd_root : str, optional
         Folder of Free Spoken Digit Dataset WAV files.
     cell : {"gru", "lstm"}, default "gru"
+    backend : {"numpy", "cupy"}, default "numpy"
+        Where the models train and run (the data moves batch by batch).
     verbose : bool
         Print the table.
 
@@ -166,6 +180,11 @@ def run_speech_study(
     list of dict
         Rows as :func:`nnprune.casestudies.common.summarize` makes them, plus
         ``rnn_sparsity`` (fraction of zeros in the recurrent weights) and ``dataset``.
+
+    Raises
+    ------
+    RuntimeError
+        If ``backend="cupy"`` and CuPy or a GPU is not available.
 
     Book: §7.3.
     """
@@ -181,6 +200,7 @@ def run_speech_study(
         shape = splits.train[0].shape[1:]  # (T, F)
         classes = int(splits.train[1].max()) + 1
         dense = speech_model(shape[1], classes, cfg["conv"], cfg["hidden"], seed, cell)
+        dense.to(backend)
         train_model(
             dense,
             splits.train,
@@ -195,58 +215,54 @@ def run_speech_study(
         remove_units(thin)
         variants = {
             "dense": dense,
+            CONTROL: clone(dense),
             "recurrent 80%": prune_recurrent(clone(dense)),
             "hidden units -50%": thin,
         }
-        for method, model in variants.items():
-            if method != "dense":
-                train_model(
-                    model,
-                    splits.train,
-                    None,
-                    epochs=cfg["retrain"],
-                    lr=RETRAIN_LR,
-                    seed=seed,
-                    optimizer="adam",
-                    batch_size=BATCH,
-                )
-            row = measure(model, splits.test, shape, flops_fallback=lambda m: chain_flops(m, shape))  # noqa: B023
-            weights = [getattr(m, n) for m, n in recurrent_weights(model)]
-            zeros = sum(int(np.sum(p.data == 0)) for p in weights)
-            row["rnn_sparsity"] = zeros / sum(p.size for p in weights)
-            records.append({"model": family, "method": method, "seed": seed, **row})
-            if seed == seeds[0]:
-                timed[(family, method)] = model
+        retrain_and_measure(
+            variants,
+            splits,
+            shape,
+            family=family,
+            seed=seed,
+            records=records,
+            timed=timed if seed == seeds[0] else None,
+            epochs=cfg["retrain"],
+            lr=RETRAIN_LR,
+            optimizer="adam",
+            batch_size=BATCH,
+            extra=recurrent_sparsity,
+        )
         if x_time is None:
             x_time = splits.test[0][:256]
-    add_latency(records, timed, x_time, LATENCY_REPEATS[mode])
-    rows = summarize(records)
-    for r in rows:
-        r["dataset"] = dataset
-    title = (
-        f"§7.3 speech: {dataset}, {len(seeds)} seed(s), dense {cfg['epochs']} epochs (Adam), "
-        f"retrain {cfg['retrain']} epochs per method, latency: batch of {x_time.shape[0]} "
-        f"x {x_time.shape[1]} frames"
+    header = (
+        f"§7.3 speech: {dataset}, {len(seeds)} seed(s), {backend}, dense {cfg['epochs']} epochs "
+        f"(Adam), then {cfg['retrain']} epochs for {CONTROL} and each method; "
+        f"delta_pts vs {CONTROL} (equal budget)"
     )
-    if verbose:
-        print(format_study(rows, title))
-        print(
+    return finish_study(
+        records,
+        timed,
+        x_time,
+        LATENCY_REPEATS[mode],
+        dataset=dataset,
+        header=header,
+        out=out,
+        figure="ch07_speech.png",
+        verbose=verbose,
+        footer=lambda rows: (
             "recurrent-weight sparsity: "
             + ", ".join(f"{r['method']} {r['rnn_sparsity']:.1%}" for r in rows)
-        )
-    if out is not None:
-        path = plot_study(rows, out, "ch07_speech.png", title)
-        if verbose:
-            print(f"plot: {path}")
-    return rows
+        ),
+    )
 
 
 __all__ = [
-    "chain_flops",
     "prune_recurrent",
     "recurrent_weights",
     "remove_units",
     "run_speech_study",
     "speech_model",
     "speech_splits",
+    "standardize_frames",
 ]

@@ -6,7 +6,8 @@ AG News from a folder holding ``train.csv`` and ``test.csv`` (``ag_news``;
 nothing is downloaded). Model: :class:`~nnprune.casestudies.text_model.TransformerClassifier`
 (embedding, sinusoidal positions, encoder layers with key padding masks,
 masked mean pooling, ``Linear``). Methods, each on a copy of the trained
-dense model and followed by the same retraining budget:
+dense model and followed by the same retraining budget, compared with the
+dense model given that budget unpruned (``dense+retrain``):
 
 * ``heads -50%``: score every head by Michel et al.'s importance
   :math:`I_h = \mathbb E_x |\partial L/\partial \xi_h|` on the validation
@@ -41,16 +42,14 @@ from .. import nn, prune
 from ..data.loader import Splits, train_val_test_split
 from ..data.text import Tokenizer, Vocabulary, make_text_classification, pad_batch, read_ag_news
 from .common import (
-    add_latency,
+    CONTROL,
     clone,
-    format_study,
-    measure,
-    plot_study,
-    summarize,
+    finish_study,
+    retrain_and_measure,
     train_model,
     weights_of,
 )
-from .text_model import TransformerClassifier, transformer_flops
+from .text_model import TransformerClassifier
 
 SPARSITY = 0.8
 HEAD_FRACTION = 0.5
@@ -105,15 +104,25 @@ def magnitude_prune_linear(model: nn.Module, sparsity: float = SPARSITY) -> nn.M
     return model
 
 
+def head_count(model: nn.Module) -> int:
+    """Attention heads left in every encoder layer of a ``TransformerClassifier``."""
+    return sum(layer.self_attn.num_heads for layer in model.encoder)
+
+
 def run_text_study(
     seeds: Sequence[int] = (0, 1, 2),
     quick: bool = False,
     out: str | None = "figures/ch07",
     *,
     ag_news: str | None = None,
+    backend: str = "numpy",
     verbose: bool = True,
 ) -> list[dict[str, Any]]:
     """Train, prune (heads, magnitude), retrain and measure; return the summary rows.
+
+    Every method and the control ``dense+retrain`` continue from the same
+    dense checkpoint with the same retraining budget; ``delta_pts`` is
+    measured against the control (:mod:`nnprune.casestudies.common`).
 
     Parameters
     ----------
@@ -125,6 +134,8 @@ def run_text_study(
         Folder for the plot; ``None`` skips it.
     ag_news : str, optional
         Folder with AG News ``train.csv`` and ``test.csv``.
+    backend : {"numpy", "cupy"}, default "numpy"
+        Where the models train and run (the data moves batch by batch).
     verbose : bool
         Print the table.
 
@@ -133,6 +144,11 @@ def run_text_study(
     list of dict
         Rows as :func:`nnprune.casestudies.common.summarize` makes them, plus
         ``heads`` (heads left / heads before) and ``dataset``.
+
+    Raises
+    ------
+    RuntimeError
+        If ``backend="cupy"`` and CuPy or a GPU is not available.
 
     Book: §7.2.
     """
@@ -154,7 +170,7 @@ def run_text_study(
             pad_id=vocab.pad_id,
             rng=seed,
             **MODEL,
-        )
+        ).to(backend)
         train_model(
             dense,
             splits.train,
@@ -165,63 +181,48 @@ def run_text_study(
             optimizer="adam",
             batch_size=BATCH,
         )
-        heads_before = sum(layer.self_attn.num_heads for layer in dense.encoder)
+        heads_before = head_count(dense)
         thin = clone(dense)
         prune_half_heads(thin, splits.val)
         variants = {
             "dense": dense,
+            CONTROL: clone(dense),
             "heads -50%": thin,
             "magnitude 80%": magnitude_prune_linear(clone(dense)),
         }
-        for method, model in variants.items():
-            if method != "dense":
-                train_model(
-                    model,
-                    splits.train,
-                    None,
-                    epochs=cfg["retrain"],
-                    lr=RETRAIN_LR,
-                    seed=seed,
-                    optimizer="adam",
-                    batch_size=BATCH,
-                )
-            row = measure(
-                model,
-                splits.test,
-                (seq_len,),
-                flops_fallback=lambda m: transformer_flops(m, seq_len),
-            )  # noqa: B023
-            heads = sum(layer.self_attn.num_heads for layer in model.encoder)
-            records.append(
-                {
-                    "model": family,
-                    "method": method,
-                    "seed": seed,
-                    "heads": f"{heads}/{heads_before}",
-                    **row,
-                }
-            )
-            if seed == seeds[0]:
-                timed[(family, method)] = model
+        retrain_and_measure(
+            variants,
+            splits,
+            (seq_len,),
+            family=family,
+            seed=seed,
+            records=records,
+            timed=timed if seed == seeds[0] else None,
+            epochs=cfg["retrain"],
+            lr=RETRAIN_LR,
+            optimizer="adam",
+            batch_size=BATCH,
+            extra=lambda m, before=heads_before: {"heads": f"{head_count(m)}/{before}"},
+        )
         if x_time is None:
             x_time = splits.test[0][:256]
-    add_latency(records, timed, x_time, LATENCY_REPEATS[mode])
-    rows = summarize(records)
-    for r in rows:
-        r["dataset"] = dataset
-    title = (
-        f"§7.2 text: {dataset}, {len(seeds)} seed(s), dense {cfg['epochs']} epochs (Adam), "
-        f"retrain {cfg['retrain']} epochs per method, latency: batch of {len(x_time)} "
-        f"x {x_time.shape[1]} tokens"
+    header = (
+        f"§7.2 text: {dataset}, {len(seeds)} seed(s), {backend}, dense {cfg['epochs']} epochs "
+        f"(Adam), then {cfg['retrain']} epochs for {CONTROL} and each method; "
+        f"delta_pts vs {CONTROL} (equal budget)"
     )
-    if verbose:
-        print(format_study(rows, title))
-        print("heads left: " + ", ".join(f"{r['method']} {r['heads']}" for r in rows))
-    if out is not None:
-        path = plot_study(rows, out, "ch07_text.png", title)
-        if verbose:
-            print(f"plot: {path}")
-    return rows
+    return finish_study(
+        records,
+        timed,
+        x_time,
+        LATENCY_REPEATS[mode],
+        dataset=dataset,
+        header=header,
+        out=out,
+        figure="ch07_text.png",
+        verbose=verbose,
+        footer=lambda rows: "heads left: " + ", ".join(f"{r['method']} {r['heads']}" for r in rows),
+    )
 
 
 __all__ = [

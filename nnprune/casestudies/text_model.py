@@ -12,6 +12,7 @@ several layers; ``forward(ids)`` takes the ids alone, so the model trains with
 :func:`nnprune.train.fit` and is scored by
 :func:`nnprune.prune.head_importance` like any other.
 
+:func:`nnprune.metrics.flops` counts it through its ``flops_rule`` hook.
 Backward runs the layers in reverse: the head, the pooling
 (:math:`\partial L/\partial x_{nt} = m_{nt}\delta_n / c_n`), each encoder
 layer, the positional encoding (identity), and the embedding's scatter-add
@@ -28,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import nn
+from ..metrics.flops import sub_flops
 from ..nn._validate import check_positive_int
 from ..rng import SeedLike, as_generator
 
@@ -112,6 +114,22 @@ class TransformerClassifier(nn.Module):
         self.embedding.backward(self.pos_encoding.backward(d))
         return None
 
+    def flops_rule(self, call: Any) -> dict[str, tuple[int, int]]:
+        """The :mod:`nnprune.metrics.flops` hook: MACs of the encoder layers and the head.
+
+        ``call.input_shape`` is ``(1, T)``: MACs per sample at the padded
+        length ``T`` (padding is computed too). The embedding lookup, the
+        positional encoding and the pooling count 0, as everywhere in
+        :mod:`nnprune.metrics.flops`.
+        """
+        prefix = call.name + "." if call.name else ""
+        seq_len, d_model = call.input_shape[1], self.head.in_features
+        out: dict[str, tuple[int, int]] = {}
+        for i, layer in enumerate(self.encoder):
+            out.update(sub_flops(layer, f"{prefix}encoder.{i}", (1, seq_len, d_model)))
+        out.update(sub_flops(self.head, prefix + "head", (1, d_model)))
+        return out
+
     def zero_grad(self) -> None:
         """Zero the parameters' gradients and every attention layer's ``head_mask_grad_``."""
         super().zero_grad()
@@ -119,18 +137,4 @@ class TransformerClassifier(nn.Module):
             layer.self_attn.zero_grad()
 
 
-def transformer_flops(model: TransformerClassifier, seq_len: int) -> tuple[int, int]:
-    """``metrics.flops`` of the encoder layers on ``(seq_len, d_model)`` plus the head.
-
-    MACs per sample at the padded length ``seq_len`` (padding is computed
-    too); the embedding lookup counts 0, as in :mod:`nnprune.metrics.flops`.
-    """
-    from ..metrics import flops
-
-    d_model = model.head.in_features
-    enc = flops(model.encoder, (seq_len, d_model))
-    head = flops(nn.Sequential(model.head), (d_model,))
-    return enc[0] + head[0], enc[1] + head[1]
-
-
-__all__ = ["TransformerClassifier", "transformer_flops"]
+__all__ = ["TransformerClassifier"]

@@ -50,9 +50,26 @@ Sequence layers, in the same spirit (MACs per sample, inputs ``(N, T, D)``):
 * ``Embedding``: 0 MACs, a table lookup (its rows are read, not multiplied);
   ``PositionalEncoding``, ``SequenceMeanPool``, ``LayerNorm``, ``GELU`` and
   ``GlobalAvgPool2d`` likewise count 0, like BatchNorm and activations.
+* ``Transpose`` and ``LastTimeStep`` (:mod:`nnprune.nn.sequence`): 0 MACs, they
+  only move or pick entries.
 
-A model whose first layer is an ``Embedding`` gets a dry-run sample of
-integer token ids (zeros) instead of floats.
+A model whose first layer is an ``Embedding`` (the first child, recursively,
+for a model that is not a ``Sequential``) gets a dry-run sample of integer
+token ids (zeros) instead of floats.
+
+Custom models: a ``Module`` that is not a ``Sequential`` is traced as one
+call. If its type (or a base class) is in ``FLOP_RULES`` that rule counts it;
+otherwise it may define the hook
+
+.. code-block:: python
+
+    def flops_rule(self, call: LayerCall) -> dict[str, tuple[int, int]]: ...
+
+which returns ``{name: (flops, flops_nz)}`` for its sub-modules, typically
+through :func:`sub_flops` (a rule that needs only the input shape) or
+:func:`layer_flops` (a part that needs a dry run). ``call.input_shape`` is
+``(1, *input_shape)`` and ``call.name`` the prefix for the names. A hook on
+the class takes precedence over ``FLOP_RULES``.
 
 Book: §1.3 (effect of pruning on compute), §3.3 (comparing methods).
 """
@@ -77,6 +94,7 @@ from ..nn import (
     Dropout,
     Embedding,
     Flatten,
+    LastTimeStep,
     LayerNorm,
     LeakyReLU,
     Linear,
@@ -88,10 +106,11 @@ from ..nn import (
     Sigmoid,
     Tanh,
     TransformerEncoderLayer,
+    Transpose,
 )
 from ..nn._im2col import conv_output_size
 from ..nn.global_pool import GlobalAvgPool2d
-from ..nn.module import Module, Sequential
+from ..nn.module import Module
 from ..nn.residual import BasicBlock
 from ..nn.rnn import RNNBase
 from ..sparse.layers import SparseConv2d, SparseLinear
@@ -131,18 +150,30 @@ def _rnn_counts(call: LayerCall) -> tuple[int, int]:
     return size, size - sum(count_zeros(p) for p in weights)
 
 
-def _sub_flops(layer: Module, name: str, input_shape: tuple[int, ...]) -> dict[str, tuple]:
-    """FLOPs of a sub-module whose rule reads only the input shape (``Linear``, attention)."""
-    return _layer_entries(LayerCall(name, layer, input_shape, None))
+def sub_flops(layer: Module, name: str, input_shape: tuple[int, ...]) -> dict[str, tuple]:
+    """``{name: (flops, flops_nz)}`` of a sub-module whose rule reads only its input shape.
+
+    For composite rules and ``flops_rule`` hooks: ``Linear``, recurrent layers,
+    attention and encoder layers are counted from ``input_shape`` alone (with
+    the batch axis, e.g. ``(1, T, D)``), without running them. Layers whose
+    count needs their output (convolutions) must go through
+    :func:`layer_flops` instead.
+
+    Raises
+    ------
+    TypeError
+        For a layer type not in ``FLOP_RULES`` and without a ``flops_rule`` hook.
+    """
+    return _layer_entries(LayerCall(name, layer, tuple(input_shape), None))
 
 
 def _attention_flops(call: LayerCall) -> dict[str, tuple[int, int]]:
     attn, shape, prefix = call.layer, call.input_shape, call.name + "." if call.name else ""
     out: dict[str, tuple[int, int]] = {}
     for key in ("q_proj", "k_proj", "v_proj"):
-        out.update(_sub_flops(getattr(attn, key), prefix + key, shape))  # shape (1, T, D)
+        out.update(sub_flops(getattr(attn, key), prefix + key, shape))  # shape (1, T, D)
     inner = (*shape[:-1], attn.num_heads * attn.head_dim)  # (1, T, H*d)
-    out.update(_sub_flops(attn.out_proj, prefix + "out_proj", inner))
+    out.update(sub_flops(attn.out_proj, prefix + "out_proj", inner))
     t = shape[1]
     products = 2 * t * t * attn.num_heads * attn.head_dim  # QK^T and PV, activations only
     out[call.name] = (products, products)
@@ -152,9 +183,9 @@ def _attention_flops(call: LayerCall) -> dict[str, tuple[int, int]]:
 def _encoder_flops(call: LayerCall) -> dict[str, tuple[int, int]]:
     layer, shape, prefix = call.layer, call.input_shape, call.name + "." if call.name else ""
     hidden = (*shape[:-1], layer.linear1.out_features)  # (1, T, dim_feedforward)
-    out = _sub_flops(layer.self_attn, prefix + "self_attn", shape)
-    out.update(_sub_flops(layer.linear1, prefix + "linear1", shape))
-    out.update(_sub_flops(layer.linear2, prefix + "linear2", hidden))
+    out = sub_flops(layer.self_attn, prefix + "self_attn", shape)
+    out.update(sub_flops(layer.linear1, prefix + "linear1", shape))
+    out.update(sub_flops(layer.linear2, prefix + "linear2", hidden))
     return out
 
 
@@ -198,6 +229,8 @@ FLOP_RULES: dict[type, Counts | Callable[[LayerCall], dict[str, tuple[int, int]]
     LayerNorm: None,
     GELU: None,
     GlobalAvgPool2d: None,
+    Transpose: None,
+    LastTimeStep: None,
     SparseLinear: (_linear_uses, _sparse_counts),
     SparseConv2d: (_conv2d_uses, _sparse_counts),
     ReLU: None,
@@ -214,13 +247,16 @@ FLOP_RULES: dict[type, Counts | Callable[[LayerCall], dict[str, tuple[int, int]]
 
 
 def _rule(layer: Module, name: str) -> Any:
+    hook = getattr(layer, "flops_rule", None)
+    if callable(hook):
+        return hook
     for kind in type(layer).__mro__:
         if kind in FLOP_RULES:
             return FLOP_RULES[kind]
     known = ", ".join(sorted(k.__name__ for k in FLOP_RULES))
     raise TypeError(
         f"flops: unknown layer type {type(layer).__name__} at {name or '(model)'!r}; "
-        f"known types: {known}"
+        f"known types: {known}; a custom Module can define flops_rule(call) instead"
     )
 
 
@@ -241,8 +277,8 @@ def _dry_run(model: Module, input_shape: Sequence[int]) -> list[LayerCall]:
     first = next(iter(model.parameters()), None)
     dtype = np.float32 if first is None else first.dtype
     first_layer = model
-    while isinstance(first_layer, Sequential) and len(first_layer):
-        first_layer = first_layer[0]
+    while next(first_layer.children(), None) is not None:
+        first_layer = next(first_layer.children())
     if isinstance(first_layer, Embedding):
         dtype = np.int64  # token ids
     xp = get_backend(model.backend)
@@ -273,14 +309,14 @@ def layer_flops(model: Module, input_shape: Sequence[int]) -> dict[str, tuple[in
     ----------
     model : Module
         ``Sequential`` containers are opened; every layer must be of a type in
-        ``FLOP_RULES``.
+        ``FLOP_RULES`` or define a ``flops_rule`` hook (module docstring).
     input_shape : sequence of int
         Shape of one sample without the batch axis, e.g. ``(1, 28, 28)`` or ``(784,)``.
 
     Raises
     ------
     TypeError
-        For a layer type not in ``FLOP_RULES``.
+        For a layer type not in ``FLOP_RULES`` and without a ``flops_rule`` hook.
     ValueError
         For a malformed ``input_shape``.
     """

@@ -5,7 +5,8 @@ Transformer layers read time first, ``(N, T, D)``. ``Transpose`` swaps the two
 axes so that a speech model can be one ``Sequential``
 (``Transpose -> Conv1d -> ReLU -> Transpose -> GRU -> LastTimeStep -> Linear``);
 ``LastTimeStep`` turns the recurrent output sequence into one vector per
-sequence for the classifier. (For the mean over time, use
+sequence for the classifier, at each sequence's last real step when given
+its length. (For the mean over time, use
 :class:`~nnprune.nn.SequenceMeanPool`.) Neither has parameters.
 
 Book: §1.2 (CNN + RNN models), used by the speech case study (§6.3, §7.3).
@@ -63,16 +64,22 @@ class Transpose(Module):
 
 
 class LastTimeStep(Module):
-    r"""The last step of a sequence: ``(N, T, D) -> (N, D)``, :math:`y_n = x_{n, T}`.
+    r"""The last valid step of each sequence: ``(N, T, D) -> (N, D)``, :math:`y_n = x_{n, \ell_n}`.
+
+    With lengths :math:`\ell_n \in [1, T]` (default :math:`\ell_n = T`, all
+    sequences full),
 
     .. math::
 
+        y_n = x_{n,\ell_n},\qquad
         \frac{\partial L}{\partial x_{nt}} =
-        \begin{cases} \delta_n & t = T \\ 0 & t < T \end{cases}
+        \begin{cases} \delta_n & t = \ell_n \\ 0 & \text{otherwise.} \end{cases}
 
     With ``batch_first`` recurrent layers, ``x[:, -1]`` is the final hidden
     state of the last layer (``h_n_[-1]``), the usual input of a sequence
-    classifier. Sequences must be of equal length (no padding at the end).
+    classifier. For sequences zero-padded at the end, pass ``lengths``: the
+    output is then the state right after each sequence's last real step, which
+    the padding that follows cannot reach (a recurrent layer is causal).
 
     Book: §1.2, §6.3, §7.3.
     """
@@ -80,17 +87,37 @@ class LastTimeStep(Module):
     def __init__(self) -> None:
         super().__init__()
         self._x_shape = None
+        self._last = None
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Any, lengths: Any = None) -> Any:
+        """``x`` ``(N, T, D)``; ``lengths`` int ``(N,)`` in ``[1, T]`` or None (all ``T``)."""
         check_input(self, x, ndim=3)
-        self._x_shape = x.shape
-        return x[:, -1].copy()  # (N, D)
+        xp = get_xp(x)
+        n, t, _ = x.shape
+        if lengths is None:
+            last = xp.full(n, t - 1)
+        else:
+            lengths = xp.asarray(lengths)
+            if lengths.shape != (n,) or lengths.dtype.kind not in "iu":
+                raise ValueError(
+                    f"lengths must be an int array of shape ({n},), "
+                    f"got {lengths.dtype} of shape {tuple(lengths.shape)}"
+                )
+            if n and (int(lengths.min()) < 1 or int(lengths.max()) > t):
+                raise ValueError(
+                    f"lengths must be in [1, {t}] (T = {t}), "
+                    f"got values from {int(lengths.min())} to {int(lengths.max())}"
+                )
+            last = lengths - 1
+        self._x_shape, self._last = x.shape, last
+        return x[xp.arange(n), last]  # (N, D), a copy (fancy indexing)
 
     def backward(self, dout: Any) -> Any:
         if self._x_shape is None:
             raise RuntimeError("LastTimeStep.backward called before forward")
-        dx = get_xp(dout).zeros(self._x_shape, dtype=dout.dtype)  # (N, T, D)
-        dx[:, -1] = dout
+        xp = get_xp(dout)
+        dx = xp.zeros(self._x_shape, dtype=dout.dtype)  # (N, T, D)
+        dx[xp.arange(self._x_shape[0]), self._last] = dout
         return dx
 
 

@@ -8,12 +8,17 @@ chapter scripts print is measured.
 Sub-packages: ``nn`` (layers), ``optim`` (optimisers, schedules), ``data``,
 ``prune`` (masks and structured removal), ``metrics`` (sparsity, size, FLOPs),
 ``sparse`` (scipy.sparse storage and inference), ``regularizers`` (§4.1
-penalties), ``pipeline`` (prune-retrain loops), ``models``, ``train``, ``io``.
+penalties), ``algorithms`` (§4.2 ISTA, reweighted L1, ADMM), ``saliency`` (§4.3
+criteria), ``pipeline`` (§5 prune-retrain loops), ``experiments`` (§3.3 comparison
+harness), ``casestudies`` (§6–7), ``models``, ``train``, ``io``.
 """
 
 from . import (
+    algorithms,
     backend,
+    casestudies,
     data,
+    experiments,
     gradcheck,
     io,
     metrics,
@@ -23,6 +28,7 @@ from . import (
     pipeline,
     prune,
     regularizers,
+    saliency,
     sparse,
     train,
 )
@@ -32,8 +38,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "algorithms",
     "backend",
+    "casestudies",
     "data",
+    "experiments",
     "gradcheck",
     "io",
     "manual_seed",
@@ -44,6 +53,7 @@ __all__ = [
     "pipeline",
     "prune",
     "regularizers",
+    "saliency",
     "sparse",
     "train",
 ]

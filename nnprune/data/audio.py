@@ -23,9 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import scipy.fft
 import scipy.io.wavfile
-import scipy.signal
 
 from ..nn._validate import check_positive_int
 from ..rng import SeedLike, as_generator
@@ -231,6 +229,8 @@ def log_mel_spectrogram(
     if not eps > 0:
         raise ValueError(f"eps must be positive, got {eps}")
     bank = mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax)
+    import scipy.signal  # here, not at the top: it is slow to import and rarely needed
+
     window = scipy.signal.get_window("hann", n_fft)  # periodic, as for spectral analysis
     _, _, Z = scipy.signal.stft(
         x, fs=sample_rate, window=window, nperseg=n_fft, noverlap=n_fft - hop
@@ -265,6 +265,8 @@ def mfcc(signal: np.ndarray, sample_rate: int, n_mfcc: int = 13, **kwargs) -> np
     log_mel = log_mel_spectrogram(signal, sample_rate, **kwargs).astype(np.float64)
     if n_mfcc > log_mel.shape[1]:
         raise ValueError(f"n_mfcc must be at most n_mels = {log_mel.shape[1]}, got {n_mfcc}")
+    import scipy.fft  # lazily, like scipy.signal above
+
     return scipy.fft.dct(log_mel, type=2, norm="ortho", axis=1)[:, :n_mfcc].astype(np.float32)
 
 

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ..backend import get_xp, to_numpy
 from ..nn._validate import check_probability
@@ -76,6 +75,8 @@ class TaylorReport:
 def _correlations(pred: np.ndarray, act: np.ndarray) -> tuple[float, float]:
     if pred.size < 2 or np.ptp(pred) == 0 or np.ptp(act) == 0:
         return float("nan"), float("nan")
+    from scipy import stats  # imported here: scipy.stats takes about a second to load
+
     return float(stats.pearsonr(pred, act)[0]), float(stats.spearmanr(pred, act)[0])
 
 

@@ -50,8 +50,17 @@ def show_gradcheck(seed: int) -> None:
 def train_one(name: str, model: nn.Module, splits, epochs: int, seed: int, backend: str) -> dict:
     """§1.2: train with SGD + momentum and measure what §1.3 talks about."""
     opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    hist = fit(model, nn.CrossEntropyLoss(), opt, splits.train, splits.val, epochs=epochs,
-               batch_size=BATCH_SIZE, seed=seed, backend=backend)
+    hist = fit(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        splits.train,
+        splits.val,
+        epochs=epochs,
+        batch_size=BATCH_SIZE,
+        seed=seed,
+        backend=backend,
+    )
     _, test_acc = evaluate(model, nn.CrossEntropyLoss(), splits.test)
     return {
         "model": name,
@@ -89,18 +98,32 @@ def main(argv: list[str] | None = None) -> list[dict]:
     flat = digits_splits(args.seed, flatten=True)
     images = digits_splits(args.seed, flatten=False)
     results = [
-        train_one("MLP 64-300-100-10", mlp(MLP_SIZES, seed=args.seed), flat, epochs,
-                  args.seed, args.backend),
-        train_one("CNN 16-32", small_cnn(1, 10, 8, channels=CNN_CHANNELS, seed=args.seed),
-                  images, epochs, args.seed, args.backend),
+        train_one(
+            "MLP 64-300-100-10",
+            mlp(MLP_SIZES, seed=args.seed),
+            flat,
+            epochs,
+            args.seed,
+            args.backend,
+        ),
+        train_one(
+            "CNN 16-32",
+            small_cnn(1, 10, 8, channels=CNN_CHANNELS, seed=args.seed),
+            images,
+            epochs,
+            args.seed,
+            args.backend,
+        ),
     ]
     print()
-    print(format_table(
-        results,
-        columns=["model", "parameters", "test_accuracy", "ms_per_epoch"],
-        formats={"parameters": "{:,}", "test_accuracy": "{:.2%}", "ms_per_epoch": "{:.0f}"},
-        title=f"Digits, {epochs} epochs, seed {args.seed} (test set: {len(flat.test[1])} images)",
-    ))
+    print(
+        format_table(
+            results,
+            columns=["model", "parameters", "test_accuracy", "ms_per_epoch"],
+            formats={"parameters": "{:,}", "test_accuracy": "{:.2%}", "ms_per_epoch": "{:.0f}"},
+            title=f"Digits, {epochs} epochs, seed {args.seed} (test set: {len(flat.test[1])} images)",
+        )
+    )
     print(f"\nlearning curves: {plot_curves(results, args.out)}")
     return results
 

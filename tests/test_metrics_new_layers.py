@@ -120,12 +120,7 @@ def test_flops_of_small_resnet_counts_every_convolution():
     # stage 2 block (stride 2): 3x3 4->8 and 3x3 8->8 at 4x4, 1x1 4->8 shortcut at 4x4;
     # classifier 8->10.
     expected = (
-        64 * 4 * 1 * 9
-        + 2 * 64 * 4 * 4 * 9
-        + 16 * 8 * 4 * 9
-        + 16 * 8 * 8 * 9
-        + 16 * 8 * 4
-        + 8 * 10
+        64 * 4 * 1 * 9 + 2 * 64 * 4 * 4 * 9 + 16 * 8 * 4 * 9 + 16 * 8 * 8 * 9 + 16 * 8 * 4 + 8 * 10
     )
     dense, nonzero = flops(model, (1, 8, 8))
     assert dense == nonzero == expected

@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             results,
             columns=["model", "parameters", "test_accuracy", "ms_per_epoch"],
             formats={"parameters": "{:,}", "test_accuracy": "{:.2%}", "ms_per_epoch": "{:.0f}"},
-            title=f"Digits, {epochs} epochs, seed {args.seed} (test set: {len(flat.test[1])} images)",
+            title=f"Digits, {epochs} epochs, seed {args.seed} "
+            f"(test set: {len(flat.test[1])} images)",
         )
     )
     print(f"\nlearning curves: {plot_curves(results, args.out)}")

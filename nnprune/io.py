@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .nn.module import Module
 
 FORMAT_NAME = "nnprune"
@@ -91,28 +91,13 @@ def save(
     if not isinstance(model, Module):
         raise TypeError(f"model must be an nnprune Module, got {type(model).__name__}")
     path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"cannot save to {str(path)!r}: folder {str(folder)!r} does not exist"
-        )
     header = _header(model, metadata)
     state = model.state_dict()
     if METADATA_KEY in state:
         raise ValueError(f"the model has a state entry named {METADATA_KEY!r}, which is reserved")
     arrays = {**state, METADATA_KEY: np.array(header)}
     writer = np.savez_compressed if compress else np.savez
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            writer(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda f: writer(f, **arrays), "wb", make_parents=False, fsync=True)
 
 
 def _corrupt(path: Path, exc: BaseException) -> ValueError:

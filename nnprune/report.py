@@ -14,13 +14,14 @@ import argparse
 import csv
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._atomic import atomic_write
 
 
 def _cell(value: Any, fmt: str | None) -> str:
@@ -69,21 +70,6 @@ def format_table(
     return "\n".join(out)
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        kwargs = {"newline": ""} if "b" not in mode else {}
-        with os.fdopen(fd, mode, **kwargs) as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> Path:
     """Write rows (dicts with the same keys) to CSV atomically; return the path."""
     if not rows:
@@ -95,13 +81,13 @@ def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> Path:
         w.writeheader()
         w.writerows(rows)
 
-    return _atomic_write(Path(path), write)
+    return atomic_write(Path(path), write)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write a JSON-serialisable object atomically; return the path."""
     text = json.dumps(obj, indent=2, default=_json_default)
-    return _atomic_write(Path(path), lambda fh: fh.write(text + "\n"))
+    return atomic_write(Path(path), lambda fh: fh.write(text + "\n"))
 
 
 def _json_default(obj: Any) -> Any:
@@ -118,7 +104,7 @@ def save_figure(fig: Any, out_dir: str | os.PathLike, name: str, dpi: int = 120)
 
     path = Path(out_dir) / name
     try:
-        _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi), mode="wb")
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi), mode="wb")
     finally:
         plt.close(fig)
     return path

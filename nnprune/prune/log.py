@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Any
 
+from .._atomic import atomic_write
 from ..nn.module import Module
 
 _ACTIVE: list[PruningLog] = []
@@ -87,17 +87,8 @@ class PruningLog:
 
     def to_json(self, path: str | os.PathLike) -> None:
         """Write :attr:`records` to ``path`` as JSON (temporary file, then rename)."""
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".pruning_log_", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.records, f, indent=2, allow_nan=False)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        text = json.dumps(self.records, indent=2, allow_nan=False)
+        atomic_write(path, lambda f: f.write(text), make_parents=False)
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> PruningLog:

@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from .._atomic import atomic_write
 from ..backend import to_numpy
 from ..nn.module import MASK_SUFFIX, Module
 from ..nn.parameter import Parameter
@@ -287,17 +287,7 @@ def save_sparse(
     }
     arrays[_META_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
 
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays), "wb", make_parents=False)
 
 
 def _read_meta(files: Any, path: str) -> dict[str, Any]:

@@ -404,3 +404,16 @@ def test_bad_seeds(seed):
     if not isinstance(seed, float | str):
         with pytest.raises(ValueError, match="seed must be a non-negative integer"):
             nnprune.manual_seed(seed)
+
+
+def test_prunable_parameters_yields_qualified_name_module_attr_and_param():
+    from nnprune.nn.module import PrunableParameter
+
+    model = nn.Sequential(nn.Linear(4, 5, rng=0), nn.ReLU(), nn.Linear(5, 3, rng=1))
+    got = list(model.prunable_parameters())
+    assert [g.name for g in got] == ["0.weight", "2.weight"]
+    assert all(isinstance(g, PrunableParameter) for g in got)
+    assert got[1].module is model[2] and got[1].attr == "weight"
+    assert got[1].param is model[2].weight
+    model[0].weight.prunable = False
+    assert [g.name for g in model.prunable_parameters()] == ["2.weight"]

@@ -19,7 +19,7 @@ Book: §1.1 (forward and backward propagation), §1.2 (models as stacks of layer
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,6 +27,15 @@ from ..backend import backend_of, get_xp, normalize_backend, to_backend, to_nump
 from .parameter import Parameter
 
 MASK_SUFFIX = "_mask"
+
+
+class PrunableParameter(NamedTuple):
+    """One prunable parameter: qualified ``name``, owning ``module``, ``attr``, ``param``."""
+
+    name: str
+    module: Module
+    attr: str
+    param: Parameter
 
 
 class Module:
@@ -136,6 +145,31 @@ class Module:
         """Every parameter of this module and its descendants."""
         for _, p in self.named_parameters():
             yield p
+
+    def prunable_parameters(self, prefix: str = "") -> Iterator[PrunableParameter]:
+        """Every parameter the pruning API may prune, with where it lives.
+
+        The one public way to ask "which weights are prunable?": chapters, the
+        pruning API, saliency, pipelines and the comparison harness all use it.
+
+        Yields
+        ------
+        PrunableParameter
+            ``(name, module, attr, param)``: the qualified name as
+            :meth:`named_parameters` gives it (``"0.weight"``), the module that
+            owns the parameter, the attribute name in that module (``"weight"``)
+            and the :class:`Parameter` itself.
+
+        Examples
+        --------
+        >>> for name, module, attr, p in model.prunable_parameters():  # doctest: +SKIP
+        ...     print(name, p.shape)
+        """
+        for mod_name, mod in self.named_modules(prefix):
+            for attr, p in mod._parameters.items():
+                if p.prunable:
+                    name = f"{mod_name}.{attr}" if mod_name else attr
+                    yield PrunableParameter(name, mod, attr, p)
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
         """``(dotted_name, array)`` for every buffer."""

@@ -273,7 +273,7 @@ def compare(
         del row["state_dict"]
     summary = summarize(rows)
     out = Path(out)
-    from .. import __version__
+    from .._version import __version__
 
     paths = {
         "csv": write_csv(out / "results.csv", [_csv_row(r) for r in rows]),

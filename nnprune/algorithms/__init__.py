@@ -16,7 +16,7 @@ reweighted strengths (:class:`RefreshWeights`) in ``reweighted.py``, ADMM's W/Z/
 in ``admm.py``. :class:`ProximalStep` applies any penalty of :mod:`nnprune.regularizers`
 that has a proximal operator (group lasso, L0) the same way.
 
-Book: §4.2 (corrected, see BOOK.md errata)
+Book: §4.2 (corrected, see docs/errata.md#s4-2-admm, #s4-2-irls, #s4-2-lasso)
 """
 
 from .admm import ADMMResult, ADMMState, admm_prune, kept_count, project_sparse

@@ -48,7 +48,7 @@ References: Tibshirani, *Regression shrinkage and selection via the lasso*, JRSS
 1996; Beck & Teboulle, *A fast iterative shrinkage-thresholding algorithm for linear
 inverse problems*, SIAM J. Imaging Sci. 2009.
 
-Book: §4.2 Lasso (corrected, see BOOK.md errata), Appendix C (L1 training).
+Book: §4.2 Lasso (corrected, see docs/errata.md#s4-2-lasso), Appendix C (L1 training).
 """
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ def ista_train(
     TrainResult
         ``(history, zero_fraction, penalty)``.
 
-    Book: §4.2 Lasso (corrected, see BOOK.md errata)
+    Book: §4.2 Lasso (corrected, see docs/errata.md#s4-2-lasso)
     """
     penalty = L1(lam)
     plist = penalised_parameters(model, params)
@@ -344,7 +344,7 @@ def subgradient_l1_train(
 
     Parameters and return value are those of :func:`ista_train`.
 
-    Book: Appendix C, §4.2 Lasso (corrected, see BOOK.md errata)
+    Book: Appendix C, §4.2 Lasso (corrected, see docs/errata.md#s4-2-lasso)
     """
     penalty = L1(lam)
     plist = penalised_parameters(model, params)

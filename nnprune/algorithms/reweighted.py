@@ -34,7 +34,7 @@ The loop, as :func:`reweighted_l1_train` runs it inside :func:`nnprune.train.fit
 Reference: Candès, Wakin & Boyd, *Enhancing sparsity by reweighted ℓ1 minimization*,
 J. Fourier Anal. Appl. 14:877–905, 2008.
 
-Book: §4.2 IRLS (corrected, see BOOK.md errata: the book's
+Book: §4.2 IRLS (corrected, see docs/errata.md#s4-2-irls: the book's
 :math:`\lambda = 1/(\alpha\,\mathrm{trace}(W))` is undefined for non-square ``W``).
 """
 
@@ -118,7 +118,7 @@ def reweighted_l1_train(
         :math:`1/(|W^{(t)}|+\epsilon)` of the last refresh (multiply by ``lam`` for
         :math:`\lambda_{ij}`).
 
-    Book: §4.2 IRLS (corrected, see BOOK.md errata)
+    Book: §4.2 IRLS (corrected, see docs/errata.md#s4-2-irls)
     """
     penalty = ReweightedL1(lam, eps=eps)
     plist = penalised_parameters(model, params)

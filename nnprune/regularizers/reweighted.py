@@ -23,7 +23,7 @@ survive; it keeps :math:`w` finite at :math:`W^{(t)}_{ij} = 0`.
 Reference: Candès, Wakin & Boyd, *Enhancing sparsity by reweighted ℓ1 minimization*,
 J. Fourier Anal. Appl. 14:877–905, 2008.
 
-Book: §4.2 IRLS (corrected, see BOOK.md errata): the book's IRLS update
+Book: §4.2 IRLS (corrected, see docs/errata.md#s4-2-irls): the book's IRLS update
 :math:`\lambda = 1/(\alpha\,\mathrm{trace}(W))` is undefined for a non-square ``W``
 and is not reweighting; its §4.1 "L1" term :math:`\sum |W/(W^2+\epsilon)|`
 resembles this reweighted term, not L1.

@@ -144,10 +144,11 @@ class SoftThresholdStep:
 
     def on_step_end(self, step: int, model: Module) -> None:
         for group in self.optimizer.param_groups:
+            mine = [p for p in group["params"] if id(p) in self._wanted and p.requires_grad]
+            if not mine:
+                continue
             eta = check_nonnegative("lr", group["lr"])
-            for p in group["params"]:
-                if id(p) not in self._wanted or not p.requires_grad:
-                    continue
+            for p in mine:
                 V = p.data  # V = W - eta * grad: the optimiser's step just made it
                 tau = eta * self.lam  # the threshold eta * lambda ...
                 w = self.strength(p) if self.strength is not None else None

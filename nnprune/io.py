@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_write
+from ._npzcheck import check_npz_members
 from .nn.module import Module
 
 FORMAT_NAME = "nnprune"
@@ -101,6 +102,11 @@ def save(
 
 
 def _corrupt(path: Path, exc: BaseException) -> ValueError:
+    if "pickle" in str(exc):  # NumPy's text suggests allow_pickle: never the right advice here
+        return ValueError(
+            f"{str(path)!r} is not a readable .npz file (truncated or corrupt, random bytes or a pickle?); nnprune model "
+            "files are .npz archives written by nnprune.io.save and are never unpickled"
+        )
     return ValueError(f"{str(path)!r} is not a readable .npz file (truncated or corrupt?): {exc}")
 
 
@@ -159,6 +165,11 @@ def load_state(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
             raise ValueError(
                 f"{str(path)!r} holds a single .npy array, not an nnprune .npz archive"
             )
+        try:
+            check_npz_members(archive, path)
+        except ValueError:
+            archive.close()
+            raise
         arrays = _read_members(path, archive)
     if METADATA_KEY not in arrays:
         raise ValueError(

@@ -88,7 +88,7 @@ class PruningLog:
     def to_json(self, path: str | os.PathLike) -> None:
         """Write :attr:`records` to ``path`` as JSON (temporary file, then rename)."""
         text = json.dumps(self.records, indent=2, allow_nan=False)
-        atomic_write(path, lambda f: f.write(text), make_parents=False)
+        atomic_write(path, lambda f: f.write(text), make_parents=False, fsync=True)
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> PruningLog:

@@ -36,6 +36,7 @@ Book: §2.2 (storage benefits of sparsity).
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 from typing import Any
@@ -44,6 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._atomic import atomic_write
+from .._npzcheck import check_npz_members
 from ..backend import to_numpy
 from ..nn.module import MASK_SUFFIX, Module
 from ..nn.parameter import Parameter
@@ -287,7 +289,9 @@ def save_sparse(
     }
     arrays[_META_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
 
-    atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays), "wb", make_parents=False)
+    atomic_write(
+        path, lambda fh: np.savez_compressed(fh, **arrays), "wb", make_parents=False, fsync=True
+    )
 
 
 def _read_meta(files: Any, path: str) -> dict[str, Any]:
@@ -308,10 +312,50 @@ def _read_meta(files: Any, path: str) -> dict[str, Any]:
     return meta
 
 
+# dtypes a saved parameter or buffer may have; anything else in the metadata is refused
+_SAVED_DTYPES = frozenset({"float32", "float64", "int64", "int32", "uint8", "bool"})
+_MASK_TAGS = (None, "nonzero", "stored")
+
+
+def _check_entry(entry: Any) -> None:
+    """The metadata of one entry: kind, shape, dtype and mask tag, before anything is read."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"metadata entry must be a table, got {type(entry).__name__}")
+    if entry.get("kind") not in ("sparse", "dense"):
+        raise ValueError(f"kind must be 'sparse' or 'dense', got {entry.get('kind')!r}")
+    shape = entry.get("shape")
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
+        raise ValueError(f"shape must be a list of non-negative ints, got {shape!r}")
+    if entry.get("dtype") not in _SAVED_DTYPES:
+        raise ValueError(
+            f"dtype must be one of {sorted(_SAVED_DTYPES)}, got {entry.get('dtype')!r}"
+        )
+    if entry.get("mask") not in _MASK_TAGS:
+        raise ValueError(f"mask must be null, 'nonzero' or 'stored', got {entry.get('mask')!r}")
+    if entry["kind"] == "sparse":
+        if not shape:
+            raise ValueError("a sparse entry needs a shape of at least one dimension")
+        expected = [1, shape[0]] if len(shape) == 1 else [shape[0], math.prod(shape[1:])]
+        if entry.get("matrix_shape") != expected:
+            raise ValueError(
+                f"matrix_shape {entry.get('matrix_shape')!r} does not match shape {shape} "
+                f"(expected {expected})"
+            )
+
+
 def _read_sparse(files: Any, name: str, entry: dict[str, Any], fmt: str) -> np.ndarray:
     comps = {}
     for key in _COMPONENTS[fmt]:
         comps[key] = files[f"sparse/{name}/{key}"]
+    if str(comps["data"].dtype) != entry["dtype"]:
+        raise ValueError(
+            f"values are {comps['data'].dtype}, metadata says {entry['dtype']}"
+        )
+    for key, arr in comps.items():
+        if key != "data" and arr.dtype.kind not in "ui":
+            raise ValueError(f"index array {key!r} must hold integers, got {arr.dtype}")
     shape = tuple(entry["matrix_shape"])
     index = {k: v.astype(np.int64) for k, v in comps.items() if k != "data"}
     if fmt == "coo":
@@ -354,15 +398,22 @@ def load_sparse(path: str | os.PathLike) -> dict[str, np.ndarray]:
     except FileNotFoundError:
         raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        if "pickle" in str(exc):  # NumPy's advice (allow_pickle) is never right here
+            raise ValueError(
+                f"{path} is not a readable .npz file (truncated or corrupt, random bytes or a pickle?); nnprune sparse "
+                "files are never unpickled"
+            ) from None
         raise ValueError(f"{path} is not a readable .npz file: {exc}") from exc
     if not isinstance(files, np.lib.npyio.NpzFile):
         raise ValueError(f"{path} is a single .npy array, not an nnprune sparse .npz file")
     with files:
+        check_npz_members(files, path)
         meta = _read_meta(files, path)
         fmt = meta["sparse_format"]
         state: dict[str, np.ndarray] = {}
         for name, entry in meta["entries"].items():
             try:
+                _check_entry(entry)
                 if entry["kind"] == "sparse":
                     value = _read_sparse(files, name, entry, fmt)
                 else:

@@ -104,8 +104,9 @@ def save(
 def _corrupt(path: Path, exc: BaseException) -> ValueError:
     if "pickle" in str(exc):  # NumPy's text suggests allow_pickle: never the right advice here
         return ValueError(
-            f"{str(path)!r} is not a readable .npz file (truncated or corrupt, random bytes or a pickle?); nnprune model "
-            "files are .npz archives written by nnprune.io.save and are never unpickled"
+            f"{str(path)!r} is not a readable .npz file (truncated or corrupt, random bytes or "
+            "a pickle?); nnprune model files are .npz archives written by nnprune.io.save and "
+            "are never unpickled"
         )
     return ValueError(f"{str(path)!r} is not a readable .npz file (truncated or corrupt?): {exc}")
 

@@ -26,9 +26,17 @@ callables a NumPy array pickle needs (``numpy._core.multiarray._reconstruct``
 under its NumPy 1 and 2 names, ``numpy.ndarray``, ``numpy.dtype``, and
 ``_codecs.encode`` limited to the ``latin1`` codec, which Python 3 uses to
 pickle bytes at protocol 2) and refuses every other global with an error
-before anything is called. The loaded dict is then checked: keys, dtype,
-shape and label range. This closes the code-execution hole of plain
-``pickle.load``; the binary version needs no unpickling at all, so prefer it.
+before anything is called. Those callables are guarded too: ``numpy.ndarray``
+cannot be called, ``_reconstruct`` only makes the empty ``(0,)`` array a
+NumPy pickle starts from (never uninitialised memory of a size the file
+chooses), ``numpy.dtype`` only plain numeric types, and the array's
+``BUILD`` step must bring exactly the bytes its shape declares. Before
+unpickling, :func:`check_pickle` walks the opcodes without running them and
+refuses protocols above 4 and any length, frame or memo index larger than the
+file (so a 60-byte file cannot make the unpickler allocate terabytes). The
+loaded dict is then checked: keys, dtype, shape and label range. This closes
+the code-execution hole of plain ``pickle.load``; the binary version needs no
+unpickling at all, so prefer it.
 
 Book: §6 (image case study), appendix C (CNN on CIFAR-10).
 """
@@ -37,8 +45,10 @@ from __future__ import annotations
 
 import codecs
 import io
+import math
 import os
 import pickle
+import pickletools
 import struct
 from pathlib import Path
 from typing import Any
@@ -79,16 +89,125 @@ def _latin1_encode(obj: str, encoding: str = "utf-8", errors: str = "strict") ->
     return obj.encode("latin1", errors)
 
 
-# Taken from an array's own __reduce__ so neither numpy.core (deprecated in NumPy 2)
-# nor numpy._core (absent in NumPy 1) has to be imported by name.
-_reconstruct = np.zeros(0).__reduce__()[0]
+_SAFE_KINDS = "biuf"  # bool, signed, unsigned, float: no objects, records or sub-arrays
+
+
+class _PickledDtype:
+    """What a pickle's ``numpy.dtype(...)`` asked for, checked; numpy's own dtype ``__setstate__``
+    never sees the file's state (only a byte order is taken from it)."""
+
+    def __init__(self, obj: Any = None, align: Any = False, copy: Any = False) -> None:
+        if isinstance(obj, bytes):
+            obj = obj.decode("latin1")
+        if not isinstance(obj, str) or len(obj) > 8:
+            raise ForbiddenPickleError(f"refusing numpy.dtype({obj!r}): a short type code only")
+        try:
+            dtype = np.dtype(obj)
+        except TypeError as exc:
+            raise ForbiddenPickleError(f"refusing numpy.dtype({obj!r}): {exc}") from None
+        if dtype.kind not in _SAFE_KINDS or dtype.fields is not None or dtype.subdtype:
+            raise ForbiddenPickleError(
+                f"refusing numpy.dtype({obj!r}): only plain numeric dtypes are allowed"
+            )
+        self.dtype = dtype
+
+    def __setstate__(self, state: Any) -> None:
+        # (version, byteorder, subarray, names, fields, elsize, alignment, flags)
+        if not isinstance(state, tuple) or len(state) < 5 or any(x is not None for x in state[2:5]):
+            raise ForbiddenPickleError("refusing a dtype state with sub-arrays or fields")
+        if state[1] in ("<", ">", b"<", b">"):
+            order = state[1].decode() if isinstance(state[1], bytes) else state[1]
+            self.dtype = self.dtype.newbyteorder(order)
+
+
+class _PickledArray(np.ndarray):
+    """The array class a pickle may name: built empty, filled only by a checked ``__setstate__``.
+
+    ``numpy.ndarray(...)`` called by the file is refused (it would allocate an
+    uninitialised array of any size); ``_reconstruct`` may only make the empty
+    ``(0,)`` array a NumPy pickle starts from; the ``BUILD`` step must bring
+    exactly ``prod(shape) * itemsize`` bytes of a plain numeric dtype.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _PickledArray:
+        raise ForbiddenPickleError("refusing numpy.ndarray(...) in a pickle")
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, tuple) or len(state) != 5:
+            raise ForbiddenPickleError("refusing an array state other than a 5-tuple")
+        version, shape, dtype, fortran, raw = state
+        if not isinstance(dtype, _PickledDtype):
+            raise ForbiddenPickleError("refusing an array state without a checked dtype")
+        if (
+            not isinstance(shape, tuple)
+            or len(shape) > 32
+            or not all(isinstance(d, int) and d >= 0 for d in shape)
+        ):
+            raise ValueError(f"array state has an invalid shape {shape!r}")
+        if isinstance(raw, str):
+            raw = raw.encode("latin1")
+        if not isinstance(raw, bytes | bytearray):
+            raise ForbiddenPickleError(f"refusing array data of type {type(raw).__name__}")
+        expected = math.prod(shape) * dtype.dtype.itemsize
+        if len(raw) != expected:
+            raise ValueError(
+                f"array state declares shape {shape} of {dtype.dtype} ({expected} bytes) but "
+                f"holds {len(raw)} bytes"
+            )
+        np.ndarray.__setstate__(self, (version, shape, dtype.dtype, bool(fortran), bytes(raw)))
+
+
+def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> _PickledArray:
+    """``numpy._core.multiarray._reconstruct`` as array pickles use it: the empty start array."""
+    if subtype is not _PickledArray or tuple(shape) != (0,):
+        raise ForbiddenPickleError(
+            f"refusing _reconstruct({getattr(subtype, '__name__', subtype)}, {shape!r}): only the "
+            "empty (0,) array a NumPy pickle starts from is allowed"
+        )
+    return np.ndarray.__new__(_PickledArray, (0,), np.uint8)
+
+
 _ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
+    ("numpy", "ndarray"): _PickledArray,
+    ("numpy", "dtype"): _PickledDtype,
     ("_codecs", "encode"): _latin1_encode,
 }
+_MAX_PROTOCOL = 4  # numpy pickles arrays at protocol 5 through other callables (out-of-band)
+_MEMO_OPS = {"PUT", "BINPUT", "LONG_BINPUT"}
+
+
+def check_pickle(raw: bytes, name: str = "pickle") -> None:
+    """Walk the opcodes of ``raw`` without running any (``pickletools.genops``).
+
+    Refuses, before the unpickler allocates anything: protocols above 4
+    ("unsupported protocol"), truncated data or lengths that claim more bytes
+    than the file has, frames and memo indices larger than the file, and bytes
+    after the ``STOP`` opcode.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``.
+    """
+    end = 0
+    try:
+        for op, arg, pos in pickletools.genops(io.BytesIO(raw)):
+            if op.name == "PROTO" and arg > _MAX_PROTOCOL:
+                raise ValueError(
+                    f"{name} uses unsupported pickle protocol {arg}; the CIFAR-10 python batches "
+                    f"use protocol 2 (this reader accepts 0-{_MAX_PROTOCOL})"
+                )
+            if (op.name == "FRAME" or op.name in _MEMO_OPS) and arg > len(raw):
+                raise ValueError(f"{name}: opcode {op.name} at byte {pos} declares {arg}")
+            end = pos + 1
+    except ValueError as exc:
+        if str(exc).startswith(name):
+            raise
+        raise ValueError(f"{name} is truncated or not a valid pickle ({exc})") from None
+    if end != len(raw):
+        raise ValueError(f"{name} has {len(raw) - end} bytes after the end of the pickle")
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -96,7 +215,9 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     ``find_class`` is the one place an unpickler turns a name in the file into
     a Python object it may later call; every name outside the allow-list
-    raises ``pickle.UnpicklingError`` naming it, before anything runs.
+    raises ``pickle.UnpicklingError`` naming it, before anything runs. The
+    callables it hands out are guarded (see the module docstring); run
+    :func:`check_pickle` on the bytes first to bound what the file may allocate.
     """
 
     def find_class(self, module: str, name: str) -> Any:
@@ -187,8 +308,10 @@ def read_cifar_python(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise FileNotFoundError(f"CIFAR-10 batch not found: {str(path)!r}")
     name = repr(str(path))
+    raw = path.read_bytes()
+    check_pickle(raw, name)
     try:
-        batch = RestrictedUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
+        batch = RestrictedUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except ForbiddenPickleError as exc:
         raise ForbiddenPickleError(f"{name}: {exc}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
@@ -202,6 +325,8 @@ def read_cifar_python(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     if missing:
         raise ValueError(f"{name} lacks the keys {missing}; it has {sorted(map(str, batch))}")
     data = batch["data"]
+    if isinstance(data, _PickledArray):
+        data = data.view(np.ndarray)
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2:
         kind = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data)
         raise ValueError(f"{name}: b'data' must be a uint8 array (N, {PIXELS}), got {kind}")

@@ -400,8 +400,8 @@ def load_sparse(path: str | os.PathLike) -> dict[str, np.ndarray]:
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         if "pickle" in str(exc):  # NumPy's advice (allow_pickle) is never right here
             raise ValueError(
-                f"{path} is not a readable .npz file (truncated or corrupt, random bytes or a pickle?); nnprune sparse "
-                "files are never unpickled"
+                f"{path} is not a readable .npz file (truncated or corrupt, random bytes or a "
+                "pickle?); nnprune sparse files are never unpickled"
             ) from None
         raise ValueError(f"{path} is not a readable .npz file: {exc}") from exc
     if not isinstance(files, np.lib.npyio.NpzFile):

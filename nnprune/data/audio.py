@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -33,8 +34,62 @@ from .datasets import class_sizes
 VOWELS = {"a": (730.0, 1090.0), "e": (530.0, 1840.0), "i": (270.0, 2290.0), "u": (300.0, 870.0)}
 # Each word's reversal is also a word: only the order of the sounds tells a pair apart.
 SPEECH_WORDS = ("ai", "ia", "au", "ua", "iu", "ui", "ae", "ea", "aiu", "uia")
-_FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$")
+_FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$", re.IGNORECASE)
 _INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
+
+
+def _check_riff(raw: bytes, name: str) -> None:
+    """Check a WAV file's chunk structure before scipy reads it.
+
+    ``RIFF`` (little-endian) or ``RIFX`` (big-endian) header, ``WAVE`` form, then
+    chunks ``id (4 bytes), size (4 bytes), data`` (padded to an even size). The
+    ``fmt `` chunk must be complete and declare at least one channel and a
+    non-zero block size; the ``data`` chunk must hold the bytes its header declares.
+    Other RIFF variants (RF64) are left to scipy.
+
+    Raises
+    ------
+    ValueError
+        Naming the file: truncated header or chunk, 0 channels, no ``fmt `` or
+        ``data`` chunk, or a data chunk cut short.
+    """
+    if len(raw) < 12:
+        raise ValueError(f"{name} is not a readable WAV file: {len(raw)} bytes, a header needs 12")
+    if raw[:4] not in (b"RIFF", b"RIFX") or raw[8:12] != b"WAVE":
+        if raw[:4] == b"RF64":
+            return
+        raise ValueError(f"{name} is not a readable WAV file: it starts with {raw[:4]!r}, not RIFF")
+    order = "little" if raw[:4] == b"RIFF" else "big"
+    pos, fmt_seen = 12, False
+    while pos + 8 <= len(raw):
+        chunk, size = raw[pos : pos + 4], int.from_bytes(raw[pos + 4 : pos + 8], order)
+        body = raw[pos + 8 : pos + 8 + size]
+        if chunk == b"fmt ":
+            if size < 16 or len(body) < 16:
+                raise ValueError(
+                    f"{name} is truncated or corrupt: its fmt chunk has {len(body)} of the "
+                    f"{max(size, 16)} bytes it needs"
+                )
+            channels = int.from_bytes(body[2:4], order)
+            block_align = int.from_bytes(body[12:14], order)
+            if channels == 0:
+                raise ValueError(f"{name}: the fmt chunk declares 0 channels")
+            if block_align == 0:
+                raise ValueError(f"{name}: the fmt chunk declares a block size of 0 bytes")
+            fmt_seen = True
+        elif chunk == b"data":
+            if not fmt_seen:
+                raise ValueError(f"{name}: the data chunk comes before any fmt chunk")
+            if size != 0xFFFFFFFF and len(body) < size:  # 0xFFFFFFFF: length not known
+                raise ValueError(
+                    f"{name} is truncated: its data chunk declares {size} bytes, the file "
+                    f"holds {len(body)}"
+                )
+            return
+        pos += 8 + size + (size & 1)
+    if not fmt_seen:
+        raise ValueError(f"{name} is truncated or corrupt: no complete fmt chunk")
+    raise ValueError(f"{name} is truncated or corrupt: no data chunk")
 
 
 def read_wav(
@@ -76,11 +131,12 @@ def read_wav(
     if not path.is_file():
         raise FileNotFoundError(f"WAV file not found: {str(path)!r}")
     name = repr(str(path))
+    _check_riff(path.read_bytes(), name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", scipy.io.wavfile.WavFileWarning)
             rate, data = scipy.io.wavfile.read(path)
-    except (ValueError, EOFError, OSError) as exc:
+    except (ValueError, EOFError, OSError, ZeroDivisionError, struct.error) as exc:
         raise ValueError(f"{name} is not a readable WAV file ({exc})") from exc
     if expected_rate is not None and rate != check_positive_int("expected_rate", expected_rate):
         raise ValueError(
@@ -228,6 +284,11 @@ def log_mel_spectrogram(
         raise ValueError(f"hop_length must be at most n_fft = {n_fft}, got {hop}")
     if not eps > 0:
         raise ValueError(f"eps must be positive, got {eps}")
+    if x.size < n_fft:
+        raise ValueError(
+            f"signal has {x.size} samples, fewer than one window of n_fft = {n_fft}; "
+            "use a smaller n_fft or a longer recording"
+        )
     bank = mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax)
     import scipy.signal  # here, not at the top: it is slow to import and rarely needed
 
@@ -359,7 +420,10 @@ def load_fsdd(
     feats = []
     for *_, p in entries:
         signal, _ = read_wav(p, expected_rate=sample_rate)
-        feats.append(extract(signal, sample_rate, **feature_kwargs))
+        try:
+            feats.append(extract(signal, sample_rate, **feature_kwargs))
+        except ValueError as exc:
+            raise ValueError(f"{str(p)!r}: {exc}") from None
     X, lengths = _stack(feats, n_frames)
     y = np.array([e[1] for e in entries], dtype=np.int64)
     return SpeechSet(X, y, lengths, np.array([e[0] for e in entries]))

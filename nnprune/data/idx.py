@@ -19,6 +19,7 @@ Book: §6 (image case study; loaders for the real formats).
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -34,6 +35,8 @@ IDX_TYPES: dict[int, np.dtype] = {
     0x0E: np.dtype(">f8"),
 }
 _GZIP_MAGIC = b"\x1f\x8b"
+MAX_DIMS = 32  # NumPy 1's limit (NumPy 2 allows 64); IDX files in use have 1 to 4
+NUM_CLASSES = 10
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -90,6 +93,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         )
     if ndim == 0:
         raise ValueError(f"{name}: IDX header declares 0 dimensions (magic 0x{magic:08X})")
+    if ndim > MAX_DIMS:
+        raise ValueError(
+            f"{name}: IDX header declares {ndim} dimensions, more than {MAX_DIMS} "
+            f"(magic 0x{magic:08X}); MNIST images have 3, labels 1"
+        )
     header_len = 4 + 4 * ndim
     if len(raw) < header_len:
         raise ValueError(
@@ -98,7 +106,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         )
     shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_TYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no wrap-around
     got = len(raw) - header_len
     if got < expected:
         raise ValueError(
@@ -153,7 +161,8 @@ def load_mnist(root: str | os.PathLike, train: bool = True) -> tuple[np.ndarray,
     FileNotFoundError
         If ``root`` is not a folder or a file is missing; lists the names looked for.
     ValueError
-        If a file is corrupt (see :func:`read_idx`) or images and labels disagree.
+        If a file is corrupt (see :func:`read_idx`), images and labels disagree,
+        or a label is outside 0..9.
     """
     root = Path(root)
     if not root.is_dir():
@@ -184,6 +193,11 @@ def load_mnist(root: str | os.PathLike, train: bool = True) -> tuple[np.ndarray,
         raise ValueError(
             f"{len(images)} images in {str(found['images'])!r} but "
             f"{len(labels)} labels in {str(found['labels'])!r}"
+        )
+    if labels.size and labels.max() >= NUM_CLASSES:
+        bad = int(labels[labels >= NUM_CLASSES][0])
+        raise ValueError(
+            f"{str(found['labels'])!r}: labels must be in 0..{NUM_CLASSES - 1}, found {bad}"
         )
     X = (images.astype(np.float32) / np.float32(255.0))[:, None, :, :]  # (N, 1, H, W)
     return X, labels.astype(np.int64)

@@ -252,7 +252,7 @@ def read_ag_news(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     Parameters
     ----------
     path : str or path-like
-        The CSV file (UTF-8).
+        The CSV file (UTF-8; a leading byte-order mark is skipped).
 
     Returns
     -------
@@ -273,11 +273,14 @@ def read_ag_news(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
         raise FileNotFoundError(f"AG News CSV file not found: {str(path)!r}")
     name = repr(str(path))
     texts, labels = [], []
+    start = 1  # the line where the row being read begins (a quoted field may span lines)
     try:
-        with open(path, encoding="utf-8", newline="") as f:
-            reader = csv.reader(f)
+        # utf-8-sig: a byte-order mark some editors write is not part of the first class
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f, strict=True)  # an unterminated quote is an error
             for row in reader:
-                line = reader.line_num
+                line = start
+                start = reader.line_num + 1
                 if len(row) != 3:
                     raise ValueError(
                         f"{name} line {line}: expected 3 fields (class,title,description), "
@@ -294,7 +297,10 @@ def read_ag_news(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     except UnicodeDecodeError as exc:
         raise ValueError(f"{name} is not UTF-8 text ({exc})") from exc
     except csv.Error as exc:
-        raise ValueError(f"{name}: malformed CSV ({exc})") from exc
+        raise ValueError(
+            f"{name}: malformed CSV in the row starting at line {start} ({exc}; "
+            "an unterminated quote?)"
+        ) from exc
     if not texts:
         raise ValueError(f"{name} holds no rows")
     return texts, np.asarray(labels, dtype=np.int64)

@@ -294,13 +294,18 @@ def load_config(path: str | os.PathLike) -> CompareConfig:
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If it is not valid TOML (with the line) or fails validation (with the key).
+        If the path is a folder, the file is not UTF-8 or not valid TOML (with
+        the line), or it fails validation (with the key).
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"config path {str(path)!r} is a folder; give the TOML file in it")
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: invalid TOML: {exc}") from None
     try:

@@ -92,11 +92,28 @@ class PruningLog:
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> PruningLog:
-        """Read a log written by :meth:`to_json` (records only, no model)."""
-        with open(os.fspath(path), encoding="utf-8") as f:
-            records = json.load(f)
+        """Read a log written by :meth:`to_json` (records only, no model).
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no such file.
+        ValueError
+            Naming the file: not UTF-8, not JSON, nested too deeply, or not a
+            list of records (objects).
+        """
+        name = repr(os.fspath(path))
+        try:
+            with open(os.fspath(path), encoding="utf-8") as f:
+                records = json.load(f)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{name} is not UTF-8 text ({exc})") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{name} is not a JSON pruning log: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"{name} is nested too deeply to be a pruning log") from None
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-            raise ValueError(f"{os.fspath(path)!r} does not hold a list of pruning records")
+            raise ValueError(f"{name} does not hold a list of pruning records")
         log = cls()
         log.records = records
         return log

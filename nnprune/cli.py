@@ -9,8 +9,10 @@ r"""The ``nnprune`` command: ``compare`` (the main job), ``train`` and ``info``.
     nnprune train --model cnn --epochs 10
     nnprune info
 
-Errors in the options or the config reach you as one line,
-``nnprune: error: ...``, with exit status 2.
+Every error reaches you as one line, ``nnprune: error: ...``: exit status 2
+for the options or the config, 1 for a failure while running (numbers that
+overflow, out of memory, a dead worker, a full disk, failed runs of a
+comparison).
 
 Book: §3.3 (comparing methods).
 """
@@ -112,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler",
         metavar="ADDRESS",
         help="run on a Dask cluster, e.g. tcp://host:8786 "
-        "(needs pip install 'nnprune[distributed]')",
+        "(needs pip install 'nnprune[distributed]'); results come back pickled, so use "
+        "only a cluster you trust",
     )
     cmp.add_argument(
         "--out", default="runs/compare", metavar="DIR", help="output folder (default runs/compare)"
@@ -121,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="tiny grid: 2 sparsities, 1 seed, few epochs (seconds)"
     )
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    again = cmp.add_mutually_exclusive_group()
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the comparison recorded in --out (same config): skip the runs done",
+    )
+    again.add_argument(
+        "--overwrite", action="store_true", help="replace the results already in --out"
+    )
 
     tr = sub.add_parser(
         "train",
@@ -164,16 +176,29 @@ def _compare(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
     result = compare(
-        config, out=args.out, scheduler=args.scheduler, progress=False if args.no_progress else None
+        config,
+        out=args.out,
+        scheduler=args.scheduler,
+        progress=False if args.no_progress else None,
+        resume=args.resume,
+        overwrite=args.overwrite,
     )
     print(f"\n{len(result.rows)} runs in {time.perf_counter() - start:.1f} s; results written to:")
     for path in result.paths.values():
         print(f"  {path}")
+    if result.failures:
+        print(
+            f"nnprune: error: {len(result.failures)} run(s) failed (listed above); fix the cause "
+            f"and rerun with --resume --out {args.out} to run only those",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
     from . import io, nn, optim
+    from ._atomic import check_writable_target
     from .experiments import make_config
     from .experiments.runner import build_model, load_splits
     from .nn._validate import check_positive_int
@@ -182,6 +207,8 @@ def _train(args: argparse.Namespace) -> int:
     epochs = check_positive_int("--epochs", args.epochs)
     if not args.lr > 0:
         raise ValueError(f"--lr must be > 0, got {args.lr}")
+    if args.save:  # before training, not after it
+        check_writable_target(args.save, make_parents=False)
     config = make_config({"compare": {"model": args.model, "seeds": [args.seed]}})
     splits = load_splits(config)
     model = build_model(config, args.seed)
@@ -238,24 +265,64 @@ def _info() -> int:
     return 0
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception as the one line the CLI prints after ``nnprune: error:``."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({text}); use a smaller model, batch or grid"
+    if isinstance(exc, FloatingPointError):
+        return f"numerical failure: {text}"
+    if isinstance(exc, BrokenProcessPool):
+        return f"a worker process died ({text}); rerun with --resume to keep the finished runs"
+    return text
+
+
+def _raise_on_sigterm() -> None:
+    """Turn SIGTERM into ``SystemExit(143)`` so that cleanup (temporary files, workers) runs."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``nnprune`` command; return the exit status (0 ok, 2 usage or config error)."""
+    """Run the ``nnprune`` command; return the exit status.
+
+    0 success; 1 a run failed (numerical failure, out of memory, a dead worker,
+    an operating-system error such as a full disk, or failed runs of a
+    comparison); 2 a usage or config error; 130 interrupted; 143 terminated.
+    Every error is one line, ``nnprune: error: ...``, on stderr.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return 0
+        _raise_on_sigterm()
         if args.command == "compare":
             return _compare(args)
         if args.command == "train":
             return _train(args)
         return _info()
-    except SystemExit as exc:  # --help and --version
+    except SystemExit as exc:  # --help, --version, SIGTERM
         return int(exc.code or 0)
     except (_UsageError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
-        print(f"nnprune: error: {exc}", file=sys.stderr)
+        print(f"nnprune: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except (FloatingPointError, MemoryError, BrokenProcessPool, OSError) as exc:
+        print(f"nnprune: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("nnprune: interrupted", file=sys.stderr)
         return 130

@@ -1,16 +1,28 @@
 r"""The comparison harness: every method, the same dense models, data, seeds and budget.
 
 :func:`compare` runs the grid (method × target sparsity × seed, see
-:mod:`nnprune.experiments.runner`), measures inference latency afterwards in
-this process, summarises each (method, sparsity) by the mean and standard
-deviation over seeds, prints a table, and writes:
+:mod:`nnprune.experiments.runner`; latency is measured as each run
+finishes), summarises each (method, sparsity) by the mean and standard
+deviation over seeds, prints a table, and writes to the output folder:
 
+* ``runs.jsonl``: one JSON line per finished or failed run, appended (and
+  flushed to disk) the moment it arrives, with the config's hash; a crash,
+  a kill or a failed run never loses the runs already done, and
+  ``resume=True`` (``nnprune compare --resume``) skips them;
 * ``results.csv``: one row per run (and one ``dense`` row per seed);
 * ``summary.csv``: one row per (method, sparsity);
 * ``results.json``: the config, the library version, the rows and the summary;
 * ``accuracy_vs_sparsity.png``: test accuracy against the compression ratio
   (log scale), one line per method with error bars of one standard deviation,
   after and before retraining, the dense accuracy as a band.
+
+The folder is checked before any work (not a file, writable), and a folder
+that already holds results is refused unless ``resume`` or ``overwrite`` is
+given. The four result files are written to a staging folder first and
+moved into place only when all of them are complete, so a failure part-way
+never leaves new tables beside an old plot. Failed runs are listed in
+``results.json`` (``"failures"``) and printed with their (method, sparsity,
+seed); the command exits with status 1 if there are any.
 
 This is the protocol of ShrinkBench (Blalock, Gonzalez Ortiz, Frankle, Guttag,
 *What is the State of Neural Network Pruning?*, MLSys 2020): report accuracy
@@ -24,18 +36,24 @@ rankings are replaced by measurements).
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..report import format_table, save_figure, use_agg, write_csv, write_json
-from .config import CompareConfig, load_config, make_config, quick_config
-from .runner import measure_latency, run_grid
+from .config import CompareConfig, config_hash, load_config, make_config, quick_config
+from .runner import plan_runs, run_grid, run_key
+
+RUNS_FILE = "runs.jsonl"
+RESULT_FILES = ("results.csv", "summary.csv", "results.json", "accuracy_vs_sparsity.png")
 
 # Averaged over seeds in the summary (ints and floats of a row).
 MEAN_FIELDS = (
@@ -67,14 +85,18 @@ class ComparisonResult:
         One per (method, target sparsity): means over seeds, and
         ``accuracy_mean`` / ``accuracy_std`` (sample std, ``ddof=1``; 0 for one seed).
     paths : dict of str to Path
-        ``csv``, ``summary_csv``, ``json``, ``plot``.
+        ``runs``, ``csv``, ``summary_csv``, ``json``, ``plot`` (the last three
+        only when some run succeeded).
     config : CompareConfig
+    failures : list of dict
+        One per failed run: ``method``, ``target_sparsity``, ``seed``, ``error``.
     """
 
     rows: list[dict[str, Any]]
     summary: list[dict[str, Any]]
     paths: dict[str, Path]
     config: CompareConfig
+    failures: list[dict[str, Any]] = field(default_factory=list)
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -213,6 +235,10 @@ def _as_config(config: CompareConfig | str | os.PathLike | dict | None) -> Compa
     )
 
 
+def _without_state(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "state_dict"}
+
+
 def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in ("state_dict", "info")}
 
@@ -228,6 +254,131 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+# ------------------------------------------------------------- output folder
+def check_out_folder(out: str | os.PathLike, *, resume: bool, overwrite: bool) -> Path:
+    """Check ``out`` before any work; create it; clear old results if ``overwrite``.
+
+    Raises
+    ------
+    ValueError
+        Both ``resume`` and ``overwrite``, or ``out`` already holds results and
+        neither is given.
+    NotADirectoryError, PermissionError, OSError
+        ``out`` is a file, lies under a file, or cannot be written.
+    """
+    if resume and overwrite:
+        raise ValueError("resume and overwrite exclude each other: choose one")
+    if not os.fspath(out):
+        raise ValueError("the output folder must not be empty")
+    out = Path(out)
+    for folder in [out, *out.parents]:
+        if folder.exists() and not folder.is_dir():
+            where = "is a file" if folder == out else f"lies under the file {str(folder)!r}"
+            raise NotADirectoryError(f"output folder {str(out)!r} {where}, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):  # the one honest test of writability
+            pass
+    except OSError as exc:
+        raise type(exc)(
+            exc.errno, f"cannot write to the output folder {str(out)!r}: {exc.strerror or exc}"
+        ) from None
+    existing = [name for name in (RUNS_FILE, *RESULT_FILES) if (out / name).exists()]
+    if existing and overwrite:
+        for name in existing:
+            (out / name).unlink()
+    elif existing and not resume:
+        raise ValueError(
+            f"output folder {str(out)!r} already holds results ({', '.join(existing)}); "
+            "pass --resume to continue that comparison, --overwrite to replace it, or choose "
+            "another --out"
+        )
+    return out
+
+
+def read_runs(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The records of a ``runs.jsonl`` file; a last line cut short by a kill is ignored.
+
+    Raises
+    ------
+    ValueError
+        If a line other than the last is not a JSON object.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            if i == len(lines) - 1:
+                break  # interrupted in the middle of its last write
+            raise ValueError(f"{str(path)!r} line {i + 1} is corrupt ({exc})") from None
+        records.append(record)
+    return records
+
+
+class _RunLog:
+    """Appends one JSON line per record to ``runs.jsonl``, flushed to disk each time."""
+
+    def __init__(self, path: Path, digest: str) -> None:
+        self.path = path
+        self.digest = digest
+        if path.exists():
+            raw = path.read_bytes()
+            if raw and not raw.endswith(b"\n"):  # a kill cut the last line: drop it
+                path.write_bytes(raw[: raw.rfind(b"\n") + 1])
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        status = "failed" if "error" in record else "ok"
+        line = json.dumps(
+            {"config_hash": self.digest, "status": status, **_without_state(record)},
+            default=_jsonable,
+        )
+        data = (line + "\n").encode("utf-8")
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            os.write(fd, data)  # one write per line: a line is there whole or cut at the end
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"object of type {type(obj).__name__} is not JSON serialisable")
+
+
+def _previous_runs(out: Path, digest: str) -> list[dict[str, Any]]:
+    records = read_runs(out / RUNS_FILE)
+    other = sorted({r.get("config_hash") for r in records} - {digest}, key=str)
+    if other:
+        raise ValueError(
+            f"{str(out / RUNS_FILE)!r} holds runs of another config (hash {other[0]}, this one "
+            f"is {digest}); resume with the same config, or use --overwrite or another --out"
+        )
+    return records
+
+
+def _write_final(out: Path, files: dict[str, Any]) -> dict[str, Path]:
+    """Write every final file into a staging folder, then move them all into ``out``."""
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        staged = {key: make(stage) for key, make in files.items()}
+        paths = {}
+        for key, path in staged.items():
+            os.replace(path, out / path.name)
+            paths[key] = out / path.name
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return paths
+
+
 def compare(
     config: CompareConfig | str | os.PathLike | dict | None = None,
     *,
@@ -236,6 +387,8 @@ def compare(
     scheduler: str | None = None,
     quick: bool = False,
     progress: bool | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
 ) -> ComparisonResult:
     """Compare pruning methods at several sparsities and seeds; print and save the results.
 
@@ -246,50 +399,93 @@ def compare(
         takes the defaults: every registered method, sparsities
         0.5/0.75/0.9/0.95/0.98, seeds 0/1/2, the digits MLP 64-300-100-10.
     out : path, default "runs/compare"
-        Folder for ``results.csv``, ``summary.csv``, ``results.json`` and
-        ``accuracy_vs_sparsity.png`` (created; files are written atomically).
+        Folder for ``runs.jsonl``, ``results.csv``, ``summary.csv``,
+        ``results.json`` and ``accuracy_vs_sparsity.png`` (created; checked
+        before any work).
     workers : int, optional
         Local processes (default: the config's, else one per CPU core); 1 runs inline.
     scheduler : str, optional
-        Dask scheduler address (``"tcp://host:8786"``) to run the grid on a cluster.
+        Dask scheduler address (``"tcp://host:8786"``) to run the grid on a
+        cluster; results are unpickled from it, so use only a cluster you trust.
     quick : bool, default False
         A tiny grid (2 sparsities, 1 seed, few epochs; same methods) for smoke tests.
     progress : bool or None
         Progress bar over runs; ``None``: only on a terminal.
+    resume : bool, default False
+        Continue the comparison recorded in ``out/runs.jsonl`` (same config,
+        checked by its hash): runs already finished are skipped, failed ones
+        run again.
+    overwrite : bool, default False
+        Delete the results already in ``out`` first. Without ``resume`` or
+        ``overwrite``, a folder holding results is refused.
 
     Returns
     -------
     ComparisonResult
-        ``rows``, ``summary`` and the written ``paths``.
+        ``rows``, ``summary``, the written ``paths`` and the ``failures``.
 
     Book: §3.3
     """
     config = _as_config(config)
     if quick:
         config = quick_config(config)
-    rows = run_grid(config, workers=workers, scheduler=scheduler, progress=progress)
-    measure_latency(config, rows)
-    for row in rows:
-        del row["state_dict"]
+    out = check_out_folder(out, resume=resume, overwrite=overwrite)
+    digest = config_hash(config)
+    previous = _previous_runs(out, digest) if resume else []
+    log = _RunLog(out / RUNS_FILE, digest)
+    done = {run_key(r) for r in previous if r.get("status") == "ok"}
+    new = run_grid(
+        config, workers=workers, scheduler=scheduler, progress=progress, done=done, on_result=log
+    )
+    latest: dict[tuple[str, float, int], dict[str, Any]] = {}
+    for record in previous:
+        record = {k: v for k, v in record.items() if k not in ("config_hash", "status")}
+        latest[run_key(record)] = record
+    for record in new:
+        latest[run_key(record)] = _without_state(record)
+    order = [("dense", 0.0, seed) for seed in config.seeds] + [
+        (s.method, s.sparsity, s.seed) for s in plan_runs(config)
+    ]
+    records = [latest[k] for k in order if k in latest]
+    rows = [r for r in records if "error" not in r]
+    failures = [r for r in records if "error" in r]
     summary = summarize(rows)
-    out = Path(out)
     from .._version import __version__
 
-    paths = {
-        "csv": write_csv(out / "results.csv", [_csv_row(r) for r in rows]),
-        "summary_csv": write_csv(out / "summary.csv", summary),
-        "json": write_json(
-            out / "results.json",
-            _json_safe(
-                {
-                    "nnprune_version": __version__,
-                    "config": config.to_dict(),
-                    "rows": rows,
-                    "summary": summary,
-                }
-            ),
+    files: dict[str, Any] = {}
+    if rows:
+        files["csv"] = lambda d: write_csv(d / "results.csv", [_csv_row(r) for r in rows])
+        files["summary_csv"] = lambda d: write_csv(d / "summary.csv", summary)
+    files["json"] = lambda d: write_json(
+        d / "results.json",
+        _json_safe(
+            {
+                "nnprune_version": __version__,
+                "config": config.to_dict(),
+                "config_hash": digest,
+                "rows": rows,
+                "summary": summary,
+                "failures": failures,
+            }
         ),
-        "plot": plot_summary(summary, out),
-    }
-    print(format_summary(summary, config))
-    return ComparisonResult(rows=rows, summary=summary, paths=paths, config=config)
+    )
+    if summary:
+        files["plot"] = lambda d: plot_summary(summary, d)
+    paths = {"runs": out / RUNS_FILE, **_write_final(out, files)}
+    if summary:
+        print(format_summary(summary, config))
+    if failures:
+        print(format_failures(failures))
+    return ComparisonResult(
+        rows=rows, summary=summary, paths=paths, config=config, failures=failures
+    )
+
+
+def format_failures(failures: Sequence[dict[str, Any]]) -> str:
+    """The failed runs, one line each: method, target sparsity, seed and the error."""
+    lines = [f"{len(failures)} run(s) failed:"]
+    for f in failures:
+        lines.append(
+            f"  {f['method']} sparsity={f['target_sparsity']:g} seed={f['seed']}: {f['error']}"
+        )
+    return "\n".join(lines)

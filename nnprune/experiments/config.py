@@ -18,9 +18,12 @@ A config file has two kinds of table; every key is optional::
     [methods.admm]           # one table per method, its own settings
     rho = 0.1
 
-Unknown keys, unknown methods, sparsities outside [0, 1), empty lists and
-wrong types raise a ``ValueError`` that names the key, and so does a method
-that needs BatchNorm (``slimming``) without ``batchnorm = true``. Without a
+Unknown keys, unknown methods, sparsities outside [0, 1), empty lists,
+wrong types, values beyond their bounds (epochs at most 10000, ...) and
+method settings out of range (``methods.snip.batch_size = 0``,
+``methods.admm.rho = -1``) raise a ``ValueError`` that names the key, before
+any training, and so does a method that needs BatchNorm (``slimming``)
+without ``batchnorm = true``. Without a
 ``methods`` key, every method that runs on the chosen model is compared.
 
 Book: §3.3 (comparing methods on the same model, data and seeds).
@@ -29,6 +32,8 @@ Book: §3.3 (comparing methods on the same model, data and seeds).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import numbers
 import os
@@ -134,6 +139,18 @@ COMPARE_KEYS = tuple(
 )
 _LISTS = {"methods": str, "sparsities": float, "seeds": int, "hidden": int, "channels": int}
 _POSITIVE = ("train_epochs", "batch_size", "latency_batch", "latency_repeats")
+# Upper bounds: far above any sensible comparison, low enough that a typo (an
+# extra zero or three) is refused at once instead of running for days.
+MAX_EPOCHS = 10_000
+LIMITS = {
+    "train_epochs": MAX_EPOCHS,
+    "retrain_epochs": MAX_EPOCHS,
+    "latency_repeats": 10_000,
+    "latency_batch": 100_000,
+    "batch_size": 1_000_000,
+}
+MAX_WIDTH = 100_000  # units of one hidden layer, channels of one conv block
+_NO_DUPLICATES = ("methods", "sparsities", "seeds")  # hidden = [100, 100] is a fine MLP
 
 
 def _type_name(value: Any) -> str:
@@ -178,7 +195,13 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"unknown key {name!r}; valid keys: {', '.join(COMPARE_KEYS)}")
         if key in _LISTS:
             value = _check_list(name, value, _LISTS[key])
-            if len(set(value)) != len(value):
+            if key in ("hidden", "channels"):
+                for i, width in enumerate(value):
+                    if not 1 <= width <= MAX_WIDTH:
+                        raise ValueError(
+                            f"{name}[{i}] must be in [1, {MAX_WIDTH}], got {width}"
+                        )
+            elif len(set(value)) != len(value):
                 raise ValueError(f"{name} has duplicates: {list(value)}")
         elif key == "batchnorm":
             if not isinstance(value, bool):
@@ -197,6 +220,8 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
             value = None if value is None else _check_int(name, value, 1)
         else:
             value = _check_int(name, value, 1 if key in _POSITIVE else 0)
+            if key in LIMITS and value > LIMITS[key]:
+                raise ValueError(f"{name} must be at most {LIMITS[key]}, got {value}")
         out[key] = value
     batchnorm = out.get("batchnorm", False)
     for method in out.get("methods", ()):
@@ -239,6 +264,9 @@ def _check_method_settings(methods: dict[str, Any]) -> dict[str, dict[str, Any]]
                 raise ValueError(
                     f"methods.{name}.{key} must be {_type_name(default)}, got {value!r}"
                 )
+            check = get_method(name).checks.get(key)
+            if check is not None:
+                value = check(f"methods.{name}.{key}", value)
             defaults[key] = value
     return merged
 
@@ -273,6 +301,18 @@ def make_config(data: dict[str, Any] | None = None, **overrides: Any) -> Compare
             raise ValueError(f"[{section}] must be a table, got {table!r}")
     compare = {**compare, **{k: v for k, v in overrides.items() if v is not None}}
     return CompareConfig(**_check_compare(compare), method_settings=_check_method_settings(methods))
+
+
+def config_hash(config: CompareConfig) -> str:
+    """A short SHA-256 of everything in ``config`` that changes the results (not ``workers``).
+
+    ``nnprune compare --resume`` continues a folder only with the config of the
+    same hash.
+    """
+    data = config.to_dict()
+    data["compare"].pop("workers", None)
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def replace(config: CompareConfig, **overrides: Any) -> CompareConfig:

@@ -134,7 +134,8 @@ class RunContext:
 class Method:
     """A registered method: its adapter, its settings with defaults, one line about it.
 
-    ``requires_batchnorm`` marks methods that rank BatchNorm scales (``slimming``).
+    ``requires_batchnorm`` marks methods that rank BatchNorm scales (``slimming``);
+    ``checks`` maps a setting to ``check(key, value) -> value`` (see :func:`register`).
     """
 
     name: str
@@ -142,6 +143,7 @@ class Method:
     defaults: dict[str, Any]
     summary: str
     requires_batchnorm: bool = False
+    checks: dict[str, Callable[[str, Any], Any]] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, Method] = {}
@@ -153,6 +155,7 @@ def register(
     summary: str = "",
     *,
     requires_batchnorm: bool = False,
+    checks: dict[str, Callable[[str, Any], Any]] | None = None,
 ) -> Callable[[Adapter], Adapter]:
     """Decorator that registers an adapter under ``name``.
 
@@ -167,15 +170,62 @@ def register(
         One line shown by ``nnprune info``.
     requires_batchnorm : bool, default False
         The method needs BatchNorm layers (a config must set ``batchnorm = true``).
+    checks : dict, optional
+        ``{setting: check}``: ``check(key, value)`` returns the value or raises
+        ``ValueError`` naming ``key`` (``"methods.<name>.<setting>"``), so a bad
+        setting is refused when the config is read, not after dense training
+        (:func:`at_least`, :func:`in_range`, :func:`one_of`).
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"method name must be an identifier, got {name!r}")
 
     def decorator(fn: Adapter) -> Adapter:
-        _REGISTRY[name] = Method(name, fn, dict(defaults or {}), summary, requires_batchnorm)
+        unknown = sorted(set(checks or {}) - set(defaults or {}))
+        if unknown:
+            raise ValueError(f"checks for settings that {name!r} does not have: {unknown}")
+        _REGISTRY[name] = Method(
+            name, fn, dict(defaults or {}), summary, requires_batchnorm, dict(checks or {})
+        )
         return fn
 
     return decorator
+
+
+def at_least(low: float, *, strict: bool = False, high: float | None = None) -> Callable:
+    """A setting check: ``value >= low`` (``> low`` if ``strict``), and ``<= high`` if given."""
+
+    def check(key: str, value: Any) -> Any:
+        ok = value > low if strict else value >= low
+        if not ok or (high is not None and value > high):
+            bound = f"> {low}" if strict else f">= {low}"
+            if high is not None:
+                bound += f" and <= {high}"
+            raise ValueError(f"{key} must be {bound}, got {value!r}")
+        return value
+
+    return check
+
+
+def in_range(low: float, high: float) -> Callable:
+    """A setting check: ``low <= value < high`` (a fraction: ``in_range(0, 1)``)."""
+
+    def check(key: str, value: Any) -> Any:
+        if not low <= value < high:
+            raise ValueError(f"{key} must be in [{low}, {high}), got {value!r}")
+        return value
+
+    return check
+
+
+def one_of(*options: Any) -> Callable:
+    """A setting check: ``value`` is one of ``options``."""
+
+    def check(key: str, value: Any) -> Any:
+        if value not in options:
+            raise ValueError(f"{key} must be one of {list(options)}, got {value!r}")
+        return value
+
+    return check
 
 
 def available_methods(batchnorm: bool = False) -> tuple[str, ...]:

@@ -26,7 +26,19 @@ from .. import metrics, nn, optim
 from ..backend import to_numpy
 from ..nn.module import Module
 from ..train import History, fit
-from .methods import RunContext, _masked_count, prunable_weights, prune_to_sparsity, register
+from .methods import (
+    RunContext,
+    _masked_count,
+    at_least,
+    in_range,
+    one_of,
+    prunable_weights,
+    prune_to_sparsity,
+    register,
+)
+
+_BATCH = at_least(1, high=1_000_000)  # samples per scoring batch
+_EPOCHS = at_least(1, high=10_000)  # epochs or iterations
 
 
 # --------------------------------------------- chapter 4: gradient sensitivity
@@ -37,6 +49,7 @@ def _loss() -> Module:
 @register(
     "gsp",
     defaults={"batch_size": 64},
+    checks={"batch_size": _BATCH},
     summary="mean |dJ/dw| over the training batches (book GSP, corrected)",
 )
 def gsp(ctx: RunContext) -> None:
@@ -59,6 +72,7 @@ def gsp(ctx: RunContext) -> None:
 @register(
     "taylor",
     defaults={"batch_size": 64},
+    checks={"batch_size": _BATCH},
     summary="AGSP: first-order Taylor |w * dJ/dw| (ShrinkBench's |w g|)",
 )
 def taylor(ctx: RunContext) -> None:
@@ -81,6 +95,7 @@ def taylor(ctx: RunContext) -> None:
 @register(
     "snip",
     defaults={"batch_size": 128},
+    checks={"batch_size": _BATCH},
     summary="SNIP at initialisation (Lee et al. 2019), then train the sparse net",
 )
 def snip(ctx: RunContext) -> dict[str, Any]:
@@ -108,6 +123,7 @@ def snip(ctx: RunContext) -> dict[str, Any]:
 @register(
     "gsap",
     defaults={"batch_size": 64},
+    checks={"batch_size": _BATCH},
     summary="GSAP: whole neurons/filters by Taylor |z * dJ/dz| (Molchanov 2017)",
 )
 def gsap(ctx: RunContext) -> dict[str, Any]:
@@ -209,6 +225,7 @@ class _StayBelowTarget:
 @register(
     "ista",
     defaults={"lam": 1e-2, "epochs": 5},
+    checks={"lam": at_least(0), "epochs": _EPOCHS},
     summary="L1 by proximal gradient (ISTA), then magnitude to the target",
 )
 def ista(ctx: RunContext) -> dict[str, Any]:
@@ -257,6 +274,12 @@ def _finish_l1(ctx: RunContext, guard: _StayBelowTarget) -> dict[str, Any]:
 @register(
     "reweighted_l1",
     defaults={"lam": 1e-3, "eps": 1e-2, "epochs": 5, "refresh_every": 1},
+    checks={
+        "lam": at_least(0),
+        "eps": at_least(0, strict=True),
+        "epochs": _EPOCHS,
+        "refresh_every": at_least(1),
+    },
     summary="iteratively reweighted L1 (Candes et al. 2008), then magnitude",
 )
 def reweighted_l1(ctx: RunContext) -> dict[str, Any]:
@@ -294,6 +317,12 @@ def reweighted_l1(ctx: RunContext) -> dict[str, Any]:
 @register(
     "admm",
     defaults={"rho": 0.1, "iterations": 5, "epochs_per_iteration": 1, "scope": "global"},
+    checks={
+        "rho": at_least(0, strict=True),
+        "iterations": _EPOCHS,
+        "epochs_per_iteration": _EPOCHS,
+        "scope": one_of("global", "layer"),
+    },
     summary="ADMM onto the k-sparse set (Zhang et al. 2018), then masked retrain",
 )
 def admm(ctx: RunContext) -> dict[str, Any]:
@@ -355,6 +384,7 @@ def _mask_plan(model: Module, plan: list, input_shape: tuple[int, ...]) -> int:
 @register(
     "slimming",
     defaults={"lam": 1e-2, "epochs": 5, "fraction": 0.5},
+    checks={"lam": at_least(0), "epochs": _EPOCHS, "fraction": in_range(0, 1)},
     summary="network slimming (Liu et al. 2017): L1 on BN scales, channels, then magnitude",
     requires_batchnorm=True,
 )

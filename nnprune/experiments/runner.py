@@ -7,13 +7,30 @@ one thread and draws every random choice from its seed, so the rows are
 identical whichever way they ran (only the timing fields differ).
 
 1. **Dense phase**, one task per seed: build the model from the seed, train it
-   ``train_epochs``; return its initial and trained ``state_dict``.
+   ``train_epochs``; return its initial and trained ``state_dict``. As soon as a
+   seed's dense model is ready, its runs are submitted.
 2. **Grid phase**, one task per run: load the trained dense weights for the
    run's seed, call the method's adapter (prune to the target, retrain) and
    measure the row (accuracy, sparsity, size, FLOPs, bytes, time).
-3. **Latency**, in the parent after all runs (parallel workers would disturb
-   each other's timings): :func:`measure_latency`, every model and its CSR
-   twin taking turns (:func:`nnprune.metrics.latency.compare_latency`).
+3. **Latency**, at the end of every task, in the process that ran it:
+   the model and its CSR twin take turns
+   (:func:`nnprune.metrics.latency.compare_latency`), one BLAS thread. With
+   several workers the runs share the CPU, so absolute times are noisier than
+   with ``workers=1``; the dense/CSR ratio of a run is measured side by side.
+
+**Failures.** Each result reaches the caller as it arrives (``on_result``),
+so nothing finished is lost. A run that raises becomes a *failure record*
+``{"method", "target_sparsity", "seed", "error"}`` and the others go on; a
+failed dense model fails the runs of its seed. Local workers are processes
+this module starts and watches itself: a worker that dies (killed, out of
+memory) fails only the run it held, a new worker takes its place, and every
+other run finishes. Workers die with the parent: each watches its parent
+process (and on Linux asks the kernel for SIGKILL when the parent dies), and
+the parent terminates them on any error or interruption.
+
+**Trust.** With a Dask scheduler the results come back from the cluster
+*pickled*: unpickling runs whatever the cluster sends, so use only a cluster
+you trust (your own machines).
 
 Book: §3.3 (comparing methods), §1.3 (what to measure).
 """
@@ -22,11 +39,14 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,31 +234,261 @@ def measure_row(
     }
 
 
-# ------------------------------------------------------------------ executors
-def _map_local(
-    fn: Callable, args: Sequence[tuple], pool: ProcessPoolExecutor | None, bar: tqdm
-) -> list[Any]:
-    if pool is None:
-        out = []
-        for a in args:
-            out.append(fn(*a))
-            bar.update(1)
-        return out
-    futures = {pool.submit(fn, *a): i for i, a in enumerate(args)}
-    results: list[Any] = [None] * len(args)
-    for fut in as_completed(futures):
-        results[futures[fut]] = fut.result()
-        bar.update(1)
-    return results
+def _latency(config: CompareConfig, model: Module) -> tuple[float, float]:
+    """Median ms of ``model`` and its CSR twin on ``latency_batch`` test samples, taking turns."""
+    batch = load_splits(config).test[0][: config.latency_batch]
+    models = {"dense": model.eval(), "csr": to_sparse_model(model, mode="sparse")}
+    with _one_blas_thread():
+        times = compare_latency(models, batch, repeats=config.latency_repeats)
+    return 1000 * times["dense"], 1000 * times["csr"]
 
 
-def _map_dask(fn: Callable, args: Sequence[tuple], client: Any, bar: tqdm) -> list[Any]:
-    from dask.distributed import as_completed as dask_completed
+def _with_latency(config: CompareConfig, row: dict[str, Any]) -> dict[str, Any]:
+    model = build_model(config, row["seed"])
+    model.load_state_dict(row["state_dict"])
+    row["latency_ms"], row["latency_csr_ms"] = _latency(config, model)
+    return row
 
-    futures = [client.submit(fn, *a, pure=False) for a in args]
-    for _ in dask_completed(futures):
-        bar.update(1)
-    return client.gather(futures)
+
+def dense_task(config: CompareConfig, seed: int) -> dict[str, Any]:
+    """:func:`train_dense` with the dense row's latency measured (what a worker runs)."""
+    dense = train_dense(config, seed)
+    _with_latency(config, dense["row"])
+    return dense
+
+
+def run_task(
+    config: CompareConfig,
+    spec: RunSpec,
+    dense: dict[str, Any],
+    adapter: Adapter,
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """:func:`run_one` with the row's latency measured (what a worker runs)."""
+    return _with_latency(config, run_one(config, spec, dense, adapter, settings))
+
+
+def _describe(exc: BaseException) -> str:
+    """One line: the exception's type and message."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is None:
+        return "it stopped responding"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+# ------------------------------------------------------------------ workers
+def _die_with_parent(parent: int) -> None:
+    """End this worker when ``parent`` ends: SIGKILL from the kernel (Linux), else polling."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="nnprune-parent-watch", daemon=True).start()
+
+
+def _worker_main(conn: Any, parent: int) -> None:
+    """A local worker: receive ``(task_id, fn, args)``, send ``(task_id, ok, result or error)``."""
+    _die_with_parent(parent)
+    _init_worker()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        task_id, fn, args = message
+        try:
+            reply = (task_id, True, fn(*args))
+        except Exception as exc:  # the run failed: report it, stay alive for the next
+            reply = (task_id, False, _describe(exc))
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            return
+        except Exception as exc:  # the result could not be pickled
+            conn.send((task_id, False, f"the result could not be sent back: {_describe(exc)}"))
+
+
+class _Worker:
+    def __init__(self, ctx: Any) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(
+            target=_worker_main, args=(child, os.getpid()), name="nnprune-worker", daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.task: Any = None
+
+    def stop(self, kill: bool) -> None:
+        if not kill:
+            with contextlib.suppress(OSError, ValueError):
+                self.conn.send(None)
+            self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        with contextlib.suppress(OSError):
+            self.conn.close()
+
+
+class _Inline:
+    """Runs each task in this process when its result is asked for."""
+
+    def __init__(self) -> None:
+        self.queue: deque = deque()
+
+    def submit(self, task_id: Any, fn: Callable, args: tuple) -> None:
+        self.queue.append((task_id, fn, args))
+
+    def next_result(self) -> tuple[Any, bool, Any]:
+        task_id, fn, args = self.queue.popleft()
+        try:
+            return task_id, True, fn(*args)
+        except Exception as exc:
+            return task_id, False, _describe(exc)
+
+    def close(self, kill: bool = False) -> None:
+        self.queue.clear()
+
+
+class _LocalPool:
+    """Spawned worker processes, each holding at most one task, watched one by one.
+
+    Unlike ``ProcessPoolExecutor`` (which breaks as a whole when one worker
+    dies), a dead worker fails only the task it held; a new one replaces it.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.ctx = multiprocessing.get_context("spawn")
+        self.size = workers
+        self.queue: deque = deque()
+        self.workers: list[_Worker] = []
+        self.results: deque = deque()
+        self.deaths_idle = 0
+
+    def submit(self, task_id: Any, fn: Callable, args: tuple) -> None:
+        self.queue.append((task_id, fn, args))
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while self.queue:
+            worker = next((w for w in self.workers if w.task is None), None)
+            if worker is None:
+                if len(self.workers) >= self.size:
+                    return
+                worker = _Worker(self.ctx)
+                self.workers.append(worker)
+            task_id, fn, args = self.queue.popleft()
+            try:
+                worker.conn.send((task_id, fn, args))
+            except (BrokenPipeError, ConnectionError, EOFError):  # died while idle
+                self._remove(worker)
+                self.deaths_idle += 1
+                if self.deaths_idle > 3 * self.size:
+                    self.results.append((task_id, False, "worker processes keep dying at start"))
+                else:
+                    self.queue.appendleft((task_id, fn, args))
+                continue
+            except Exception as exc:  # the task could not be pickled
+                self.results.append((task_id, False, f"cannot send the task: {_describe(exc)}"))
+                continue
+            worker.task = task_id
+
+    def _remove(self, worker: _Worker) -> None:
+        self.workers.remove(worker)
+        worker.stop(kill=True)
+
+    def next_result(self) -> tuple[Any, bool, Any]:
+        while not self.results:
+            busy = [w for w in self.workers if w.task is not None]
+            if not busy:
+                raise RuntimeError("no task is running")  # a bug: nothing to wait for
+            waitables = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+            ready = set(multiprocessing.connection.wait(waitables))
+            for worker in busy:
+                if worker.conn in ready or worker.process.sentinel in ready:
+                    self._collect(worker)
+            self._dispatch()
+        return self.results.popleft()
+
+    def _collect(self, worker: _Worker) -> None:
+        try:
+            if worker.conn.poll():
+                task_id, ok, value = worker.conn.recv()
+                worker.task = None
+                self.results.append((task_id, ok, value))
+                return
+        except (EOFError, OSError):
+            pass
+        except Exception as exc:  # a result that does not unpickle
+            self.results.append((worker.task, False, f"unreadable result: {_describe(exc)}"))
+            worker.task = None
+            return
+        if worker.process.is_alive():
+            return
+        task_id = worker.task
+        code = worker.process.exitcode
+        self._remove(worker)
+        self.results.append(
+            (task_id, False, f"the worker process running it died ({_exit_reason(code)})")
+        )
+
+    def close(self, kill: bool = False) -> None:
+        self.queue.clear()
+        for worker in self.workers:
+            worker.stop(kill=kill)
+        self.workers.clear()
+
+
+class _DaskPool:
+    """Tasks on a Dask cluster; results come back pickled (trusted clusters only)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.futures: dict[Any, Any] = {}
+
+    def submit(self, task_id: Any, fn: Callable, args: tuple) -> None:
+        self.futures[self.client.submit(fn, *args, pure=False)] = task_id
+
+    def next_result(self) -> tuple[Any, bool, Any]:
+        from dask.distributed import wait
+
+        done = wait(list(self.futures), return_when="FIRST_COMPLETED").done
+        future = next(iter(done))
+        task_id = self.futures.pop(future)
+        try:
+            return task_id, True, future.result()
+        except Exception as exc:  # includes KilledWorker
+            return task_id, False, _describe(exc)
+
+    def close(self, kill: bool = False) -> None:
+        if kill and self.futures:
+            with contextlib.suppress(Exception):
+                self.client.cancel(list(self.futures))
+        self.futures.clear()
 
 
 def _dask_client(address: str) -> Any:
@@ -258,12 +508,24 @@ def _progress_enabled(progress: bool | None) -> bool:
     return bool(progress)
 
 
+def run_key(row: dict[str, Any]) -> tuple[str, float, int]:
+    """``(method, target_sparsity, seed)`` of a row or failure record (dense: sparsity 0)."""
+    return (str(row["method"]), float(row["target_sparsity"]), int(row["seed"]))
+
+
+def failure(method: str, sparsity: float, seed: int, error: str) -> dict[str, Any]:
+    """The record of a run that failed."""
+    return {"method": method, "target_sparsity": float(sparsity), "seed": int(seed), "error": error}
+
+
 def run_grid(
     config: CompareConfig,
     *,
     workers: int | None = None,
     scheduler: str | None = None,
     progress: bool | None = None,
+    done: Collection[tuple[str, float, int]] = (),
+    on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the dense phase and the grid; return the rows (dense rows first, then the grid's).
 
@@ -275,80 +537,108 @@ def run_grid(
     scheduler : str, optional
         A Dask scheduler address such as ``"tcp://host:8786"``: run the tasks
         on that cluster instead (needs ``nnprune[distributed]`` here and
-        nnprune installed on the workers).
+        nnprune installed on the workers). Results are unpickled from the
+        cluster: use only a cluster you trust.
     progress : bool or None
         tqdm bar over the runs on stderr; ``None`` shows it on a terminal only.
+    done : collection of (method, target_sparsity, seed)
+        Runs (and ``("dense", 0.0, seed)`` rows) already recorded: skipped. A
+        seed's dense model is still trained when some of its runs remain.
+    on_result : callable, optional
+        Called in this process with every row or failure record as it
+        arrives (to write it at once).
 
     Returns
     -------
     list of dict
-        One row per dense model and per run, each with its ``state_dict``.
+        The rows and failure records of this call in plan order: a row per
+        dense model and per run, each with its ``state_dict`` and latency; a
+        failure record (:func:`failure`: ``method``, ``target_sparsity``,
+        ``seed``, ``error``) per run that failed.
     """
     specs = plan_runs(config)
     workers = workers or config.workers or os.cpu_count() or 1
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    done = {(str(m), float(s), int(seed)) for m, s, seed in done}
+    todo = [s for s in specs if (s.method, s.sparsity, s.seed) not in done]
+    seeds = [
+        seed
+        for seed in config.seeds
+        if ("dense", 0.0, seed) not in done or any(s.seed == seed for s in todo)
+    ]
     bar = tqdm(
-        total=len(config.seeds) + len(specs),
+        total=len(seeds) + len(todo),
         desc="runs",
         unit="run",
         file=sys.stderr,
         disable=not _progress_enabled(progress),
     )
-    with contextlib.ExitStack() as stack:
-        stack.callback(bar.close)
+    results: dict[tuple[str, float, int], dict[str, Any]] = {}
+
+    def emit(record: dict[str, Any]) -> None:
+        results[run_key(record)] = record
+        bar.update(1)
+        if on_result is not None:
+            on_result(record)
+
+    pool: Any = None
+    finished = False
+    try:
         if scheduler is not None:
-            client = stack.enter_context(_dask_client(scheduler))
-
-            def run_map(fn: Callable, args: Sequence[tuple]) -> list[Any]:
-                return _map_dask(fn, args, client, bar)
+            client = _dask_client(scheduler)
+            pool = _DaskPool(client)
         else:
-            pool = None
-            if workers > 1:
-                pool = stack.enter_context(
-                    ProcessPoolExecutor(
-                        max_workers=workers,
-                        mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_init_worker,
-                    )
-                )
-
-            def run_map(fn: Callable, args: Sequence[tuple]) -> list[Any]:
-                return _map_local(fn, args, pool, bar)
-
-        dense = run_map(train_dense, [(config, seed) for seed in config.seeds])
-        by_seed = dict(zip(config.seeds, dense, strict=True))
-        tasks = [
-            (config, s, by_seed[s.seed], get_method(s.method).fn, config.settings(s.method))
-            for s in specs
-        ]
-        rows = run_map(run_one, tasks)
-    return [d["row"] for d in dense] + rows
+            pool = _Inline() if workers == 1 else _LocalPool(min(workers, len(seeds) + len(todo)))
+        for seed in seeds:
+            pool.submit(("dense", seed), dense_task, (config, seed))
+        outstanding = len(seeds)
+        while outstanding:
+            (kind, what), ok, value = pool.next_result()
+            outstanding -= 1
+            if kind == "run":
+                emit(value if ok else failure(what.method, what.sparsity, what.seed, value))
+                continue
+            runs = [s for s in todo if s.seed == what]
+            if not ok:
+                if ("dense", 0.0, what) not in done:
+                    emit(failure("dense", 0.0, what, value))
+                for s in runs:
+                    emit(failure(s.method, s.sparsity, s.seed, f"dense model failed: {value}"))
+                continue
+            if ("dense", 0.0, what) not in done:
+                emit(value["row"])
+            for s in runs:
+                task = (config, s, value, get_method(s.method).fn, config.settings(s.method))
+                pool.submit(("run", s), run_task, task)
+                outstanding += 1
+        finished = True
+    finally:
+        if pool is not None:
+            pool.close(kill=not finished)
+            if scheduler is not None:
+                with contextlib.suppress(Exception):
+                    client.close()
+        bar.close()
+    order = [("dense", 0.0, seed) for seed in config.seeds] + [
+        (s.method, s.sparsity, s.seed) for s in specs
+    ]
+    return [results[k] for k in order if k in results]
 
 
 # -------------------------------------------------------------------- latency
 def measure_latency(config: CompareConfig, rows: list[dict[str, Any]]) -> None:
     r"""Add ``latency_ms`` (masked dense model) and ``latency_csr_ms`` (CSR layers) to each row.
 
-    Every row's model and its CSR twin (:func:`nnprune.sparse.to_sparse_model`)
-    are timed together by :func:`nnprune.metrics.latency.compare_latency` on a
+    :func:`run_grid` already measures every row as its run finishes; this
+    re-measures rows (each with its ``state_dict``) in this process. Every
+    row's model and its CSR twin (:func:`nnprune.sparse.to_sparse_model`) are
+    timed together by :func:`nnprune.metrics.latency.compare_latency` on a
     fixed batch of ``latency_batch`` test samples: ``latency_repeats`` rounds in
     which each model runs one untimed and one timed forward pass, the median
-    per model reported. Taking turns spreads a slow spell of a shared machine
-    over all models instead of the few timed during it. One BLAS thread, in
-    this process. An unstructured mask does not make the dense product faster
-    (the zeros are still multiplied); the CSR model skips them but pays for
-    index look-ups, so it wins only at high sparsity.
+    per model reported. One BLAS thread. An unstructured mask does not make the
+    dense product faster (the zeros are still multiplied); the CSR model skips
+    them but pays for index look-ups, so it wins only at high sparsity.
     """
-    batch = load_splits(config).test[0][: config.latency_batch]
-    models = {}
-    for i, row in enumerate(rows):
-        model = build_model(config, row["seed"])
-        model.load_state_dict(row["state_dict"])
-        models[f"{i} dense"] = model.eval()
-        models[f"{i} csr"] = to_sparse_model(model, mode="sparse")
-    with _one_blas_thread():
-        times = compare_latency(models, batch, repeats=config.latency_repeats)
-    for i, row in enumerate(rows):
-        row["latency_ms"] = 1000 * times[f"{i} dense"]
-        row["latency_csr_ms"] = 1000 * times[f"{i} csr"]
+    for row in rows:
+        _with_latency(config, row)

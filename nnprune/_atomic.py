@@ -174,9 +174,7 @@ def atomic_write(
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     except OSError as exc:  # name the target, not the temporary file
-        raise type(exc)(
-            exc.errno, f"cannot save to {str(path)!r}: {exc.strerror or exc}"
-        ) from None
+        raise type(exc)(exc.errno, f"cannot save to {str(path)!r}: {exc.strerror or exc}") from None
     try:
         os.chmod(tmp, _default_mode())  # mkstemp creates 0o600; a saved file should not be
         kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}

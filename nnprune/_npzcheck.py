@@ -54,9 +54,7 @@ def check_npz_members(archive: Any, path: str | os.PathLike) -> None:
                 shape, _fortran, dtype = reader(fh)
                 header_bytes = fh.tell()
         except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError) as exc:
-            raise ValueError(
-                f"{name}: entry {key!r} is truncated or corrupt ({exc})"
-            ) from exc
+            raise ValueError(f"{name}: entry {key!r} is truncated or corrupt ({exc})") from exc
         if dtype.hasobject:
             raise ValueError(
                 f"{name}: entry {key!r} is an object array; nnprune files hold "

@@ -91,6 +91,8 @@ def save(
     """
     if not isinstance(model, Module):
         raise TypeError(f"model must be an nnprune Module, got {type(model).__name__}")
+    if not os.fspath(path):
+        raise ValueError("the path to save to must not be empty")
     path = Path(path)
     header = _header(model, metadata)
     state = model.state_dict()

@@ -18,8 +18,6 @@ from .methods import (
     RunContext,
     available_methods,
     get_method,
-    prunable_weights,
-    prune_to_sparsity,
     register,
 )
 from .runner import RunSpec, measure_latency, plan_runs, run_grid
@@ -37,8 +35,6 @@ __all__ = [
     "make_config",
     "measure_latency",
     "plan_runs",
-    "prunable_weights",
-    "prune_to_sparsity",
     "quick_config",
     "register",
     "run_grid",

@@ -54,7 +54,9 @@ def _check_sparsity(sparsity: Any) -> float:
 
 def _pruned(param: Parameter) -> int:
     """Entries of ``param`` its mask prunes (0 without a mask)."""
-    return 0 if param.mask is None else int(param.size - int(np.count_nonzero(to_numpy(param.mask))))
+    if param.mask is None:
+        return 0
+    return int(param.size - np.count_nonzero(to_numpy(param.mask)))
 
 
 def _chosen(model: Module, names: Iterable[str] | None) -> list[tuple[str, Module, str, Parameter]]:

@@ -73,9 +73,7 @@ METHODS = ("dense", CONTROL, "magnitude 80%", "filters -50%")
 
 def magnitude_prune(model: nn.Module, sparsity: float = SPARSITY) -> nn.Module:
     """Global L1 magnitude pruning of every ``Conv2d`` and ``Linear`` weight, in place."""
-    params = weights_of(model, (nn.Conv2d, nn.Linear))
-    prune.global_unstructured(params, prune.L1Unstructured, amount=sparsity)
-    return model
+    return prune.to_sparsity(model, sparsity, names=weights_of(model, (nn.Conv2d, nn.Linear)))
 
 
 def remove_cnn_filters(model: nn.Module, input_shape: Sequence[int], fraction: float) -> None:

@@ -94,9 +94,7 @@ def book_formulas(W: np.ndarray, eps: float = 1e-4) -> dict:
 def one_shot_baseline(dense, splits, sparsity: float, epochs: int, seed: int) -> float:
     """Layer-wise magnitude pruning, then as many masked-retraining epochs as ADMM used."""
     model = copy.deepcopy(dense)
-    for m in model.modules():
-        if isinstance(m, nn.Linear):
-            prune.l1_unstructured(m, "weight", amount=sparsity)
+    prune.to_sparsity(model, sparsity, scope="layer")
     fit(
         model,
         nn.CrossEntropyLoss(),

@@ -135,12 +135,7 @@ def project_sparse(arrays: list[Any], sparsity: float, scope: str) -> list[Any]:
 
 def _pruned_weights(model: Module) -> list[tuple[str, Module, str, Any]]:
     """``(dotted_name, module, local_name, parameter)`` for each prunable trainable weight."""
-    found = []
-    for mod_name, mod in model.named_modules():
-        for local, p in mod._parameters.items():
-            if p.prunable and p.requires_grad:
-                found.append((f"{mod_name}.{local}" if mod_name else local, mod, local, p))
-    return found
+    return [tuple(t) for t in model.prunable_parameters() if t.param.requires_grad]
 
 
 def _norm(arrays: list[Any]) -> float:

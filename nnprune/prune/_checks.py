@@ -56,7 +56,7 @@ def units_to_prune(amount: int | float, available: int, unit: str = "entries") -
 
 
 def get_parameter(module: Any, name: Any, *, force: bool = False) -> Parameter:
-    """Return ``module._parameters[name]`` after checking it may be pruned.
+    """Return the parameter ``module.<name>`` after checking it may be pruned.
 
     Raises
     ------
@@ -70,7 +70,7 @@ def get_parameter(module: Any, name: Any, *, force: bool = False) -> Parameter:
         raise TypeError(f"module must be an nnprune.nn.Module, got {type(module).__name__}")
     if not isinstance(name, str):
         raise TypeError(f"name must be a parameter name (str), got {name!r}")
-    params = module._parameters
+    params = {n: p for n, p in module.named_parameters() if "." not in n}  # its own
     if name not in params:
         if params:
             hint = f"its parameters are {list(params)}"

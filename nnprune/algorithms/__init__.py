@@ -16,7 +16,7 @@ callbacks (:class:`ProximalStep`, :class:`RefreshWeights`) and a gradient hook
 Book: §4.2 (corrected, see BOOK.md errata)
 """
 
-from .admm import ADMMResult, ADMMState, admm_prune, kept_count, project_sparse
+from .admm import ADMMResult, ADMMState, admm_prune, project_sparse
 from .ista import (
     GradientHookOptimizer,
     ProximalStep,
@@ -38,7 +38,6 @@ __all__ = [
     "TrainResult",
     "admm_prune",
     "ista_train",
-    "kept_count",
     "lambda_path",
     "project_sparse",
     "reweighted_l1_train",

@@ -49,7 +49,8 @@ from ..data import digits_splits
 from ..data.loader import Splits, Standardizer, train_val_test_split
 from ..models import small_cnn
 from ..models_resnet import small_resnet
-from ..prune.importance import amount_to_count, lowest
+from ..prune._checks import amount_to_count
+from ..prune.importance import lowest
 from .common import (
     CONTROL,
     clone,
@@ -90,7 +91,7 @@ def remove_resnet_filters(model: nn.Module, fraction: float) -> None:
     for group in prune.channel_groups(model):
         if group.prunable:
             scores = prune.coupled_channel_scores(model, group.name, "l1")
-            drop = lowest(scores, amount_to_count(fraction, group.channels))
+            drop = lowest(scores, amount_to_count(fraction, group.channels, "channels"))
             prune.prune_coupled_channels(model, group.name, drop)
 
 

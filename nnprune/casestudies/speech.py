@@ -91,9 +91,12 @@ def prune_recurrent(model: nn.Module, sparsity: float = SPARSITY) -> nn.Module:
     return prune.to_sparsity(model, sparsity, names=recurrent_weights(model))
 
 
-def remove_units(model: SpeechClassifier, fraction: float = UNIT_FRACTION) -> tuple:
-    """Remove ``fraction`` of the GRU's hidden units (and the head's matching columns)."""
-    return prune.prune_hidden_units(model.rnn, fraction, next_layer=model.head)
+def remove_units(model: SpeechClassifier, amount: int | float = UNIT_FRACTION) -> tuple:
+    """Remove ``amount`` of the GRU's hidden units (and the head's matching columns).
+
+    ``amount`` as in PyTorch: a count, or a fraction of the hidden units.
+    """
+    return prune.prune_hidden_units(model.rnn, amount, next_layer=model.head)
 
 
 def standardize_frames(

@@ -82,6 +82,23 @@ def test_sparsity_is_absolute_already_pruned_entries_count_and_stay():
     np.testing.assert_array_equal(masks(model)["0.weight"], new)
 
 
+def test_glossary_example_amount_twice_is_sparsity_075_to_sparsity_twice_is_050():
+    """The worked example of docs/tools.md (glossary: amount and sparsity)."""
+    from nnprune import metrics, nn
+
+    layer = nn.Linear(10, 10, rng=0)
+    prune.l1_unstructured(layer, "weight", amount=0.5)
+    assert metrics.sparsity(layer.weight) == 0.5
+    prune.l1_unstructured(layer, "weight", amount=0.5)
+    assert metrics.sparsity(layer.weight) == 1 - 0.5**2
+    model = nn.Sequential(nn.Linear(10, 10, rng=0))
+    prune.to_sparsity(model, 0.5)
+    prune.to_sparsity(model, 0.5)
+    assert metrics.sparsity(model[0].weight) == 0.5
+    prune.to_sparsity(model, 0.75)
+    assert metrics.sparsity(model[0].weight) == 0.75
+
+
 def test_names_choose_a_subset_and_others_stay_dense():
     model = net()
     prune.to_sparsity(model, 0.5, names=["2.weight"])

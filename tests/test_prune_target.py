@@ -84,14 +84,14 @@ def test_sparsity_is_absolute_already_pruned_entries_count_and_stay():
 
 def test_glossary_example_amount_twice_is_sparsity_075_to_sparsity_twice_is_050():
     """The worked example of docs/tools.md (glossary: amount and sparsity)."""
-    from nnprune import metrics, nn
+    from nnprune import metrics
 
-    layer = nn.Linear(10, 10, rng=0)
+    layer = mlp((10, 10), seed=0)[0]  # one Linear, 100 weights
     prune.l1_unstructured(layer, "weight", amount=0.5)
     assert metrics.sparsity(layer.weight) == 0.5
     prune.l1_unstructured(layer, "weight", amount=0.5)
     assert metrics.sparsity(layer.weight) == 1 - 0.5**2
-    model = nn.Sequential(nn.Linear(10, 10, rng=0))
+    model = mlp((10, 10), seed=0)
     prune.to_sparsity(model, 0.5)
     prune.to_sparsity(model, 0.5)
     assert metrics.sparsity(model[0].weight) == 0.5

@@ -154,3 +154,18 @@ def test_load_compressed_bad_files(tmp_path):
         np.savez(f, **arrays)
     with pytest.raises(ValueError, match=r"entry '0.weight' is corrupt or incomplete"):
         sparse.load_compressed(path)
+
+
+def test_save_compressed_conv_model_round_trips_masks(tmp_path):
+    model = models.small_cnn(seed=0)
+    for _, module, attr, _ in model.prunable_parameters():
+        prune.l1_unstructured(module, attr, amount=0.8)
+    path = tmp_path / "cnn.npz"
+    sparse.save_compressed(model, path, codebook_bits=4, index_bits=4)
+    state = sparse.load_compressed(path)
+    expected = model.state_dict()
+    assert sorted(state) == sorted(expected)
+    for name, _, _, p in model.prunable_parameters():
+        assert state[name].shape == p.shape and state[name].dtype == p.dtype
+        np.testing.assert_array_equal(state[name + "_mask"], p.mask)
+        assert np.unique(state[name][p.mask]).size <= 2**4 - 1

@@ -63,12 +63,12 @@ step "GPU tests" 150 "$OUT/gpu_tests.log" \
     tests/test_conv_pool.py tests/test_regularizers.py tests/test_transformer_layers.py \
     tests/test_casestudies.py \
     -k "cupy or gpu or GPU or test_backend or test_optim or test_sparse"
-timeout 90 python -m pytest -q -rs -p no:cacheprovider -m cupy tests >>"$OUT/gpu_tests.log" 2>&1 \
+timeout 60 python -m pytest -q -rs -p no:cacheprovider -m cupy tests >>"$OUT/gpu_tests.log" 2>&1 \
     || status=1
 echo "== tests marked cupy (appended to $OUT/gpu_tests.log):"
 tail -n 3 "$OUT/gpu_tests.log"
 
-step "chapter 1 on CuPy" 60 "$OUT/chapter_cupy.log" \
+step "chapter 1 on CuPy" 45 "$OUT/chapter_cupy.log" \
     python chapters/ch01_neural_network_basics.py --quick --backend cupy --out "$OUT/ch01"
 
 step "bench_gpu" 200 "$OUT/bench_gpu.log" \

@@ -22,4 +22,3 @@ def test_import_nnprune_does_not_import_optional_or_slow_modules() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
-

@@ -1,4 +1,4 @@
-"""Sparse storage and sparse inference with ``scipy.sparse`` (``cupyx.scipy.sparse`` on a GPU).
+"""Sparse storage (scipy.sparse, Deep-Compression codebooks) and sparse inference (CPU, GPU).
 
 Book: §2.2 (storage), §2.3 (compute).
 """

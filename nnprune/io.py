@@ -46,7 +46,7 @@ PACKED_SUFFIX = ".packbits"  # "<name>_mask.packbits": a mask as np.packbits of 
 
 
 def _header(model: Module, metadata: dict[str, Any] | None) -> str:
-    from . import __version__
+    from ._version import __version__
 
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict or None, got {type(metadata).__name__}")

@@ -30,6 +30,7 @@ LAYERS: list[list[str]] = [
         "nnprune.backend",
         "nnprune.rng",
         "nnprune._atomic",
+        "nnprune._npzcheck",
         "nnprune.checks",
         "nnprune.book",
     ],

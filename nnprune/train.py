@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -203,6 +204,30 @@ def predict(model: Module, X: Any, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(outs)
 
 
+# A loss this many times the first one (or 1, if larger) means training diverged; a first
+# loss above LARGE_FIRST_LOSS means badly scaled data (cross-entropy starts near log(classes)).
+DIVERGENCE_FACTOR = 1e6
+LARGE_FIRST_LOSS = 1e6
+
+
+def _diverged(loss: float, xb: Any, epoch: int, step: int, lr: float, first: float | None) -> None:
+    """Raise ``FloatingPointError`` saying why the loss is not finite, or too large."""
+    where = f"at epoch {epoch}, step {step}"
+    if not bool(np.isfinite(to_numpy(xb)).all()):
+        raise FloatingPointError(
+            f"loss is {loss} {where}: the training data has NaN or infinite values in "
+            "its features; clean them first (e.g. drop those samples)"
+        )
+    if math.isfinite(loss):
+        raise FloatingPointError(
+            f"loss is {loss:.3g} {where} (lr={lr:g}), over {DIVERGENCE_FACTOR:g} times the "
+            f"first loss ({first:.3g}); training diverged: try a lower learning rate"
+        )
+    raise FloatingPointError(
+        f"loss is {loss} {where} (lr={lr:g}); training diverged: try a lower learning rate"
+    )
+
+
 def fit(
     model: Module,
     loss_fn: Module,
@@ -263,7 +288,11 @@ def fit(
     Raises
     ------
     FloatingPointError
-        If a loss is NaN or infinite (usually a learning rate that is too high).
+        If a loss is NaN or infinite, or over ``DIVERGENCE_FACTOR`` (1e6) times
+        the first loss (or 1, if larger): usually a learning rate that is too
+        high; the message says so when the batch's features hold NaN or inf
+        instead. A first loss over 1e6 only warns (``RuntimeWarning``: badly
+        scaled data).
     """
     epochs = check_positive_int("epochs", epochs)
     batch_size = check_positive_int("batch_size", batch_size)
@@ -280,6 +309,7 @@ def fit(
     backend = model.backend
 
     loader = DataLoader(X, y, batch_size=batch_size, shuffle=True, seed=seed)
+    first_loss, diverged = None, math.inf
     history = History()
     best_loss, best_state, since_best = math.inf, None, 0
     step = 0
@@ -295,11 +325,18 @@ def fit(
                 optimizer.zero_grad()
                 out = model.forward(xb)
                 loss = loss_fn.forward(out, yb)
-                if not math.isfinite(loss):
-                    raise FloatingPointError(
-                        f"loss is {loss} at epoch {epoch}, step {step} (lr={lr:g}); "
-                        "training diverged: try a lower learning rate"
-                    )
+                if not math.isfinite(loss) or loss > diverged:
+                    _diverged(loss, xb, epoch, step, lr, first_loss)
+                if first_loss is None:
+                    first_loss = loss
+                    diverged = DIVERGENCE_FACTOR * max(loss, 1.0)
+                    if loss > LARGE_FIRST_LOSS:
+                        warnings.warn(
+                            f"the first loss is {loss:.3g}: check the scale of the data "
+                            "(standardise the features) and the initial weights",
+                            RuntimeWarning,
+                            stacklevel=2,
+                        )
                 model.backward(loss_fn.backward())
                 optimizer.step()
                 for cb in callbacks:

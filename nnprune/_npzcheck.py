@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,16 @@ def check_npz_members(archive: Any, path: str | os.PathLike) -> None:
                     raise ValueError(f"unsupported .npy format version {version}")
                 shape, _fortran, dtype = reader(fh)
                 header_bytes = fh.tell()
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError) as exc:
+        except (  # what a corrupt member raises: zipfile, zlib, the header parser
+            ValueError,
+            OSError,
+            EOFError,
+            zipfile.BadZipFile,
+            SyntaxError,
+            NotImplementedError,  # zip features nnprune never writes (patched data, ...)
+            RuntimeError,  # an encrypted member
+            zlib.error,
+        ) as exc:
             raise ValueError(f"{name}: entry {key!r} is truncated or corrupt ({exc})") from exc
         if dtype.hasobject:
             raise ValueError(

@@ -204,7 +204,7 @@ def load_state(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
     with open(path, "rb") as f:
         try:
             archive = np.load(f, allow_pickle=False)
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
             raise _corrupt(path, exc) from exc
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise ValueError(

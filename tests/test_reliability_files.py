@@ -442,3 +442,73 @@ def test_struct_error_is_not_raised_by_any_wav(tmp_path):
             assert "a.wav" in str(exc)
         except struct.error:
             pytest.fail(f"struct.error at cut {cut}")
+
+
+# ----------------------------------------------------- seeded corruptions
+def _corruptions(raw: bytes, seed: int, count: int):
+    gen = np.random.default_rng(seed)
+    for i in range(count):
+        data = bytearray(raw)
+        if i % 3 == 0:
+            data = data[: int(gen.integers(0, len(data)))]
+        elif i % 3 == 1:
+            for pos in gen.integers(0, len(data), size=3):
+                data[pos] ^= int(gen.integers(1, 256))
+        else:
+            pos = int(gen.integers(0, len(data)))
+            data[pos : pos + 8] = b"\xff" * 8
+        yield bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["checkpoint", "sparse"])
+def test_corrupted_model_files_end_in_value_error(tmp_path, kind):
+    model = nn.Sequential(nn.Linear(20, 16), nn.Linear(16, 4))
+    good = tmp_path / "good.npz"
+    if kind == "checkpoint":
+        nio.save(model, good, compress=True)
+        load = nio.load_state
+    else:
+        sparse.save_sparse(model, good)
+        load = sparse.load_sparse
+    bad = tmp_path / "bad.npz"
+    for data in _corruptions(good.read_bytes(), seed=3, count=150):
+        bad.write_bytes(data)
+        try:
+            load(bad)
+        except ValueError as exc:
+            assert "bad.npz" in str(exc)
+
+
+def _good_file(tmp_path: Path, kind: str):
+    if kind == "cifar":
+        data = np.random.default_rng(0).integers(0, 256, (3, 3072), dtype=np.uint8)
+        path = tmp_path / "data_batch_1"
+        path.write_bytes(pickle.dumps({b"data": data, b"labels": [1, 2, 3]}, protocol=2))
+        return path, read_cifar_python
+    if kind == "idx":
+        path = tmp_path / "x-idx3-ubyte"
+        _idx(path, np.arange(2 * 5 * 5).reshape(2, 5, 5))
+        return path, read_idx
+    if kind == "wav":
+        path = tmp_path / "a.wav"
+        _wav(path, n=300)
+        return path, read_wav
+    if kind == "csv":
+        path = tmp_path / "train.csv"
+        path.write_text('"1","a title","a, body"\n"3","t","b ""q"" c"\n', encoding="utf-8")
+        return path, read_ag_news
+    path = tmp_path / "log.json"
+    path.write_text(json.dumps([{"parameter": "0.weight", "amount": 0.5}]), encoding="utf-8")
+    return path, PruningLog.from_json
+
+
+@pytest.mark.parametrize("kind", ["cifar", "idx", "wav", "csv", "log"])
+def test_corrupted_data_files_end_in_value_error_naming_them(tmp_path, kind):
+    good, read = _good_file(tmp_path, kind)
+    raw = good.read_bytes()
+    for data in _corruptions(raw, seed=4, count=150):
+        good.write_bytes(data)
+        try:
+            read(good)
+        except (ValueError, ForbiddenPickleError) as exc:
+            assert good.name in str(exc)

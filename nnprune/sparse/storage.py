@@ -39,6 +39,7 @@ import json
 import math
 import os
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -333,7 +334,7 @@ def _read_meta(files: Any, path: str) -> dict[str, Any]:
         raise ValueError(f"{path} is not an nnprune sparse file: no {_META_KEY!r} entry")
     try:
         meta = json.loads(files[_META_KEY].tobytes().decode("utf-8"))
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:  # JSONDecodeError is a ValueError
+    except (ValueError, OSError, zipfile.BadZipFile, zlib.error) as exc:  # JSONDecodeError too
         raise ValueError(f"{path}: cannot read the metadata as JSON ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != FILE_FORMAT:
         raise ValueError(f"{path} is not an nnprune sparse file: format tag is missing or wrong")
@@ -448,7 +449,7 @@ def load_sparse(path: str | os.PathLike) -> dict[str, np.ndarray]:
         files = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, NotImplementedError) as exc:
         if "pickle" in str(exc):  # NumPy's advice (allow_pickle) is never right here
             raise ValueError(
                 f"{path} is not a readable .npz file (truncated or corrupt, random bytes or a "
@@ -495,6 +496,7 @@ def load_sparse(path: str | os.PathLike) -> dict[str, np.ndarray]:
                 TypeError,
                 IndexError,
                 zipfile.BadZipFile,
+                zlib.error,
                 OSError,
                 MemoryError,  # a shape too large for this machine
             ) as exc:

@@ -185,7 +185,7 @@ def test_mask_invariant_holds_for_every_optimizer(name, config, seed):
 
 def test_mask_survives_training_a_linear_layer():
     rng = np.random.default_rng(0)
-    layer = Linear(6, 4, rng=0).double()
+    layer = Linear(6, 4, seed=0).double()
     mask = rng.random((4, 6)) < 0.4
     layer.weight.mask = mask
     opt = optim.SGD(layer.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3, nesterov=True)

@@ -54,7 +54,7 @@ class SpeechClassifier(nn.Module):
     hidden : int
         Hidden units of the recurrent layer.
     cell : {"gru", "lstm"}, default "gru"
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
 
     Attributes
     ----------
@@ -75,21 +75,21 @@ class SpeechClassifier(nn.Module):
         conv: int,
         hidden: int,
         cell: str = "gru",
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell must be 'gru' or 'lstm', got {cell!r}")
-        gen = as_generator(rng)
+        gen = as_generator(seed)
         self.frontend = nn.Sequential(
             nn.Transpose(1, 2),  # (N, F, T): Conv1d reads channels first
-            nn.Conv1d(check_positive_int("n_mels", n_mels), conv, 5, stride=2, padding=2, rng=gen),
+            nn.Conv1d(check_positive_int("n_mels", n_mels), conv, 5, stride=2, padding=2, seed=gen),
             nn.ReLU(),
             nn.Transpose(1, 2),  # (N, T', C): the recurrent layer reads time first
         )
-        self.rnn = CELLS[cell](conv, hidden, rng=gen)
+        self.rnn = CELLS[cell](conv, hidden, seed=gen)
         self.pool = nn.LastTimeStep()
-        self.head = nn.Linear(hidden, check_positive_int("num_classes", num_classes), rng=gen)
+        self.head = nn.Linear(hidden, check_positive_int("num_classes", num_classes), seed=gen)
 
     @property
     def conv(self) -> nn.Conv1d:

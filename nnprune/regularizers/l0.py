@@ -192,7 +192,7 @@ class HardConcreteGate(Module):
         Stretch interval, :math:`\gamma < 0` and :math:`\zeta > 1`.
     loga_init : float or array of shape ``(n_gates,)``, default 0.0
         Initial :math:`\log\alpha` (0 is the reference code's ``droprate_init=0.5``).
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Source of :math:`u` in training mode (attribute ``rng``; reassign it to
         replay the same noise).
 
@@ -210,7 +210,7 @@ class HardConcreteGate(Module):
         gamma: float = -0.1,
         zeta: float = 1.1,
         loga_init: float | Any = 0.0,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         self.n_gates = check_positive_int("n_gates", n_gates)
@@ -226,7 +226,7 @@ class HardConcreteGate(Module):
                     f"loga_init must be a real number or an array of shape ({self.n_gates},), "
                     f"got {init.dtype} {init.shape}"
                 )
-        self.rng = as_generator(rng)
+        self.rng = as_generator(seed)
         self.log_alpha = Parameter(init.astype(np.float32), prunable=False)
         self._x = None
         self._z = None

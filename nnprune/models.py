@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import nn
-from .nn._validate import check_positive_int, check_probability
+from .checks import check_positive_int, check_probability
 from .rng import SeedLike, as_generator
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "leaky_relu": nn.LeakyReLU}

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import nn
-from .nn._validate import check_positive_int
+from .checks import check_positive_int
 from .rng import SeedLike, as_generator
 
 

@@ -161,7 +161,7 @@ def test_batchnorm_argument_errors():
         nn.BatchNorm1d(0)
     with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\], got 1.5"):
         nn.BatchNorm2d(3, momentum=1.5)
-    with pytest.raises(ValueError, match="eps must be a positive number, got -1"):
+    with pytest.raises(ValueError, match="eps must be a finite real number > 0, got -1"):
         nn.BatchNorm2d(3, eps=-1)
     with pytest.raises(TypeError, match="BatchNorm1d expects an array input, got list"):
         nn.BatchNorm1d(3)([[1.0, 2.0, 3.0]])

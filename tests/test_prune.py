@@ -360,12 +360,12 @@ ERRORS = [
     (
         lambda m: prune.threshold_unstructured(m, "weight", -0.1),
         ValueError,
-        "threshold must be a finite number >= 0",
+        "threshold must be a finite real number >= 0",
     ),
     (
         lambda m: prune.std_threshold_unstructured(m, "weight", float("inf")),
         ValueError,
-        "q must be a finite number",
+        "q must be a finite real number",
     ),
     (
         lambda m: prune.remove(m, "weight"),

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..nn._validate import check_positive_int
+from ..checks import check_positive_int
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..regularizers import ReweightedL1

@@ -34,8 +34,9 @@ from typing import Any
 
 from .. import nn
 from ..backend import get_xp
+from ..checks import check_positive_int
 from ..metrics.flops import layer_flops, sub_flops
-from ..nn._validate import check_input, check_positive_int
+from ..nn._validate import check_input
 from ..rng import SeedLike, as_generator
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}

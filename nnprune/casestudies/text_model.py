@@ -29,8 +29,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import nn
+from ..checks import check_positive_int
 from ..metrics.flops import sub_flops
-from ..nn._validate import check_positive_int
 from ..rng import SeedLike, as_generator
 
 

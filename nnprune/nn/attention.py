@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend
+from ..checks import check_positive_int, check_probability
 from ..rng import SeedLike, as_generator
 from . import init
-from ._validate import check_input, check_not_ragged, check_positive_int, check_probability
+from ._validate import check_input, check_not_ragged
 from .dropout import Dropout
 from .linear import Linear
 from .module import Module

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_pair, check_positive_int
 from ..rng import SeedLike
 from ._im2col import col2im, conv_output_size, im2col
-from ._validate import check_input, check_pair, check_positive_int
+from ._validate import check_input
 from .init import default_init_
 from .module import Module
 from .parameter import Parameter

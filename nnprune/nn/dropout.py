@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_xp
+from ..checks import check_probability
 from ..rng import SeedLike, as_generator
-from ._validate import check_input, check_probability
+from ._validate import check_input
 from .module import Module
 
 

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend
+from ..checks import check_positive_int
 from ..rng import SeedLike, as_generator
-from ._validate import check_input, check_not_ragged, check_positive_int
+from ._validate import check_input, check_not_ragged
 from .module import Module
 from .parameter import Parameter
 

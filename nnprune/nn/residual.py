@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..checks import check_positive_int
 from ..rng import SeedLike, as_generator
-from ._validate import check_input, check_positive_int
+from ._validate import check_input
 from .activation import ReLU
 from .batchnorm import BatchNorm2d
 from .conv import Conv2d

@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_xp
+from ..checks import check_bool, check_positive_int
 from ..rng import SeedLike, as_generator
-from ._validate import check_positive_int
 from .init import uniform_
 from .module import Module
 from .parameter import Parameter
@@ -116,11 +116,8 @@ class RNNBase(Module):
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.num_layers = check_positive_int("num_layers", num_layers)
-        for name, flag in (("bias", bias), ("batch_first", batch_first)):
-            if not isinstance(flag, bool | np.bool_):
-                raise ValueError(f"{name} must be True or False, got {flag!r}")
-        self.bias = bool(bias)
-        self.batch_first = bool(batch_first)
+        self.bias = check_bool("bias", bias)
+        self.batch_first = check_bool("batch_first", batch_first)
         self._step = step
         rows = step.num_gates * hidden_size
         gen = as_generator(seed)

@@ -13,12 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_xp
+from ..checks import check_positive_int, check_probability
 from ..rng import SeedLike, as_generator
 from ._validate import (
     check_input,
     check_not_ragged,
-    check_positive_int,
-    check_probability,
 )
 from .activation import ReLU
 from .attention import MultiHeadSelfAttention, check_key_padding_mask

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import prune, report
+from ..checks import check_sparsity
 from ..nn.module import Module
-from ._select import CRITERIA, check_sparsity, pruned_count, select, weight_sparsity
+from ._select import CRITERIA, pruned_count, select, weight_sparsity
 from .loop import decide, evaluate, retrain
 
 DEFAULT_SPARSITIES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -67,7 +68,7 @@ def sensitivity_analysis(
 
     Book: §5.2 (sensitivity analysis)
     """
-    sparsities = [check_sparsity(s, "sparsities") for s in sparsities]
+    sparsities = [check_sparsity("sparsities", s) for s in sparsities]
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
     targets = select(model, layers)
@@ -167,7 +168,7 @@ def sparsity_sweep(
 
     Book: §5.2 (choosing the sparsity)
     """
-    points = [check_sparsity(s, "sparsities") for s in sparsities]
+    points = [check_sparsity("sparsities", s) for s in sparsities]
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
     select(model, layers)

@@ -51,8 +51,8 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend, to_numpy
+from ..checks import check_positive_int
 from ..data import DataLoader
-from ..nn._validate import check_positive_int
 from ..nn.attention import MultiHeadSelfAttention
 from ..nn.module import Module
 from ._surgery import check_indices, shrink

@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
-from ..nn._validate import check_probability
+from ..checks import check_probability
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..prune import L1Unstructured, global_unstructured, l1_unstructured

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_xp, to_numpy
-from ..nn._validate import check_probability
+from ..checks import check_probability
 from ..nn.module import Module
 from ._common import check_data, check_model, iter_batches, loss_and_backward, preserved
 from .units import find_layer, forward_backward, sequential_layers, unit_output_index

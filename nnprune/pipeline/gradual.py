@@ -29,7 +29,7 @@ from typing import Any
 
 from ..checks import check_sparsity
 from ..nn.module import Module
-from ._select import SCOPES, pruned_count, select
+from ._select import SCOPES, pruned_count, selected_parameters
 from .loop import decide
 
 
@@ -82,7 +82,7 @@ class GradualPruning:
             return
         target = check_sparsity("schedule sparsity", target)
         decide(model, target, "magnitude", self.scope, self.layers)
-        params = [m._parameters[a] for m, a in select(model, self.layers).values()]
+        params = list(selected_parameters(model, self.layers).values())
         achieved = sum(pruned_count(p) for p in params) / sum(p.size for p in params)
         self.history_.append((int(step), float(target), achieved))
 

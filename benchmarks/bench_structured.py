@@ -91,13 +91,13 @@ def floor_model(name: str, seed: int) -> nn.Sequential:
     removal can cut (Python calls, the first layer reading its input, im2col of the image)."""
     if name.startswith("MLP"):
         return nn.Sequential(
-            nn.Linear(784, 1, rng=seed), nn.ReLU(), nn.Linear(1, 1, rng=seed), nn.ReLU(),
-            nn.Linear(1, 10, rng=seed),
+            nn.Linear(784, 1, seed=seed), nn.ReLU(), nn.Linear(1, 1, seed=seed), nn.ReLU(),
+            nn.Linear(1, 10, seed=seed),
         )  # fmt: skip
     return nn.Sequential(
-        nn.Conv2d(1, 1, 3, padding=1, rng=seed), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(1, 1, 3, padding=1, rng=seed), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(7 * 7, 10, rng=seed),
+        nn.Conv2d(1, 1, 3, padding=1, seed=seed), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 1, 3, padding=1, seed=seed), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(7 * 7, 10, seed=seed),
     )  # fmt: skip
 
 

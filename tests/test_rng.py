@@ -2,6 +2,7 @@
 
 import ast
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -9,7 +10,9 @@ import pytest
 from nnprune import nn
 from nnprune.rng import as_generator
 
-PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "nnprune"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "nnprune"
+THIS = pathlib.Path(__file__).resolve()
 
 
 def test_no_public_function_takes_rng():
@@ -20,6 +23,19 @@ def test_no_public_function_takes_rng():
                 args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
                 if any(a.arg == "rng" for a in args):
                     offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}")
+    assert offenders == []
+
+
+def test_no_call_or_example_passes_rng():
+    """Docstring examples, benchmarks, chapters and docs are not all run: grep them."""
+    pattern = re.compile(r"[(, ]rng=")
+    offenders = []
+    for path in sorted(ROOT.rglob("*")):
+        if path.suffix not in {".py", ".md"} or ".git" in path.parts or path == THIS:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}")
     assert offenders == []
 
 

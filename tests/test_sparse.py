@@ -349,7 +349,7 @@ def test_load_rejects_truncated_mask(rng, tmp_path):
 
 
 def test_sparse_linear_chain_passes_a_transposed_view_and_leaves_input_alone(rng):
-    first, second = nn.Linear(40, 30, rng=0), nn.Linear(30, 7, rng=1)
+    first, second = nn.Linear(40, 30, seed=0), nn.Linear(30, 7, seed=1)
     first.weight.data = _pruned((30, 40), 0.9, rng)
     second.weight.data = _pruned((7, 30), 0.9, rng)
     a = sparse.SparseLinear.from_linear(first, mode="sparse")

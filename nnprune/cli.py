@@ -199,9 +199,9 @@ def _compare(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from . import io, nn, optim
     from ._atomic import check_writable_target
+    from .checks import check_positive_int
     from .experiments import make_config
     from .experiments.runner import build_model, load_splits
-    from .nn._validate import check_positive_int
     from .train import evaluate, fit
 
     epochs = check_positive_int("--epochs", args.epochs)

@@ -257,11 +257,17 @@ def test_workers_die_with_their_parent(tmp_path, sig):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"methods": {"snip": {"batch_size": 0}}}, r"methods\.snip\.batch_size must be >= 1"),
-        ({"methods": {"admm": {"rho": -1.0}}}, r"methods\.admm\.rho must be > 0, got -1\.0"),
+        (
+            {"methods": {"snip": {"batch_size": 0}}},
+            r"methods\.snip\.batch_size must be an integer in \[1, ",
+        ),
+        ({"methods": {"admm": {"rho": -1.0}}}, r"methods\.admm\.rho must be .*> 0, got -1\.0"),
         ({"methods": {"admm": {"scope": "all"}}}, r"methods\.admm\.scope must be one of"),
         ({"methods": {"slimming": {"fraction": 1.5}}}, r"methods\.slimming\.fraction"),
-        ({"methods": {"reweighted_l1": {"eps": 0.0}}}, r"methods\.reweighted_l1\.eps must be > 0"),
+        (
+            {"methods": {"reweighted_l1": {"eps": 0.0}}},
+            r"methods\.reweighted_l1\.eps must be .*> 0",
+        ),
         ({"compare": {"channels": [0, 0]}}, r"compare\.channels\[0\] must be in \[1, "),
         ({"compare": {"train_epochs": 10**9}}, r"compare\.train_epochs must be at most 10000"),
         ({"compare": {"latency_repeats": 10**9}}, r"compare\.latency_repeats must be at most"),

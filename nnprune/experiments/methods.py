@@ -171,8 +171,10 @@ def register(
     checks : dict, optional
         ``{setting: check}``: ``check(key, value)`` returns the value or raises
         ``ValueError`` naming ``key`` (``"methods.<name>.<setting>"``), so a bad
-        setting is refused when the config is read, not after dense training
-        (:func:`at_least`, :func:`in_range`, :func:`one_of`).
+        setting is refused when the config is read, not after dense training;
+        the checks of :mod:`nnprune.checks` have this signature
+        (``checks.check_positive``, ``functools.partial(checks.check_int,
+        minimum=1, maximum=100)``, ...).
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"method name must be an identifier, got {name!r}")
@@ -187,43 +189,6 @@ def register(
         return fn
 
     return decorator
-
-
-def at_least(low: float, *, strict: bool = False, high: float | None = None) -> Callable:
-    """A setting check: ``value >= low`` (``> low`` if ``strict``), and ``<= high`` if given."""
-
-    def check(key: str, value: Any) -> Any:
-        ok = value > low if strict else value >= low
-        if not ok or (high is not None and value > high):
-            bound = f"> {low}" if strict else f">= {low}"
-            if high is not None:
-                bound += f" and <= {high}"
-            raise ValueError(f"{key} must be {bound}, got {value!r}")
-        return value
-
-    return check
-
-
-def in_range(low: float, high: float) -> Callable:
-    """A setting check: ``low <= value < high`` (a fraction: ``in_range(0, 1)``)."""
-
-    def check(key: str, value: Any) -> Any:
-        if not low <= value < high:
-            raise ValueError(f"{key} must be in [{low}, {high}), got {value!r}")
-        return value
-
-    return check
-
-
-def one_of(*options: Any) -> Callable:
-    """A setting check: ``value`` is one of ``options``."""
-
-    def check(key: str, value: Any) -> Any:
-        if value not in options:
-            raise ValueError(f"{key} must be one of {list(options)}, got {value!r}")
-        return value
-
-    return check
 
 
 def available_methods(batchnorm: bool = False) -> tuple[str, ...]:

@@ -18,18 +18,22 @@ Book: §4.2, §4.3 (corrected, see docs/errata.md#s4-2-lasso, #s4-3-gsp), §3.3 
 from __future__ import annotations
 
 import copy
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .. import metrics, nn, optim, prune
 from ..backend import to_numpy
+from ..checks import check_fraction, check_int, check_nonnegative, check_one_of, check_positive
 from ..nn.module import Module
 from ..train import History, fit
-from .methods import RunContext, at_least, in_range, one_of, register
+from .methods import RunContext, register
 
-_BATCH = at_least(1, high=1_000_000)  # samples per scoring batch
-_EPOCHS = at_least(1, high=10_000)  # epochs or iterations
+# Checks of the method settings, run when a config is read (see register's ``checks``).
+_BATCH = partial(check_int, minimum=1, maximum=1_000_000)  # samples per scoring batch
+_EPOCHS = partial(check_int, minimum=1, maximum=10_000)  # epochs or iterations
+_SCOPE = partial(check_one_of, choices=("global", "layer"))
 
 
 # --------------------------------------------- chapter 4: gradient sensitivity
@@ -216,7 +220,7 @@ class _StayBelowTarget:
 @register(
     "ista",
     defaults={"lam": 1e-2, "epochs": 5},
-    checks={"lam": at_least(0), "epochs": _EPOCHS},
+    checks={"lam": check_nonnegative, "epochs": _EPOCHS},
     summary="L1 by proximal gradient (ISTA), then magnitude to the target",
 )
 def ista(ctx: RunContext) -> dict[str, Any]:
@@ -266,10 +270,10 @@ def _finish_l1(ctx: RunContext, guard: _StayBelowTarget) -> dict[str, Any]:
     "reweighted_l1",
     defaults={"lam": 1e-3, "eps": 1e-2, "epochs": 5, "refresh_every": 1},
     checks={
-        "lam": at_least(0),
-        "eps": at_least(0, strict=True),
+        "lam": check_nonnegative,
+        "eps": check_positive,
         "epochs": _EPOCHS,
-        "refresh_every": at_least(1),
+        "refresh_every": _EPOCHS,
     },
     summary="iteratively reweighted L1 (Candes et al. 2008), then magnitude",
 )
@@ -309,10 +313,10 @@ def reweighted_l1(ctx: RunContext) -> dict[str, Any]:
     "admm",
     defaults={"rho": 0.1, "iterations": 5, "epochs_per_iteration": 1, "scope": "global"},
     checks={
-        "rho": at_least(0, strict=True),
+        "rho": check_positive,
         "iterations": _EPOCHS,
         "epochs_per_iteration": _EPOCHS,
-        "scope": one_of("global", "layer"),
+        "scope": _SCOPE,
     },
     summary="ADMM onto the k-sparse set (Zhang et al. 2018), then masked retrain",
 )
@@ -375,7 +379,7 @@ def _mask_plan(model: Module, plan: list, input_shape: tuple[int, ...]) -> int:
 @register(
     "slimming",
     defaults={"lam": 1e-2, "epochs": 5, "fraction": 0.5},
-    checks={"lam": at_least(0), "epochs": _EPOCHS, "fraction": in_range(0, 1)},
+    checks={"lam": check_nonnegative, "epochs": _EPOCHS, "fraction": check_fraction},
     summary="network slimming (Liu et al. 2017): L1 on BN scales, channels, then magnitude",
     requires_batchnorm=True,
 )

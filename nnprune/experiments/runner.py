@@ -53,6 +53,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .. import metrics, nn, optim
+from ..checks import check_positive_int
 from ..data import digits_splits
 from ..data.loader import Splits
 from ..metrics.latency import compare_latency
@@ -558,8 +559,7 @@ def run_grid(
     """
     specs = plan_runs(config)
     workers = workers or config.workers or os.cpu_count() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    check_positive_int("workers", workers)
     done = {(str(m), float(s), int(seed)) for m, s, seed in done}
     todo = [s for s in specs if (s.method, s.sparsity, s.seed) not in done]
     seeds = [

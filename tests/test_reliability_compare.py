@@ -55,6 +55,7 @@ def _tiny(methods, **extra):
 
 
 # ---------------------------------------------------- failures and resume
+@pytest.mark.slow  # spawns two workers (about 15 s on 2 busy cores)
 def test_failed_run_and_killed_worker_fail_alone_then_resume_runs_only_them(faulty, tmp_path):
     out = tmp_path / "cmp"
     cfg = make_config(_tiny(["random", "fails", "dies", "global_magnitude"]))
@@ -214,6 +215,7 @@ def _gone(pid: int) -> bool:
     return state in ("Z", "X")  # a zombie has stopped running
 
 
+@pytest.mark.slow  # a child process with two workers (about 7 s each)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and signals")
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_workers_die_with_their_parent(tmp_path, sig):

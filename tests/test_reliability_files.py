@@ -391,8 +391,8 @@ def test_cli_turns_runtime_errors_into_one_line(monkeypatch, capsys, error, code
     def fail(args):
         raise error
 
-    monkeypatch.setattr(cli, "_train", fail)
-    assert cli.main(["train"]) == code
+    monkeypatch.setattr(cli, "_info", lambda: fail(None))
+    assert cli.main(["info"]) == code
     err = capsys.readouterr().err
     assert err.startswith("nnprune: error: ") and text in err
     assert err.count("\n") == 1 and "Traceback" not in err

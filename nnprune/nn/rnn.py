@@ -226,9 +226,10 @@ class RNNBase(Module):
             h_first = h
             out = xp.empty((t_len, n, self.hidden_size), dtype=ax.dtype)  # (T, N, H)
             steps = []
+            weight_hh = w_hh.data  # read once: each read of a pruned parameter re-applies its mask
             bias_hh = None if b_hh is None else b_hh.data
             for t in range(t_len):
-                h, c, cache = self._step.forward(ax[t], h, c, w_hh.data, bias_hh)
+                h, c, cache = self._step.forward(ax[t], h, c, weight_hh, bias_hh)
                 out[t] = h
                 steps.append(cache)
             caches.append((layer_in, h_first, out, steps))
@@ -283,8 +284,9 @@ class RNNBase(Module):
             dc = (zeros if dc_last is None else dc_last[k]) if self._step.has_cell else None
             dax = xp.empty((t_len, n, rows), dtype=d.dtype)  # (T, N, G*H)
             dah = xp.empty_like(dax)  # (T, N, G*H)
+            weight_hh = w_hh.data
             for t in reversed(range(t_len)):
-                dax[t], dah[t], dh, dc = self._step.backward(d[t] + dh, dc, steps[t], w_hh.data)
+                dax[t], dah[t], dh, dc = self._step.backward(d[t] + dh, dc, steps[t], weight_hh)
             h_prev = xp.concatenate([h_first[None], out[:-1]])  # (T, N, H): h_{t-1}
             w_hh.grad += dah.reshape(-1, rows).T @ h_prev.reshape(-1, hs)
             w_ih.grad += dax.reshape(-1, rows).T @ layer_in.reshape(t_len * n, -1)

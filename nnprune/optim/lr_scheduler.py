@@ -1,4 +1,4 @@
-r"""Learning-rate schedules: ``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``, ``LinearLR``, ``SequentialLR``.
+r"""Learning-rate schedules (``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``, ...).
 
 Names, arguments and values follow ``torch.optim.lr_scheduler``: creating a
 scheduler sets each group's ``lr`` to the epoch-0 value (and remembers the

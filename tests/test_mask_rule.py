@@ -23,9 +23,7 @@ from nnprune.optim import lr_scheduler
 LR = 0.1
 
 
-def _pruned_model(
-    seed: int = 0, pruned: bool = True
-) -> tuple[nn.Module, np.ndarray, np.ndarray]:
+def _pruned_model(seed: int = 0, pruned: bool = True) -> tuple[nn.Module, np.ndarray, np.ndarray]:
     """A 2-layer MLP whose first weight has every other entry pruned; data to train it on."""
     model = nn.Sequential(nn.Linear(6, 5, rng=seed), nn.ReLU(), nn.Linear(5, 3, rng=seed + 1))
     if pruned:

@@ -183,7 +183,7 @@ class Optimizer:
                 if not p.requires_grad:
                     continue
                 state = self._state_for(p)
-                xp = get_xp(p.data)
+                xp = get_xp(p.grad)
                 grad = p.grad if p.mask is None else xp.where(p.mask, p.grad, 0)
                 self._update(p, grad, state, group)
                 if p.mask is not None:
@@ -218,7 +218,7 @@ class Optimizer:
                 "pruned?); create a new optimizer for the new model"
             )
         state = self.state.setdefault(p, {})
-        backend = backend_of(p.data)
+        backend = backend_of(p.grad)  # grad moves with data (Parameter.to)
         for key, value in state.items():
             if _is_array(value):
                 if backend_of(value) != backend:

@@ -9,7 +9,7 @@ What it shows
   output on the test set). Figures: weight histograms (pruning opens a gap
   around zero), the bool masks of the pruned layers, and a tiny layer drawn
   with only its kept connections (the book's §2.1 diagram labelled "sparse"
-  connects every neuron; see BOOK.md errata).
+  connects every neuron; see docs/errata.md#s2-1).
 * §2.2: bytes of the pruned model dense, CSR, COO and BSR (index arrays
   counted), and the measured time of one layer's product, dense against CSR,
   at the sparsity pruning reached. Whether CSR wins is printed from the
@@ -239,11 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
     dense = measures(model, X_test)
     before = {n: m.weight.data.copy() for n, m in weight_layers(model).items()}
 
-    prune.global_unstructured(
-        [(m, "weight") for m in weight_layers(model).values()],
-        prune.L1Unstructured,
-        amount=SPARSITY,
-    )
+    prune.to_sparsity(model, SPARSITY, scope="global")
     _, acc_pruned = evaluate(model, nn.CrossEntropyLoss(), splits.test)
     pruned = measures(model, X_test)
     after = {n: m.weight.data for n, m in weight_layers(model).items()}

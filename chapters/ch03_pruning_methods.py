@@ -15,7 +15,7 @@ What it shows
   speed-up, bytes dense and CSR, and the **measured** latency of a batch of
   256 (dense kernels; and CSR kernels for the masked models). The conclusion
   is computed from the table; the book's §3.3 rankings are not measured (see
-  BOOK.md errata). An accuracy-vs-removed-parameters plot and a speed-up plot.
+  docs/errata.md#s3-3). An accuracy-vs-removed-parameters plot and a speed-up plot.
   A control row, ``dense + retraining``, gives the unpruned model the same
   extra epochs, so that what retraining alone adds is not credited to pruning.
 
@@ -80,19 +80,18 @@ CONTROL = "dense + retraining"  # the dense model given the same extra epochs, u
 
 def prune_model(model: nn.Sequential, method: str, point: float, input_shape: tuple) -> None:
     """Apply one method at one operating point, in place."""
-    layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+    weights = list(model.prunable_parameters())  # (name, module, attr, param)
     if method == CONTROL:
         return
     if method == "global magnitude":
-        prune.global_unstructured([(m, "weight") for m in layers], prune.L1Unstructured, point)
+        prune.to_sparsity(model, point, scope="global")
     elif method == "layer-wise magnitude":
-        for m in layers:
-            prune.l1_unstructured(m, "weight", point)
+        prune.to_sparsity(model, point, scope="layer")
     elif method == "Han q*std":
-        for m in layers:
-            prune.std_threshold_unstructured(m, "weight", q=point)
+        for _, module, attr, _ in weights:
+            prune.std_threshold_unstructured(module, attr, q=point)
     else:  # every hidden layer; the output units are the classes and stay
-        hidden = [n for n, m in model.named_modules() if m in layers[:-1]]
+        hidden = [t.name.rpartition(".")[0] for t in weights[:-1]]
         for name in hidden:
             prune.prune_units(model, name, point, criterion="l1", input_shape=input_shape)
 

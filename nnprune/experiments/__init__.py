@@ -11,6 +11,9 @@ r"""Comparing pruning methods the ShrinkBench way: same models, data, seeds and 
 Book: §3.3 (comparing methods).
 """
 
+# methods.py registers the chapter 3 adapters, methods_ch4.py (which imports methods.py)
+# the chapter 4 ones; importing both here fills the registry before anything looks it up.
+from . import methods_ch4  # noqa: F401
 from .compare import ComparisonResult, compare, summarize
 from .config import CompareConfig, load_config, make_config, quick_config
 from .methods import (
@@ -18,8 +21,6 @@ from .methods import (
     RunContext,
     available_methods,
     get_method,
-    prunable_weights,
-    prune_to_sparsity,
     register,
 )
 from .runner import RunSpec, measure_latency, plan_runs, run_grid
@@ -37,8 +38,6 @@ __all__ = [
     "make_config",
     "measure_latency",
     "plan_runs",
-    "prunable_weights",
-    "prune_to_sparsity",
     "quick_config",
     "register",
     "run_grid",

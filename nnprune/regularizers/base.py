@@ -31,7 +31,7 @@ Frozen parameters (``requires_grad=False``) are skipped by both, as optimisers s
 ``params`` may be a ``Module`` (its prunable parameters are used: the weights, not
 biases or normalisation scales), one ``Parameter``, or an iterable of them.
 
-Book: §4.1 (corrected, see BOOK.md errata).
+Book: §4.1 (corrected, see docs/errata.md#s4-1-l0, #s4-1-l1).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def check_array(name: str, value: Any) -> Any:
 
 
 def prunable_parameters(model: Module) -> list[Parameter]:
-    """The prunable parameters of ``model`` (the weights), in registration order.
+    """The prunable parameters of ``model`` (the weights), as ``model.prunable_parameters()``.
 
     Raises
     ------
@@ -81,7 +81,7 @@ def prunable_parameters(model: Module) -> list[Parameter]:
     """
     if not isinstance(model, Module):
         raise ValueError(f"model must be an nnprune Module, got {type(model).__name__}")
-    return [p for p in model.parameters() if p.prunable]
+    return [t.param for t in model.prunable_parameters()]
 
 
 def as_parameter_list(params: ParamsLike) -> list[Parameter]:

@@ -2,21 +2,20 @@ r"""Gradient-sensitivity pruning criteria of book §4.3, corrected.
 
 * weights: :func:`gsp_scores` (:math:`|g|`), :func:`agsp_scores` (:math:`|w g|`),
   :func:`snip` / :func:`snip_scores` (SNIP at initialisation), applied with
-  :func:`prune_by_scores`; :func:`obd_scores` (second order, small layers);
+  :func:`nnprune.prune.to_sparsity`; :func:`obd_scores` (second order, small layers);
 * units: :func:`gsap_scores` / :func:`gsap_prune` (Taylor :math:`|z\,\partial J/\partial z|`,
   Molchanov 2017), removed physically;
 * channels: :class:`SlimmingPenalty` and :func:`slim_channels` (network slimming);
 * checks: :func:`taylor_report`, :func:`weight_taylor_report`,
   :func:`weight_taylor_sweep` (predicted vs actual loss change).
 
-Book: §4.3 (corrected, see BOOK.md errata).
+Book: §4.3 (corrected, see docs/errata.md#s4-3-gsp, #s4-3-agsp, #s4-3-gsap).
 """
 
 from .gradient import (
     agsp_scores,
     book_gsp_select,
     gsp_scores,
-    prune_by_scores,
     signed_gradients,
     snip,
     snip_scores,
@@ -37,7 +36,6 @@ __all__ = [
     "gsp_scores",
     "hessian_diagonal",
     "obd_scores",
-    "prune_by_scores",
     "signed_gradients",
     "slim_channels",
     "snip",

@@ -41,5 +41,5 @@ def polynomial_sparsity(step, initial, final, begin, end, power=3.0):
 
 
 def should_prune(step, begin, end, frequency):
-    """True at the pruning steps: ``begin <= step <= end`` and ``(step - begin) % frequency == 0``."""
+    """True when ``begin <= step <= end`` and ``(step - begin) % frequency == 0``."""
     raise NotImplementedError("your code here")

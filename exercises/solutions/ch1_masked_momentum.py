@@ -38,8 +38,6 @@ and the result.
 Check your work: ``nnprune check ch1.masked_momentum``
 """
 
-import numpy as np
-
 
 def sgd_momentum_step(w, grad, buf, mask, lr, momentum):
     """One masked SGD-with-momentum step; return ``(new_w, new_buf)``."""

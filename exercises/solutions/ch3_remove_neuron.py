@@ -37,7 +37,7 @@ import numpy as np
 
 
 def remove_hidden_neuron(w1, b1, w2, j):
-    """Return ``(w1, b1, w2)`` without hidden neuron ``j`` (row of w1, entry of b1, column of w2)."""
+    """Return ``(w1, b1, w2)`` without hidden neuron ``j``: row of w1, entry of b1, col of w2."""
     # BEGIN SOLUTION
     return np.delete(w1, j, axis=0), np.delete(b1, j), np.delete(w2, j, axis=1)
     # END SOLUTION

@@ -119,7 +119,9 @@ def _matches(got: np.ndarray, wrong: Any, rtol: float, atol: float) -> bool:
     return bool(np.allclose(got, wrong, rtol=rtol, atol=atol, equal_nan=False))
 
 
-def which_mistake(got: Any, mistakes: Mistakes, rtol: float = 1e-6, atol: float = 1e-9) -> str | None:
+def which_mistake(
+    got: Any, mistakes: Mistakes, rtol: float = 1e-6, atol: float = 1e-9
+) -> str | None:
     """The hint of the first known mistake that ``got`` equals, else None."""
     arr = np.asarray(got)
     for hint, wrong in mistakes:
@@ -174,7 +176,9 @@ def compare(
             f"index {where}: expected {bool(expected[where])}, got {bool(got[where])}"
         )
         if expected.size <= 24:
-            msg += f"\n  expected {_show(expected.astype(int))}\n  got      {_show(got.astype(int))}"
+            msg += (
+                f"\n  expected {_show(expected.astype(int))}\n  got      {_show(got.astype(int))}"
+            )
         raise CheckFailed(msg, which_mistake(got, mistakes, rtol, atol) or hint)
     if got.dtype.kind not in "biuf":
         raise CheckFailed(f"{case}: {what} must be a real array, got dtype {got.dtype}", hint)

@@ -29,7 +29,9 @@ def _allowed(module: str, allowed: tuple[str, ...]) -> bool:
     return any(module == a or module.startswith(a + ".") for a in allowed)
 
 
-def rule_violations(source: str, allowed: tuple[str, ...], filename: str = "<student>") -> list[str]:
+def rule_violations(
+    source: str, allowed: tuple[str, ...], filename: str = "<student>"
+) -> list[str]:
     """Every rule the source breaks, one message each (empty when it keeps them all).
 
     Raises

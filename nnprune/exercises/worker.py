@@ -47,7 +47,9 @@ def student_frames(exc: BaseException, filename: str) -> list[str]:
     lines = []
     for frame in traceback.extract_tb(exc.__traceback__):
         if os.path.realpath(frame.filename) == target:
-            lines.append(f'File "{Path(frame.filename).name}", line {frame.lineno}, in {frame.name}')
+            lines.append(
+                f'File "{Path(frame.filename).name}", line {frame.lineno}, in {frame.name}'
+            )
             if frame.line:
                 lines.append(f"  {frame.line.strip()}")
     return lines
@@ -82,7 +84,9 @@ def load_student(path: str, exercise: Exercise) -> Any:
     return module
 
 
-def run_checks(exercise: Exercise, path: str, emit: Callable[[dict], None] | None = None) -> list[CheckResult]:
+def run_checks(
+    exercise: Exercise, path: str, emit: Callable[[dict], None] | None = None
+) -> list[CheckResult]:
     """Run the rules check and every check of ``exercise`` on the file ``path``.
 
     ``emit`` receives ``{"start": name}`` before each check and each result's JSON after it.

@@ -1,4 +1,4 @@
-"""Checks of chapter 1: a layer's backward, Conv1d backward, softmax cross-entropy, masked momentum."""
+"""Checks of chapter 1: SiLU and Conv1d backward, softmax cross-entropy, masked momentum."""
 
 from __future__ import annotations
 
@@ -117,8 +117,13 @@ def _conv_values(student):
                 f"{case}: return (dx, dweight, dbias), got {type(got).__name__}")  # fmt: skip
         dx, dw, db = _conv_truth(x, w, dout, stride)
         flipped = _conv_truth(x, w[:, :, ::-1].copy(), dout, stride)[0]
-        compare("dbias", got[2], db, case=case,
-                mistakes=[("sum dbias over the batch and the positions", dout.sum(axis=2))])
+        compare(
+            "dbias",
+            got[2],
+            db,
+            case=case,
+            mistakes=[("sum dbias over the batch and the positions", dout.sum(axis=2))],
+        )
         compare("dweight", got[1], dw, case=case, mistakes=[("wrong sign", -dw)])
         compare("dx", got[0], dx, case=case,
                 mistakes=[("wrong sign", -dx),
@@ -156,8 +161,10 @@ def _ce_cases():
     rng = _rng(30)
     yield "random logits (4, 5)", rng.normal(size=(4, 5)) * 3, rng.integers(0, 5, size=4)
     yield "logits around 1000", 1000 + rng.normal(size=(3, 4)), np.array([0, 3, 1])
-    yield "one very confident row", np.array([[50.0, -50.0, 0.0], [1.0, 2.0, 3.0]]), np.array(
-        [1, 2]
+    yield (
+        "one very confident row",
+        np.array([[50.0, -50.0, 0.0], [1.0, 2.0, 3.0]]),
+        np.array([1, 2]),
     )
 
 
@@ -257,12 +264,15 @@ def _momentum_steps(student):
         if (~m).any() and np.any(new_w[~m] != 0):
             raise CheckFailed(
                 f"{case}: {int((new_w[~m] != 0).sum())} pruned weights are non-zero after "
-                "the update", "forgot the mask: apply it to the result of the update")
+                "the update",
+                "forgot the mask: apply it to the result of the update",
+            )
         if (~m).any() and np.any(new_buf[~m] != 0):
             raise CheckFailed(
                 f"{case}: the momentum buffer is non-zero at {int((new_buf[~m] != 0).sum())} "
                 "pruned weights",
-                "zero the momentum buffer where pruned (mask the gradient and the buffer)")
+                "zero the momentum buffer where pruned (mask the gradient and the buffer)",
+            )
         compare("new_w", new_w, truth[step][0], case=case)
         compare("new_buf", new_buf, truth[step][1], case=case)
         mine, buf = new_w, new_buf

@@ -86,8 +86,13 @@ def _to_csr(student):
         ref = sp.csr_matrix(W)
         ref.sort_indices()
         case = f"W (5, 7) with {np.count_nonzero(W)} non-zeros and an empty row 3"
-        compare("indptr", got[2], ref.indptr, case=case,
-                mistakes=[("indptr has rows + 1 entries and starts with 0", ref.indptr[1:])])
+        compare(
+            "indptr",
+            got[2],
+            ref.indptr,
+            case=case,
+            mistakes=[("indptr has rows + 1 entries and starts with 0", ref.indptr[1:])],
+        )
         compare("indices", got[1], ref.indices, case=case,
                 mistakes=[("indices holds column indices (rows are in indptr)",
                            np.nonzero(W)[0])])  # fmt: skip

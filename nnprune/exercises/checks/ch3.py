@@ -52,14 +52,14 @@ def _l1_cases(student):
         n, k = W.size, int((~truth).sum())
         compare("the mask", got, truth, case=case, mistakes=[
             ("amount is a fraction: k = round(amount * n) (Python's round, half to even)",
-             lambda W=W, amount=amount: _l1_mask_k(W, int(amount * n))),
+             lambda W=W, amount=amount, n=n: _l1_mask_k(W, int(amount * n))),
             ("amount is a fraction: k = round(amount * n) (Python's round, half to even)",
-             lambda W=W, amount=amount: _l1_mask_k(W, int(np.ceil(amount * n)))),
+             lambda W=W, amount=amount, n=n: _l1_mask_k(W, int(np.ceil(amount * n)))),
             ("ties: prune the smaller flat index first (np.argsort(..., kind='stable'))",
-             lambda W=W, k=k: _l1_mask_k(W, k, order=(n - 1 - np.argsort(
+             lambda W=W, k=k, n=n: _l1_mask_k(W, k, order=(n - 1 - np.argsort(
                  np.abs(W).reshape(-1)[::-1], kind="stable")))),
             ("True means kept: you pruned the largest magnitudes",
-             lambda W=W, k=k: ~_l1_mask_k(W, n - k)),
+             lambda W=W, k=k, n=n: ~_l1_mask_k(W, n - k)),
             ("prune by magnitude |W|, not by the signed value",
              lambda W=W, k=k: _l1_mask_k(W, k, scores=W)),
         ])  # fmt: skip
@@ -210,8 +210,10 @@ def _removal(student):
                               "PyTorch stores (out_features, in_features)")  # fmt: skip
         g1 = as_array(got[0], "w1_new")
         if g1.shape == (6, 3):
-            raise CheckFailed(f"{case}: w1_new has shape (6, 3), expected (5, 4)",
-                              "wrong axis: neuron j is row j of w1 (axis 0)")
+            raise CheckFailed(
+                f"{case}: w1_new has shape (6, 3), expected (5, 4)",
+                "wrong axis: neuron j is row j of w1 (axis 0)",
+            )
         compare("w1_new", g1, model[0].weight.data, case=case)
         compare("b1_new", got[1], model[0].bias.data, case=case)
         compare("w2_new", g2, model[2].weight.data, case=case)

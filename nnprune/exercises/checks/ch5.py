@@ -74,8 +74,13 @@ def _update(student):
                 "update (gradient of ones)",
                 "forgot the mask: this is the book's §5.3 flaw; multiply by the mask after "
                 "the update so pruned weights cannot grow back")  # fmt: skip
-        compare(f"new params[{n!r}]", new, masks[n] * (w - 0.1 * grads[n]), case="lr=0.1",
-                mistakes=[("wrong sign: step against the gradient", masks[n] * (w + 0.1))])
+        compare(
+            f"new params[{n!r}]",
+            new,
+            masks[n] * (w - 0.1 * grads[n]),
+            case="lr=0.1",
+            mistakes=[("wrong sign: step against the gradient", masks[n] * (w + 0.1))],
+        )
 
 
 @check(EX, "prune_retrain: exact sparsity after training, same result as the corrected loop")
@@ -97,10 +102,12 @@ def _loop(student):
     truth, truth_masks = _reference_loop(params, target, 0.75, 0.2, 10)
     total = sum(w.size for w in params.values())
     zeros = sum(int((as_array(new[n], n) == 0).sum()) for n in params)
-    require(zeros >= round(0.75 * total),
-            f"after 10 steps only {zeros} of {total} weights are zero, expected at least "
-            f"{round(0.75 * total)} (sparsity 0.75)",
-            "the pruned weights grew back: apply the mask after every update, not once")
+    require(
+        zeros >= round(0.75 * total),
+        f"after 10 steps only {zeros} of {total} weights are zero, expected at least "
+        f"{round(0.75 * total)} (sparsity 0.75)",
+        "the pruned weights grew back: apply the mask after every update, not once",
+    )
     for n in params:
         compare(f"masks[{n!r}]", masks[n], truth_masks[n], case="sparsity 0.75")
         compare(f"params[{n!r}]", new[n], truth[n], case="sparsity 0.75, lr 0.2, 10 steps")
@@ -124,15 +131,27 @@ def _poly(student):
             truth = sched.sparsity(t)
             p = (t - t0) / (t1 - t0)
             got = fn(t, s_i, s_f, t0, t1, power)
-            compare("the sparsity", as_array(got, "polynomial_sparsity(...)").reshape(()), truth,
-                    case=f"step {t}, {s_i} -> {s_f} over [{t0}, {t1}], power {power}",
-                    mistakes=[("clip p to [0, 1]: before begin the sparsity is the initial one, "
-                               "after end the final one",
-                               s_f + (s_i - s_f) * (1 - p) ** power),
-                              ("(1 - p) ** power, not p ** power: the sparsity rises fast at "
-                               "first", s_f + (s_i - s_f) * min(1, max(0, p)) ** power),
-                              ("initial and final are swapped",
-                               s_i + (s_f - s_i) * (1 - min(1, max(0, p))) ** power)])
+            compare(
+                "the sparsity",
+                as_array(got, "polynomial_sparsity(...)").reshape(()),
+                truth,
+                case=f"step {t}, {s_i} -> {s_f} over [{t0}, {t1}], power {power}",
+                mistakes=[
+                    (
+                        "clip p to [0, 1]: before begin the sparsity is the initial one, "
+                        "after end the final one",
+                        s_f + (s_i - s_f) * (1 - p) ** power,
+                    ),
+                    (
+                        "(1 - p) ** power, not p ** power: the sparsity rises fast at first",
+                        s_f + (s_i - s_f) * min(1, max(0, p)) ** power,
+                    ),
+                    (
+                        "initial and final are swapped",
+                        s_i + (s_f - s_i) * (1 - min(1, max(0, p))) ** power,
+                    ),
+                ],
+            )
 
 
 @check(EX, "should_prune equals PolynomialDecay's pruning steps")

@@ -44,8 +44,10 @@ def _filters(student):
                               "wrong axis: the removed feature map is an INPUT channel of the "
                               "second convolution, axis 1 of w2 (out, in, kH, kW)")  # fmt: skip
         if g1.shape == (5, 1, 3, 3):
-            raise CheckFailed(f"{case}: w1_new has shape (5, 1, 3, 3), expected (4, 2, 3, 3)",
-                              "wrong axis: a filter is axis 0 of w1 (out, in, kH, kW)")
+            raise CheckFailed(
+                f"{case}: w1_new has shape (5, 1, 3, 3), expected (4, 2, 3, 3)",
+                "wrong axis: a filter is axis 0 of w1 (out, in, kH, kW)",
+            )
         model = _cnn(w1, b1, w2, b2)
         remove_units(model, "0", [j])
         compare("w1_new", g1, model[0].weight.data, case=case)
@@ -93,9 +95,10 @@ def _gate(student):
     model, (X, y), heads, d_gated = _attention_case(0)
     got = as_array(fn(heads.copy(), d_gated.copy()), "head_gate_gradient(...)")
     if got.shape == (heads.shape[1],):
-        raise CheckFailed(f"the result has shape {got.shape}, expected (N, H) = "
-                          f"{heads.shape[:2]}",
-                          "one gradient per example: sum over T and d only (axes 2, 3)")
+        raise CheckFailed(
+            f"the result has shape {got.shape}, expected (N, H) = {heads.shape[:2]}",
+            "one gradient per example: sum over T and d only (axes 2, 3)",
+        )
     attn, loss, eps = model[0], CrossEntropyLoss(reduction="sum"), 1e-6
     numeric = np.zeros(heads.shape[:2])
     for n in range(len(X)):
@@ -104,8 +107,8 @@ def _gate(student):
             for sign in (1, -1):
                 gate = np.ones(heads.shape[1])
                 gate[h] += sign * eps
-                out = model[2].forward(model[1].forward(attn.forward(X[n:n + 1], head_mask=gate)))
-                vals.append(loss.forward(out, y[n:n + 1]))
+                out = model[2].forward(model[1].forward(attn.forward(X[n : n + 1], head_mask=gate)))
+                vals.append(loss.forward(out, y[n : n + 1]))
             numeric[n, h] = (vals[0] - vals[1]) / (2 * eps)
     compare("the gate gradients", got, numeric, case="6 examples, 4 heads, T=5, d=2",
             rtol=1e-5, atol=1e-8,

@@ -37,5 +37,5 @@ import numpy as np
 
 
 def remove_hidden_neuron(w1, b1, w2, j):
-    """Return ``(w1, b1, w2)`` without hidden neuron ``j`` (row of w1, entry of b1, column of w2)."""
+    """Return ``(w1, b1, w2)`` without hidden neuron ``j``: row of w1, entry of b1, col of w2."""
     raise NotImplementedError("your code here")

@@ -37,6 +37,7 @@ L1_CASES = [
     ("random (4, 5), amount=0.3", _rng(0).normal(size=(4, 5)), 0.3),
     ("random (2, 3, 2), amount=5 (a count)", _rng(1).normal(size=(2, 3, 2)), 5),
     ("5 entries, amount=0.5: round(2.5) is 2", np.array([0.3, -0.1, 0.5, 0.2, -0.4]), 0.5),
+    ("5 entries, amount=0.7: round(3.5) is 4", np.array([0.3, -0.1, 0.5, 0.2, -0.4]), 0.7),
     ("ties: |W| = 1 four times, amount=3", np.array([[1.0, -1.0, 2.0], [1.0, 0.5, -1.0]]), 3),
     ("amount=0.0 prunes nothing", _rng(2).normal(size=(3, 3)), 0.0),
     ("amount=1.0 prunes everything", _rng(3).normal(size=(2, 2)), 1.0),

@@ -7,6 +7,7 @@ and monkey-patching students are handled.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,13 @@ def test_syntax_error_is_reported_not_raised(tmp_path):
     results = run_checks(get("ch2.csr_matvec"), str(path))
     assert "does not parse: SyntaxError at line 1" in results[0].message
     assert not any(r.passed for r in results)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is enforced on Linux")
+def test_a_huge_allocation_is_a_failed_check(tmp_path):
+    write(tmp_path, "ch4.soft_threshold",
+          wrong("ch4.soft_threshold", "    return np.sign(V) * np.maximum(np.abs(V) - tau, 0.0)",
+                "    return np.ones(10**10)"))  # fmt: skip
+    report = grade("ch4.soft_threshold", tmp_path, timeout=60)
+    assert report.status == "fail"
+    assert report.results[1].message == "your code ran out of memory"

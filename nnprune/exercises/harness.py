@@ -172,8 +172,8 @@ def compare(
         diff = int((got != expected).sum())
         where = tuple(int(i) for i in np.argwhere(got != expected)[0])
         msg = (
-            f"{case}: {what} differs in {diff} of {expected.size} entries, first at "
-            f"index {where}: expected {bool(expected[where])}, got {bool(got[where])}"
+            f"{case}: {what} differs in {diff} of {expected.size} entries\n"
+            f"  first at index {where}: expected {bool(expected[where])}, got {bool(got[where])}"
         )
         if expected.size <= 24:
             msg += (
@@ -193,9 +193,9 @@ def compare(
     where = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
     where = tuple(int(i) for i in where)
     msg = (
-        f"{case}: {what} differs from the expected value; largest difference "
-        f"{float(err.max()):.3g} at index {where}: expected {float(expected[where]):.6g}, "
-        f"got {float(got[where]):.6g}"
+        f"{case}: {what} differs from the expected value\n"
+        f"  largest difference {float(err.max()):.3g} at index {where}: "
+        f"expected {float(expected[where]):.6g}, got {float(got[where]):.6g}"
     )
     if expected.size <= 12:
         msg += f"\n  expected {_show(expected)}\n  got      {_show(got)}"

@@ -76,10 +76,10 @@ class Exercise:
 
     @property
     def section_title(self) -> str:
-        """``"§4.2 基于稀疏度的优化算法 (sparsity-driven algorithms ...)"``."""
+        """``"§4.2 基于稀疏度的优化算法 / sparsity-driven algorithms (ADMM, IRLS, Lasso)"``."""
         zh, en = SECTIONS[self.section]
         mark = "Appendix " if self.section.isalpha() else "§"
-        return f"{mark}{self.section} {zh} ({en})"
+        return f"{mark}{self.section} {zh} / {en}"
 
 
 EXERCISES: tuple[Exercise, ...] = (

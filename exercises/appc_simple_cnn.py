@@ -5,8 +5,8 @@ Task
 The book's ``SimpleCNN`` (conv 3->32 3x3, ReLU, conv 32->64 3x3, ReLU, view as 64*8*8,
 fc1 -> 128, fc2 -> 10) fails on its first CIFAR-10 batch: two unpadded 3x3 convolutions
 on 32x32 leave 64x28x28 features, not 64x8x8; and fc1 and fc2 have no non-linearity
-between them, so they are one linear map. Build the corrected model as an
-``nnprune.nn.Sequential``.
+between them, so they are one linear map (docs/errata.md, Appendix C). Build the corrected
+model as an ``nnprune.nn.Sequential``.
 
 Maths
 -----

@@ -43,13 +43,13 @@ Check your work: ``nnprune check ch8.regrow``
 import numpy as np
 
 
-def _drop(W, mask, fraction):
-    """Flat indices of the dropped weights and the count k (shared by SET and RigL)."""
+def drop_smallest(W, mask, fraction):
+    """Helper (optional): flat indices of the k dropped weights, and k (SET and RigL share it)."""
     raise NotImplementedError("your code here")
 
 
-def _apply(W, mask, dropped, grown):
-    """New ``(W, mask)`` with ``dropped`` turned off and ``grown`` turned on at 0."""
+def apply_changes(W, mask, dropped, grown):
+    """Helper (optional): new ``(W, mask)``, ``dropped`` turned off, ``grown`` turned on at 0."""
     raise NotImplementedError("your code here")
 
 

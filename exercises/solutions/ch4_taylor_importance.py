@@ -2,7 +2,7 @@ r"""Exercise ch4.taylor_importance: §4.3 基于梯度敏感性的优化算法 (
 
 Task
 ----
-The usable form of the book's GSAP (the book zeroes single activations): rank whole neurons or
+The usable form of the book's GSAP (docs/errata.md, §4.3): rank whole neurons or
 channels by the first-order Taylor estimate of the loss change when their activation is
 removed (Molchanov et al., 2017), averaged over the batch.
 

@@ -43,8 +43,8 @@ Check your work: ``nnprune check ch8.regrow``
 import numpy as np
 
 
-def _drop(W, mask, fraction):
-    """Flat indices of the dropped weights and the count k (shared by SET and RigL)."""
+def drop_smallest(W, mask, fraction):
+    """Helper (optional): flat indices of the k dropped weights, and k (SET and RigL share it)."""
     # BEGIN SOLUTION
     active = np.flatnonzero(mask)
     k = round(fraction * active.size)
@@ -53,8 +53,8 @@ def _drop(W, mask, fraction):
     # END SOLUTION
 
 
-def _apply(W, mask, dropped, grown):
-    """New ``(W, mask)`` with ``dropped`` turned off and ``grown`` turned on at 0."""
+def apply_changes(W, mask, dropped, grown):
+    """Helper (optional): new ``(W, mask)``, ``dropped`` turned off, ``grown`` turned on at 0."""
     # BEGIN SOLUTION
     new_mask = mask.copy().reshape(-1)
     new_mask[dropped] = False
@@ -69,18 +69,18 @@ def _apply(W, mask, dropped, grown):
 def set_step(W, mask, fraction, seed):
     """SET: drop the k smallest active weights, grow k random previously inactive ones at 0."""
     # BEGIN SOLUTION
-    dropped, k = _drop(W, mask, fraction)
+    dropped, k = drop_smallest(W, mask, fraction)
     rng = np.random.default_rng(seed)
     grown = rng.choice(np.flatnonzero(~mask), size=k, replace=False)
-    return _apply(W, mask, dropped, grown)
+    return apply_changes(W, mask, dropped, grown)
     # END SOLUTION
 
 
 def rigl_step(W, mask, grad, fraction):
     """RigL: drop the k smallest active weights, grow the k inactive ones of largest |grad| at 0."""
     # BEGIN SOLUTION
-    dropped, k = _drop(W, mask, fraction)
+    dropped, k = drop_smallest(W, mask, fraction)
     inactive = np.flatnonzero(~mask)
     order = np.argsort(-np.abs(grad.reshape(-1)[inactive]), kind="stable")
-    return _apply(W, mask, dropped, inactive[order[:k]])
+    return apply_changes(W, mask, dropped, inactive[order[:k]])
     # END SOLUTION

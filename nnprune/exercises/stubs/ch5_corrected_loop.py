@@ -4,7 +4,7 @@ Task
 ----
 The book's §5.3 pseudocode decides masks (``pruning_decision``) and then calls
 ``update_parameters(W_pruned, gradients, ...)``: the next gradient step makes the pruned
-weights non-zero again, so the network is no longer pruned (see nnprune's errata). Write
+weights non-zero again, so the network is no longer pruned (docs/errata.md, §5.3). Write
 the loop correctly, with plain NumPy arrays: decide global magnitude masks once, then
 retrain with the mask applied after every update.
 

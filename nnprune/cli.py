@@ -173,6 +173,8 @@ def _add_exercise_parsers(sub) -> None:
                      help="seconds per exercise (default 60)")  # fmt: skip
     chk.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="exercises graded in parallel by check all (default 1)")  # fmt: skip
+    chk.add_argument("-v", "--verbose", action="store_true",
+                     help="check all: every exercise's report before the table")  # fmt: skip
 
 
 def _exercises(args: argparse.Namespace) -> int:
@@ -190,6 +192,8 @@ def _exercises(args: argparse.Namespace) -> int:
         raise _UsageError("check needs an exercise ID or all (nnprune check --list shows them)")
     if args.id == "all":
         reports = exercises.grade_all(args.path, timeout=args.timeout, jobs=args.jobs)
+        for report in reports if args.verbose else []:
+            print(exercises.format_report(report) + "\n")
         print(exercises.format_summary(reports))
     else:
         reports = [exercises.grade(args.id, args.path, timeout=args.timeout)]

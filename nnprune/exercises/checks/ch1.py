@@ -117,6 +117,11 @@ def _conv_values(student):
                 f"{case}: return (dx, dweight, dbias), got {type(got).__name__}")  # fmt: skip
         dx, dw, db = _conv_truth(x, w, dout, stride)
         flipped = _conv_truth(x, w[:, :, ::-1].copy(), dout, stride)[0]
+        assigned = np.zeros_like(x)  # dx[...] = ... instead of += : overlaps overwritten
+        l_out = dout.shape[2]
+        for j in range(w.shape[2]):
+            span = slice(j, j + stride * (l_out - 1) + 1, stride)
+            assigned[:, :, span] = np.einsum("nol,oc->ncl", dout, w[:, :, j])
         compare(
             "dbias",
             got[2],
@@ -128,7 +133,9 @@ def _conv_values(student):
         compare("dx", got[0], dx, case=case,
                 mistakes=[("wrong sign", -dx),
                           ("no kernel flip: the forward is a cross-correlation, so dx uses "
-                           "W[:, :, j] at offset j", flipped)])  # fmt: skip
+                           "W[:, :, j] at offset j", flipped),
+                          ("accumulate into dx with +=: windows overlap when K > stride",
+                           assigned)])  # fmt: skip
 
 
 @check(EX, "dx and dW match the numerical gradient of conv1d_forward")

@@ -181,7 +181,10 @@ def _exercises(args: argparse.Namespace) -> int:
     from . import exercises
 
     if args.command == "exercises" and args.exercises_command == "init":
-        paths = exercises.init_exercises(args.dir)
+        try:
+            paths = exercises.init_exercises(args.dir)
+        except FileExistsError as exc:  # a usage error: exit 2, one line
+            raise _UsageError(str(exc)) from None
         print(f"copied {len(paths)} exercise files into {args.dir}; then: "
               f"nnprune check ID --path {args.dir}")  # fmt: skip
         return 0
@@ -308,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _info()
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
-    except (_UsageError, ValueError, TypeError, OSError, ImportError) as exc:
+    except (_UsageError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         print(f"nnprune: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

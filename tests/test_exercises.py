@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from nnprune.book import section
 from nnprune.cli import main
 from nnprune.exercises import EXERCISES, grade, init_exercises, list_lines, stub_source
 from nnprune.exercises.authoring import make_stub
-from nnprune.exercises.registry import SECTIONS, get
+from nnprune.exercises.registry import get
 from nnprune.exercises.rules import rule_violations
 from nnprune.exercises.worker import run_checks
 
@@ -50,7 +51,7 @@ def test_at_least_two_exercises_per_chapter_and_twenty_in_all():
     for chapter in CHAPTERS:
         assert sum(ex.chapter == chapter for ex in EXERCISES) >= 2, chapter
     for ex in EXERCISES:
-        assert ex.section in SECTIONS
+        assert section(ex.section).zh == ex.chinese_title
         assert (SOLUTIONS / ex.filename).is_file(), ex.id
 
 
@@ -69,8 +70,7 @@ def test_stubs_are_the_solutions_without_the_marked_code(ex):
     assert stub_source(ex.id) == stub  # shipped in the package
     assert (REPO / "exercises" / ex.filename).read_text(encoding="utf-8") == stub
     assert "NotImplementedError" in stub and "BEGIN SOLUTION" not in stub
-    zh, _ = SECTIONS[ex.section]
-    assert zh in stub and f"nnprune check {ex.id}" in stub  # Chinese title, how to check
+    assert ex.chinese_title in stub and f"nnprune check {ex.id}" in stub  # how to check
 
 
 def test_init_copies_every_stub_and_refuses_to_overwrite(tmp_path, capsys):

@@ -15,30 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Book sections: number -> (Chinese title, English title).
-SECTIONS: dict[str, tuple[str, str]] = {
-    "1.1": ("神经网络概述", "overview of neural networks"),
-    "1.2": ("神经网络结构", "network structures"),
-    "1.3": ("剪枝对神经网络性能的影响", "effect of pruning on performance"),
-    "2.1": ("稀疏性的概念", "the concept of sparsity"),
-    "2.2": ("稀疏性在神经网络中的重要性", "why sparsity matters"),
-    "3.1": ("传统剪枝方法", "traditional pruning methods"),
-    "3.2": ("基于稀疏性的剪枝方法", "sparsity-based pruning methods"),
-    "4.1": ("稀疏性优化的目标函数", "the objective function"),
-    "4.2": ("基于稀疏度的优化算法", "sparsity-driven algorithms (ADMM, IRLS, Lasso)"),
-    "4.3": ("基于梯度敏感性的优化算法", "gradient-sensitivity algorithms"),
-    "5.1": ("剪枝算法的流程", "the pruning pipeline"),
-    "5.2": ("剪枝算法的参数调优", "tuning pruning"),
-    "5.3": ("剪枝算法的代码实现", "pruning code"),
-    "6.1": ("稀疏性剪枝优化在图像识别中的应用", "image recognition"),
-    "6.2": ("稀疏性剪枝优化在自然语言处理中的应用", "natural-language processing"),
-    "6.3": ("稀疏性剪枝优化在语音识别中的应用", "speech recognition"),
-    "7.1": ("案例一：图像识别任务中的剪枝优化", "case study: image recognition"),
-    "7.3": ("案例三：语音识别任务中的剪枝优化", "case study: speech recognition"),
-    "8.1": ("神经网络剪枝优化的发展趋势", "trends"),
-    "8.2": ("未来研究的方向", "future directions"),
-    "C": ("神经网络剪枝优化项目实战", "hands-on project"),
-}
+from ..book import heading, section
 
 NUMPY = ("numpy", "math")
 
@@ -54,7 +31,7 @@ class Exercise:
     title : str
         One line.
     section : str
-        Book section, a key of :data:`SECTIONS`.
+        Book section number (``"4.2"``, ``"C"``), as :mod:`nnprune.book` numbers them.
     imports : tuple of str
         Modules the student's file may import (a module also allows its sub-modules).
     """
@@ -76,10 +53,13 @@ class Exercise:
 
     @property
     def section_title(self) -> str:
-        """``"§4.2 基于稀疏度的优化算法 / sparsity-driven algorithms (ADMM, IRLS, Lasso)"``."""
-        zh, en = SECTIONS[self.section]
-        mark = "Appendix " if self.section.isalpha() else "§"
-        return f"{mark}{self.section} {zh} / {en}"
+        """``"§4.2 基于稀疏度的优化算法 — sparsity-driven ..."`` (:func:`nnprune.book.heading`)."""
+        return heading(self.section)
+
+    @property
+    def chinese_title(self) -> str:
+        """The section's Chinese title, as the book prints it."""
+        return section(self.section).zh
 
 
 EXERCISES: tuple[Exercise, ...] = (

@@ -73,6 +73,17 @@ def test_stubs_are_the_solutions_without_the_marked_code(ex):
     assert ex.chinese_title in stub and f"nnprune check {ex.id}" in stub  # how to check
 
 
+def test_the_wheel_ships_the_student_files():
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["nnprune.exercises"]
+    shipped = {
+        p.name for pattern in patterns for p in (REPO / "nnprune" / "exercises").glob(pattern)
+    }
+    assert shipped == {ex.filename for ex in EXERCISES}
+
+
 def test_init_copies_every_stub_and_refuses_to_overwrite(tmp_path, capsys):
     target = tmp_path / "class" / "alice"
     assert main(["exercises", "init", str(target)]) == 0

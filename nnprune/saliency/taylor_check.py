@@ -138,7 +138,7 @@ def taylor_report(
     pred, act = [], []
     with preserved(model):
         xb, yb = next(iter_batches(model, (X, y), None, None))
-        loss, outputs, grads = forward_backward(layers, loss_fn, xb, yb, {point})
+        loss, outputs, grads = forward_backward(model, layers, loss_fn, xb, yb, {point})
         z, dz = outputs[point], grads[point]
         prod = to_numpy(z * dz).astype(np.float64)
         first_order = prod.reshape(prod.shape[0], prod.shape[1], -1).sum(axis=(0, 2))  # (units,)

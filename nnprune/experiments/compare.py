@@ -370,6 +370,8 @@ def _write_final(out: Path, files: dict[str, Any]) -> dict[str, Path]:
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
         staged = {key: make(stage) for key, make in files.items()}
+        for name in set(RESULT_FILES) - {path.name for path in staged.values()}:
+            (out / name).unlink(missing_ok=True)  # an old file the new set does not replace
         paths = {}
         for key, path in staged.items():
             os.replace(path, out / path.name)

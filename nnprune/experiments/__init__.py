@@ -2,6 +2,8 @@ r"""Comparing pruning methods the ShrinkBench way: same models, data, seeds and 
 
 * :func:`compare`: run the grid method × target sparsity × seed, print a
   table, write CSV, JSON and a plot (``nnprune compare`` on the command line);
+  every run is recorded in ``runs.jsonl`` as it finishes or fails, and
+  ``resume=True`` continues an interrupted comparison (:func:`read_runs`);
 * :class:`CompareConfig`, :func:`make_config`, :func:`load_config`: settings
   from a small TOML file, with defaults and validation;
 * :func:`register`, :func:`available_methods`, :func:`get_method`,
@@ -14,7 +16,7 @@ Book: §3.3 (comparing methods).
 # methods.py registers the chapter 3 adapters, methods_ch4.py (which imports methods.py)
 # the chapter 4 ones; importing both here fills the registry before anything looks it up.
 from . import methods_ch4  # noqa: F401
-from .compare import ComparisonResult, compare, summarize
+from .compare import ComparisonResult, compare, read_runs, summarize
 from .config import CompareConfig, load_config, make_config, quick_config
 from .methods import (
     Method,
@@ -39,6 +41,7 @@ __all__ = [
     "measure_latency",
     "plan_runs",
     "quick_config",
+    "read_runs",
     "register",
     "run_grid",
     "summarize",

@@ -20,13 +20,9 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from . import io, metrics, nn, optim, prune
 from .data.sources import Dataset
@@ -367,20 +363,3 @@ def export(path: str, *, format: str, out: str) -> Path:
     size = os.path.getsize(out)
     _say(f"wrote {out} ({format}, {size:,} bytes)")
     return Path(out)
-
-
-def versions() -> dict[str, str]:
-    """nnprune, Python, NumPy and the optional packages found, for reports."""
-    import importlib.metadata
-
-    from . import __version__
-
-    found = {"nnprune": __version__, "python": sys.version.split()[0]}
-    found["platform"] = platform.platform()
-    for name in ("numpy", "scipy", "matplotlib", "scikit-learn", "onnx", "onnxruntime", "mlxtend"):
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    found["numpy_runtime"] = np.__version__
-    return found

@@ -182,6 +182,21 @@ def _labels(y: np.ndarray, key: str, data: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
+def _hold_out(X: np.ndarray, y: np.ndarray, val_size: float, seed: int) -> tuple[tuple, tuple]:
+    """Seeded, stratified split of a training set into (train, validation)."""
+    gen = np.random.default_rng(seed)
+    val = []
+    for c in np.unique(y):
+        idx = gen.permutation(np.flatnonzero(y == c))
+        val.append(idx[: int(round(len(idx) * val_size))])
+    held = np.concatenate(val)
+    if len(held) == 0 or len(held) == len(y):
+        held = gen.permutation(len(y))[: max(1, min(len(y) - 1, int(round(len(y) * val_size))))]
+    keep = np.setdiff1d(np.arange(len(y)), held)
+    keep, held = gen.permutation(keep), gen.permutation(held)
+    return (X[keep], y[keep]), (X[held], y[held])
+
+
 def _npz(path: Path, seed: int, val_size: float) -> Splits:
     data = str(path)
     try:
@@ -217,14 +232,7 @@ def _npz(path: Path, seed: int, val_size: float) -> Splits:
             )
         parts[part] = (X, y)
     if "val" not in parts:
-        X, y = parts["train"]
-        index = np.arange(len(y))
-        held = train_val_test_split(
-            index, y, val_size=val_size / 2, test_size=val_size / 2, seed=seed
-        )
-        val = np.concatenate([held.val[0], held.test[0]])
-        parts["train"] = (X[held.train[0]], y[held.train[0]])
-        parts["val"] = (X[val], y[val])
+        parts["train"], parts["val"] = _hold_out(*parts["train"], val_size, seed)
     return Splits(parts["train"], parts["val"], parts["test"])
 
 
@@ -266,11 +274,7 @@ def _from_path(path: Path, label_column: str, seed: int, val: float, test: float
             from .idx import load_mnist
 
             train, test_part = load_mnist(path, train=True), load_mnist(path, train=False)
-        index = np.arange(len(train[1]))
-        held = train_val_test_split(index, train[1], val_size=val / 2, test_size=val / 2, seed=seed)
-        keep = held.train[0]
-        v = np.concatenate([held.val[0], held.test[0]])
-        return Splits((train[0][keep], train[1][keep]), (train[0][v], train[1][v]), test_part)
+        return Splits(*_hold_out(*train, val, seed), test_part)
     suffix = path.suffix.lower()
     if suffix == ".npz":
         return _npz(path, seed, val)

@@ -60,7 +60,9 @@ def versions() -> dict[str, str]:
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, float):
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        text = f"{int(value)}"  # counts averaged over seeds
+    elif isinstance(value, float):
         text = f"{value:.4g}"
     elif isinstance(value, dict | list):
         text = json.dumps(value)

@@ -146,7 +146,7 @@ def _model_args(args: argparse.Namespace) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``nnprune`` argument parser (subcommands ``compare``, ``train``, ``info``)."""
-    from . import __version__
+    from ._version import __version__
 
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _ArgumentParser(prog="nnprune", description=DESCRIPTION, formatter_class=fmt)
@@ -389,7 +389,7 @@ def _run(args: argparse.Namespace) -> int:
 def _info() -> int:
     import importlib.util
 
-    from . import __version__
+    from ._version import __version__
     from .backend import cupy_available
     from .experiments import available_methods, get_method
 

@@ -16,6 +16,7 @@ harness), ``casestudies`` (§6–7), ``export`` (ONNX, PyTorch state dicts), ``m
 
 from . import (
     algorithms,
+    architectures,
     backend,
     casestudies,
     data,
@@ -40,6 +41,7 @@ from .rng import manual_seed
 __all__ = [
     "__version__",
     "algorithms",
+    "architectures",
     "backend",
     "casestudies",
     "data",

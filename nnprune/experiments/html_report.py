@@ -47,7 +47,7 @@ def versions() -> dict[str, str]:
     """nnprune, Python, the platform, and the versions of the libraries installed."""
     import importlib.metadata
 
-    from .. import __version__
+    from .._version import __version__
 
     found = {"nnprune": __version__, "python": sys.version.split()[0]}
     found["platform"] = platform.platform()

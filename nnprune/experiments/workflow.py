@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ..architectures import build_architecture, takes_vectors
 from ..data.sources import Dataset, load_dataset
-from ..models import build_architecture, takes_vectors
 from ..nn.module import Module
 
 

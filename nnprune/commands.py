@@ -99,8 +99,8 @@ def train(
     _checked_positive("--epochs", epochs)
     _checked_positive("--lr", lr, float)
     _checked_positive("--batch-size", batch_size)
-    if save is not None and not Path(save).parent.is_dir():
-        raise ValueError(f"--save: folder {str(Path(save).parent)!r} does not exist")
+    if save is not None:
+        Path(save).parent.mkdir(parents=True, exist_ok=True)
     dataset = prepare_data(data, model, seed=0, label_column=label_column)
     _say(dataset.describe())
     arch = architecture(model, dataset, model_args)
@@ -169,8 +169,8 @@ def prune_checkpoint(
     ):  # noqa: E501
         raise ValueError(f"--retrain-epochs must be an integer >= 0, got {retrain_epochs!r}")
     _checked_positive("--lr", lr, float)
-    if save is not None and not Path(save).parent.is_dir():
-        raise ValueError(f"--save: folder {str(Path(save).parent)!r} does not exist")
+    if save is not None:
+        Path(save).parent.mkdir(parents=True, exist_ok=True)
     model, header, dataset = _load(path, data, label_column)
     arch = header["metadata"]["architecture"]
     _say(dataset.describe())
@@ -210,6 +210,8 @@ def prune_checkpoint(
         info = spec.fn(ctx) or {}
         model = ctx.model
         plog.model = model
+        achieved = float(metrics.model_sparsity(model))
+        params_masked = model.num_parameters()
         removed = []
         if method in STRUCTURED:
             removed = prune.remove_dead_units(model, dataset.input_shape)
@@ -219,19 +221,24 @@ def prune_checkpoint(
     _say(metrics.format_table(rows))
     after_prune = ctx.accuracy_before_retrain
     _say(
-        f"{method} to sparsity {sparsity}: achieved {metrics.model_sparsity(model):.4f}, "
+        f"{method} to sparsity {sparsity}: achieved {achieved:.4f}, "
         f"test accuracy {before:.2%} dense -> "
         + (f"{after_prune:.2%} pruned -> " if after_prune is not None else "")
         + f"{acc:.2%} after {retrain_epochs} retraining epoch(s) ({elapsed:.1f} s)"
     )
     if removed:
         units = sum(len(r.removed) for r in removed)
-        _say(f"physically removed {units} unit(s): {model.num_parameters():,} parameters left")
+        _say(
+            f"physically removed {units} unit(s) whose outputs only met zero weights: "
+            f"{params_masked:,} -> {model.num_parameters():,} parameters, "
+            f"{metrics.model_sparsity(model):.4f} of the remaining weights zero"
+        )
     meta = {
         "command": "prune",
         "source": str(path),
         "method": method,
         "sparsity": float(sparsity),
+        "achieved_sparsity": achieved,
         "retrain_epochs": retrain_epochs,
         "seed": train_seed,
         "test_accuracy_dense": before,
@@ -348,8 +355,7 @@ def export(path: str, *, format: str, out: str) -> Path:
     """``nnprune export``: the checkpoint as a CSR ``.npz`` or an ONNX file."""
     model, header = io.load_checkpoint(path)
     arch = header["metadata"]["architecture"]
-    if not Path(out).parent.is_dir():
-        raise ValueError(f"--out: folder {str(Path(out).parent)!r} does not exist")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     if format == "csr":
         from .sparse import save_sparse
 

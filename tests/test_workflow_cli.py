@@ -328,3 +328,39 @@ def test_compare_on_a_file_with_a_user_model_in_two_workers(tmp_path, monkeypatc
     rows = doc["rows"]
     assert {r["method"] for r in rows} == {"dense", "global_magnitude"}
     assert all(r["params"] == 64 * 16 + 16 + 16 * 10 + 10 for r in rows)
+
+
+@pytest.mark.slow
+def test_dask_worker_processes_import_the_user_model(tmp_path, monkeypatch, digits_npz):
+    distributed = pytest.importorskip("dask.distributed")
+    from nnprune.experiments import make_config, run_grid
+
+    name = "daskmodels_h11"
+    (tmp_path / f"{name}.py").write_text(
+        "from nnprune import models, nn\n"
+        "def build(input_shape, num_classes, seed=0):\n"
+        "    return nn.Sequential(nn.Flatten(), *models.mlp((64, 8, num_classes), seed=seed))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    config = make_config(
+        {
+            "compare": {
+                "dataset": str(digits_npz),
+                "model": f"{name}:build",
+                "methods": ["layer_magnitude"],
+                "sparsities": [0.5],
+                "seeds": [0],
+                "train_epochs": 1,
+                "retrain_epochs": 0,
+            }
+        }  # fmt: skip
+    )
+    try:
+        with distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            rows = run_grid(config, scheduler=cluster.scheduler_address, progress=False)
+    finally:
+        sys.modules.pop(name, None)
+    assert [r["params"] for r in rows] == [64 * 8 + 8 + 8 * 10 + 10] * 2

@@ -54,9 +54,7 @@ def run_seed(seed: int, epochs: int, retrain_epochs: int) -> dict:
     dense = _train(model, data.splits, epochs, seed)
     control = copy.deepcopy(model)
     control_acc = _train(control, data.splits, retrain_epochs, seed + 1000)
-    pairs = [(m, attr) for _, m, attr, _ in model.prunable_parameters()]
-    n = sum(m.weight.size for m, _ in pairs)
-    prune.global_unstructured(pairs, prune.L1Unstructured, amount=int(round(SPARSITY * n)))
+    prune.to_sparsity(model, SPARSITY, scope="global")  # smallest |w| over all layers
     one_shot = float(evaluate(model, nn.CrossEntropyLoss(), data.splits.test)[1])
     pruned = _train(model, data.splits, retrain_epochs, seed + 1000)
     return {

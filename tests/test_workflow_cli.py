@@ -95,20 +95,20 @@ def test_prune_evaluate_json_export_report(trained, digits_npz, tmp_path, capsys
     assert "Pruning log: p.log.json" in page
 
 
-def test_structured_prune_shrinks_the_saved_model(tmp_path, capsys):
+@pytest.mark.parametrize("method", ["gsap", "slimming"])
+def test_structured_prune_shrinks_the_saved_model(method, tmp_path, capsys):
     dense = tmp_path / "m.npz"
-    assert main(["train", "--model", "mlp", "--hidden", "24", "--epochs", "2", "--save",
-                 str(dense)]) == 0  # fmt: skip
+    assert main(["train", "--model", "mlp", "--hidden", "24", "--batchnorm", "--epochs", "2",
+                 "--save", str(dense)]) == 0  # fmt: skip
     out = tmp_path / "g.npz"
-    assert main(["prune", str(dense), "--method", "gsap", "--sparsity", "0.5",
+    assert main(["prune", str(dense), "--method", method, "--sparsity", "0.5",
                  "--retrain-epochs", "0", "--save", str(out)]) == 0  # fmt: skip
     text = capsys.readouterr().out
     assert "physically removed" in text
-    small = io.load_model(out)
-    assert (
-        small[0].weight.shape[0] < 24
-        and small.num_parameters() < io.load_model(dense).num_parameters()
-    )
+    small, big = io.load_model(out), io.load_model(dense)
+    assert small[0].weight.shape[0] < 24 and small.num_parameters() < big.num_parameters()
+    log = json.loads((tmp_path / "g.log.json").read_text())
+    assert log["records"][-1]["function"] == "remove_dead_units"
 
 
 def test_sensitivity_writes_csv_and_plot(trained, digits_npz, tmp_path):

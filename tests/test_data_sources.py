@@ -260,3 +260,18 @@ def test_remove_dead_units_is_exact():
     prune.remove_dead_units(net, (1, 8, 8))
     assert net[0].weight.shape[0] == 4 and net[4].weight.shape[0] == 6
     np.testing.assert_allclose(net(x), before, rtol=0, atol=1e-6)
+
+
+def test_cifar10_folder(tmp_path):
+    from tests.test_data_cifar import _batch, _write_bin
+
+    root = tmp_path / "cifar-10-batches-bin"
+    root.mkdir()
+    for i in range(1, 6):
+        _write_bin(root / f"data_batch_{i}.bin", *_batch(i, n=10))
+    test_images, test_labels = _batch(9, n=6)
+    _write_bin(root / "test_batch.bin", test_images, test_labels)
+    ds = load_dataset(tmp_path)
+    assert ds.input_shape == (3, 32, 32)
+    assert len(ds.splits.train[1]) + len(ds.splits.val[1]) == 50
+    assert np.array_equal(ds.splits.test[1], test_labels)

@@ -67,16 +67,16 @@ def _median_ms(
 
 def _nnprune_models(nn):  # noqa: ANN001, ANN202
     mlp = nn.Sequential(
-        nn.Linear(784, 300, rng=0),
+        nn.Linear(784, 300, seed=0),
         nn.ReLU(),
-        nn.Linear(300, 100, rng=1),
+        nn.Linear(300, 100, seed=1),
         nn.ReLU(),
-        nn.Linear(100, 10, rng=2),
+        nn.Linear(100, 10, seed=2),
     )
     cnn = nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1, rng=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 7 * 7, 10, rng=2),
+        nn.Conv2d(1, 16, 3, padding=1, seed=0), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, seed=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 10, seed=2),
     )  # fmt: skip
     return mlp, cnn
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import io, metrics, nn, optim, prune
+from .checks import check_nonnegative_int, check_positive, check_positive_int, check_sparsity
 from .data.sources import Dataset
 from .experiments.workflow import (
     architecture,
@@ -75,14 +76,6 @@ def test_accuracy(model: Module, dataset: Dataset) -> float:
     return float(acc)
 
 
-def _checked_positive(name: str, value: Any, kind: type = int) -> Any:
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if kind is float and not (isinstance(value, int | float) and value > 0):
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return value
-
-
 def train(
     data: str,
     model: str,
@@ -96,9 +89,9 @@ def train(
     label_column: str = "label",
 ) -> dict[str, Any]:
     """``nnprune train``: check data and model against each other, train, report, save."""
-    _checked_positive("--epochs", epochs)
-    _checked_positive("--lr", lr, float)
-    _checked_positive("--batch-size", batch_size)
+    check_positive_int("--epochs", epochs)
+    check_positive("--lr", lr)
+    check_positive_int("--batch-size", batch_size)
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
     dataset = prepare_data(data, model, seed=0, label_column=label_column)
@@ -158,17 +151,10 @@ def prune_checkpoint(
     from .experiments.workflow import build as build_arch
 
     spec = get_method(method)
-    if isinstance(sparsity, bool) or not isinstance(sparsity, int | float):
-        raise ValueError(f"--sparsity must be a number in [0, 1), got {sparsity!r}")
-    if not 0 <= sparsity < 1:
-        raise ValueError(f"--sparsity must be in [0, 1), got {sparsity}")
-    if (
-        isinstance(retrain_epochs, bool)
-        or not isinstance(retrain_epochs, int)
-        or retrain_epochs < 0
-    ):  # noqa: E501
-        raise ValueError(f"--retrain-epochs must be an integer >= 0, got {retrain_epochs!r}")
-    _checked_positive("--lr", lr, float)
+    check_sparsity("--sparsity", sparsity)
+    check_nonnegative_int("--retrain-epochs", retrain_epochs)
+    check_positive("--lr", lr)
+    check_positive_int("--batch-size", batch_size)
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
     model, header, dataset = _load(path, data, label_column)

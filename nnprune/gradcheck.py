@@ -176,7 +176,7 @@ def gradcheck(
     >>> import numpy as np
     >>> from nnprune import nn
     >>> from nnprune.gradcheck import gradcheck
-    >>> layer = nn.Linear(4, 3, rng=0).double()
+    >>> layer = nn.Linear(4, 3, seed=0).double()
     >>> gradcheck(layer, np.random.default_rng(0).normal(size=(2, 4))).ok
     True
     """

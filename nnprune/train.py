@@ -30,8 +30,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .backend import normalize_backend, to_backend, to_numpy
+from .checks import check_positive_int
 from .data.loader import DataLoader, check_xy
-from .nn._validate import check_positive_int
 from .nn.module import Module
 
 

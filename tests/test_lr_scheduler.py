@@ -151,7 +151,7 @@ def test_state_dict_round_trip():
         (lambda o: lr_scheduler.StepLR(o, step_size=0), "step_size must be a positive integer"),
         (lambda o: lr_scheduler.StepLR(o, step_size=2.5), "step_size must be .*got 2.5"),
         (lambda o: lr_scheduler.StepLR(o, 3, gamma=0.0), r"gamma must be > 0, got 0.0"),
-        (lambda o: lr_scheduler.StepLR(o, 3, gamma="x"), r"gamma must be a real number"),
+        (lambda o: lr_scheduler.StepLR(o, 3, gamma="x"), r"gamma must be a finite real number"),
         (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=0), "T_max must be a positive int"),
         (lambda o: lr_scheduler.CosineAnnealingLR(o, 5, eta_min=-1), "eta_min must be >= 0"),
         (lambda o: lr_scheduler.LinearLR(o, start_factor=0), r"start_factor must be in \(0, 1\]"),

@@ -29,8 +29,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import nn
+from ..checks import check_positive_int
 from ..metrics.flops import sub_flops
-from ..nn._validate import check_positive_int
 from ..rng import SeedLike, as_generator
 
 
@@ -53,7 +53,7 @@ class TransformerClassifier(nn.Module):
         Id of the padding token: its embedding row stays zero and its
         positions are masked in attention and pooling.
     dropout : float, default 0.0
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
 
     Attributes
     ----------
@@ -78,22 +78,22 @@ class TransformerClassifier(nn.Module):
         max_len: int = 128,
         pad_id: int = 0,
         dropout: float = 0.0,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         check_positive_int("num_layers", num_layers)
-        gen = as_generator(rng)
+        gen = as_generator(seed)
         self.pad_id = pad_id
-        self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id, rng=gen)
+        self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id, seed=gen)
         self.pos_encoding = nn.PositionalEncoding(d_model, max_len)
         self.encoder = nn.Sequential(
             *[
-                nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, rng=gen)
+                nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, seed=gen)
                 for _ in range(num_layers)
             ]
         )
         self.pool = nn.SequenceMeanPool()
-        self.head = nn.Linear(d_model, check_positive_int("num_classes", num_classes), rng=gen)
+        self.head = nn.Linear(d_model, check_positive_int("num_classes", num_classes), seed=gen)
 
     def forward(self, ids: Any) -> Any:
         """``ids`` int ``(N, T)`` -> logits ``(N, num_classes)``."""

@@ -34,6 +34,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .. import metrics, nn, optim
+from ..checks import check_positive_int
 from ..data.loader import Splits
 from ..data.sources import Dataset
 from ..metrics.latency import compare_latency
@@ -326,8 +327,7 @@ def run_grid(
     """
     specs = plan_runs(config)
     workers = workers or config.workers or os.cpu_count() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    check_positive_int("workers", workers)
     check_setup(config)
     bar = tqdm(
         total=len(config.seeds) + len(specs),

@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_xp
+from ..checks import check_bool, check_positive_int
 from ..rng import SeedLike, as_generator
-from ._validate import check_positive_int
 from .init import uniform_
 from .module import Module
 from .parameter import Parameter
@@ -62,7 +62,7 @@ _PARAMETERS_DOC = r"""
         Inputs and outputs are ``(N, T, D)`` if True, ``(T, N, D)`` if False.
         nnprune's default is True (sequences are ``(N, T, D)`` throughout the
         library); PyTorch's default is False.
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Source of the initial weights: every parameter is drawn from
         :math:`U(-1/\sqrt H, 1/\sqrt H)`, PyTorch's initialisation.
 
@@ -110,20 +110,17 @@ class RNNBase(Module):
         num_layers: int,
         bias: bool,
         batch_first: bool,
-        rng: SeedLike,
+        seed: SeedLike,
     ) -> None:
         super().__init__()
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.num_layers = check_positive_int("num_layers", num_layers)
-        for name, flag in (("bias", bias), ("batch_first", batch_first)):
-            if not isinstance(flag, bool | np.bool_):
-                raise ValueError(f"{name} must be True or False, got {flag!r}")
-        self.bias = bool(bias)
-        self.batch_first = bool(batch_first)
+        self.bias = check_bool("bias", bias)
+        self.batch_first = check_bool("batch_first", batch_first)
         self._step = step
         rows = step.num_gates * hidden_size
-        gen = as_generator(rng)
+        gen = as_generator(seed)
         bound = 1.0 / math.sqrt(hidden_size)
         for k in range(num_layers):
             d_in = input_size if k == 0 else hidden_size
@@ -132,7 +129,7 @@ class RNNBase(Module):
                 shapes.update({f"bias_ih_l{k}": (rows,), f"bias_hh_l{k}": (rows,)})
             for name, shape in shapes.items():  # PyTorch's registration order
                 p = Parameter(np.zeros(shape, np.float32), prunable=name.startswith("weight"))
-                setattr(self, name, uniform_(p, -bound, bound, rng=gen))
+                setattr(self, name, uniform_(p, -bound, bound, seed=gen))
         self._cache = None
         self.h_n_ = self.c_n_ = self.dh0_ = self.dc0_ = None
 
@@ -324,12 +321,12 @@ class RNN(RNNBase):
         nonlinearity: str = "tanh",
         bias: bool = True,
         batch_first: bool = True,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(
-            RNNStep(nonlinearity), input_size, hidden_size, num_layers, bias, batch_first, rng
+            RNNStep(nonlinearity), input_size, hidden_size, num_layers, bias, batch_first, seed
         )
         self.nonlinearity = nonlinearity
 
@@ -356,9 +353,9 @@ class LSTM(RNNBase):
         num_layers: int = 1,
         bias: bool = True,
         batch_first: bool = True,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
-        super().__init__(LSTMStep(), input_size, hidden_size, num_layers, bias, batch_first, rng)
+        super().__init__(LSTMStep(), input_size, hidden_size, num_layers, bias, batch_first, seed)
 
 
 class GRU(RNNBase):
@@ -379,6 +376,6 @@ class GRU(RNNBase):
         num_layers: int = 1,
         bias: bool = True,
         batch_first: bool = True,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
-        super().__init__(GRUStep(), input_size, hidden_size, num_layers, bias, batch_first, rng)
+        super().__init__(GRUStep(), input_size, hidden_size, num_layers, bias, batch_first, seed)

@@ -13,12 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_xp
+from ..checks import check_positive_int, check_probability
 from ..rng import SeedLike, as_generator
 from ._validate import (
     check_input,
     check_not_ragged,
-    check_positive_int,
-    check_probability,
 )
 from .activation import ReLU
 from .attention import MultiHeadSelfAttention, check_key_padding_mask
@@ -62,7 +61,7 @@ class TransformerEncoderLayer(Module):
     norm_first : bool, default False
         Pre-norm (True) or post-norm (False, the original Transformer).
     layer_norm_eps : float, default 1e-5
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Initial weights and dropout noise.
 
     Attributes
@@ -90,7 +89,7 @@ class TransformerEncoderLayer(Module):
         activation: str = "relu",
         norm_first: bool = False,
         layer_norm_eps: float = 1e-5,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         self.d_model = check_positive_int("d_model", d_model)
@@ -98,17 +97,17 @@ class TransformerEncoderLayer(Module):
         check_probability("dropout", dropout)
         if activation not in ("relu", "gelu"):
             raise ValueError(f"activation must be 'relu' or 'gelu', got {activation!r}")
-        gen = as_generator(rng)
-        noise = None if rng is None else gen
-        self.self_attn = MultiHeadSelfAttention(d_model, nhead, dropout=dropout, rng=gen)
-        self.linear1 = Linear(d_model, dim_feedforward, rng=gen)
-        self.dropout = Dropout(dropout, rng=noise)
-        self.linear2 = Linear(dim_feedforward, d_model, rng=gen)
+        gen = as_generator(seed)
+        noise = None if seed is None else gen
+        self.self_attn = MultiHeadSelfAttention(d_model, nhead, dropout=dropout, seed=gen)
+        self.linear1 = Linear(d_model, dim_feedforward, seed=gen)
+        self.dropout = Dropout(dropout, seed=noise)
+        self.linear2 = Linear(dim_feedforward, d_model, seed=gen)
         self.norm_first = bool(norm_first)
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps)
-        self.dropout1 = Dropout(dropout, rng=noise)
-        self.dropout2 = Dropout(dropout, rng=noise)
+        self.dropout1 = Dropout(dropout, seed=noise)
+        self.dropout2 = Dropout(dropout, seed=noise)
         self.activation = ReLU() if activation == "relu" else GELU()
 
     def _sa_block(self, x: Any, padding: Any) -> Any:

@@ -21,23 +21,11 @@ Book: §5.2 (tuning the learning rate for retraining).
 from __future__ import annotations
 
 import math
-import numbers
 from bisect import bisect_right
 from typing import Any
 
+from ..checks import check_finite, check_positive_int
 from .optimizer import Optimizer
-
-
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    return float(value)
 
 
 class LRScheduler:
@@ -118,8 +106,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = _check_positive_int("step_size", step_size)
-        self.gamma = _check_real("gamma", gamma)
+        self.step_size = check_positive_int("step_size", step_size)
+        self.gamma = check_finite("gamma", gamma)
         if not self.gamma > 0:
             raise ValueError(f"gamma must be > 0, got {gamma!r}")
         super().__init__(optimizer)
@@ -154,8 +142,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        self.T_max = _check_positive_int("T_max", T_max)
-        self.eta_min = _check_real("eta_min", eta_min)
+        self.T_max = check_positive_int("T_max", T_max)
+        self.eta_min = check_finite("eta_min", eta_min)
         if self.eta_min < 0:
             raise ValueError(f"eta_min must be >= 0, got {eta_min!r}")
         super().__init__(optimizer)
@@ -193,13 +181,13 @@ class LinearLR(LRScheduler):
         end_factor: float = 1.0,
         total_iters: int = 5,
     ) -> None:
-        self.start_factor = _check_real("start_factor", start_factor)
+        self.start_factor = check_finite("start_factor", start_factor)
         if not 0 < self.start_factor <= 1:
             raise ValueError(f"start_factor must be in (0, 1], got {start_factor!r}")
-        self.end_factor = _check_real("end_factor", end_factor)
+        self.end_factor = check_finite("end_factor", end_factor)
         if not 0 <= self.end_factor <= 1:
             raise ValueError(f"end_factor must be in [0, 1], got {end_factor!r}")
-        self.total_iters = _check_positive_int("total_iters", total_iters)
+        self.total_iters = check_positive_int("total_iters", total_iters)
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
@@ -256,7 +244,7 @@ class SequentialLR(LRScheduler):
                 f"got {len(milestones)}"
             )
         for m in milestones:
-            _check_positive_int("each milestone", m)
+            check_positive_int("each milestone", m)
         if any(b <= a for a, b in zip(milestones, milestones[1:], strict=False)):
             raise ValueError(f"milestones must be strictly increasing, got {milestones!r}")
         self.optimizer = optimizer

@@ -31,11 +31,11 @@ update, corrected, see docs/errata.md#s5-3).
 from __future__ import annotations
 
 import copy
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
 from ..backend import backend_of, get_xp, to_backend
+from ..checks import check_nonnegative
 from ..nn.parameter import Parameter
 
 ParamsLike = Iterable[Parameter] | Iterable[dict[str, Any]]
@@ -43,13 +43,6 @@ ParamsLike = Iterable[Parameter] | Iterable[dict[str, Any]]
 
 def _is_array(value: Any) -> bool:
     return hasattr(value, "shape") and hasattr(value, "dtype")
-
-
-def check_nonnegative(name: str, value: Any) -> float:
-    """Return ``value`` as float if it is a real number >= 0, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
 
 
 class Optimizer:

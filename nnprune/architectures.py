@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import nn
-from .models import _image_shape, _seeded, lenet5, mlp, small_cnn
+from .models import _image_shape, lenet5, mlp, small_cnn
 from .rng import SeedLike, as_generator
 
 
@@ -78,8 +78,7 @@ def _build_transformer(
             "model 'transformer' takes token ids (T,) with a vocabulary (data 'text'), "
             f"got samples of shape {tuple(input_shape)}"
         )
-    return _seeded(
-        TransformerClassifier,
+    return TransformerClassifier(
         vocab_size,
         num_classes,
         d_model=d_model,
@@ -88,7 +87,7 @@ def _build_transformer(
         dim_feedforward=dim_feedforward,
         max_len=max(128, input_shape[0]),
         pad_id=pad_id,
-        gen=as_generator(seed),
+        seed=as_generator(seed),
     )
 
 
@@ -100,7 +99,7 @@ def _build_gru(input_shape, num_classes, seed, conv=32, hidden=64):
             "model 'gru' takes frame sequences (T, F) (data 'speech'), got samples of shape "
             f"{tuple(input_shape)}"
         )
-    return _seeded(SpeechClassifier, input_shape[1], num_classes, conv, hidden, gen=seed)
+    return SpeechClassifier(input_shape[1], num_classes, conv, hidden, seed=seed)
 
 
 # name -> (builder, whether it takes flattened vectors, what it is)

@@ -8,9 +8,7 @@ Book: §1.2 (MLP and CNN).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
-from typing import Any
 
 from . import nn
 from .checks import check_positive_int, check_probability
@@ -120,16 +118,6 @@ def small_cnn(
 
 
 # ------------------------------------------------------------------ LeNet-5
-def _seed_kw(cls: Any) -> str:
-    """``"seed"`` or ``"rng"``: the name under which ``cls`` takes its random source."""
-    params = inspect.signature(cls).parameters
-    return "seed" if "seed" in params else "rng"
-
-
-def _seeded(cls: Any, *args: Any, gen: Any, **kwargs: Any) -> Any:
-    return cls(*args, **{_seed_kw(cls): gen}, **kwargs)
-
-
 def _image_shape(name: str, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
     if len(input_shape) != 3:
         raise ValueError(
@@ -156,16 +144,16 @@ def lenet5(
         raise ValueError(f"model 'lenet5' needs images of at least 12x12, got {h}x{w}")
     gen = as_generator(seed)
     return nn.Sequential(
-        _seeded(nn.Conv2d, c, 6, 5, padding=2, gen=gen),
+        nn.Conv2d(c, 6, 5, padding=2, seed=gen),
         nn.ReLU(),
         nn.MaxPool2d(2),
-        _seeded(nn.Conv2d, 6, 16, 5, gen=gen),
+        nn.Conv2d(6, 16, 5, seed=gen),
         nn.ReLU(),
         nn.MaxPool2d(2),
         nn.Flatten(),
-        _seeded(nn.Linear, 16 * h2 * w2, 120, gen=gen),
+        nn.Linear(16 * h2 * w2, 120, seed=gen),
         nn.ReLU(),
-        _seeded(nn.Linear, 120, 84, gen=gen),
+        nn.Linear(120, 84, seed=gen),
         nn.ReLU(),
-        _seeded(nn.Linear, 84, num_classes, gen=gen),
+        nn.Linear(84, num_classes, seed=gen),
     )

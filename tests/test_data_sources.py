@@ -13,8 +13,8 @@ from nnprune.data.sources import load_dataset
 from nnprune.experiments.workflow import architecture, build, check_fits, prepare_data
 
 
-def _npz(path, n_train=60, n_test=20, classes=3, shape=(6, 6), val=False, rng=None, **drop):
-    rng = rng or np.random.default_rng(0)
+def _npz(path, n_train=60, n_test=20, classes=3, shape=(6, 6), val=False, **drop):
+    rng = np.random.default_rng(0)
     arrays = {
         "x_train": rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
         "y_train": np.arange(n_train) % classes,

@@ -51,6 +51,7 @@ LAYERS: list[list[str]] = [
     # architectures by name or import path; checkpoints that rebuild themselves; ONNX/torch
     ["nnprune.architectures", "nnprune.io", "nnprune.export"],
     ["nnprune.experiments"],
+    ["nnprune.exercises"],  # classroom exercises: checks use the whole library
     ["nnprune.cli", "nnprune.commands"],
     ["nnprune"],  # the package __init__: re-exports only
 ]

@@ -42,7 +42,10 @@ def _numeric_grads(model, loss_fn, xb, yb) -> dict[str, np.ndarray]:
     out = {}
     for name, p in model.named_parameters():
         if p.prunable:
+            # The dense gradient: lift the mask, or every perturbed pruned entry reads as 0.
+            mask, p.mask = p.mask, None
             out[name] = numerical_gradient(lambda: loss_fn.forward(model.forward(xb), yb), p.data)
+            p.mask = mask
     model.train()
     return out
 

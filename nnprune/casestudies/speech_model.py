@@ -114,8 +114,8 @@ class SpeechClassifier(nn.Module):
         """``x`` float ``(N, T, F)``, zero-padded at the end -> logits ``(N, num_classes)``."""
         check_input(self, x, ndim=3)
         lengths = self.output_lengths(self.lengths(x))
-        h = self.rnn.forward(self.frontend.forward(x))  # (N, T', hidden)
-        return self.head.forward(self.pool.forward(h, lengths))
+        h = self.rnn(self.frontend(x))  # (N, T', hidden)
+        return self.head(self.pool(h, lengths))
 
     def backward(self, dout: Any) -> Any:
         d = self.pool.backward(self.head.backward(dout))  # (N, T', hidden)

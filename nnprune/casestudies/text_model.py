@@ -100,12 +100,12 @@ class TransformerClassifier(nn.Module):
         if not hasattr(ids, "ndim") or ids.ndim != 2:
             got = tuple(ids.shape) if hasattr(ids, "shape") else type(ids).__name__
             raise ValueError(f"TransformerClassifier expects token ids of shape (N, T), got {got}")
-        x = self.embedding.forward(ids)  # (N, T, D)
+        x = self.embedding(ids)  # (N, T, D)
         padding = ids == self.pad_id  # (N, T), True = padding
-        x = self.pos_encoding.forward(x)
+        x = self.pos_encoding(x)
         for layer in self.encoder:
-            x = layer.forward(x, src_key_padding_mask=padding)
-        return self.head.forward(self.pool.forward(x, key_padding_mask=padding))
+            x = layer(x, src_key_padding_mask=padding)
+        return self.head(self.pool(x, key_padding_mask=padding))
 
     def backward(self, dout: Any) -> None:
         d = self.pool.backward(self.head.backward(dout))  # (N, T, D)

@@ -216,18 +216,18 @@ class MultiHeadSelfAttention(Module):
         n, t, _ = x.shape
         padding = check_key_padding_mask(key_padding_mask, n, t, x, "key_padding_mask")
         gate = self._gate(head_mask, x)
-        q = self._split(self.q_proj.forward(x))  # (N, H, T, d)
-        k = self._split(self.k_proj.forward(x))
-        v = self._split(self.v_proj.forward(x))
+        q = self._split(self.q_proj(x))  # (N, H, T, d)
+        k = self._split(self.k_proj(x))
+        v = self._split(self.v_proj(x))
         scale = 1.0 / math.sqrt(self.head_dim)
         scores = (q @ k.transpose(0, 1, 3, 2)) * scale  # (N, H, T_query, T_key)
         if padding is not None:
             scores = xp.where(padding[:, None, None, :], -xp.inf, scores)
         probs = masked_softmax(scores)
-        probs_used = self.attn_dropout.forward(probs)
+        probs_used = self.attn_dropout(probs)
         heads = probs_used @ v  # (N, H, T, d)
         self._cache = (q, k, v, probs, probs_used, heads, gate, scale)
-        return self.out_proj.forward(self._merge(heads * gate[:, None, None]))
+        return self.out_proj(self._merge(heads * gate[:, None, None]))
 
     def backward(self, dout: Any) -> Any:
         if self._cache is None:

@@ -111,14 +111,14 @@ class TransformerEncoderLayer(Module):
         self.activation = ReLU() if activation == "relu" else GELU()
 
     def _sa_block(self, x: Any, padding: Any) -> Any:
-        return self.dropout1.forward(self.self_attn.forward(x, key_padding_mask=padding))
+        return self.dropout1(self.self_attn(x, key_padding_mask=padding))
 
     def _sa_backward(self, dout: Any) -> Any:
         return self.self_attn.backward(self.dropout1.backward(dout))
 
     def _ff_block(self, x: Any) -> Any:
-        hidden = self.dropout.forward(self.activation.forward(self.linear1.forward(x)))
-        return self.dropout2.forward(self.linear2.forward(hidden))
+        hidden = self.dropout(self.activation(self.linear1(x)))
+        return self.dropout2(self.linear2(hidden))
 
     def _ff_backward(self, dout: Any) -> Any:
         d_hidden = self.linear2.backward(self.dropout2.backward(dout))
@@ -135,10 +135,10 @@ class TransformerEncoderLayer(Module):
             src_key_padding_mask, x.shape[0], x.shape[1], x, "src_key_padding_mask"
         )
         if self.norm_first:
-            h = x + self._sa_block(self.norm1.forward(x), padding)
-            return h + self._ff_block(self.norm2.forward(h))
-        h = self.norm1.forward(x + self._sa_block(x, padding))
-        return self.norm2.forward(h + self._ff_block(h))
+            h = x + self._sa_block(self.norm1(x), padding)
+            return h + self._ff_block(self.norm2(h))
+        h = self.norm1(x + self._sa_block(x, padding))
+        return self.norm2(h + self._ff_block(h))
 
     def backward(self, dout: Any) -> Any:
         if self.norm_first:

@@ -407,10 +407,18 @@ def test_cli_train_with_a_huge_learning_rate_is_one_line(capsys):
 
 
 def test_cli_train_checks_save_before_training(tmp_path, capsys):
-    code = cli.main(["train", "--epochs", "1", "--save", str(tmp_path / "no" / "m.npz")])
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code = cli.main(["train", "--epochs", "1", "--save", str(blocker / "m.npz")])
     captured = capsys.readouterr()
-    assert code == 2 and "folder" in captured.err and "does not exist" in captured.err
-    assert "test accuracy" not in captured.out  # nothing was trained
+    assert code == 1 and "is a file, not a folder" in captured.err
+    assert captured.err.count("\n") == 1
+    assert "accuracy" not in captured.out  # nothing was trained
+    target = tmp_path / "folder"
+    target.mkdir()
+    assert cli.main(["train", "--epochs", "1", "--save", str(target)]) == 1
+    captured = capsys.readouterr()
+    assert "it is a folder, not a file" in captured.err and "accuracy" not in captured.out
 
 
 def test_cli_one_line_for_a_file_as_out(tmp_path, capsys):

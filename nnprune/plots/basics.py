@@ -30,8 +30,9 @@ def learning_curves(results: Sequence[dict[str, Any]], out: str | Path) -> Path:
         epochs = np.arange(1, len(h) + 1)
         ax_loss.plot(epochs, h.loss, color=f"C{i}", label=f"{r['model']}, training")
         ax_loss.plot(epochs, h.val_loss, "--", color=f"C{i}", label=f"{r['model']}, validation")
-        ax_acc.plot(epochs, 100 * np.asarray(h.val_accuracy), "o-", ms=3, color=f"C{i}",
-                    label=r["model"])  # fmt: skip
+        ax_acc.plot(
+            epochs, 100 * np.asarray(h.val_accuracy), "o-", ms=3, color=f"C{i}", label=r["model"]
+        )
     from matplotlib.ticker import MaxNLocator
 
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss per epoch")
@@ -82,8 +83,11 @@ def masks(first: nn.Linear, second: nn.Linear, out: str | Path) -> Path:
     for ax, name, layer in ((axes[0], "0", first), (axes[1], "2", second)):
         mask = layer.weight.mask
         ax.imshow(mask, cmap="gray_r", interpolation="nearest", aspect="auto")
-        ax.set(title=f"layer {name} mask {mask.shape}: {mask.mean():.1%} kept (black)",
-               xlabel="input index", ylabel="neuron index")  # fmt: skip
+        ax.set(
+            title=f"layer {name} mask {mask.shape}: {mask.mean():.1%} kept (black)",
+            xlabel="input index",
+            ylabel="neuron index",
+        )
     reads = first.weight.mask.sum(axis=0).reshape(8, 8)  # kept outgoing weights per pixel
     im = axes[2].imshow(reads, cmap="viridis")
     axes[2].set(title="kept weights per input pixel", xlabel="pixel column", ylabel="pixel row")
@@ -117,8 +121,14 @@ def tiny_layer(seed: int, out: str | Path, sparsity: float = 0.75) -> Path:
             else f"{sparsity:.0%} pruned: {np.count_nonzero(w)} kept\n(gray: "
             f"{(~used_in).sum()} inputs, {(~used_out).sum()} neurons disconnected)"
         )
-        ax.set(title=title, xticks=[0, 1], xticklabels=["8 inputs", "6 neurons"], yticks=[],
-               xlabel="line width = |weight|", ylabel="units")  # fmt: skip
+        ax.set(
+            title=title,
+            xticks=[0, 1],
+            xticklabels=["8 inputs", "6 neurons"],
+            yticks=[],
+            xlabel="line width = |weight|",
+            ylabel="units",
+        )
     fig.suptitle("A sparse layer drawn sparse (the book's §2.1 diagram connects every neuron)")
     fig.tight_layout()
     return save_figure(fig, out, "ch02_tiny_layer_graph.png")

@@ -29,8 +29,16 @@ def measures(model: nn.Module, X: np.ndarray) -> dict:
 
 def weight_table(m: dict, title: str) -> str:
     """Per-layer weights, non-zeros and FLOPs (biases counted), under 100 columns."""
-    cols = {"name": "{}", "shape": "{}", "params": "{:,}", "nonzeros": "{:,}",
-            "sparsity": "{:.2%}", "zero_rows": "{}", "zero_cols": "{}", "flops_nz": "{:,}"}  # fmt: skip
+    cols = {
+        "name": "{}",
+        "shape": "{}",
+        "params": "{:,}",
+        "nonzeros": "{:,}",
+        "sparsity": "{:.2%}",
+        "zero_rows": "{}",
+        "zero_cols": "{}",
+        "flops_nz": "{:,}",
+    }
     return format_table(m["layers"], columns=list(cols), formats=cols, title=title)
 
 
@@ -39,13 +47,15 @@ def connection_table(dense: dict, pruned: dict) -> str:
     rows = []
     for name, c in pruned["connections"].items():
         d = dense["connections"][name]
-        rows.append({
-            "layer": name,
-            "dead neurons (dense)": f"{d['zero_outputs']}/{d['outputs']}",
-            "dead (pruned)": f"{c['zero_outputs']}/{c['outputs']}",
-            "unused inputs (dense)": f"{d['zero_inputs']}/{d['inputs']}",
-            "unused (pruned)": f"{c['zero_inputs']}/{c['inputs']}",
-        })  # fmt: skip
+        rows.append(
+            {
+                "layer": name,
+                "dead neurons (dense)": f"{d['zero_outputs']}/{d['outputs']}",
+                "dead (pruned)": f"{c['zero_outputs']}/{c['outputs']}",
+                "unused inputs (dense)": f"{d['zero_inputs']}/{d['inputs']}",
+                "unused (pruned)": f"{c['zero_inputs']}/{c['inputs']}",
+            }
+        )
     return format_table(rows)
 
 
@@ -95,9 +105,19 @@ def time_layer(
             t_csr = median_time(lambda xb=xb: (csr @ xb.T).T, repeats=repeats, warmup=3)
             speedup = t_dense / t_csr
             verdict = (
-                "faster" if speedup > 1 + NOISE else "slower" if speedup < 1 / (1 + NOISE)
+                "faster"
+                if speedup > 1 + NOISE
+                else "slower"
+                if speedup < 1 / (1 + NOISE)
                 else "as fast"
-            )  # fmt: skip
-            rows.append({"batch": batch, "dense us": 1e6 * t_dense, "csr us": 1e6 * t_csr,
-                         "csr speed-up": speedup, "verdict": verdict})  # fmt: skip
+            )
+            rows.append(
+                {
+                    "batch": batch,
+                    "dense us": 1e6 * t_dense,
+                    "csr us": 1e6 * t_csr,
+                    "csr speed-up": speedup,
+                    "verdict": verdict,
+                }
+            )
     return rows

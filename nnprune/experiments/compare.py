@@ -185,7 +185,7 @@ def plot_summary(
     use_agg()
     import matplotlib.pyplot as plt
 
-    fig, (ax, ax_before) = plt.subplots(1, 2, figsize=(13, 6.5), width_ratios=[3, 2])
+    fig, (ax, ax_before) = plt.subplots(1, 2, figsize=(13, 6), width_ratios=[3, 2])
     refs = []
     for s, style in [(s, "--") for s in summary if s["method"] == "dense"] + [
         (s, ":") for s in summary if s["method"] == CONTROL
@@ -249,7 +249,7 @@ def plot_summary(
     for a in (ax, ax_before):
         a.grid(True, alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles, labels, fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(0, -0.14))
+    fig.legend(handles, labels, fontsize=7, ncol=4, loc="lower center")  # both panels
     if config is not None:
         seeds = ", ".join(map(str, config.seeds))
         fig.suptitle(
@@ -258,7 +258,7 @@ def plot_summary(
         )
     else:
         fig.suptitle("Test accuracy against sparsity")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04 + 0.03 * math.ceil(len(labels) / 4), 1, 1))
     return save_figure(fig, out, "accuracy_vs_sparsity.png")
 
 

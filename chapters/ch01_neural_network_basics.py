@@ -37,10 +37,10 @@ EPOCHS = lesson.pick(full=20, quick=3)
 lesson.section("1.1", "a backward pass, checked")
 x = np.random.default_rng(lesson.seed).normal(size=(4, 5))
 print("nn.Linear(5, 3), float64, relative error per array:")
-print(gradcheck(nn.Linear(5, 3, rng=lesson.seed).double(), x))
+print(gradcheck(nn.Linear(5, 3, seed=lesson.seed).double(), x))
 images = np.random.default_rng(lesson.seed).normal(size=(2, 2, 5, 5))
 print("nn.Conv2d(2, 3, kernel_size=3, padding=1):")
-print(gradcheck(nn.Conv2d(2, 3, kernel_size=3, padding=1, rng=lesson.seed).double(), images))
+print(gradcheck(nn.Conv2d(2, 3, kernel_size=3, padding=1, seed=lesson.seed).double(), images))
 
 # %% [markdown]
 # ## §1.2 神经网络结构 — network structures

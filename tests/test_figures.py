@@ -70,7 +70,7 @@ def test_lesson_figures_are_readable(caught, tmp_path):
     before = {"0": rng.normal(size=(6, 4)), "2": rng.normal(size=(3, 6))}
     after = {k: np.where(np.abs(v) > 0.5, v, 0) for k, v in before.items()}
     basics.weight_histograms(before, after, 0.5, tmp_path)
-    first, second = nn.Linear(64, 8, rng=0), nn.Linear(8, 4, rng=0)
+    first, second = nn.Linear(64, 8, seed=0), nn.Linear(8, 4, seed=0)
     for layer in (first, second):
         prune.l1_unstructured(layer, "weight", amount=0.5)
     basics.masks(first, second, tmp_path)

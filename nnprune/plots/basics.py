@@ -102,7 +102,7 @@ def tiny_layer(seed: int, out: str | Path, sparsity: float = 0.75) -> Path:
     use_agg()
     import matplotlib.pyplot as plt
 
-    layer = nn.Linear(8, 6, rng=seed)
+    layer = nn.Linear(8, 6, seed=seed)
     dense_w = layer.weight.data.copy()
     prune.l1_unstructured(layer, "weight", amount=sparsity)
     fig, axes = plt.subplots(1, 2, figsize=(8, 4))

@@ -14,6 +14,7 @@ import numpy as np
 
 from nnprune import nn, optim
 from nnprune.data import digits_splits
+from nnprune.exercises.registry import EXERCISES
 from nnprune.gradcheck import gradcheck
 from nnprune.lesson import start
 from nnprune.models import mlp, small_cnn
@@ -127,4 +128,10 @@ print(
 # ## Try this
 # * Run with `--seed 1` and `--seed 2`: how much do the accuracies move between seeds?
 # * Halve the MLP's hidden layers, `mlp((64, 150, 50, 10))`: what does it cost in points?
-# * The exercises: `python -m nnprune.cli exercises list`.
+# * The graded exercises of this chapter: copy them with `nnprune exercises init work/`,
+#   solve one, then check it with `nnprune check <id> --path work/`.
+
+# %%
+for ex in EXERCISES:
+    if ex.id.startswith("ch1."):
+        print(f"  nnprune check {ex.id:<22} §{ex.section}  {ex.title}")

@@ -14,6 +14,7 @@ import numpy as np
 
 from nnprune import metrics, nn, optim, prune
 from nnprune.data import digits_splits
+from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.models import mlp
 from nnprune.plots import basics as plots
@@ -144,4 +145,10 @@ print(
 # * Set `SPARSITY = 0.5`: at what sparsity does CSR stop saving bytes?
 # * Replace `scope="global"` by `scope="layer"`: which layer loses most, and what happens
 #   to the dead neurons?
-# * The exercises: `python -m nnprune.cli exercises list`.
+# * The graded exercises of this chapter: copy them with `nnprune exercises init work/`,
+#   solve one, then check it with `nnprune check <id> --path work/`.
+
+# %%
+for ex in EXERCISES:
+    if ex.id.startswith("ch2."):
+        print(f"  nnprune check {ex.id:<22} §{ex.section}  {ex.title}")

@@ -17,6 +17,7 @@ import numpy as np
 
 from nnprune import nn, optim, prune
 from nnprune.data import digits_splits
+from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.models import mlp, small_cnn
 from nnprune.plots.methods import accuracy_and_speed
@@ -188,4 +189,10 @@ for slug, res in results.items():
 # ## Try this
 # * Give every method `RETRAIN_EPOCHS = 10`: which gap to dense closes, which does not?
 # * Add `"layer-wise magnitude": (0.98,)` to `POINTS`: where does layer-wise pruning break?
-# * The exercises: `python -m nnprune.cli exercises list`.
+# * The graded exercises of this chapter: copy them with `nnprune exercises init work/`,
+#   solve one, then check it with `nnprune check <id> --path work/`.
+
+# %%
+for ex in EXERCISES:
+    if ex.id.startswith("ch3."):
+        print(f"  nnprune check {ex.id:<22} §{ex.section}  {ex.title}")

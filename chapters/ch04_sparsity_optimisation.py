@@ -13,6 +13,7 @@
 from nnprune import nn, optim
 from nnprune.algorithms import lambda_path
 from nnprune.data import digits_splits
+from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.models import mlp
 from nnprune.plots import optimisation as plots
@@ -172,4 +173,10 @@ print(
 # ## Try this
 # * Raise `PATH_EPOCHS`: does the subgradient ever reach exact zeros?
 # * Set `ADMM["rho"]` ten times smaller: how does the residual figure change?
-# * The exercises: `python -m nnprune.cli exercises list`.
+# * The graded exercises of this chapter: copy them with `nnprune exercises init work/`,
+#   solve one, then check it with `nnprune check <id> --path work/`.
+
+# %%
+for ex in EXERCISES:
+    if ex.id.startswith("ch4."):
+        print(f"  nnprune check {ex.id:<22} §{ex.section}  {ex.title}")

@@ -132,6 +132,7 @@ print(
 #   solve one, then check it with `nnprune check <id> --path work/`.
 
 # %%
+print("\nGraded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
 for ex in EXERCISES:
     if ex.id.startswith("ch1."):
-        print(f"  nnprune check {ex.id:<22} §{ex.section}  {ex.title}")
+        print(f"  {ex.id:<22} §{ex.section}  {ex.title}")

@@ -23,6 +23,7 @@ from nnprune.studies import sparsity as study
 from nnprune.train import evaluate, fit
 
 lesson = start("Chapter 2: sparsity, measured (book §2.1-2.3)", "figures/ch02")
+EPOCHS = lesson.pick(full=20, quick=4)
 SPARSITY = 0.9  # global magnitude pruning: the fraction of all weights set to zero
 splits = digits_splits(lesson.seed, flatten=True)
 X_test = splits.test[0]
@@ -32,12 +33,13 @@ fit(
     nn.CrossEntropyLoss(),
     optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
     splits.train,
-    epochs=lesson.pick(full=20, quick=4),
+    epochs=EPOCHS,
     batch_size=64,
     seed=lesson.seed,
     backend=lesson.backend,
 )
 model.to("numpy")
+print(f"trained the digits MLP 64-300-100-10 for {EPOCHS} epochs")
 layers = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
 
 # %% [markdown]
@@ -149,6 +151,7 @@ print(
 #   solve one, then check it with `nnprune check <id> --path work/`.
 
 # %%
+print("\nGraded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
 for ex in EXERCISES:
     if ex.id.startswith("ch2."):
-        print(f"  nnprune check {ex.id:<22} §{ex.section}  {ex.title}")
+        print(f"  {ex.id:<22} §{ex.section}  {ex.title}")

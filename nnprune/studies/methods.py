@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 from .. import metrics, nn, optim, prune
 from ..data.loader import Splits
 from ..metrics.latency import compare_latency
+from ..report import format_table
 from ..sparse import to_sparse_model
 from ..train import evaluate, fit
 
@@ -103,7 +104,8 @@ def study(
 
     Returns ``{"rows": [...], "models": {...}}``: the first row is the dense
     model, the second the control; accuracies are on the *test* split, before
-    (``acc pruned``) and after (``acc retrained``) the same masked retraining.
+    (``acc pruned``) and after (``acc retrained``) the same masked retraining,
+    and ``vs dense`` is the difference after retraining in percentage points.
     ``log`` receives one line per finished run.
     """
     input_shape = splits.train[0].shape[1:]
@@ -141,9 +143,11 @@ def study(
                 }
             )
             models[f"{method} {point}"] = pruned
-            log(f"  {method} {point}: test accuracy {before:.2%} -> {after:.2%} retrained")
+            name = method if value is None else f"{method} {point}"
+            log(f"  {name}: test accuracy {before:.2%} -> {after:.2%} retrained")
     for row, m in zip(rows, models.values(), strict=True):
         row.update(size_columns(m, model, input_shape))
+        row["vs dense"] = 100 * (row["acc retrained"] - acc)  # points, not percent
     time_models(rows, models, splits.test[0][:latency_batch], repeats)
     return {"rows": rows, "models": models}
 
@@ -154,9 +158,45 @@ def span(values: list[float], fmt: str = "{:.2f}x") -> str:
     return lo if lo == hi else f"{lo}-{hi}"
 
 
-def speed_verdict(speedups: list[float]) -> str:
-    """Whether the best of ``speedups`` is a real speed-up, a slow-down, or noise."""
+def speed_verdict(speedups: list[float], noise: float = NOISE) -> str:
+    """Whether the best of ``speedups`` is a real speed-up, a slow-down, or within ``noise``.
+
+    Pass the control's own deviation from 1x as ``noise`` (it times the dense
+    network against itself), so that no verdict claims more than the timer can tell.
+    """
     best = max(speedups)
-    if best > 1 + NOISE:
+    if best > 1 + noise:
         return "a real speed-up"
-    return "slower than dense" if best < 1 / (1 + NOISE) else "no speed-up beyond noise"
+    return "slower than dense" if best < 1 / (1 + noise) else "no speed-up beyond noise"
+
+
+ACCURACY_COLUMNS = {
+    "method": "{}",
+    "point": "{}",
+    "acc pruned": "{:.2%}",
+    "acc retrained": "{:.2%}",
+    "vs dense": "{:+.2f} pts",
+    "removed": "{:.1%}",
+    "compress": "{:.1f}x",
+}
+SPEED_COLUMNS = {
+    "method": "{}",
+    "point": "{}",
+    "theory x": "{:.1f}x",
+    "ms dense": "{:.3f}",
+    "x dense": "{:.2f}x",
+    "ms csr": "{:.3f}",
+    "x csr": "{:.2f}x",
+}
+
+
+def accuracy_table(rows: list[dict], title: str) -> str:
+    """Accuracy on the test split before and after retraining, in points against dense."""
+    cols = ACCURACY_COLUMNS
+    return format_table(rows, list(cols), cols, f"{title}: accuracy on the test split")
+
+
+def speed_table(rows: list[dict], title: str) -> str:
+    """FLOP ratio and measured latency (batch of 256, one thread), dense and CSR kernels."""
+    cols = SPEED_COLUMNS
+    return format_table(rows, list(cols), cols, f"{title}: FLOPs and latency, batch 256")

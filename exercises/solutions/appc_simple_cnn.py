@@ -44,15 +44,15 @@ def simple_cnn(in_channels=3, image_size=32, num_classes=10, seed=0):
     gen = as_generator(seed)
     side = image_size // 4
     return nn.Sequential(
-        nn.Conv2d(in_channels, 32, 3, padding=1, rng=gen),
+        nn.Conv2d(in_channels, 32, 3, padding=1, seed=gen),
         nn.ReLU(),
         nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1, rng=gen),
+        nn.Conv2d(32, 64, 3, padding=1, seed=gen),
         nn.ReLU(),
         nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(64 * side * side, 128, rng=gen),
+        nn.Linear(64 * side * side, 128, seed=gen),
         nn.ReLU(),
-        nn.Linear(128, num_classes, rng=gen),
+        nn.Linear(128, num_classes, seed=gen),
     )
     # END SOLUTION

@@ -149,10 +149,10 @@ class Parameter:
         By selection, not multiplication: whatever a pruned entry holds, NaN
         and infinities included, it becomes 0 (``nan * 0`` would stay NaN). The
         meaning is ``xp.copyto(data, 0, where=~mask)``; it is done on the bits
-        because ``copyto`` with a scattered mask is about 70x slower (a branch
-        per entry): each kept entry is AND-ed with all ones, each pruned entry
-        with all zeros, the bit pattern of +0.0. The ``data`` getter calls it on
-        every read.
+        because ``copyto`` with a scattered mask is about 15x slower (a branch
+        per entry: 860 vs 59 µs on a 300x784 float32 weight at 90% sparsity).
+        Each kept entry is AND-ed with all ones, each pruned entry with all
+        zeros, the bit pattern of +0.0. The ``data`` getter calls it on every read.
         """
         if self._mask is None:
             return

@@ -159,7 +159,7 @@ DISPLAY_NAMES = {  # the legend's names for the registered methods
     "slimming": "network slimming",
 }
 CONTROL = "dense_retrain"
-_ZOOM_POINTS = 15.0  # the left panel shows this many points below the best accuracy
+_ZOOM_POINTS = 8.0  # the left panel shows this many points below the best accuracy
 
 
 def display_name(method: str) -> str:
@@ -184,6 +184,7 @@ def plot_summary(
     """
     use_agg()
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     fig, (ax, ax_before) = plt.subplots(1, 2, figsize=(13, 6), width_ratios=[3, 2])
     refs = []
@@ -207,7 +208,7 @@ def plot_summary(
         pts = sorted(
             (s for s in summary if s["method"] == method), key=lambda s: s["target_sparsity"]
         )
-        x = [100 * s["achieved_sparsity"] for s in pts]
+        x = [min(max(s["achieved_sparsity"], 1e-3), 1 - 1e-4) for s in pts]  # logit axis
         y = [100 * s["accuracy_mean"] for s in pts]
         after_values += y
         style = dict(
@@ -219,35 +220,42 @@ def plot_summary(
     low = [v for v in after_values if v >= top - _ZOOM_POINTS]
     ax.set_ylim(min(low) - 1.0, top + 1.0)
     for method in methods:
-        for s in summary:
-            if s["method"] == method and 100 * s["accuracy_mean"] < min(low) - 1.0:
-                below.append(
-                    f"{display_name(method)} at {100 * s['achieved_sparsity']:.0f} %: "
-                    f"{100 * s['accuracy_mean']:.1f} %"
-                )
-    if below:
+        out_of_range = [
+            f"{100 * s['achieved_sparsity']:.0f} %: {100 * s['accuracy_mean']:.1f}"
+            for s in summary
+            if s["method"] == method and 100 * s["accuracy_mean"] < min(low) - 1.0
+        ]
+        if out_of_range:
+            below.append(f"{display_name(method)} ({', '.join(out_of_range)})")
+    if below:  # one line per method, in the empty lower-left corner, on white
         ax.text(
             0.01,
-            0.01,
-            "below this range: " + "; ".join(below),
+            0.02,
+            "below this range:\n" + "\n".join(below),
             transform=ax.transAxes,
             fontsize=7,
             va="bottom",
+            bbox=dict(facecolor="white", alpha=0.85, lw=0.5),
         )
     ax_before.set_ylim(0, 100)
     ax.set(
-        xlabel="achieved sparsity (% of weights zero)",
+        xlabel="achieved sparsity (% of weights zero, logit scale)",
         ylabel="test accuracy (%)",
         title="after retraining (mean ± std over seeds)",
     )
     ax_before.set(
-        xlabel="achieved sparsity (% of weights zero)",
+        xlabel="achieved sparsity (% of weights zero, logit scale)",
         ylabel="test accuracy (%)",
         title="right after pruning, before retraining\n"
         "(SNIP prunes at initialisation: untrained there)",
     )
+    ticks = sorted({s["target_sparsity"] for s in summary if 0 < s["target_sparsity"] < 1})
     for a in (ax, ax_before):
         a.grid(True, alpha=0.3)
+        a.set_xscale("logit")  # spreads 90-98 % where the methods part
+        if ticks:
+            a.set_xticks(ticks, [f"{100 * t:g} %" for t in ticks])
+            a.xaxis.set_minor_formatter(NullFormatter())
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, ncol=4, loc="lower center")  # both panels
     if config is not None:

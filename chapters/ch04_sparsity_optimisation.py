@@ -159,11 +159,11 @@ print(
 # %%
 top = max(L1_LAMS)
 at_top = {r["method"]: r for r in path if r["lam"] == top}
-vs = ", ".join(f"{r['vs one-shot']:+.2f} at {r['sparsity']:.0%}" for r in admm)
+vs = ", ".join(f"{r['vs one-shot']:+.2f} points at {r['sparsity']:.0%}" for r in admm)
 print(
     f"At λ = {top:g}, the subgradient left {at_top['subgradient']['zero_fraction']:.2%} exact "
     f"zeros and ISTA {at_top['ista']['zero_fraction']:.2%}.\nADMM against one-shot magnitude "
-    f"with the same {admm[0]['epochs']} epochs: {vs} points.\nThe book's signed-minimum GSP "
+    f"with the same {admm[0]['epochs']} epochs:\n  {vs}.\nThe book's signed-minimum GSP "
     f"cost {100 * (sal['drop_signed_min'] - sal['drop_abs_gradient']):.2f} points more than "
     "|gradient| at 10% pruned."
 )

@@ -9,8 +9,8 @@ connections move: every :math:`\Delta T` optimiser steps, in each layer
 
     k_l = \lfloor \zeta_t\, n_l \rfloor,\qquad
     \mathbb{I}_\text{drop} = \operatorname{ArgBottomK}_{i \in \theta_l}(|w_i|,\ k_l),\qquad
-    \mathbb{I}_\text{grow} = \operatorname{TopK}_{i \notin \theta_l \setminus \mathbb{I}_\text{drop}}
-    (s_i,\ k_l),
+    \mathbb{I}_\text{grow} =
+    \operatorname{TopK}_{i \notin \theta_l \setminus \mathbb{I}_\text{drop}}(s_i,\ k_l),
 
 the active set becomes :math:`\theta_l \setminus \mathbb{I}_\text{drop} \cup
 \mathbb{I}_\text{grow}` and every layer keeps exactly :math:`n_l` active

@@ -1,4 +1,4 @@
-"""The chapter 8 lesson runs end to end in --quick mode: 2:4, schedules, tickets, SET/RigL, export."""
+"""The chapter 8 lesson in --quick mode: 2:4, schedules, tickets, SET/RigL, export."""
 
 import numpy as np
 import pytest

@@ -10,6 +10,7 @@ from scipy.io import wavfile
 
 from nnprune import nn
 from nnprune.backend import cupy_available
+from nnprune.book import heading
 from nnprune.casestudies import TransformerClassifier, common, image, run_image_study, speech, text
 from nnprune.casestudies.common import CONTROL, summarize
 from nnprune.casestudies.image import magnitude_prune, remove_cnn_filters, remove_resnet_filters
@@ -381,25 +382,51 @@ def test_speech_study_runs_on_cupy() -> None:
 
 
 @pytest.mark.slow
-def test_ch06_quick(tmp_path, capsys, load_script) -> None:
-    ch06 = load_script("chapters", "ch06_applications")
-    rows = ch06.main(["--quick", "--out", str(tmp_path)])
+def test_ch06_quick(tmp_path, capsys, run_lesson) -> None:
+    g = run_lesson("ch06_applications", "--quick", "--out", str(tmp_path))
     out = capsys.readouterr().out
+    at = [out.index(heading(n)) for n in ("6", "6.1", "6.2", "6.3")]
+    assert at == sorted(at)  # the book's sections, in its order
     assert "zeros after one Adam step: 80.0%" in out
-    assert [r["model"] for r in rows] == ["CNN 16-32", "Transformer 2L", "Conv1d+GRU"]
-    assert (tmp_path / "ch06_head_importance.png").exists()
+    assert [r["model"] for r in g["rows"]] == ["CNN 16-32", "Transformer 2L", "Conv1d+GRU"]
+    assert (tmp_path / "ch06_head_importance.png").stat().st_size > 1000
+    # half the heads of the 2 x 4 went, the lowest scores over both layers
+    scores = np.concatenate([np.asarray(s) for s in g["tf"]["scores"].values()])
+    removed = g["tf"]["removed"]
+    assert sum(len(h) for h in removed.values()) == 4
+    flat = [4 * i + h for i, name in enumerate(g["tf"]["scores"]) for h in removed.get(name, ())]
+    assert sorted(flat) == sorted(np.argsort(scores, kind="stable")[:4].tolist())
+    assert g["cnn"]["widths"] == [8, 16]
+    for r in g["rows"]:
+        assert f"{100 * (r['acc_after'] - r['acc_before']):+.1f} points" in out
 
 
 @pytest.mark.slow
-def test_ch07_quick(tmp_path, capsys, load_script) -> None:
-    ch07 = load_script("chapters", "ch07_case_studies")
-    results = ch07.main(["--quick", "--out", str(tmp_path)])
+def test_ch07_quick(tmp_path, capsys, run_lesson) -> None:
+    g = run_lesson("ch07_case_studies", "--quick", "--out", str(tmp_path))
     out = capsys.readouterr().out
-    assert set(results) == {"image", "text", "speech"}
-    assert "§7.1 image" in out and "§7.2 text" in out and "§7.3 speech" in out
+    at = [out.index(heading(n)) for n in ("7", "7.1", "7.2", "7.3")]
+    assert at == sorted(at)  # the book's sections, in its order
+    assert set(g["results"]) == {"image", "text", "speech"}
     assert out.count("delta_pts vs dense+retrain (equal budget)") == 3
+    assert out.count(" dense: trained ") == 3  # progress: one line per finished training
+    lines = [s for s in out.splitlines() if "§" not in s and str(tmp_path) not in s]
+    assert max(map(len, lines)) <= 100
     assert {p.name for p in tmp_path.iterdir()} == {
         "ch07_image.png",
         "ch07_text.png",
         "ch07_speech.png",
     }
+    for study, rows in g["results"].items():
+        worst = min((r for r in rows if r["method"] not in ("dense", CONTROL)),
+                    key=lambda r: r["delta_mean"])  # fmt: skip
+        assert f"{worst['delta_mean']:+.2f} points with" in out, study
+
+
+@pytest.mark.slow
+def test_ch07_subset_and_options(tmp_path, capsys, run_lesson) -> None:
+    g = run_lesson("ch07_case_studies", "--quick", "--study", "speech", "--seeds", "3",
+                   "--out", str(tmp_path))  # fmt: skip
+    assert set(g["results"]) == {"speech"} and g["seeds"] == (3,)
+    assert {p.name for p in tmp_path.iterdir()} == {"ch07_speech.png"}
+    assert "seed 3 conv1d+gru dense: trained" in capsys.readouterr().out

@@ -125,9 +125,9 @@ def test_layers_leave_others_dense_and_bad_arguments():
     assert params["0.weight"].mask is not None and params["4.weight"].mask is None
     with pytest.raises(ValueError, match="grow must be one of"):
         DynamicSparsity(mlp(SIZES, seed=0), 0.5, total_steps=10, grow="magnitude")
-    with pytest.raises(ValueError, match="sparsity"):
+    with pytest.raises(ValueError, match=r"sparsity must be in \[0, 1\), got 1.5"):
         SET(mlp(SIZES, seed=0), 1.5, total_steps=10)
-    with pytest.raises(ValueError, match="update_fraction must be in"):
+    with pytest.raises(ValueError, match=r"update_fraction must be in \(0, 1\], got 0"):
         SET(mlp(SIZES, seed=0), 0.5, total_steps=10, update_fraction=0)
-    with pytest.raises(ValueError, match="total_steps must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="total_steps must be a positive integer, got 0"):
         RigL(mlp(SIZES, seed=0), 0.5, total_steps=0)

@@ -212,7 +212,7 @@ def test_project_topk_global_matches_projection_of_the_concatenation(rng):
 
 # ----------------------------------------------------- training plumbing
 def _model(seed: int = 0):
-    return nn.Sequential(nn.Linear(4, 3, rng=seed), nn.ReLU(), nn.Linear(3, 2, rng=seed + 1))
+    return nn.Sequential(nn.Linear(4, 3, seed=seed), nn.ReLU(), nn.Linear(3, 2, seed=seed + 1))
 
 
 def test_module_means_its_prunable_weights():
@@ -311,7 +311,7 @@ def test_l2_add_grad_is_sgd_weight_decay(rng):
     from nnprune.optim import SGD
 
     x, y = _regression(rng)
-    a, b = nn.Linear(6, 4, rng=0).double(), nn.Linear(6, 4, rng=0).double()
+    a, b = nn.Linear(6, 4, seed=0).double(), nn.Linear(6, 4, seed=0).double()
     opt_a = SGD(a.parameters(), lr=0.05, momentum=0.9)
     opt_b = SGD(b.parameters(), lr=0.05, momentum=0.9, weight_decay=0.1)
     crit, pen = nn.MSELoss(), L2(0.1)
@@ -330,7 +330,7 @@ def test_group_lasso_training_loop_removes_whole_units(rng):
     from nnprune.optim import SGD
 
     x, y = _regression(rng)
-    layer = nn.Linear(6, 4, bias=False, rng=0).double()
+    layer = nn.Linear(6, 4, bias=False, seed=0).double()
     keep = np.ones((4, 6), dtype=bool)
     keep[0, 0] = False
     layer.weight.mask = keep

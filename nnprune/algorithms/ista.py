@@ -57,10 +57,10 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from ..backend import get_xp
+from ..checks import check_nonnegative
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..regularizers import L1, Penalty, as_parameter_list, prunable_parameters
-from ..regularizers.base import check_nonnegative
 from ..train import History, fit
 
 

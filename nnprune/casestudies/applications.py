@@ -93,7 +93,7 @@ def resnet_channels(seed: int, epochs: int, backend: str = "numpy") -> dict:
 def transformer_heads(seed: int, epochs: int, samples: int, backend: str = "numpy") -> dict:
     """§6.2: score the heads of a 2-layer Transformer, then remove the lower half globally."""
     data, vocab = text_splits(seed, samples, None)
-    model = TransformerClassifier(len(vocab), 4, num_layers=2, pad_id=vocab.pad_id, rng=seed)
+    model = TransformerClassifier(len(vocab), 4, num_layers=2, pad_id=vocab.pad_id, seed=seed)
     model.to(backend)
     train_model(model, data.train, None, epochs=epochs, lr=3e-3, seed=seed, optimizer="adam",
                 batch_size=32)  # fmt: skip

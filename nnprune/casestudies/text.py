@@ -116,7 +116,7 @@ def text_study(quick: bool = False, *, ag_news: str | None = None) -> Study:
             num_layers=cfg["layers"],
             max_len=max(splits.train[0].shape[1], 16),
             pad_id=vocab.pad_id,
-            rng=seed,
+            seed=seed,
             **MODEL,
         )
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_pair, check_positive_int
 from ..rng import SeedLike
 from ._im2col import col2im, conv_output_size, im2col
-from ._validate import check_input, check_pair, check_positive_int
+from ._validate import check_input
 from .init import default_init_
 from .module import Module
 from .parameter import Parameter
@@ -48,7 +49,7 @@ class Conv2d(Module):
         Zero padding added to both sides of H and W.
     bias : bool, default True
         Whether to learn an additive bias per output channel.
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Source of the initial weights (PyTorch's default initialisation,
         :func:`nnprune.nn.init.default_init_`).
 
@@ -75,7 +76,7 @@ class Conv2d(Module):
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         bias: bool = True,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -86,7 +87,7 @@ class Conv2d(Module):
         shape = (out_channels, in_channels, *self.kernel_size)
         self.weight = Parameter(np.zeros(shape, np.float32), prunable=True)
         self.bias = Parameter(np.zeros(out_channels, np.float32)) if bias else None
-        default_init_(self.weight, self.bias, rng)
+        default_init_(self.weight, self.bias, seed)
         self._cols = None
         self._x_shape = None
 

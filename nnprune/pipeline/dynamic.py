@@ -56,32 +56,19 @@ Book: §8.2 (future directions: dynamic pruning).
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..backend import to_numpy
+from ..checks import check_fraction, check_one_of, check_positive_int, check_sparsity
 from ..nn.module import Module
 from ..rng import SeedLike, as_generator
-from ._select import check_sparsity, selected_parameters
+from ._select import selected_parameters
 
 GROW = ("random", "gradient")
 DECAY = ("constant", "cosine")
-
-
-def _check_fraction(name: str, value: Any, *, open_low: bool = True) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not (0 < value <= 1 if open_low else 0 <= value <= 1):
-        raise ValueError(f"{name} must be in {'(0, 1]' if open_low else '[0, 1]'}, got {value!r}")
-    return float(value)
-
-
-def _check_steps(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 class DynamicSparsity:
@@ -144,16 +131,15 @@ class DynamicSparsity:
         layers: Sequence[str] | None = None,
         seed: SeedLike = 0,
     ) -> None:
-        if grow not in GROW:
-            raise ValueError(f"grow must be one of {list(GROW)}, got {grow!r}")
-        if decay not in DECAY:
-            raise ValueError(f"decay must be one of {list(DECAY)}, got {decay!r}")
-        self.sparsity = check_sparsity(sparsity)
-        self.total_steps = _check_steps("total_steps", total_steps)
-        self.update_every = _check_steps("update_every", update_every)
-        self.update_fraction = _check_fraction("update_fraction", update_fraction)
-        self.stop_fraction = _check_fraction("stop_fraction", stop_fraction, open_low=False)
-        self.grow, self.decay = grow, decay
+        self.grow = check_one_of("grow", grow, GROW)
+        self.decay = check_one_of("decay", decay, DECAY)
+        self.sparsity = check_sparsity("sparsity", sparsity)
+        self.total_steps = check_positive_int("total_steps", total_steps)
+        self.update_every = check_positive_int("update_every", update_every)
+        self.update_fraction = check_fraction(
+            "update_fraction", update_fraction, low_inclusive=False, high_inclusive=True
+        )
+        self.stop_fraction = check_fraction("stop_fraction", stop_fraction, high_inclusive=True)
         self.layers = None if layers is None else list(layers)
         self.rng = as_generator(seed)
         self.history_: list[dict[str, Any]] = []

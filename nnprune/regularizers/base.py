@@ -36,30 +36,14 @@ Book: §4.1 (corrected, see docs/errata.md#s4-1-l0, #s4-1-l1).
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
+from ..checks import check_nonnegative
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 
 ParamsLike = Module | Parameter | Iterable[Parameter]
-
-
-def check_nonnegative(name: str, value: Any) -> float:
-    """Return ``value`` as a float if it is a finite real ``>= 0``, else raise ``ValueError``."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not (0.0 <= float(value) < float("inf")):
-        raise ValueError(f"{name} must be a finite real number >= 0, got {value!r}")
-    return float(value)
-
-
-def check_positive(name: str, value: Any) -> float:
-    """Return ``value`` as a float if it is a finite real ``> 0``, else raise ``ValueError``."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not (0.0 < float(value) < float("inf")):
-        raise ValueError(f"{name} must be a finite real number > 0, got {value!r}")
-    return float(value)
 
 
 def check_array(name: str, value: Any) -> Any:

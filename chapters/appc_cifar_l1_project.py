@@ -25,6 +25,7 @@ import sys
 import textwrap
 
 from nnprune.casestudies import l1_project as project
+from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.metrics import model_size
 from nnprune.report import format_table
@@ -129,14 +130,12 @@ say(
 
 # %% [markdown]
 # ## Try this
+# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-try:
-    from nnprune.exercises.registry import EXERCISES
-
-    ids = [e.id for e in EXERCISES if e.chapter == "appc"]
-except ImportError:  # the exercises are not in this checkout
-    ids = []
-print("Exercises: " + (", ".join(f"nnprune check {i}" for i in ids) or "nnprune exercises list"))
-print("- Add momentum 0.9 to the ISTA run: are the zeros still exact? (see nnprune.algorithms)")
-print("- Run on real CIFAR-10 with --cifar-root DIR --limit 5000: does the ranking hold?")
+print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
+for ex in (e for e in EXERCISES if e.chapter == "appc"):
+    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
+print("More to try:")
+print("  - Add momentum 0.9 to the ISTA run: are the zeros still exact? (see nnprune.algorithms)")
+print("  - Run on real CIFAR-10 with --cifar-root DIR --limit 5000: does the ranking hold?")

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # §5 剪枝算法实现 — implementing pruning
+# # Chapter 5: 剪枝算法实现 — implementing pruning
 #
 # Chapter 5 of the book turns pruning into a procedure: §5.1 the loop, step by step;
 # §5.2 how to choose its parameters (which layers, how sparse, which threshold); §5.3 the
@@ -26,6 +26,7 @@ from nnprune import optim
 from nnprune.backend import to_numpy
 from nnprune.casestudies import pruning_loop
 from nnprune.data import digits_splits
+from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.models import mlp
 from nnprune.pipeline import (
@@ -50,7 +51,6 @@ RETRAIN = lesson.pick(full=3, quick=1)  # retraining epochs per round
 SPARSITIES = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
 PCT = {k: "{:.2%}" for k in ("revived", "sparsity", "val_accuracy", "test_pruned", "test")}
 say = lambda text: print(textwrap.fill(text, 100, subsequent_indent="  "))  # noqa: E731
-lesson.section("5")
 splits = digits_splits(lesson.seed)
 model = mlp((64, 300, 100, 10), seed=lesson.seed).to(lesson.backend)
 retrain(model, splits, lesson.pick(full=20, quick=4), LR, momentum=MOMENTUM, seed=lesson.seed)
@@ -104,7 +104,7 @@ print(format_table(schedules, ["schedule", "round", "sparsity", "test_pruned", "
 # unpruned, on the same split.
 
 # %%
-lesson.section("5.2", "per-layer sensitivity, sparsity and threshold sweeps")
+lesson.section("5.2", "sensitivity, sparsity and threshold sweeps")
 sens = sensitivity_analysis(trained, splits, SPARSITIES)
 table = pruning_loop.sensitivity_table(sens, dense_val)
 fmt = {k: "{:.2%}" for k in table[0] if k != "sparsity"}
@@ -179,14 +179,12 @@ say(
 
 # %% [markdown]
 # ## Try this
+# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-try:
-    from nnprune.exercises.registry import EXERCISES
-
-    ids = [e.id for e in EXERCISES if e.chapter == "ch5"]
-except ImportError:  # the exercises are not in this checkout
-    ids = []
-print("Exercises: " + (", ".join(f"nnprune check {i}" for i in ids) or "nnprune exercises list"))
-print("- Sweep with scope='layer' instead of 'global': which layer drags accuracy down first?")
-print("- Give the literal loop momentum=0: do the pruned weights still come back?")
+print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
+for ex in (e for e in EXERCISES if e.chapter == "ch5"):
+    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
+print("More to try:")
+print("  - Sweep with scope='layer' instead of 'global': which layer drags accuracy down first?")
+print("  - Give the literal loop momentum=0: do the pruned weights still come back?")

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # §6 稀疏性剪枝优化在项目中的应用 — applications
+# # Chapter 6: 稀疏性剪枝优化在项目中的应用 — applications
 #
 # Chapter 6 of the book applies pruning to three kinds of models: convolutional networks
 # for images (§6.1), Transformers for language (§6.2) and recurrent networks for speech
@@ -20,6 +20,7 @@ import numpy as np
 
 from nnprune.backend import get_backend
 from nnprune.casestudies import applications as apps
+from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.report import format_table
 
@@ -27,7 +28,6 @@ lesson = start(__doc__, "figures/ch06")
 get_backend(lesson.backend)  # stop now, not after training, when CuPy or a GPU is missing
 say = lambda text: print(textwrap.fill(text, 100, subsequent_indent="  "))  # noqa: E731
 rows = []
-lesson.section("6")
 
 # %% [markdown]
 # ## §6.1 稀疏性剪枝优化在图像识别中的应用 — image recognition
@@ -66,7 +66,7 @@ if not lesson.quick:  # the ResNet needs more time than the quick run has
 # `out_proj` that belong to them.
 
 # %%
-lesson.section("6.2", "attention heads of a Transformer")
+lesson.section("6.2", "attention heads")
 tf = apps.transformer_heads(lesson.seed, lesson.pick(full=25, quick=1),
                             lesson.pick(full=2000, quick=600), lesson.backend)  # fmt: skip
 rows.append(tf["row"])
@@ -111,14 +111,12 @@ for r in rows:
 
 # %% [markdown]
 # ## Try this
+# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-try:
-    from nnprune.exercises.registry import EXERCISES
-
-    ids = [e.id for e in EXERCISES if e.chapter == "ch6"]
-except ImportError:  # the exercises are not in this checkout
-    ids = []
-print("Exercises: " + (", ".join(f"nnprune check {i}" for i in ids) or "nnprune exercises list"))
-print("- Remove the heads with scope='layer' instead of 'global': which layer loses more?")
-print("- Retrain each pruned model 2 epochs (casestudies.common.train_model): what comes back?")
+print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
+for ex in (e for e in EXERCISES if e.chapter == "ch6"):
+    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
+print("More to try:")
+print("  - Remove the heads with scope='layer' instead of 'global': which layer loses more?")
+print("  - Retrain each pruned model 2 epochs (casestudies.common.train_model): what comes back?")

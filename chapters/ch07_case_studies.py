@@ -1,5 +1,5 @@
 # %% [markdown]
-# # §7 神经网络剪枝优化案例研究 — case studies
+# # Chapter 7: 神经网络剪枝优化案例研究 — case studies
 #
 # Three case studies, one per section of the book's chapter 7: image recognition, natural
 # language processing and speech recognition. Each trains a dense model, prunes copies of
@@ -29,6 +29,7 @@ import textwrap
 
 from nnprune.backend import get_backend
 from nnprune.casestudies import CONTROL, run_image_study, run_speech_study, run_text_study
+from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 
 more = argparse.ArgumentParser(add_help=False)
@@ -44,7 +45,6 @@ seeds = tuple(opts.seeds or (lesson.seed,))
 out = str(lesson.out)
 results: dict[str, list[dict]] = {}
 say = lambda text: print(textwrap.fill(text, 100, subsequent_indent="  "))  # noqa: E731
-lesson.section("7")
 print(f"seeds {seeds}; one line per finished training, then the tables (test split)")
 
 # %% [markdown]
@@ -57,7 +57,7 @@ print(f"seeds {seeds}; one line per finished training, then the tables (test spl
 # additions couple are removed together.
 
 # %%
-lesson.section("7.1", "a CNN and a ResNet: 80% of the weights, half of the filters")
+lesson.section("7.1", "a CNN and a ResNet")
 if "image" in opts.study:
     models = lesson.pick(full=("cnn", "resnet"), quick=("cnn",))  # the ResNet takes minutes
     results["image"] = run_image_study(
@@ -72,7 +72,7 @@ if "image" in opts.study:
 # Michel et al. 2019, ranked over all layers), and magnitude 80% of the `Linear` weights.
 
 # %%
-lesson.section("7.2", "a Transformer: half of the heads, 80% of the Linear weights")
+lesson.section("7.2", "a Transformer")
 if "text" in opts.study:
     results["text"] = run_text_study(seeds, lesson.quick, out, ag_news=opts.ag_news,
                                      backend=lesson.backend)  # fmt: skip
@@ -85,7 +85,7 @@ if "text" in opts.study:
 # al. 2017), and half of the GRU's hidden units removed across all three gates.
 
 # %%
-lesson.section("7.3", "a Conv1d + GRU: 80% of the recurrent weights, half of the units")
+lesson.section("7.3", "a Conv1d + GRU")
 if "speech" in opts.study:
     results["speech"] = run_speech_study(seeds, lesson.quick, out, fsdd_root=opts.fsdd_root,
                                          backend=lesson.backend)  # fmt: skip
@@ -109,14 +109,12 @@ for study, rows in results.items():
 
 # %% [markdown]
 # ## Try this
+# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-try:
-    from nnprune.exercises.registry import EXERCISES
-
-    ids = [e.id for e in EXERCISES if e.chapter == "ch7"]
-except ImportError:  # the exercises are not in this checkout
-    ids = []
-print("Exercises: " + (", ".join(f"nnprune check {i}" for i in ids) or "nnprune exercises list"))
-print("- Run with --seeds 0 1 2: which differences stay larger than the spread over seeds?")
-print("- Try cell='lstm' in run_speech_study: does the LSTM tolerate 80% recurrent sparsity?")
+print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
+for ex in (e for e in EXERCISES if e.chapter == "ch7"):
+    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
+print("More to try:")
+print("  - Run with --seeds 0 1 2: which differences stay larger than the spread over seeds?")
+print("  - Try cell='lstm' in run_speech_study: does the LSTM tolerate 80% recurrent sparsity?")

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # §8 总结与展望 — summary and outlook
+# # Chapter 8: 总结与展望 — summary and outlook
 #
 # The book's last chapter looks at where pruning is going: §8.1 the trends, §8.2 the
 # directions of future research (among them *dynamic* pruning and interpretability),
@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from nnprune.casestudies import trends
 from nnprune.data import digits_splits
+from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.pipeline import evaluate, retrain
 from nnprune.report import format_table
@@ -36,7 +37,6 @@ EPOCHS = lesson.pick(full=30, quick=6)  # dense training, and each study's whole
 SPARSITY = 0.9  # the sparsity of §8.1's gradual and lottery runs and of §8.2
 PCT = trends.FORMATS  # how each column prints
 say = lambda text: print(textwrap.fill(text, 100, subsequent_indent="  "))  # noqa: E731
-lesson.section("8")
 splits = digits_splits(lesson.seed)
 build = lambda seed: trends.build_mlp(seed, lesson.backend)  # noqa: E731
 dense = build(lesson.seed)
@@ -103,7 +103,8 @@ print(
         f"\nlottery tickets, {lt_epochs} epochs per round",
     )
 )
-print(f"figures: {gradual['figure']}, {lt['figure']}")
+print(gradual["figure"])
+print(lt["figure"])
 
 # %% [markdown]
 # ## §8.2 未来研究的方向 — future directions
@@ -115,7 +116,7 @@ print(f"figures: {gradual['figure']}, {lt['figure']}")
 # start at zero. Same sparsity, same epochs for every method, each layer at 90%:
 
 # %%
-lesson.section("8.2", "dynamic sparse training (SET, RigL), and which inputs survive")
+lesson.section("8.2", "dynamic sparse training, surviving inputs")
 dst = trends.dynamic_vs_static(splits, EPOCHS, SPARSITY, lesson.seed, build, lesson.out)
 print(
     format_table(
@@ -166,7 +167,6 @@ print(format_table(costs["latency"], None, PCT, "\nforward pass, interleaved med
 
 # %%
 by = {r["method"]: r for r in dst["rows"]}
-best = max((m for m in by if m != "dense"), key=lambda m: by[m]["test_accuracy"])
 disk = {r["form"]: r for r in costs["disk"]}
 noise = abs(timing[1]["vs_dense"] - 1)
 say(
@@ -176,12 +176,14 @@ say(
     f"{timing[2]['vs_dense']:.2f}x dense speed, the noise row at {timing[1]['vs_dense']:.2f}x."
 )
 acc = {m: r["test_accuracy"] for m, r in by.items()}
+top = max(a for m, a in acc.items() if m != "dense")
+best = " and ".join(m for m, a in acc.items() if m != "dense" and a == top)
 say(
-    f"- At {SPARSITY:.0%} with {EPOCHS} epochs, {best} was best on the test split "
-    f"({acc[best]:.2%}); RigL {acc['RigL']:.2%}, SET {acc['SET']:.2%}, static random "
-    f"{acc['static random']:.2%}: RigL - static random = "
-    f"{100 * (acc['RigL'] - acc['static random']):+.2f} points, RigL - static magnitude = "
-    f"{100 * (acc['RigL'] - acc['static magnitude']):+.2f} points."
+    f"- At {SPARSITY:.0%} with {EPOCHS} epochs, best on the test split: {best} ({top:.2%}); "
+    f"RigL - static random = {100 * (acc['RigL'] - acc['static random']):+.2f} points, RigL - "
+    f"static magnitude = {100 * (acc['RigL'] - acc['static magnitude']):+.2f}, SET - static "
+    f"random = {100 * (acc['SET'] - acc['static random']):+.2f} (one test image = "
+    f"{100 / len(splits.test[1]):.2f} points; one seed)."
 )
 say(
     f"- Constant pixels keep {per_dead['static magnitude']:.1f} connections each under "
@@ -197,14 +199,12 @@ say(
 
 # %% [markdown]
 # ## Try this
+# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-try:
-    from nnprune.exercises.registry import EXERCISES
-
-    ids = [e.id for e in EXERCISES if e.chapter == "ch8"]
-except ImportError:  # the exercises are not in this checkout
-    ids = []
-print("Exercises: " + (", ".join(f"nnprune check {i}" for i in ids) or "nnprune exercises list"))
-print("- Rerun with SPARSITY = 0.97: does the gap between RigL and static pruning grow?")
-print("- Pass update_every=5 to trends.dynamic_vs_static: how many connections move now?")
+print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
+for ex in (e for e in EXERCISES if e.chapter == "ch8"):
+    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
+print("More to try:")
+print("  - Rerun with SPARSITY = 0.97: does the gap between RigL and static pruning grow?")
+print("  - Pass update_every=5 to trends.dynamic_vs_static: how many connections move now?")

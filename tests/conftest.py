@@ -37,24 +37,42 @@ def load_script() -> Callable[[str, str], ModuleType]:
     return _load_script
 
 
-def _run_lesson(name: str, *argv: str) -> dict:
-    """Run ``chapters/<name>.py`` as a script (``__main__``) with ``argv``; return its globals.
+_LESSON_RUNS: dict[tuple[str, ...], tuple[dict, str]] = {}
 
-    A lesson is top-level cells (Jupyter percent format), so the test reads
-    what it measured from the variables the script left behind.
+
+def run_lesson_quick(name: str, out: Path, *args: str) -> tuple[dict, str]:
+    """Run ``chapters/<name>.py --quick --out <out> [args]`` in this process.
+
+    Returns the lesson's globals and its captured stdout. Each (name, args) runs
+    once per session: the chapter tests and ``test_lessons.py`` share the run.
     """
+    import contextlib
+    import io
     import runpy
     import sys
 
-    saved = sys.argv
-    sys.argv = [f"{name}.py", *argv]
-    try:
-        return runpy.run_path(str(ROOT / "chapters" / f"{name}.py"), run_name="__main__")
-    finally:
-        sys.argv = saved
+    key = (name, *args)
+    if key not in _LESSON_RUNS:
+        argv = [str(ROOT / "chapters" / f"{name}.py"), "--quick", "--out", str(out), *args]
+        buffer = io.StringIO()
+        old_argv = sys.argv
+        sys.argv = argv
+        try:
+            with contextlib.redirect_stdout(buffer):
+                env = runpy.run_path(argv[0], run_name="__main__")
+        finally:
+            sys.argv = old_argv
+        _LESSON_RUNS[key] = (env, buffer.getvalue())
+    return _LESSON_RUNS[key]
+
+
+@pytest.fixture(scope="session")
+def lesson_out(tmp_path_factory) -> Path:
+    """One folder for the figures of every quick lesson run of the session."""
+    return tmp_path_factory.mktemp("lessons")
 
 
 @pytest.fixture
-def run_lesson() -> Callable[..., dict]:
-    """``run_lesson("ch08_trends", "--quick", "--out", path)``: a lesson's globals after a run."""
-    return _run_lesson
+def run_lesson(lesson_out) -> Callable[..., tuple[dict, str]]:
+    """``run_lesson("ch03_pruning_methods")`` -> (globals, stdout) of its quick run (cached)."""
+    return lambda name, *args: run_lesson_quick(name, lesson_out, *args)

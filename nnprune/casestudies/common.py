@@ -342,7 +342,8 @@ def run_study(
         r["dataset"] = study.dataset
     optimiser = study.train.get("optimizer", "sgd")
     title = (
-        f"§{study.section} {study.name}: {study.dataset}, {len(seeds)} seed(s), {backend}, "
+        f"case study {study.name} (§{study.section}): {study.dataset}, {len(seeds)} seed(s), "
+        f"{backend}, "
         f"dense {study.train['epochs']} epochs ({optimiser}),\nthen {study.retrain['epochs']} "
         f"epochs for {CONTROL} and each method;\ndelta_pts vs {CONTROL} (equal budget), "
         "accuracy on the test split"

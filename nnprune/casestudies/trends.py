@@ -240,6 +240,7 @@ def _plot_lottery(rows: list[dict], out: str) -> str:
     ax.set_xticks(rounds, [f"round {k}\n{100 * spars[k]:.0f}% sparse" for k in rounds])
     ax.set_xlim(min(rounds) - 0.5, max(rounds) + 0.5)
     ax.set(
+        xlabel="pruning round (weight sparsity after it)",
         ylabel="test accuracy (%)",
         title="Lottery tickets with rewinding, digits MLP (runs side by side)",
     )
@@ -351,7 +352,8 @@ def _plot_dynamic(curves: dict, history: dict, sparsity: float, out: str) -> str
     fig, (ax, ax_moved) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     for method, curve in curves.items():
         style = {"color": "k", "ls": "--"} if method == "dense" else {}
-        ax.plot(np.arange(1, len(curve) + 1), [100 * a for a in curve], label=method, **style)
+        label = f"{method} (dense first half)" if method == "static magnitude" else method
+        ax.plot(np.arange(1, len(curve) + 1), [100 * a for a in curve], label=label, **style)
     lo = min(min(c) for c in curves.values())
     ax.set_ylim(max(0, 100 * lo - 2), 100)
     ax.set(

@@ -399,6 +399,7 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
     ax_nz.barh(pos + 0.2, [r["params"] for r in shown], 0.4, label="parameters")
     ax_nz.barh(pos - 0.2, [r["nonzeros"] for r in shown], 0.4, label="non-zeros")
     ax_nz.set(yticks=pos, yticklabels=[], xlabel="count", title="Size of each model")
+    ax_nz.set_xlim(0, 1.45 * max(r["params"] for r in shown))  # room for the legend
     ax_nz.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"{title} ({spread})")
     return str(save_figure(fig, out, name))

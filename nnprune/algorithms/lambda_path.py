@@ -25,7 +25,7 @@ from .. import nn, optim
 from ..backend import get_xp
 from ..checks import check_nonnegative, check_one_of, check_positive, check_positive_int
 from ..nn.module import Module
-from ..regularizers import prunable_parameters
+from ..regularizers import as_parameter_list
 from ..train import evaluate
 from .ista import ista_train, subgradient_l1_train
 from .reweighted import reweighted_l1_train
@@ -152,7 +152,7 @@ def lambda_path(
                 "method": method,
                 "lam": lam,
                 "zero_fraction": res.zero_fraction,
-                "small_fraction": small_fraction(prunable_parameters(net), small),
+                "small_fraction": small_fraction(as_parameter_list(net), small),
                 "accuracy": acc,
                 "loss": loss,
             }

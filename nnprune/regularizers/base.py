@@ -55,23 +55,10 @@ def check_array(name: str, value: Any) -> Any:
     return value
 
 
-def prunable_parameters(model: Module) -> list[Parameter]:
-    """The prunable parameters of ``model`` (the weights), as ``model.prunable_parameters()``.
-
-    Raises
-    ------
-    ValueError
-        If ``model`` is not a ``Module``.
-    """
-    if not isinstance(model, Module):
-        raise ValueError(f"model must be an nnprune Module, got {type(model).__name__}")
-    return [t.param for t in model.prunable_parameters()]
-
-
 def as_parameter_list(params: ParamsLike) -> list[Parameter]:
     """Turn a ``Module``, a ``Parameter`` or an iterable of them into a list of parameters.
 
-    A ``Module`` gives its prunable parameters (:func:`prunable_parameters`).
+    A ``Module`` gives its prunable parameters (``Module.prunable_parameters()``).
 
     Raises
     ------
@@ -79,7 +66,7 @@ def as_parameter_list(params: ParamsLike) -> list[Parameter]:
         If ``params`` is none of these, or an item is not a ``Parameter``.
     """
     if isinstance(params, Module):
-        return prunable_parameters(params)
+        return [t.param for t in params.prunable_parameters()]
     if isinstance(params, Parameter):
         return [params]
     if isinstance(params, str | bytes) or not isinstance(params, Iterable):
@@ -175,14 +162,14 @@ class Penalty:
         r"""Replace ``p.data`` by :math:`\operatorname{prox}_{\text{lr}\,\lambda\,\Omega}(p.data)`.
 
         Call after ``opt.step()`` with the step's learning rate: with plain SGD
-        this is one proximal-gradient (ISTA) step. The mask is re-applied.
+        this is one proximal-gradient (ISTA) step. Pruned entries read as zero
+        (``Parameter.data`` enforces the mask).
         """
         step = check_nonnegative("lr", lr)
         plist = [p for p in as_parameter_list(params) if p.requires_grad]
         updates = [self._param_prox(p, step) for p in plist]
         for p, new in zip(plist, updates, strict=True):
             p.data[...] = new  # in place: optimiser state keeps referring to the same array
-            p.apply_mask()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lam={self._lam!r})"

@@ -146,8 +146,8 @@ def taylor_report(
             x = z.copy()
             x[:, j] = 0
             for _, m in layers[point + 1 :]:
-                x = m.forward(x)
-            act.append(float(loss_fn.forward(x, yb)) - loss)
+                x = m(x)
+            act.append(float(loss_fn(x, yb)) - loss)
             pred.append(-first_order[j])
     return _report([int(j) for j in units], pred, act, loss, f"units of layer {layers[i][0]!r}")
 
@@ -164,7 +164,7 @@ def _weight_setup(model: Module, loss_fn: Any, data: Any, names: list[str]) -> t
 
 def _loss(model: Module, loss_fn: Any, data: Any) -> float:
     xb, yb = next(iter_batches(model, data, None, None))
-    return float(loss_fn.forward(model.forward(xb), yb))
+    return float(loss_fn(model(xb), yb))
 
 
 def weight_taylor_report(

@@ -3,33 +3,27 @@
 #
 # The book's last chapter looks at where pruning is going: §8.1 the trends, §8.2 the
 # directions of future research (among them *dynamic* pruning and interpretability),
-# §8.3 what industry gets from a pruned model. This lesson measures each of them on the
-# 8x8 digits and the MLP 64-300-100-10 of the earlier chapters, so every claim below is a
-# number this run produced. The studies themselves live in `nnprune.casestudies.trends`;
-# this file calls them in the book's order.
-#
-# Run it as a script, `python chapters/ch08_trends.py [--quick] [--seed 0] [--out figures/ch08]`,
-# or as a notebook (`jupytext --to notebook chapters/ch08_trends.py`; `NNPRUNE_QUICK=1` for
-# the quick run).
+# §8.3 what industry gets from a pruned model. This lesson measures each on the 8x8 digits
+# and the MLP 64-300-100-10 (studies in `nnprune.casestudies.trends`). Run it as a script,
+# `python chapters/ch08_trends.py [--quick] [--seed 0] [--out figures/ch08]`, or as a
+# notebook (`jupytext --to notebook`; `NNPRUNE_QUICK=1` for the quick run).
 
 # %%
-"""Chapter 8 lesson: trends (2:4, gradual, lottery), dynamic sparse training, export costs.
-
-Usage::
-
-    python chapters/ch08_trends.py [--quick] [--seed 0] [--out figures/ch08]
-"""
+"""Chapter 8 lesson: trends (2:4, gradual, lottery), dynamic sparse training, export costs."""
 
 import textwrap
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nnprune.casestudies import trends
 from nnprune.data import digits_splits
 from nnprune.exercises.registry import EXERCISES
+from nnprune.export.costs import export_costs, onnx_available, onnx_latency
 from nnprune.lesson import start
 from nnprune.pipeline import evaluate, retrain
 from nnprune.report import format_table
+from nnprune.sparse import to_sparse_model
 
 lesson = start(__doc__, "figures/ch08")
 threadpool_limits(limits=1)  # small matrices: more BLAS threads only wait on a shared machine
@@ -41,8 +35,7 @@ splits = digits_splits(lesson.seed)
 build = lambda seed: trends.build_mlp(seed, lesson.backend)  # noqa: E731
 dense = build(lesson.seed)
 retrain(dense, splits, EPOCHS, trends.LR, seed=lesson.seed)
-dense_test = evaluate(dense, splits.test)[1]
-dense_val = evaluate(dense, splits.val)[1]
+dense_test, dense_val = evaluate(dense, splits.test)[1], evaluate(dense, splits.val)[1]
 print(f"dense MLP, {EPOCHS} epochs: test accuracy {dense_test:.2%}, validation {dense_val:.2%}")
 
 # %% [markdown]
@@ -153,13 +146,22 @@ print(f"figure: {seen['figure']}")
 # What does a pruned model cost once it leaves the training script? Bytes on disk of
 # each exported form, and the forward time of each (interleaved medians, with the noise
 # row). The pruned model is the RigL one of §8.2; "shrunk dense" removes half the hidden
-# units physically from the dense model instead.
+# units physically from the dense model instead. The ONNX rows need the `onnx` extra.
 
 # %%
 lesson.section("8.3", "bytes on disk and latency once exported")
-costs = trends.export_costs(dst["models"]["RigL"], dense, splits, lesson.seed, EPOCHS // 3)
-print(format_table(costs["disk"], None, PCT, "files written, read back, evaluated (test split)"))
-print(format_table(costs["latency"], None, PCT, "\nforward pass, interleaved medians"))
+shrunk = trends.shrunk_copy(dense, splits, lesson.seed, EPOCHS // 3)
+exported = {"dense": dense, "RigL 90%": dst["models"]["RigL"], "shrunk dense": shrunk}
+disk = export_costs(exported, (64,), splits.test)
+print(format_table(disk, None, PCT, "each file written, read back and evaluated (test split)"))
+fast = {"dense": dense, "RigL 90%, CSR kernels": to_sparse_model(exported["RigL 90%"], "sparse"),
+        "shrunk dense": shrunk}  # fmt: skip
+latency = trends.forward_time(fast, splits.test[0])
+print(format_table(latency, None, PCT, "\nnnprune forward pass, interleaved medians"))
+if onnx_available():  # the onnx extra: ONNX Runtime runs the exported files
+    ort = onnx_latency(exported, (64,), latency_batch := np.repeat(splits.test[0], 8, axis=0))
+    print(f"ONNX Runtime, batch {len(latency_batch)}: " + ", ".join(
+        f"{name} {1000 * t:.3f} ms" for name, t in ort.items()))  # fmt: skip
 
 # %% [markdown]
 # ## What we measured
@@ -167,8 +169,8 @@ print(format_table(costs["latency"], None, PCT, "\nforward pass, interleaved med
 
 # %%
 by = {r["method"]: r for r in dst["rows"]}
-disk = {r["form"]: r for r in costs["disk"]}
-noise = abs(timing[1]["vs_dense"] - 1)
+kb = {(r["model"], r["format"]): r["kB_disk"] for r in disk}
+noise = max(abs(timing[1]["vs_dense"] - 1), abs(latency[1]["vs_dense"] - 1))
 say(
     f"- 2:4 kept {nm['rows'][0]['test_retrained']:.2%} test accuracy after retraining, "
     f"unstructured 50% {nm['rows'][1]['test_retrained']:.2%} (dense {dense_test:.2%}); its "
@@ -190,11 +192,16 @@ say(
     f"magnitude pruning and {per_dead['RigL']:.1f} under RigL (varying pixels: "
     f"{per_live['static magnitude']:.1f} and {per_live['RigL']:.1f})."
 )
+ms = {r["model"]: r["ms_forward"] for r in latency}
+codebook = next(r for r in disk if r["model"] == "RigL 90%" and r["format"] == "codebook")
 say(
-    f"- The CSR file is {disk['pruned, CSR (save_sparse)']['vs_dense']:.1f}x smaller than the "
-    f"dense checkpoint, the 5-bit codebook {disk['pruned, codebook 5 bit']['vs_dense']:.1f}x "
-    f"(test accuracy {disk['pruned, codebook 5 bit']['test_accuracy']:.2%}); timing noise "
-    f"here is about {100 * noise:.0f}%."
+    f"- RigL 90% on disk: CSR {kb['RigL 90%', 'csr']:.1f} kB, dense checkpoint "
+    f"{kb['RigL 90%', 'checkpoint']:.1f} kB, 5-bit codebook {kb['RigL 90%', 'codebook']:.1f} kB "
+    f"(test accuracy read back {codebook['test_accuracy']:.2%}), ONNX "
+    f"{kb.get(('RigL 90%', 'onnx'), 0):.1f} kB (0: no onnx extra); shrunk dense "
+    f"{kb['shrunk dense', 'checkpoint']:.1f} kB. Forward pass: CSR kernels "
+    f"{ms['RigL 90%, CSR kernels']:.2f} ms, shrunk {ms['shrunk dense']:.2f} ms, dense "
+    f"{ms['dense']:.2f} ms (timing noise here about {100 * noise:.0f}%)."
 )
 
 # %% [markdown]

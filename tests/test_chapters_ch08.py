@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from nnprune.book import heading
+from nnprune.pipeline import evaluate
 from nnprune.prune import is_nm_sparse
 
 
@@ -67,11 +68,14 @@ def test_ch08_quick(run_lesson):
     np.testing.assert_array_equal(g["seen"]["kept"]["static magnitude"], per_pixel)
     assert g["seen"]["constant"].sum() == int(np.sum(g["splits"].train[0].std(axis=0) == 0))
 
-    # §8.3: CSR is lossless and smaller on disk; the codebook smaller still
-    disk = {r["form"]: r for r in g["costs"]["disk"]}
-    csr = disk["pruned, CSR (save_sparse)"]
-    assert csr["kB_disk"] < disk["pruned, dense checkpoint"]["kB_disk"]
-    assert csr["test_accuracy"] == disk["pruned, dense checkpoint"]["test_accuracy"]
-    assert disk["pruned, codebook 5 bit"]["kB_disk"] < csr["kB_disk"]
-    assert disk["shrunk dense (units -50%)"]["kB_disk"] < disk["dense checkpoint"]["kB_disk"]
+    # §8.3: every file read back; CSR lossless and smaller, the codebook smaller still
+    rows = {(r["model"], r["format"]): r for r in g["disk"]}
+    rigl = g["dst"]["models"]["RigL"]
+    direct = evaluate(rigl, g["splits"].test)[1]
+    assert rows["RigL 90%", "csr"]["test_accuracy"] == pytest.approx(direct)
+    assert rows["RigL 90%", "checkpoint"]["test_accuracy"] == pytest.approx(direct)
+    assert rows["RigL 90%", "csr"]["kB_disk"] < rows["RigL 90%", "checkpoint"]["kB_disk"]
+    assert rows["RigL 90%", "codebook"]["kB_disk"] < rows["RigL 90%", "csr"]["kB_disk"]
+    assert rows["shrunk dense", "checkpoint"]["kB_disk"] < rows["dense", "checkpoint"]["kB_disk"]
+    assert [r["model"] for r in g["latency"]][:2] == ["dense", "dense (timed again: noise)"]
     assert "ch8.regrow" in printed.split("Graded exercises")[1]

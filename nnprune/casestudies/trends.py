@@ -10,8 +10,9 @@ function that trains, measures and returns rows (and a figure path):
   SET and RigL, :mod:`nnprune.pipeline.dynamic`, against static pruning at the
   same sparsity and budget) and :func:`surviving_inputs` (interpretability: which
   input pixels keep connections);
-* §8.3 industrial outlook: :func:`export_costs`, bytes on disk and measured
-  latency of the exported forms of a pruned model.
+* §8.3 industrial outlook: :func:`shrunk_copy` (the structured alternative);
+  the lesson measures the files with :func:`nnprune.export.costs.export_costs`
+  and the latency with :func:`forward_time`.
 
 Book: §8.1–8.3.
 """
@@ -19,8 +20,6 @@ Book: §8.1–8.3.
 from __future__ import annotations
 
 import copy
-import os
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,6 @@ import numpy as np
 from .. import nn, optim, prune
 from .._atomic import save_figure
 from ..backend import to_backend, to_numpy
-from ..io import save
 from ..metrics.latency import compare_latency
 from ..models import mlp
 from ..pipeline import (
@@ -44,8 +42,7 @@ from ..pipeline import (
     retrain,
     weight_sparsity,
 )
-from ..sparse import save_sparse, sparse_nbytes, to_sparse, to_sparse_model
-from ..sparse.codebook import save_compressed
+from ..sparse import sparse_nbytes, to_sparse
 from ..train import fit
 
 MLP_SIZES = (64, 300, 100, 10)
@@ -414,55 +411,17 @@ def surviving_inputs(models: dict[str, nn.Module], splits: Any, out: str) -> dic
 # --------------------------------------------------------------------------- §8.3
 
 
-def export_costs(
-    sparse_model: nn.Module, dense_model: nn.Module, splits: Any, seed: int, retrain_epochs: int
-) -> dict:
-    """Bytes on disk and interleaved latency of a pruned model's exported forms (test split).
+def shrunk_copy(dense: nn.Module, splits: Any, seed: int, retrain_epochs: int) -> nn.Module:
+    """A copy of ``dense`` with half of each hidden layer's units removed physically, retrained.
 
-    Forms: the dense checkpoint (:func:`nnprune.io.save`), the pruned model as
-    a dense checkpoint and as CSR (:func:`nnprune.sparse.save_sparse`), Deep
-    Compression (:func:`nnprune.sparse.codebook.save_compressed`, lossy), and
-    a *shrunk dense* model: half of each hidden layer's units removed
-    physically from the dense model (:func:`nnprune.prune.prune_units`) and
-    retrained ``retrain_epochs`` epochs. Latency: dense NumPy forward of each,
-    and the CSR inference model (:func:`nnprune.sparse.to_sparse_model`).
+    Lowest L1 norm first (:func:`nnprune.prune.prune_units`), then ``retrain_epochs``
+    at lr x 0.1: the structured alternative to a sparse model, a smaller dense one.
     """
-    from ..sparse.codebook import load_compressed
-
-    shrunk = copy.deepcopy(dense_model)
+    shrunk = copy.deepcopy(dense)
     for layer in ("0", "2"):
         prune.prune_units(shrunk, layer, 0.5, "l1")
     retrain(shrunk, splits, retrain_epochs, LR * LR_FACTOR, momentum=MOMENTUM, seed=seed)
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        files = {
-            "dense checkpoint": (lambda p: save(dense_model, p), dense_model),
-            "pruned, dense checkpoint": (lambda p: save(sparse_model, p), sparse_model),
-            "pruned, CSR (save_sparse)": (lambda p: save_sparse(sparse_model, p), sparse_model),
-            "pruned, codebook 5 bit": (lambda p: save_compressed(sparse_model, p), None),
-            "shrunk dense (units -50%)": (lambda p: save(shrunk, p), shrunk),
-        }
-        for i, (name, (write, model)) in enumerate(files.items()):
-            path = os.path.join(tmp, f"m{i}.npz")
-            write(path)
-            if model is None:  # lossy: evaluate what comes back from the file
-                model = copy.deepcopy(sparse_model)
-                model.load_state_dict(load_compressed(path))
-            rows.append(
-                {
-                    "form": name,
-                    "kB_disk": os.path.getsize(path) / 1000,
-                    "test_accuracy": evaluate(model, splits.test)[1],
-                }
-            )
-    for r in rows:
-        r["vs_dense"] = rows[0]["kB_disk"] / r["kB_disk"]
-    models = {
-        "dense": dense_model,
-        "pruned, CSR kernels": to_sparse_model(sparse_model, "sparse"),
-        "shrunk dense": shrunk,
-    }
-    return {"disk": rows, "latency": forward_time(models, splits.test[0])}
+    return shrunk
 
 
 __all__ = [
@@ -471,11 +430,11 @@ __all__ = [
     "NM_LAYERS",
     "build_mlp",
     "dynamic_vs_static",
-    "export_costs",
     "forward_time",
     "gradual_vs_one_shot",
     "lottery",
     "nm_bytes",
     "nm_vs_unstructured",
+    "shrunk_copy",
     "surviving_inputs",
 ]

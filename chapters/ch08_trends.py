@@ -198,7 +198,8 @@ say(
     f"- RigL 90% on disk: CSR {kb['RigL 90%', 'csr']:.1f} kB, dense checkpoint "
     f"{kb['RigL 90%', 'checkpoint']:.1f} kB, 5-bit codebook {kb['RigL 90%', 'codebook']:.1f} kB "
     f"(test accuracy read back {codebook['test_accuracy']:.2%}), ONNX "
-    f"{kb.get(('RigL 90%', 'onnx'), 0):.1f} kB (0: no onnx extra); shrunk dense "
+    + (f"{kb['RigL 90%', 'onnx']:.1f} kB" if ("RigL 90%", "onnx") in kb else "not written")
+    + f"; shrunk dense "
     f"{kb['shrunk dense', 'checkpoint']:.1f} kB. Forward pass: CSR kernels "
     f"{ms['RigL 90%, CSR kernels']:.2f} ms, shrunk {ms['shrunk dense']:.2f} ms, dense "
     f"{ms['dense']:.2f} ms (timing noise here about {100 * noise:.0f}%)."

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from ..rng import SeedLike
-from ._im2col import col2im, conv_output_size, im2col
+from ..backend import get_xp
+from ._im2col import col2im, conv_output_size, im2col, workspace
 from ._validate import check_input, check_pair, check_positive_int
 from .init import default_init_
 from .module import Module
@@ -65,6 +66,18 @@ class Conv2d(Module):
     memory order ``(C_out, OH, OW, N)``, the order the GEMM produces it in (a
     transposed view, no copy). Every NumPy operation accepts it; element-wise
     layers keep that order, and the next convolution reads it in place.
+
+    Memory: the forward pass keeps a reference to its input ``x``, not the
+    ``C_in*kH*kW`` times larger column matrix :math:`X`; the backward pass
+    unfolds ``x`` again. Both write :math:`X` into one scratch array shared by
+    every convolution (:func:`nnprune.nn._im2col.workspace`), and the backward
+    pass writes :math:`W^\top\Delta` over it once :math:`\partial L/\partial W`
+    is done. This costs one extra im2col per step and keeps a CIFAR-sized CNN's
+    working memory near PyTorch's instead of twice it (``benchmarks/bench_cifar_cnn.py``).
+
+    With ``input_requires_grad = False`` (see :class:`~nnprune.nn.Module`),
+    :meth:`backward` adds the parameter gradients and returns ``None``,
+    skipping :math:`W^\top\Delta` and col2im, as PyTorch does for the first layer.
     """
 
     def __init__(
@@ -87,8 +100,7 @@ class Conv2d(Module):
         self.weight = Parameter(np.zeros(shape, np.float32), prunable=True)
         self.bias = Parameter(np.zeros(out_channels, np.float32)) if bias else None
         default_init_(self.weight, self.bias, rng)
-        self._cols = None
-        self._x_shape = None
+        self._x = None
 
     def output_shape(self, x_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
         """``(N, C_out, OH, OW)`` for an input of shape ``(N, C_in, H, W)``."""
@@ -105,8 +117,8 @@ class Conv2d(Module):
                 f"Conv2d: input of shape {tuple(x.shape)} is smaller than kernel_size "
                 f"{self.kernel_size} with padding {self.padding}"
             )
-        cols = im2col(x, *self._geometry(), batch_last=True)  # (C*kH*kW, OH*OW*N)
-        self._cols, self._x_shape = cols, x.shape
+        self._x = x
+        cols = self._im2col(x)  # (C*kH*kW, OH*OW*N), scratch
         w2 = self.weight.data.reshape(self.out_channels, -1)  # (C_out, C*kH*kW)
         y = w2 @ cols  # (C_out, OH*OW*N)
         if self.bias is not None:
@@ -114,16 +126,26 @@ class Conv2d(Module):
         return y.reshape(self.out_channels, oh, ow, n).transpose(3, 0, 1, 2)  # (N, C_out, OH, OW)
 
     def backward(self, dout: Any) -> Any:
-        if self._cols is None:
+        if self._x is None:
             raise RuntimeError("Conv2d.backward called before forward")
         # Free when dout is in the (C_out, OH, OW, N) memory order forward produced.
         d2 = dout.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)  # (C_out, OH*OW*N)
-        self.weight.grad += (d2 @ self._cols.T).reshape(self.weight.shape)
+        cols = self._im2col(self._x)  # X again, (C*kH*kW, OH*OW*N), scratch
+        self.weight.grad += (d2 @ cols.T).reshape(self.weight.shape)
         if self.bias is not None:
             self.bias.grad += d2.sum(axis=1)
+        if not self.input_requires_grad:
+            return None
         w2 = self.weight.data.reshape(self.out_channels, -1)  # (C_out, C*kH*kW)
-        dcols = w2.T @ d2  # (C*kH*kW, OH*OW*N)
-        return col2im(dcols, self._x_shape, *self._geometry(), batch_last=True)
+        dcols = get_xp(d2).matmul(w2.T, d2, out=cols)  # (C*kH*kW, OH*OW*N), over X
+        return col2im(dcols, self._x.shape, *self._geometry(), batch_last=True)
+
+    def _im2col(self, x: Any) -> Any:
+        """``im2col(x)`` (batch-last columns) written into the shared scratch array."""
+        n, _, oh, ow = self.output_shape(x.shape)
+        k = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        out = workspace("conv2d.cols", (k, oh * ow * n), x.dtype, get_xp(x))
+        return im2col(x, *self._geometry(), batch_last=True, out=out)
 
     def _geometry(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
         return self.kernel_size, self.stride, self.padding

@@ -90,13 +90,17 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def pad_images(x: Any, padding: Pair, value: float = 0.0, *, batch_last: bool = False) -> Any:
+def pad_images(
+    x: Any, padding: Pair, value: float = 0.0, *, batch_last: bool = False, out: Any = None
+) -> Any:
     """Return ``x`` of shape ``(N, C, H, W)`` padded on H and W with ``value``.
 
     Returns ``x`` itself (no copy) when ``padding == (0, 0)``. Otherwise the
     result is an ``(N, C, H + 2pH, W + 2pW)`` view of one preallocated array
     (faster than ``numpy.pad``) stored in the order :func:`im2col` reads it:
-    ``(C, H, W, N)`` if ``batch_last`` else ``(C, N, H, W)``.
+    ``(C, H, W, N)`` if ``batch_last`` else ``(C, N, H, W)``. With
+    ``batch_last``, ``out`` (shape ``(C, H + 2pH, W + 2pW, N)``, e.g. from
+    :func:`workspace`) is filled instead of a new array.
     """
     ph, pw = padding
     if ph == 0 and pw == 0:
@@ -104,9 +108,16 @@ def pad_images(x: Any, padding: Pair, value: float = 0.0, *, batch_last: bool = 
     xp = get_xp(x)
     n, c, h, w = x.shape
     if batch_last:
-        out = xp.full((c, h + 2 * ph, w + 2 * pw, n), value, dtype=x.dtype)
+        shape = (c, h + 2 * ph, w + 2 * pw, n)
+        if out is None:
+            out = xp.empty(shape, dtype=x.dtype)
+        elif tuple(out.shape) != shape:
+            raise ValueError(f"out must have shape {shape}, got {tuple(out.shape)}")
+        out.fill(value)
         out[:, ph : ph + h, pw : pw + w, :] = x.transpose(1, 2, 3, 0)
         return out.transpose(3, 0, 1, 2)  # (N, C, H + 2pH, W + 2pW) view
+    if out is not None:
+        raise ValueError("pad_images: out is only supported with batch_last=True")
     out = xp.full((c, n, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
     out[:, :, ph : ph + h, pw : pw + w] = x.transpose(1, 0, 2, 3)
     return out.transpose(1, 0, 2, 3)  # (N, C, H + 2pH, W + 2pW) view
@@ -121,6 +132,7 @@ def im2col(
     *,
     batch_last: bool = False,
     out: Any = None,
+    rows: tuple[int, int] | None = None,
 ) -> Any:
     r"""Unfold the receptive fields of ``x`` into the columns of a matrix.
 
@@ -137,6 +149,10 @@ def im2col(
     out : array, optional
         C-contiguous array of the result's shape and ``x``'s dtype to write
         into (e.g. from :func:`workspace`); a new array is returned without it.
+    rows : (int, int), optional
+        Only the output rows ``p0 <= p < p1`` (needs ``batch_last``): the
+        columns ``p0*OW*N`` to ``p1*OW*N`` of the full matrix. A convolution
+        can then run band by band in a small scratch array.
 
     Returns
     -------
@@ -149,7 +165,12 @@ def im2col(
     (kh, kw), (sh, sw) = kernel_size, stride
     oh = conv_output_size(h, kh, sh, padding[0])
     ow = conv_output_size(w, kw, sw, padding[1])
+    p0, p1 = (0, oh) if rows is None else rows
+    if rows is not None and not (batch_last and 0 <= p0 < p1 <= oh):
+        raise ValueError(f"rows must satisfy 0 <= p0 < p1 <= {oh} with batch_last, got {rows}")
     x_pad = pad_images(x, padding, pad_value, batch_last=batch_last)
+    x_pad = x_pad[:, :, p0 * sh :]  # the band starts at input row p0*sH
+    oh = p1 - p0
     s_n, s_c, s_h, s_w = x_pad.strides
     # Read-only strided views, no copy: windows[c, i, j, n, p, q] = x_pad[n, c, p*sH+i, q*sW+j].
     if batch_last:
@@ -201,20 +222,44 @@ def col2im(
     xp = get_xp(cols)
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
-    oh = conv_output_size(h, kh, sh, ph)
-    ow = conv_output_size(w, kw, sw, pw)
     hp, wp = h + 2 * ph, w + 2 * pw
     if batch_last:
-        cols6 = cols.reshape(c, kh, kw, oh, ow, n)  # (C, kH, kW, OH, OW, N)
         dx_pad = xp.zeros((c, hp, wp, n), dtype=cols.dtype)  # (C, Hp, Wp, N)
-        for i in range(kh):
-            for j in range(kw):
-                # Kernel offset (i, j) read x_pad[:, :, i::sH, j::sW] (OH x OW of them).
-                dx_pad[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :] += cols6[:, i, j]
+        col2im_add(cols, dx_pad, kernel_size, stride)
         return dx_pad[:, ph : ph + h, pw : pw + w, :].transpose(3, 0, 1, 2)  # (N, C, H, W)
+    oh = conv_output_size(h, kh, sh, ph)
+    ow = conv_output_size(w, kw, sw, pw)
     cols6 = cols.reshape(c, kh, kw, n, oh, ow)  # (C, kH, kW, N, OH, OW)
     dx_pad = xp.zeros((c, n, hp, wp), dtype=cols.dtype)  # (C, N, Hp, Wp)
     for i in range(kh):
         for j in range(kw):
             dx_pad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += cols6[:, i, j]
     return dx_pad[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3)  # (N, C, H, W)
+
+
+def col2im_add(
+    cols: Any, dx_pad: Any, kernel_size: Pair, stride: Pair, row0: int = 0
+) -> None:
+    r"""Add batch-last columns into padded images in place: the loop inside :func:`col2im`.
+
+    Parameters
+    ----------
+    cols : array, shape ``(C*kH*kW, OH'*OW*N)``
+        Columns of the output rows ``row0 <= p < row0 + OH'`` (all of them
+        when ``row0 = 0`` and ``OH' = OH``), order ``(p, q, n)``.
+    dx_pad : array, shape ``(C, H + 2pH, W + 2pW, N)``
+        Padded image gradient, added into.
+    kernel_size, stride : pair of int
+    row0 : int, default 0
+        First output row the columns belong to.
+    """
+    c, hp, wp, n = dx_pad.shape
+    (kh, kw), (sh, sw) = kernel_size, stride
+    ow = (wp - kw) // sw + 1
+    oh = cols.shape[1] // (ow * n)
+    cols6 = cols.reshape(c, kh, kw, oh, ow, n)  # (C, kH, kW, OH', OW, N)
+    top = row0 * sh
+    for i in range(kh):
+        for j in range(kw):
+            # Kernel offset (i, j) read x_pad[:, :, top + i::sH, j::sW] (OH' x OW of them).
+            dx_pad[:, top + i : top + i + sh * oh : sh, j : j + sw * ow : sw, :] += cols6[:, i, j]

@@ -5,17 +5,21 @@ Book: §1.2 (CNN: convolutional layers).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ..rng import SeedLike
 from ..backend import get_xp
-from ._im2col import col2im, conv_output_size, im2col, workspace
+from ..rng import SeedLike
+from ._im2col import col2im_add, conv_output_size, im2col, pad_images, workspace
 from ._validate import check_input, check_pair, check_positive_int
 from .init import default_init_
 from .module import Module
 from .parameter import Parameter
+
+SCRATCH_BYTES = 16 * 2**20
+"""Largest band of the im2col matrix Conv2d unfolds at once (bytes)."""
 
 
 class Conv2d(Module):
@@ -69,11 +73,18 @@ class Conv2d(Module):
 
     Memory: the forward pass keeps a reference to its input ``x``, not the
     ``C_in*kH*kW`` times larger column matrix :math:`X`; the backward pass
-    unfolds ``x`` again. Both write :math:`X` into one scratch array shared by
-    every convolution (:func:`nnprune.nn._im2col.workspace`), and the backward
-    pass writes :math:`W^\top\Delta` over it once :math:`\partial L/\partial W`
-    is done. This costs one extra im2col per step and keeps a CIFAR-sized CNN's
-    working memory near PyTorch's instead of twice it (``benchmarks/bench_cifar_cnn.py``).
+    unfolds ``x`` again. :math:`X` is never whole in memory: both passes go
+    over bands of output rows (its column blocks), each unfolded into one
+    scratch array of at most ``SCRATCH_BYTES`` shared by every convolution
+    (:func:`nnprune.nn._im2col.workspace`), and the backward pass writes
+    :math:`W^\top\Delta` over that band once its share of
+    :math:`\partial L/\partial W` is added. The products are the formulas
+    above, split by columns (:math:`Y_b = W X_b`,
+    :math:`\partial L/\partial W = \sum_b \Delta_b X_b^\top`); with one band
+    they are literally those. This costs one extra im2col per step and keeps a
+    CIFAR-sized CNN's working memory near PyTorch's instead of twice it
+    (``benchmarks/bench_cifar_cnn.py``); the tests check it against the
+    plain one-matrix computation.
 
     With ``input_requires_grad = False`` (see :class:`~nnprune.nn.Module`),
     :meth:`backward` adds the parameter gradients and returns ``None``,
@@ -118,34 +129,75 @@ class Conv2d(Module):
                 f"{self.kernel_size} with padding {self.padding}"
             )
         self._x = x
-        cols = self._im2col(x)  # (C*kH*kW, OH*OW*N), scratch
+        xp = get_xp(x)
         w2 = self.weight.data.reshape(self.out_channels, -1)  # (C_out, C*kH*kW)
-        y = w2 @ cols  # (C_out, OH*OW*N)
+        y = xp.empty((self.out_channels, oh * ow * n), dtype=xp.result_type(x, w2))
+        x_pad = self._pad(x)
+        for rows, cols in self._bands(x_pad, oh, ow):  # cols: X's columns for those rows
+            xp.matmul(w2, cols, out=y[:, rows])  # Y_b = W X_b, (C_out, band)
         if self.bias is not None:
             y += self.bias.data[:, None]
         return y.reshape(self.out_channels, oh, ow, n).transpose(3, 0, 1, 2)  # (N, C_out, OH, OW)
 
     def backward(self, dout: Any) -> Any:
-        if self._x is None:
+        x = self._x
+        if x is None:
             raise RuntimeError("Conv2d.backward called before forward")
+        xp = get_xp(dout)
+        n, _, oh, ow = dout.shape
         # Free when dout is in the (C_out, OH, OW, N) memory order forward produced.
-        d2 = dout.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)  # (C_out, OH*OW*N)
-        cols = self._im2col(self._x)  # X again, (C*kH*kW, OH*OW*N), scratch
-        self.weight.grad += (d2 @ cols.T).reshape(self.weight.shape)
+        d2 = dout.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)  # Delta, (C_out, OH*OW*N)
         if self.bias is not None:
             self.bias.grad += d2.sum(axis=1)
-        if not self.input_requires_grad:
-            return None
         w2 = self.weight.data.reshape(self.out_channels, -1)  # (C_out, C*kH*kW)
-        dcols = get_xp(d2).matmul(w2.T, d2, out=cols)  # (C*kH*kW, OH*OW*N), over X
-        return col2im(dcols, self._x.shape, *self._geometry(), batch_last=True)
+        dw = xp.zeros_like(w2)
+        dx_pad = None
+        if self.input_requires_grad:
+            c, h, w = x.shape[1:]
+            ph, pw = self.padding
+            dx_pad = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=dout.dtype)  # (C, Hp, Wp, N)
+        x_pad = self._pad(x)
+        for rows, cols in self._bands(x_pad, oh, ow):  # X_b unfolded again
+            d_b = d2[:, rows]  # Delta_b, (C_out, band)
+            dw += d_b @ cols.T  # dL/dW = sum_b Delta_b X_b^T
+            if dx_pad is not None:
+                dcols = xp.matmul(w2.T, d_b, out=cols)  # W^T Delta_b, over X_b
+                row0 = rows.start // (ow * n)
+                col2im_add(dcols, dx_pad, self.kernel_size, self.stride, row0)
+        self.weight.grad += dw.reshape(self.weight.shape)
+        if dx_pad is None:  # input_requires_grad is False
+            return None
+        c, h, w = x.shape[1:]
+        ph, pw = self.padding
+        return dx_pad[:, ph : ph + h, pw : pw + w, :].transpose(3, 0, 1, 2)  # (N, C, H, W)
 
-    def _im2col(self, x: Any) -> Any:
-        """``im2col(x)`` (batch-last columns) written into the shared scratch array."""
-        n, _, oh, ow = self.output_shape(x.shape)
+    def _pad(self, x: Any) -> Any:
+        """``x`` zero-padded, ``(N, C, Hp, Wp)`` view of a ``(C, Hp, Wp, N)`` scratch array."""
+        n, c, h, w = x.shape
+        ph, pw = self.padding
+        if ph == 0 and pw == 0:
+            return x
+        shape = (c, h + 2 * ph, w + 2 * pw, n)
+        out = workspace("conv2d.pad", shape, x.dtype, get_xp(x))
+        return pad_images(x, self.padding, batch_last=True, out=out)
+
+    def _bands(self, x_pad: Any, oh: int, ow: int) -> Iterator[tuple[slice, Any]]:
+        """``(columns, X_b)`` for bands of output rows whose columns fit ``SCRATCH_BYTES``.
+
+        ``X_b = im2col(x)[:, columns]`` (batch-last), written into the shared
+        scratch array: each ``X_b`` is overwritten by the next.
+        """
+        n = x_pad.shape[0]
         k = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        out = workspace("conv2d.cols", (k, oh * ow * n), x.dtype, get_xp(x))
-        return im2col(x, *self._geometry(), batch_last=True, out=out)
+        per_row = k * ow * n * x_pad.dtype.itemsize  # bytes of X per output row
+        step = max(1, min(oh, SCRATCH_BYTES // per_row))
+        xp = get_xp(x_pad)
+        for p0 in range(0, oh, step):
+            p1 = min(oh, p0 + step)
+            out = workspace("conv2d.cols", (k, (p1 - p0) * ow * n), x_pad.dtype, xp)
+            geometry = self.kernel_size, self.stride, (0, 0)  # x_pad is padded already
+            cols = im2col(x_pad, *geometry, batch_last=True, out=out, rows=(p0, p1))
+            yield slice(p0 * ow * n, p1 * ow * n), cols
 
     def _geometry(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
         return self.kernel_size, self.stride, self.padding

@@ -55,7 +55,8 @@ L1); Zhang et al., ECCV 2018 (ADMM pruning); Lee, Ajanthan & Torr, ICLR 2019
 (SNIP); Molchanov et al., ICLR 2017 (Taylor unit pruning); Blalock et al.,
 MLSys 2020 (ShrinkBench protocol).
 
-Book: §4.2 (Lasso, IRLS, ADMM; corrected, see BOOK.md errata), §4.3 (GSAP, SNIP).
+Book: §4.2 (Lasso, IRLS, ADMM; corrected, see docs/errata.md#s4-2-lasso, #s4-2-irls,
+#s4-2-admm), §4.3 (GSAP, SNIP).
 """
 
 from __future__ import annotations

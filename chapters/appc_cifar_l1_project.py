@@ -1,4 +1,4 @@
-"""Appendix C: the book's CIFAR-10 L1 pruning project, made to run (corrected, see BOOK.md errata).
+"""Appendix C: the book's CIFAR-10 L1 pruning project, made to run (see docs/errata.md#app-c).
 
 What the book does
 ------------------

@@ -9,7 +9,7 @@ What it shows
   output on the test set). Figures: weight histograms (pruning opens a gap
   around zero), the bool masks of the pruned layers, and a tiny layer drawn
   with only its kept connections (the book's §2.1 diagram labelled "sparse"
-  connects every neuron; see BOOK.md errata).
+  connects every neuron; see docs/errata.md#s2-1).
 * §2.2: bytes of the pruned model dense, CSR, COO and BSR (index arrays
   counted), and the measured time of one layer's product, dense against CSR,
   at the sparsity pruning reached. Whether CSR wins is printed from the

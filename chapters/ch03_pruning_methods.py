@@ -15,7 +15,7 @@ What it shows
   speed-up, bytes dense and CSR, and the **measured** latency of a batch of
   256 (dense kernels; and CSR kernels for the masked models). The conclusion
   is computed from the table; the book's §3.3 rankings are not measured (see
-  BOOK.md errata). An accuracy-vs-removed-parameters plot and a speed-up plot.
+  docs/errata.md#s3-3). An accuracy-vs-removed-parameters plot and a speed-up plot.
   A control row, ``dense + retraining``, gives the unpruned model the same
   extra epochs, so that what retraining alone adds is not credited to pruning.
 

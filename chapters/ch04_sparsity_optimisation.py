@@ -1,4 +1,4 @@
-"""Chapter 4: sparsity as optimisation (book §4.1–4.3, corrected; see BOOK.md errata).
+"""Chapter 4: sparsity as optimisation (book §4.1–4.3, corrected; see docs/errata.md).
 
 What it shows, on the digits MLP 64-300-100-10 (trained dense first)
 -------------------------------------------------------------------

@@ -18,7 +18,7 @@ dense and CSR, latency, test accuracy mean ± std over seeds) with a plot:
 
 The book's §7 quotes "ResNet-50 ... 138 million parameters" (ResNet-50 has
 about 25.6M; 138M is VGG-16), "BERT 300 million" (BERT-base about 110M,
-BERT-large about 340M) and accuracy gains without a source (BOOK.md errata).
+BERT-large about 340M) and accuracy gains without a source (docs/errata.md#s7).
 This script reports only what it measures, on data that runs here.
 
 Each pruned model gets the same retraining budget as an unpruned copy of the

@@ -32,9 +32,8 @@ from . import (
     sparse,
     train,
 )
+from ._version import __version__
 from .rng import manual_seed
-
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__",

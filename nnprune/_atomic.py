@@ -3,16 +3,21 @@
 Every file nnprune writes (models, sparse models, CSV/JSON results, figures,
 pruning logs) goes through :func:`atomic_write`, so an interrupted write never
 leaves a half-written file under the final name, and a failed one leaves no
-temporary file behind.
+temporary file behind. :func:`write_csv`, :func:`write_json` and :func:`save_figure`
+are the three result writers built on it (re-exported by :mod:`nnprune.report`).
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 def _default_mode() -> int:
@@ -70,4 +75,44 @@ def atomic_write(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> Path:
+    """Write rows (dicts with the same keys) to CSV atomically; return the path."""
+    if not rows:
+        raise ValueError("write_csv needs at least one row, got none")
+    columns = list(rows[0].keys())
+
+    def write(fh: Any) -> None:
+        w = csv.DictWriter(fh, fieldnames=columns)
+        w.writeheader()
+        w.writerows(rows)
+
+    return atomic_write(Path(path), write)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write a JSON-serialisable object atomically; return the path."""
+    text = json.dumps(obj, indent=2, default=_json_default)
+    return atomic_write(Path(path), lambda fh: fh.write(text + "\n"))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"object of type {type(obj).__name__} is not JSON serialisable")
+
+
+def save_figure(fig: Any, out_dir: str | os.PathLike, name: str, dpi: int = 120) -> Path:
+    """Save a Matplotlib figure as ``out_dir/name`` (PNG) atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(out_dir) / name
+    try:
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi), mode="wb")
+    finally:
+        plt.close(fig)
     return path

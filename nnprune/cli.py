@@ -70,7 +70,7 @@ def _csv_list(kind: type, what: str):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``nnprune`` argument parser (subcommands ``compare``, ``train``, ``info``)."""
-    from . import __version__
+    from ._version import __version__
 
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _ArgumentParser(prog="nnprune", description=DESCRIPTION, formatter_class=fmt)
@@ -221,7 +221,7 @@ def _train(args: argparse.Namespace) -> int:
 def _info() -> int:
     import importlib.util
 
-    from . import __version__
+    from ._version import __version__
     from .backend import cupy_available
     from .experiments import available_methods, get_method
 

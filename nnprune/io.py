@@ -38,7 +38,7 @@ METADATA_KEY = "__nnprune__"
 
 
 def _header(model: Module, metadata: dict[str, Any] | None) -> str:
-    from . import __version__
+    from ._version import __version__
 
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict or None, got {type(metadata).__name__}")

@@ -6,22 +6,23 @@ r"""Reporting helpers shared by the chapter scripts, the CLI and the benchmarks.
 * :func:`chapter_parser`: the ``--seed --quick --out --backend`` options every
   chapter script takes;
 * :func:`median_time`: the median wall time of a function over repeats.
+
+The file writers live in :mod:`nnprune._atomic` and :func:`median_time` in
+:mod:`nnprune.metrics.latency`, so that the library below this module (``pipeline``,
+``metrics``) never imports it; this module re-exports them for the chapters, the
+harness and the CLI.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import os
-import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_write
+from ._atomic import save_figure, write_csv, write_json
+from .metrics.latency import median_time
 
 
 def _cell(value: Any, fmt: str | None) -> str:
@@ -70,46 +71,6 @@ def format_table(
     return "\n".join(out)
 
 
-def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> Path:
-    """Write rows (dicts with the same keys) to CSV atomically; return the path."""
-    if not rows:
-        raise ValueError("write_csv needs at least one row, got none")
-    columns = list(rows[0].keys())
-
-    def write(fh: Any) -> None:
-        w = csv.DictWriter(fh, fieldnames=columns)
-        w.writeheader()
-        w.writerows(rows)
-
-    return atomic_write(Path(path), write)
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write a JSON-serialisable object atomically; return the path."""
-    text = json.dumps(obj, indent=2, default=_json_default)
-    return atomic_write(Path(path), lambda fh: fh.write(text + "\n"))
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"object of type {type(obj).__name__} is not JSON serialisable")
-
-
-def save_figure(fig: Any, out_dir: str | os.PathLike, name: str, dpi: int = 120) -> Path:
-    """Save a Matplotlib figure as ``out_dir/name`` (PNG) atomically and close it."""
-    import matplotlib.pyplot as plt
-
-    path = Path(out_dir) / name
-    try:
-        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi), mode="wb")
-    finally:
-        plt.close(fig)
-    return path
-
-
 def chapter_parser(description: str, default_out: str) -> argparse.ArgumentParser:
     """The options every chapter script takes: ``--seed``, ``--quick``, ``--out``, ``--backend``."""
     parser = argparse.ArgumentParser(
@@ -124,20 +85,19 @@ def chapter_parser(description: str, default_out: str) -> argparse.ArgumentParse
     return parser
 
 
-def median_time(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 def use_agg() -> None:
     """Select Matplotlib's non-interactive Agg backend (figures are saved, never shown)."""
     import matplotlib
 
     matplotlib.use("Agg")
+
+
+__all__ = [
+    "chapter_parser",
+    "format_table",
+    "median_time",
+    "save_figure",
+    "use_agg",
+    "write_csv",
+    "write_json",
+]

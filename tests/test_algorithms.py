@@ -11,6 +11,7 @@ from nnprune import nn, optim
 from nnprune.algorithms import (
     ADMMState,
     ProximalStep,
+    SoftThresholdStep,
     admm_prune,
     ista_train,
     lambda_path,
@@ -117,6 +118,40 @@ def test_proximal_step_is_one_ista_step_by_hand(data):
     prox.on_step_end(0, model)
     for w, g, new in zip(w0, grads, weights(model), strict=True):
         np.testing.assert_allclose(new, soft(w - lr * g, lr * lam), atol=1e-12)
+
+
+@pytest.mark.parametrize("per_entry", [False, True])
+def test_soft_threshold_step_is_one_ista_step_by_hand(data, per_entry):
+    model = mlp(SIZES, seed=1).double()
+    X, y = data[0][:32].astype(np.float64), data[1][:32]
+    lr, lam = 0.05, 0.03
+    params = prunable_parameters(model)
+    opt = optim.SGD(model.parameters(), lr=lr)
+    factors = {id(p): np.random.default_rng(i).uniform(0.5, 2.0, p.shape) for i, p in
+               enumerate(params)}  # fmt: skip
+    strength = (lambda p: factors[id(p)]) if per_entry else None
+    step = SoftThresholdStep(lam, params, opt, strength=strength)
+    w0 = weights(model)
+    loss = nn.CrossEntropyLoss()
+    model.zero_grad()
+    loss.forward(model.forward(X), y)
+    model.backward(loss.backward())
+    grads = [p.grad.copy() for p in params]
+    opt.step()
+    step.on_step_end(0, model)
+    for p, w, g, new in zip(params, w0, grads, weights(model), strict=True):
+        tau = lr * lam * (factors[id(p)] if per_entry else 1.0)
+        np.testing.assert_allclose(new, soft(w - lr * g, tau), atol=1e-12)
+    assert any(np.any(w == 0.0) for w in weights(model))
+
+
+def test_soft_threshold_step_refuses_parameters_outside_the_optimizer():
+    model, other = mlp(SIZES, seed=0), mlp(SIZES, seed=1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="are not in the optimizer"):
+        SoftThresholdStep(0.1, prunable_parameters(other), opt)
+    with pytest.raises(ValueError, match="lam must be"):
+        SoftThresholdStep(-1.0, prunable_parameters(model), opt)
 
 
 def test_subgradient_gives_no_exact_zeros_where_ista_does(data):

@@ -203,7 +203,7 @@ def test_mask_survives_training_a_linear_layer():
 
 
 def test_zeroing_weights_without_a_mask_lets_momentum_revive_them():
-    """The bug the mask on the Parameter prevents (STYLE.md, "masks that momentum revives")."""
+    """The bug the mask on the Parameter prevents: zeroed weights that momentum revives."""
     rng = np.random.default_rng(3)
     w0 = rng.normal(size=(5, 5))
     keep = rng.random((5, 5)) < 0.5

@@ -9,17 +9,21 @@ r"""Sparsity-optimisation training algorithms (book §4.2, corrected).
   U-steps, then hard pruning to exactly ``k`` weights and masked retraining.
 * :func:`lambda_path`: sparsity and accuracy along a list of :math:`\lambda`.
 
-All of them run the shared loop :func:`nnprune.train.fit`; the algorithms are its
-callbacks (:class:`ProximalStep`, :class:`RefreshWeights`) and a gradient hook
-(:class:`GradientHookOptimizer`), built on the penalties of :mod:`nnprune.regularizers`.
+All of them run the shared mini-batch loop :func:`nnprune.train.fit`; each algorithm's
+own steps are written out in its file, as callbacks and a gradient hook of that loop:
+ISTA's soft-threshold (:class:`SoftThresholdStep`) in ``ista.py``, the refresh of the
+reweighted strengths (:class:`RefreshWeights`) in ``reweighted.py``, ADMM's W/Z/U steps
+in ``admm.py``. :class:`ProximalStep` applies any penalty of :mod:`nnprune.regularizers`
+that has a proximal operator (group lasso, L0) the same way.
 
-Book: §4.2 (corrected, see BOOK.md errata)
+Book: §4.2 (corrected, see docs/errata.md#s4-2-admm, #s4-2-irls, #s4-2-lasso)
 """
 
 from .admm import ADMMResult, ADMMState, admm_prune, kept_count, project_sparse
 from .ista import (
     GradientHookOptimizer,
     ProximalStep,
+    SoftThresholdStep,
     TrainResult,
     ista_train,
     subgradient_l1_train,
@@ -35,6 +39,7 @@ __all__ = [
     "METHODS",
     "ProximalStep",
     "RefreshWeights",
+    "SoftThresholdStep",
     "TrainResult",
     "admm_prune",
     "ista_train",

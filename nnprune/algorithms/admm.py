@@ -36,7 +36,7 @@ pruning framework using alternating direction method of multipliers*, ECCV 2018;
 Boyd, Parikh, Chu, Peleato & Eckstein, *Distributed optimization and statistical
 learning via the alternating direction method of multipliers*, FnT ML 2011.
 
-Book: §4.2 ADMM (corrected, see BOOK.md errata)
+Book: §4.2 ADMM (corrected, see docs/errata.md#s4-2-admm)
 """
 
 from __future__ import annotations
@@ -273,7 +273,7 @@ def admm_prune(
         (the exact count is only guaranteed from an unpruned model). Nothing is
         changed then.
 
-    Book: §4.2 ADMM (corrected, see BOOK.md errata)
+    Book: §4.2 ADMM (corrected, see docs/errata.md#s4-2-admm)
     """
     sparsity = check_sparsity(sparsity)
     rho = check_positive("rho", rho)

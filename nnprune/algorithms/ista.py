@@ -30,15 +30,25 @@ to the gradient. A weight near 0 jumps across it by :math:`\eta\lambda` at every
 step, so weights become small but almost never exactly zero: a threshold is still
 needed afterwards.
 
-Both are callbacks/hooks on :func:`nnprune.train.fit`, which runs the loop:
-:class:`ProximalStep` after every ``optimizer.step()``, and :class:`GradientHookOptimizer`
-(which runs a hook between ``model.backward`` and the update) for the subgradient.
+Both run inside :func:`nnprune.train.fit`, which does the mini-batch loop
+(forward, ``model.backward``, ``optimizer.step()``); the penalty's part is written out
+in this file:
+
+* ISTA: :class:`SoftThresholdStep`, called after every ``optimizer.step()`` (which has
+  just computed :math:`V = W - \eta\nabla\mathrm{Loss}(W)` in place), sets
+  ``W = sign(V) * max(|V| - eta * lam, 0)`` with :math:`\eta` the group's current
+  learning rate;
+* subgradient: :class:`GradientHookOptimizer` runs a hook between ``model.backward`` and
+  the update, which adds ``lam * sign(W)`` to each gradient.
+
+:class:`ProximalStep` is the same callback for any penalty with a proximal operator
+(``GroupLasso``, ``L0``) from :mod:`nnprune.regularizers`.
 
 References: Tibshirani, *Regression shrinkage and selection via the lasso*, JRSS-B
 1996; Beck & Teboulle, *A fast iterative shrinkage-thresholding algorithm for linear
 inverse problems*, SIAM J. Imaging Sci. 2009.
 
-Book: §4.2 Lasso (corrected, see BOOK.md errata), Appendix C (L1 training).
+Book: §4.2 Lasso (corrected, see docs/errata.md#s4-2-lasso), Appendix C (L1 training).
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ from ..backend import get_xp
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..regularizers import L1, Penalty, as_parameter_list, prunable_parameters
+from ..regularizers.base import check_nonnegative
 from ..train import History, fit
 
 
@@ -99,6 +110,64 @@ def penalised_parameters(model: Module, params: Any) -> list[Parameter]:
     return plist
 
 
+class SoftThresholdStep:
+    r"""Callback: ISTA's step :math:`W \leftarrow \operatorname{sign}(V)\max(|V| - \eta\lambda, 0)`.
+
+    Runs after every ``optimizer.step()``, so ``p.data`` holds
+    :math:`V = W - \eta\nabla\mathrm{Loss}(W)`; :math:`\eta` is the learning rate of
+    the parameter's group at that step (schedules are followed).
+
+    Parameters
+    ----------
+    lam : float
+        :math:`\lambda \ge 0`.
+    params : list of Parameter
+        The penalised parameters (each must be in one of the optimiser's groups).
+    optimizer : Optimizer
+        The optimiser whose step precedes the soft-threshold (read for the learning rates).
+    strength : callable, optional
+        ``strength(p)`` gives a per-entry factor :math:`w_{ij}` of the threshold
+        (:math:`\eta\lambda w_{ij}`), or ``None`` for 1; used by reweighted L1.
+    """
+
+    def __init__(
+        self,
+        lam: float,
+        params: list[Parameter],
+        optimizer: Any,
+        strength: Callable[[Parameter], Any] | None = None,
+    ) -> None:
+        self.lam = check_nonnegative("lam", lam)
+        self.optimizer = check_optimizer(optimizer)
+        self._wanted = check_in_optimizer(params, optimizer)
+        self.strength = strength
+
+    def on_step_end(self, step: int, model: Module) -> None:
+        for group in self.optimizer.param_groups:
+            mine = [p for p in group["params"] if id(p) in self._wanted and p.requires_grad]
+            if not mine:
+                continue
+            eta = check_nonnegative("lr", group["lr"])
+            for p in mine:
+                V = p.data  # V = W - eta * grad: the optimiser's step just made it
+                tau = eta * self.lam  # the threshold eta * lambda ...
+                w = self.strength(p) if self.strength is not None else None
+                if w is not None:
+                    tau = tau * w  # ... or eta * lambda_ij for reweighted L1
+                xp = get_xp(V)
+                p.data[...] = (xp.sign(V) * xp.maximum(xp.abs(V) - tau, 0)).astype(V.dtype)
+                p.apply_mask()
+
+
+def check_in_optimizer(params: list[Parameter], optimizer: Any) -> set[int]:
+    """The ``id`` of each of ``params``; ``ValueError`` if one is in no optimiser group."""
+    in_groups = {id(p) for g in optimizer.param_groups for p in g["params"]}
+    missing = [p.name or "<unnamed>" for p in params if id(p) not in in_groups]
+    if missing:
+        raise ValueError(f"penalised parameters {missing} are not in the optimizer")
+    return {id(p) for p in params}
+
+
 class ProximalStep:
     r"""Callback: after every optimiser step, :math:`W \leftarrow \operatorname{prox}_{\eta R}(W)`.
 
@@ -118,12 +187,7 @@ class ProximalStep:
     def __init__(self, penalty: Penalty, params: list[Parameter], optimizer: Any) -> None:
         self.penalty = penalty
         self.optimizer = check_optimizer(optimizer)
-        wanted = {id(p) for p in params}
-        in_groups = {id(p) for g in optimizer.param_groups for p in g["params"]}
-        missing = [p.name or "<unnamed>" for p in params if id(p) not in in_groups]
-        if missing:
-            raise ValueError(f"penalised parameters {missing} are not in the optimizer")
-        self._wanted = wanted
+        self._wanted = check_in_optimizer(params, optimizer)
 
     def on_step_end(self, step: int, model: Module) -> None:
         for group in self.optimizer.param_groups:
@@ -210,7 +274,7 @@ def ista_train(
 
     After each ``optimizer.step()`` the penalised weights are soft-thresholded,
     :math:`W \leftarrow \operatorname{sign}(W)\max(|W| - \eta\lambda, 0)`
-    (``L1(lam).apply_prox(params, lr)``). Use ``optim.SGD(..., momentum=0)`` for true
+    (:class:`SoftThresholdStep`). Use ``optim.SGD(..., momentum=0)`` for true
     (stochastic) ISTA; see the module docstring for what momentum changes.
 
     Parameters
@@ -233,11 +297,13 @@ def ista_train(
     TrainResult
         ``(history, zero_fraction, penalty)``.
 
-    Book: §4.2 Lasso (corrected, see BOOK.md errata)
+    Book: §4.2 Lasso (corrected, see docs/errata.md#s4-2-lasso)
     """
     penalty = L1(lam)
     plist = penalised_parameters(model, params)
-    prox = ProximalStep(penalty, plist, optimizer)
+    # The loop of fit(), per mini-batch: forward, backward, optimizer.step() (V = W - eta*grad),
+    # then this callback: W = sign(V) * max(|V| - eta*lam, 0).
+    prox = SoftThresholdStep(lam, plist, optimizer)
     return fit_penalised(
         model,
         loss_fn,
@@ -279,7 +345,7 @@ def subgradient_l1_train(
 
     Parameters and return value are those of :func:`ista_train`.
 
-    Book: Appendix C, §4.2 Lasso (corrected, see BOOK.md errata)
+    Book: Appendix C, §4.2 Lasso (corrected, see docs/errata.md#s4-2-lasso)
     """
     penalty = L1(lam)
     plist = penalised_parameters(model, params)
@@ -303,6 +369,7 @@ def subgradient_l1_train(
 __all__ = [
     "GradientHookOptimizer",
     "ProximalStep",
+    "SoftThresholdStep",
     "TrainResult",
     "ista_train",
     "subgradient_l1_train",

@@ -12,7 +12,7 @@ For each :math:`\lambda` in ``lams`` the same starting weights are trained with
 ``"subgradient"`` (plain SGD on the L1 term, the book's Appendix C) makes weights
 small but not zero; ``"reweighted"`` is reweighted L1 by proximal steps.
 
-Book: §4.1–4.2 (corrected, see BOOK.md errata)
+Book: §4.1–4.2 (corrected, see docs/errata.md#s4-2-lasso)
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def lambda_path(
         For an unknown method, a negative :math:`\lambda`, ``eps <= 0`` or a bad
         ``epochs``, before any training.
 
-    Book: §4.1–4.2 (corrected, see BOOK.md errata)
+    Book: §4.1–4.2 (corrected, see docs/errata.md#s4-2-lasso)
     """
     method = check_method(method)
     lams = [check_nonnegative(f"lams[{i}]", lam) for i, lam in enumerate(lams)]

@@ -22,10 +22,19 @@ the :math:`\lambda_{ij}` every ``refresh_every`` epochs. Each step is a proximal
 so a weight that is 0 at a refresh gets the threshold :math:`\eta\lambda/\epsilon` and
 stays pruned unless the loss pulls it hard, while large weights are barely shrunk.
 
+The loop, as :func:`reweighted_l1_train` runs it inside :func:`nnprune.train.fit`::
+
+    for epoch in range(epochs):
+        for x, y in batches:
+            forward, backward, optimizer.step()          # V = W - eta * grad
+            W = sign(V) * max(|V| - eta * lam * w, 0)    # SoftThresholdStep, w = 1 at first
+        if (epoch + 1) % refresh_every == 0:
+            w = 1 / (|W| + eps)                          # RefreshWeights: lam_ij = lam * w
+
 Reference: Candès, Wakin & Boyd, *Enhancing sparsity by reweighted ℓ1 minimization*,
 J. Fourier Anal. Appl. 14:877–905, 2008.
 
-Book: §4.2 IRLS (corrected, see BOOK.md errata: the book's
+Book: §4.2 IRLS (corrected, see docs/errata.md#s4-2-irls: the book's
 :math:`\lambda = 1/(\alpha\,\mathrm{trace}(W))` is undefined for non-square ``W``).
 """
 
@@ -34,16 +43,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..backend import get_xp
 from ..nn._validate import check_positive_int
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..regularizers import ReweightedL1
 from ..train import History
-from .ista import ProximalStep, TrainResult, fit_penalised, penalised_parameters
+from .ista import SoftThresholdStep, TrainResult, fit_penalised, penalised_parameters
 
 
 class RefreshWeights:
     r"""Callback: refresh :math:`\lambda_{ij} = \lambda/(|W_{ij}|+\epsilon)` every few epochs.
+
+    The factors :math:`w_{ij} = 1/(|W_{ij}|+\epsilon)` are stored in
+    ``penalty.weights_[p]``, where the soft-threshold step reads them.
 
     Parameters
     ----------
@@ -61,7 +74,8 @@ class RefreshWeights:
 
     def on_epoch_end(self, epoch: int, history: History) -> None:
         if (epoch + 1) % self.refresh_every == 0:
-            self.penalty.update_weights(self.params)
+            for p in self.params:  # w = 1 / (|W| + eps), so lambda_ij = lam * w
+                self.penalty.weights_[p] = 1.0 / (get_xp(p.data).abs(p.data) + self.penalty.eps)
             self.refreshed_epochs_.append(epoch)
 
 
@@ -104,12 +118,14 @@ def reweighted_l1_train(
         :math:`1/(|W^{(t)}|+\epsilon)` of the last refresh (multiply by ``lam`` for
         :math:`\lambda_{ij}`).
 
-    Book: §4.2 IRLS (corrected, see BOOK.md errata)
+    Book: §4.2 IRLS (corrected, see docs/errata.md#s4-2-irls)
     """
     penalty = ReweightedL1(lam, eps=eps)
     plist = penalised_parameters(model, params)
+    # After every optimizer.step() (V = W - eta*grad): W = sign(V) * max(|V| - eta*lam*w, 0);
+    # every refresh_every epochs: w = 1 / (|W| + eps).
+    prox = SoftThresholdStep(lam, plist, optimizer, strength=penalty.weights_for)
     refresh = RefreshWeights(penalty, plist, refresh_every)
-    prox = ProximalStep(penalty, plist, optimizer)
     return fit_penalised(
         model,
         loss_fn,

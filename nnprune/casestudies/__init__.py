@@ -7,7 +7,7 @@ taken against that control (:mod:`nnprune.casestudies.common`). The chapter scri
 ``chapters/ch07_case_studies.py`` and ``benchmarks/bench_applications.py`` call
 :func:`run_image_study`, :func:`run_text_study` and :func:`run_speech_study`.
 
-Book: §6, §7 (corrected, see BOOK.md errata).
+Book: §6, §7 (corrected, see docs/errata.md#s7).
 """
 
 from .image import run_image_study

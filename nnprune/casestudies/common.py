@@ -38,7 +38,7 @@ remove the same counts for every seed); latency is measured on the first
 seed's models. Nothing here is asserted about quality: the numbers are
 measured where they are printed.
 
-Book: §7 (corrected, see BOOK.md errata: the book's parameter counts and
+Book: §7 (corrected, see docs/errata.md#s7: the book's parameter counts and
 accuracy gains have no measurement behind them; these tables do).
 """
 

@@ -34,7 +34,7 @@ Connections for Efficient Neural Networks", NeurIPS 2015.
 H. Li, A. Kadav, I. Durdanovic, H. Samet and H. P. Graf, "Pruning Filters for
 Efficient ConvNets", ICLR 2017.
 
-Book: §6.1, §7.1 (corrected, see BOOK.md errata).
+Book: §6.1, §7.1 (corrected, see docs/errata.md#s7).
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ References
 S. Narang, E. Elsen, G. Diamos and S. Sengupta, "Exploring Sparsity in
 Recurrent Neural Networks", ICLR 2017.
 
-Book: §6.3, §7.3 (corrected, see BOOK.md errata: no figure in this study is
+Book: §6.3, §7.3 (corrected, see docs/errata.md#s7: no figure in this study is
 taken from the book; all are measured).
 """
 

@@ -27,7 +27,7 @@ References
 P. Michel, O. Levy and G. Neubig, "Are Sixteen Heads Really Better than
 One?", NeurIPS 2019.
 
-Book: §6.2, §7.2 (corrected, see BOOK.md errata).
+Book: §6.2, §7.2 (corrected, see docs/errata.md#s7).
 """
 
 from __future__ import annotations

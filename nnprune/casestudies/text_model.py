@@ -20,7 +20,7 @@ into ``embedding.weight.grad``. Token ids have no gradient, so
 :meth:`backward` returns ``None``.
 
 Book: §6.2, §7.2 (a small BERT-like encoder; the book's "BERT 300 million"
-is corrected in BOOK.md errata: BERT-base has about 110M parameters,
+is corrected in docs/errata.md#s7: BERT-base has about 110M parameters,
 BERT-large about 340M).
 """
 

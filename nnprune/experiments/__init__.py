@@ -11,6 +11,9 @@ r"""Comparing pruning methods the ShrinkBench way: same models, data, seeds and 
 Book: §3.3 (comparing methods).
 """
 
+# methods.py registers the chapter 3 adapters, methods_ch4.py (which imports methods.py)
+# the chapter 4 ones; importing both here fills the registry before anything looks it up.
+from . import methods_ch4  # noqa: F401
 from .compare import ComparisonResult, compare, summarize
 from .config import CompareConfig, load_config, make_config, quick_config
 from .methods import (

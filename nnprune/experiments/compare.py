@@ -18,7 +18,7 @@ at several operating points against random and magnitude baselines, report
 compression *and* theoretical speed-up, the gap between target and achieved
 sparsity, and mean ± std over seeds.
 
-Book: §3.3 (comparing methods; corrected, see BOOK.md errata: the book's
+Book: §3.3 (comparing methods; corrected, see docs/errata.md#s3-3: the book's
 rankings are replaced by measurements).
 """
 
@@ -273,7 +273,7 @@ def compare(
         del row["state_dict"]
     summary = summarize(rows)
     out = Path(out)
-    from .. import __version__
+    from .._version import __version__
 
     paths = {
         "csv": write_csv(out / "results.csv", [_csv_row(r) for r in rows]),

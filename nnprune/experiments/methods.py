@@ -14,8 +14,9 @@ Pruning?*, MLSys 2020). The baselines every method must beat are always
 registered here: ``random`` (random unstructured, global), ``global_magnitude``
 and ``layer_magnitude``. The chapter 4 methods (``gsp``, ``taylor``, ``snip``,
 ``gsap``, ``slimming``, ``ista``, ``reweighted_l1``, ``admm``) live in
-:mod:`nnprune.experiments.methods_ch4`, imported at the end of this module so
-that they are registered whenever the registry is. A method registered with
+:mod:`nnprune.experiments.methods_ch4`, which imports this module (never the
+other way round); the package ``__init__`` imports both, so that they are
+registered whenever the registry is. A method registered with
 ``requires_batchnorm=True`` (``slimming``) runs only on models built with
 BatchNorm (``batchnorm = true`` in ``[compare]``); :func:`available_methods`
 leaves it out unless asked for such models.
@@ -316,7 +317,3 @@ def layer_magnitude(ctx: RunContext) -> None:
     """
     prune_to_sparsity(ctx.model, ctx.sparsity, scope="layer")
     ctx.retrain()
-
-
-# The chapter 4 adapters register themselves; imported last because they use the above.
-from . import methods_ch4  # noqa: E402, F401

@@ -12,7 +12,7 @@ return what it wants kept in the run's ``info``. :mod:`~nnprune.experiments.meth
 imports this module at its end, so the registry always holds these methods
 after the baselines.
 
-Book: §4.2, §4.3 (corrected, see BOOK.md errata), §3.3 (comparing methods).
+Book: §4.2, §4.3 (corrected, see docs/errata.md#s4-2-lasso, #s4-3-gsp), §3.3 (comparing methods).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def gsp(ctx: RunContext) -> None:
     Scores from :func:`nnprune.saliency.gsp_scores` on the training set,
     pruned globally to the exact target with :func:`nnprune.saliency.prune_by_scores`.
 
-    Book: §4.3 (corrected, see BOOK.md errata)
+    Book: §4.3 (corrected, see docs/errata.md#s4-3-gsp)
     """
     from ..saliency import gsp_scores, prune_by_scores
 
@@ -67,7 +67,7 @@ def taylor(ctx: RunContext) -> None:
     Scores from :func:`nnprune.saliency.agsp_scores` on the training set,
     pruned globally to the exact target.
 
-    Book: §4.3 (corrected, see BOOK.md errata)
+    Book: §4.3 (corrected, see docs/errata.md#s4-3-agsp)
     """
     from ..saliency import agsp_scores, prune_by_scores
 
@@ -121,7 +121,7 @@ def gsap(ctx: RunContext) -> dict[str, Any]:
     remaining weights are pruned by global magnitude. ``info`` reports how
     many units were masked and how many weights the top-up pruned.
 
-    Book: §4.3 (corrected, see BOOK.md errata), §3.1 (structured pruning)
+    Book: §4.3 (corrected, see docs/errata.md#s4-3-gsap), §3.1 (structured pruning)
     """
     from ..prune import mask_units
     from ..saliency import gsap_scores
@@ -224,7 +224,7 @@ def ista(ctx: RunContext) -> dict[str, Any]:
     retrained with the mask. The L1 epochs come on top of the shared budget;
     ``info`` reports how many were kept and their zero fraction.
 
-    Book: §4.2 Lasso (corrected, see BOOK.md errata)
+    Book: §4.2 Lasso (corrected, see docs/errata.md#s4-2-lasso)
     """
     from ..algorithms.ista import ista_train
 
@@ -268,7 +268,7 @@ def reweighted_l1(ctx: RunContext) -> dict[str, Any]:
     global magnitude pruning to the exact target and masked retraining, as
     for ``ista``. The L1 epochs come on top of the shared budget.
 
-    Book: §4.2 IRLS (corrected, see BOOK.md errata)
+    Book: §4.2 IRLS (corrected, see docs/errata.md#s4-2-irls)
     """
     from ..algorithms.reweighted import reweighted_l1_train
 
@@ -305,7 +305,7 @@ def admm(ctx: RunContext) -> dict[str, Any]:
     :math:`n - \operatorname{round}(\text{sparsity}\cdot n)` weights
     (``scope="global"``), then the shared masked retraining.
 
-    Book: §4.2 ADMM (corrected, see BOOK.md errata)
+    Book: §4.2 ADMM (corrected, see docs/errata.md#s4-2-admm)
     """
     from ..algorithms.admm import admm_prune
 

@@ -24,7 +24,7 @@ Book: §1.3 (effect of pruning on speed), §3.3 (comparing methods, measured).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,18 @@ import numpy as np
 from ..backend import get_xp
 from ..nn._validate import check_nonnegative_int, check_positive_int
 from ..nn.module import Module
-from ..report import median_time
+
+
+def median_time(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
 
 
 def _synchronize(xp: Any) -> None:
@@ -151,4 +162,4 @@ def compare_latency(
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
-__all__ = ["compare_latency", "measure_latency"]
+__all__ = ["compare_latency", "measure_latency", "median_time"]

@@ -25,7 +25,7 @@ structurally pruned model) cannot keep its state: :meth:`step` raises and
 asks for a new optimiser.
 
 Book: §1.1 (training loop), §5.3 (the mask must be applied after every
-update, corrected, see BOOK.md errata).
+update, corrected, see docs/errata.md#s5-3).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Here they are:
 * **decide**: :func:`decide` sets the masks (magnitude, random, or your scores);
 * **update**: :func:`update` is one optimiser step; the optimiser masks the
   gradient and re-applies the mask, so pruned weights stay exactly zero
-  (the book's §5.3 loop forgets this: see BOOK.md errata);
+  (the book's §5.3 loop forgets this: see docs/errata.md#s5-3);
 * **retrain**: :func:`retrain`, SGD with momentum over the trainable parameters,
   optionally with frozen layers (§5.2, "partial retraining");
 * **evaluate**: :func:`evaluate`, loss and accuracy on held-out data.
@@ -169,7 +169,7 @@ def forward_backward(model: Module, data: tuple[Any, Any], loss_fn: Module | Non
 def update(optimizer: optim.Optimizer) -> None:
     """Step *update*: one optimiser step; masked weights stay exactly zero (mask invariant).
 
-    Book: §5.1 (update), §5.3 (corrected, see BOOK.md errata).
+    Book: §5.1 (update), §5.3 (corrected, see docs/errata.md#s5-3).
     """
     optimizer.step()
 

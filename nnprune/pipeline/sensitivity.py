@@ -24,7 +24,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import prune, report
+from .. import prune
+from .._atomic import save_figure
+from .._atomic import write_csv as _write_csv
 from ..nn.module import Module
 from ._select import CRITERIA, check_sparsity, pruned_count, select, weight_sparsity
 from .loop import decide, evaluate, retrain
@@ -96,7 +98,7 @@ def sensitivity_analysis(
 
 def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
     """Write sweep or sensitivity rows to ``path`` as CSV (atomically)."""
-    return report.write_csv(path, rows)
+    return _write_csv(path, rows)
 
 
 def plot_sensitivity(
@@ -113,7 +115,7 @@ def plot_sensitivity(
            title="Per-layer sensitivity (no retraining)")  # fmt: skip
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return report.save_figure(fig, out_dir, name)
+    return save_figure(fig, out_dir, name)
 
 
 def plot_sweep(
@@ -129,7 +131,7 @@ def plot_sweep(
     ax.plot([r["sparsity"] for r in rows], [r["accuracy"] for r in rows], marker="o")
     ax.set(xlabel="achieved weight sparsity", ylabel="validation accuracy", title=label)
     fig.tight_layout()
-    return report.save_figure(fig, out_dir, name)
+    return save_figure(fig, out_dir, name)
 
 
 def _sweep(model, splits, points, prune_fn, retrain_epochs, lr, layers, seed, key):

@@ -10,7 +10,7 @@ Book: §3.1
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,7 +19,20 @@ from ..nn.module import Module
 from ..nn.parameter import Parameter
 from . import log
 from ._checks import check_dim, check_scores, get_parameter
-from .methods import BasePruningMethod
+
+
+class PruningMethod(Protocol):
+    """What this module needs of a method: a :class:`~.methods.BasePruningMethod` instance.
+
+    (Written as a protocol so that this module does not import :mod:`.methods`, which
+    imports it for ``BasePruningMethod.apply``.)
+    """
+
+    PRUNING_TYPE: str
+    CRITERION: str
+    dim: Any
+
+    def compute_combined_mask(self, t: Any, default_mask: Any) -> np.ndarray: ...
 
 
 def current_mask(param: Parameter) -> np.ndarray:
@@ -30,7 +43,7 @@ def current_mask(param: Parameter) -> np.ndarray:
 
 
 def apply_method(
-    method: BasePruningMethod,
+    method: PruningMethod,
     module: Module,
     name: str,
     *,
@@ -72,13 +85,11 @@ def apply_global(
     force: bool,
     kwargs: dict[str, Any],
 ) -> None:
-    """Rank the kept entries of all ``parameters`` together and prune ``amount`` of them."""
+    """Rank the kept entries of all ``parameters`` together and prune ``amount`` of them.
+
+    ``pruning_method`` is a ``BasePruningMethod`` subclass (checked by the caller).
+    """
     pairs = _check_pairs(parameters)
-    if not (isinstance(pruning_method, type) and issubclass(pruning_method, BasePruningMethod)):
-        raise TypeError(
-            "pruning_method must be a pruning method class such as prune.L1Unstructured or "
-            f"prune.RandomUnstructured, got {pruning_method!r}"
-        )
     if pruning_method.PRUNING_TYPE != "unstructured":
         raise TypeError(
             "global_unstructured needs an unstructured pruning method, got "
@@ -158,7 +169,7 @@ def json_value(value: Any) -> Any:
 
 
 def _record(
-    method: BasePruningMethod,
+    method: PruningMethod,
     function: str,
     amount: Any,
     before: np.ndarray,

@@ -5,9 +5,10 @@ Shared by :mod:`~nnprune.prune.removal` (units), :mod:`~nnprune.prune.layer_remo
 :mod:`~nnprune.prune.heads` (attention heads), :mod:`~nnprune.prune.recurrent`
 (hidden units, embedding dimensions) and :mod:`nnprune.saliency.slimming`: the
 layers of a chain (:func:`chain_sites`, :func:`find_site`), the checked index set
-(:func:`check_indices`), and the edits that shrink or mask a parameter along one
-axis (:func:`shrink`, :func:`mask_out`, :func:`apply_edits`). Not part of the public
-API: the public functions live in those modules.
+(:func:`check_indices`), and shrinking or masking a parameter along one axis
+(:func:`shrink`, :func:`mask_out`). Not part of the public API: the public functions
+live in those modules, and what a removal deletes (which rows, entries and columns)
+is written out there (for a neuron or filter: :mod:`~nnprune.prune.removal`).
 
 Book: §3.1.
 """
@@ -20,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_xp, to_numpy
-from ..nn.linear import Linear
 from ..nn.module import Module, Sequential
 from ..nn.parameter import Parameter
 
@@ -32,15 +32,6 @@ class Site:
     name: str
     module: Module
     parent: Sequential
-
-
-@dataclass(frozen=True)
-class Edit:
-    """One planned change: drop or mask entries ``index`` of ``site`` in the given ``role``."""
-
-    site: Site
-    role: str  # "producer" (rows/filters), "norm" (BatchNorm entries) or "consumer" (columns)
-    index: np.ndarray  # positions along this module's unit axis
 
 
 def is_chain(module: Module) -> bool:
@@ -142,36 +133,8 @@ def mask_out(p: Parameter, axis: int, index: np.ndarray) -> None:
     p.mask = keep
 
 
-def apply_edits(edits: list[Edit]) -> None:
-    """Shrink every array of a checked plan and update the layers' size attributes."""
-    for e in edits:
-        m, n = e.site.module, len(e.index)
-        if e.role == "producer":
-            shrink(m.weight, 0, e.index)
-            shrink(m.bias, 0, e.index)
-            if isinstance(m, Linear):
-                m.out_features -= n
-            else:
-                m.out_channels -= n
-        elif e.role == "norm":
-            shrink(m.weight, 0, e.index)
-            shrink(m.bias, 0, e.index)
-            for buf in ("running_mean", "running_var"):
-                if getattr(m, buf) is not None:
-                    setattr(m, buf, take(getattr(m, buf), 0, e.index))
-            m.num_features -= n
-        else:
-            shrink(m.weight, 1, e.index)
-            if isinstance(m, Linear):
-                m.in_features -= n
-            else:
-                m.in_channels -= n
-
-
 __all__ = [
-    "Edit",
     "Site",
-    "apply_edits",
     "chain_sites",
     "check_indices",
     "find_site",

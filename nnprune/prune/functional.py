@@ -253,6 +253,11 @@ def global_unstructured(
 
     Book: §3.1 (global vs layer-wise magnitude pruning)
     """
+    if not (isinstance(pruning_method, type) and issubclass(pruning_method, BasePruningMethod)):
+        raise TypeError(
+            "pruning_method must be a pruning method class such as prune.L1Unstructured or "
+            f"prune.RandomUnstructured, got {pruning_method!r}"
+        )
     apply_global(parameters, pruning_method, amount, importance_scores, force, kwargs)
 
 

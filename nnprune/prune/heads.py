@@ -51,7 +51,6 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend, to_numpy
-from ..data import DataLoader
 from ..nn._validate import check_positive_int
 from ..nn.attention import MultiHeadSelfAttention
 from ..nn.module import Module
@@ -149,7 +148,8 @@ def head_importance(
     backend = model.backend
     try:
         model.eval()
-        for xb, yb in DataLoader(X, y, batch_size=batch_size, shuffle=False):
+        for start in range(0, len(X), batch_size):  # the batches in order
+            xb, yb = X[start : start + batch_size], y[start : start + batch_size]
             for attn in layers.values():
                 attn.zero_grad()
             out = model.forward(to_backend(xb, backend))

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..rng import SeedLike, as_generator
+from ._apply import apply_method
 from ._checks import check_amount, check_dim, check_int_dim, check_norm_order, units_to_prune
 
 
@@ -103,8 +104,6 @@ class BasePruningMethod(ABC):
         This is how a user-defined subclass is applied, e.g.
         ``MyMethod.apply(layer, "weight", amount=0.3)``.
         """
-        from ._apply import apply_method  # here, not at the top: _apply imports this module
-
         method = cls(*args, **kwargs)
         return apply_method(
             method,

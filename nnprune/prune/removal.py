@@ -49,6 +49,14 @@ outgoing mask is what matters: a masked row still outputs its bias, which a
 BatchNorm shift :math:`\beta` would carry on; the zero columns stop it.
 Removed and masked models compute the same function.
 
+Reading order: :func:`remove_units` asks :func:`plan_removal` which arrays the
+removal touches (the walk of the table above; nothing changes yet), then
+:func:`remove_planned` deletes them: row :math:`j` of :math:`W_k` and entry :math:`j`
+of :math:`b_k`, entry :math:`j` of every BatchNorm in between, column :math:`j` of
+:math:`W_{k+1}`. Only the walk over nested ``Sequential`` containers (``chain_sites``)
+and the index checks live in :mod:`nnprune.prune._surgery`, shared with the other
+structural removals.
+
 Whole layers leave only where that is exact: see
 :mod:`nnprune.prune.layer_removal` (``remove_layer``, ``fold_batchnorm``,
 ``merge_linear``).
@@ -81,12 +89,21 @@ from ..nn.linear import Linear
 from ..nn.module import Module
 from ..nn.pooling import AvgPool2d, MaxPool2d
 from ..rng import SeedLike
-from ._surgery import Edit, Site, apply_edits, chain_sites, check_indices, find_site, mask_out
+from ._surgery import Site, chain_sites, check_indices, find_site, mask_out, shrink, take
 from .importance import Criterion, amount_to_count, lowest, unit_scores
 from .log import emit_units
 
 _ELEMENTWISE = (ReLU, LeakyReLU, Tanh, Sigmoid, Dropout)
 _POOLS = (MaxPool2d, AvgPool2d)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One planned change: drop or mask entries ``index`` of ``site`` in the given ``role``."""
+
+    site: Site
+    role: str  # "producer" (rows/filters), "norm" (BatchNorm entries) or "consumer" (columns)
+    index: np.ndarray  # positions along this module's unit axis
 
 
 @dataclass(frozen=True)
@@ -213,7 +230,28 @@ def remove_planned(model: Module, layer: str, edits: list[Edit], before: int) ->
     Package-internal, shared with :mod:`~nnprune.prune.residual`; ``before`` is
     ``model.num_parameters()`` taken before the plan.
     """
-    apply_edits(edits)
+    for e in edits:
+        m, j = e.site.module, e.index  # j: the positions to delete along this module's unit axis
+        if e.role == "producer":  # the pruned layer k: row j of W_k (filter j) and entry j of b_k
+            shrink(m.weight, 0, j)
+            shrink(m.bias, 0, j)
+            if isinstance(m, Linear):
+                m.out_features -= len(j)
+            else:
+                m.out_channels -= len(j)
+        elif e.role == "norm":  # a BatchNorm between: entry j of gamma, beta and the statistics
+            shrink(m.weight, 0, j)
+            shrink(m.bias, 0, j)
+            for buf in ("running_mean", "running_var"):
+                if getattr(m, buf) is not None:
+                    setattr(m, buf, take(getattr(m, buf), 0, j))
+            m.num_features -= len(j)
+        else:  # the consumer k+1: column j of W_{k+1} (input channel j of a Conv2d)
+            shrink(m.weight, 1, j)
+            if isinstance(m, Linear):
+                m.in_features -= len(j)
+            else:
+                m.in_channels -= len(j)
     removed = tuple(int(j) for j in edits[0].index)
     names = tuple(e.site.name for e in edits)
     return RemovalRecord("removed", layer, removed, before, model.num_parameters(), names)

@@ -90,9 +90,9 @@ from ..nn.module import Module, Sequential
 from ..nn.pooling import AvgPool2d, MaxPool2d
 from ..nn.residual import BasicBlock
 from ..rng import SeedLike, as_generator
-from ._surgery import Edit, Site, chain_sites, check_indices, find_site
+from ._surgery import Site, chain_sites, check_indices, find_site
 from .importance import Criterion, amount_to_count, lowest, unit_scores
-from .removal import RemovalRecord, mask_planned, plan_removal, remove_planned
+from .removal import Edit, RemovalRecord, mask_planned, plan_removal, remove_planned
 
 _PER_CHANNEL = (ReLU, LeakyReLU, Tanh, Sigmoid, Dropout, MaxPool2d, AvgPool2d)
 

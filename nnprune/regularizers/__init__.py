@@ -33,7 +33,7 @@ epochs. With hard-concrete gates (a :class:`HardConcreteGate` placed after a lay
 add ``lam * gate.expected_l0()`` to the loss and call ``gate.add_expected_l0_grad(lam)``
 after ``model.backward``.
 
-Book: §4.1, §4.2 (corrected, see BOOK.md errata).
+Book: §4.1, §4.2 (corrected, see docs/errata.md#s4-1-l0, #s4-1-l1, #s4-2-lasso).
 """
 
 from .base import Penalty, as_parameter_list, prunable_parameters

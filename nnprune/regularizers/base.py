@@ -31,7 +31,7 @@ Frozen parameters (``requires_grad=False``) are skipped by both, as optimisers s
 ``params`` may be a ``Module`` (its prunable parameters are used: the weights, not
 biases or normalisation scales), one ``Parameter``, or an iterable of them.
 
-Book: §4.1 (corrected, see BOOK.md errata).
+Book: §4.1 (corrected, see docs/errata.md#s4-1-l0, #s4-1-l1).
 """
 
 from __future__ import annotations

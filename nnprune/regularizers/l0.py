@@ -20,7 +20,7 @@ gradient descent cannot use it. Three usable forms:
   :math:`z \in [0, 1]` per unit whose probability of being non-zero is smooth in
   its parameter :math:`\log\alpha`; :class:`HardConcreteGate`.
 
-Book: §4.1 (corrected, see BOOK.md errata: the book writes L0 as :math:`\sum|W_{ij}|`,
+Book: §4.1 (corrected, see docs/errata.md#s4-1-l0: the book writes L0 as :math:`\sum|W_{ij}|`,
 which is L1).
 """
 
@@ -200,7 +200,7 @@ class HardConcreteGate(Module):
     ----------
     log_alpha : Parameter, shape ``(n_gates,)``, not prunable.
 
-    Book: §4.1 (corrected, see BOOK.md errata).
+    Book: §4.1 (corrected, see docs/errata.md#s4-1-l0).
     """
 
     def __init__(

@@ -18,7 +18,7 @@ References: Tibshirani, *Regression shrinkage and selection via the lasso*,
 JRSS-B 1996; Beck & Teboulle, *A fast iterative shrinkage-thresholding algorithm
 for linear inverse problems*, SIAM J. Imaging Sci. 2009.
 
-Book: §4.1, §4.2 Lasso (corrected, see BOOK.md errata: the book's "L1" term
+Book: §4.1, §4.2 Lasso (corrected, see docs/errata.md#s4-1-l1: the book's "L1" term
 :math:`\sum |W/(W^2+\epsilon)|` is not L1; see :mod:`.reweighted`).
 """
 

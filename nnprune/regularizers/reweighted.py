@@ -23,7 +23,7 @@ survive; it keeps :math:`w` finite at :math:`W^{(t)}_{ij} = 0`.
 Reference: Candès, Wakin & Boyd, *Enhancing sparsity by reweighted ℓ1 minimization*,
 J. Fourier Anal. Appl. 14:877–905, 2008.
 
-Book: §4.2 IRLS (corrected, see BOOK.md errata): the book's IRLS update
+Book: §4.2 IRLS (corrected, see docs/errata.md#s4-2-irls): the book's IRLS update
 :math:`\lambda = 1/(\alpha\,\mathrm{trace}(W))` is undefined for a non-square ``W``
 and is not reweighting; its §4.1 "L1" term :math:`\sum |W/(W^2+\epsilon)|`
 resembles this reweighted term, not L1.
@@ -74,7 +74,8 @@ class ReweightedL1(Penalty):
         for p in as_parameter_list(params):
             self.weights_[p] = 1.0 / (get_xp(p.data).abs(p.data) + self.eps)
 
-    def _weights_for(self, p: Parameter) -> Any:
+    def weights_for(self, p: Parameter) -> Any:
+        r"""The factors :math:`w` of ``p`` on its backend, or ``None`` before the first refresh."""
         w = self.weights_.get(p)
         if w is None:
             return None
@@ -116,13 +117,13 @@ class ReweightedL1(Penalty):
 
     # ------------------------------------------- per-parameter hooks
     def _param_omega(self, p: Parameter) -> float:
-        return self.omega(p.data, self._weights_for(p))
+        return self.omega(p.data, self.weights_for(p))
 
     def _param_grad(self, p: Parameter) -> Any:
-        return self.grad(p.data, self._weights_for(p))
+        return self.grad(p.data, self.weights_for(p))
 
     def _param_prox(self, p: Parameter, step: float) -> Any:
-        return self.prox(p.data, step, self._weights_for(p))
+        return self.prox(p.data, step, self.weights_for(p))
 
     def __repr__(self) -> str:
         return f"ReweightedL1(lam={self.lam!r}, eps={self.eps!r})"

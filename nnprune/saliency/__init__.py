@@ -9,7 +9,7 @@ r"""Gradient-sensitivity pruning criteria of book §4.3, corrected.
 * checks: :func:`taylor_report`, :func:`weight_taylor_report`,
   :func:`weight_taylor_sweep` (predicted vs actual loss change).
 
-Book: §4.3 (corrected, see BOOK.md errata).
+Book: §4.3 (corrected, see docs/errata.md#s4-3-gsp, #s4-3-agsp, #s4-3-gsap).
 """
 
 from .gradient import (

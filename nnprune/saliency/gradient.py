@@ -50,7 +50,7 @@ for Neural Network Pruning", CVPR 2019.
 D. Blalock, J. J. Gonzalez Ortiz, J. Frankle and J. Guttag, "What is the State of
 Neural Network Pruning?", MLSys 2020 (ShrinkBench).
 
-Book: §4.3 (corrected, see BOOK.md errata).
+Book: §4.3 (corrected, see docs/errata.md#s4-3-gsp, #s4-3-agsp).
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def gsp_scores(
 
     Arguments and return value as :func:`signed_gradients`.
 
-    Book: §4.3 (corrected, see BOOK.md errata)
+    Book: §4.3 (corrected, see docs/errata.md#s4-3-gsp)
     """
     return _accumulate(model, loss_fn, data, batch_size, n_batches, lambda p: abs(p.grad))
 
@@ -175,7 +175,7 @@ def agsp_scores(
     ``squared=True`` uses :math:`(w_i g^{(b)}_i)^2` instead (Molchanov et al., 2019).
     Other arguments and the return value as :func:`signed_gradients`.
 
-    Book: §4.3 (corrected, see BOOK.md errata)
+    Book: §4.3 (corrected, see docs/errata.md#s4-3-agsp)
     """
     if squared:
         return _accumulate(
@@ -303,7 +303,7 @@ def prune_by_scores(model: Module, scores: Scores, sparsity: float, scope: str =
         For a bad ``sparsity``, ``scope`` or ``scores``, or weights already sparser
         than ``sparsity``; the model is then unchanged.
 
-    Book: §4.3 (corrected, see BOOK.md errata)
+    Book: §4.3 (corrected, see docs/errata.md#s4-3-gsp)
     """
     sparsity = check_probability("sparsity", sparsity)
     if scope not in _SCOPES:
@@ -336,7 +336,7 @@ def book_gsp_select(signed: Scores, count: int) -> list[tuple[str, int]]:
     list of (param_name, flat_index)
         In selection order (most negative first).
 
-    Book: §4.3 (the uncorrected version, see BOOK.md errata)
+    Book: §4.3 (the uncorrected version, see docs/errata.md#s4-3-gsp)
     """
     names = list(signed)
     flat = np.concatenate([np.asarray(signed[n], np.float64).reshape(-1) for n in names])

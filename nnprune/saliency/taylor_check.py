@@ -22,7 +22,7 @@ approximated by OBD) take over and the estimate fails, first in size, then in ra
 All computations run on the whole ``data`` as one batch, in evaluation mode; the
 model (weights, masks, modes, gradients) is left as it was.
 
-Book: §4.3 (corrected, see BOOK.md errata).
+Book: §4.3 (corrected, see docs/errata.md#s4-3-agsp).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ References
 P. Molchanov, S. Tyree, T. Karras, T. Aila and J. Kautz, "Pruning Convolutional
 Neural Networks for Resource Efficient Inference", ICLR 2017.
 
-Book: §4.3 (corrected, see BOOK.md errata).
+Book: §4.3 (corrected, see docs/errata.md#s4-3-gsap).
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ def gsap_scores(
     -------
     numpy.ndarray, shape ``(n_units,)``, float64
 
-    Book: §4.3 (corrected, see BOOK.md errata)
+    Book: §4.3 (corrected, see docs/errata.md#s4-3-gsap)
     """
     check_model(model)
     check_data(data)
@@ -261,7 +261,7 @@ def gsap_prune(
     :func:`nnprune.prune.prune_units` with the scores as criterion: the arrays of the
     layer, its BatchNorm and its consumer shrink. Build a new optimiser afterwards.
 
-    Book: §4.3 (corrected, see BOOK.md errata), §3.1 (physical removal)
+    Book: §4.3 (corrected, see docs/errata.md#s4-3-gsap), §3.1 (physical removal)
     """
     scores = gsap_scores(model, loss_fn, data, layer, **score_kwargs)
     return prune_units(model, layer, amount, criterion=scores, input_shape=input_shape)

@@ -1,0 +1,124 @@
+r"""What every chapter lesson shares: its options, its scale, and its section headings.
+
+A lesson (``chapters/chNN_*.py``) is one file in Jupyter's percent format that
+runs as a script *and* opens as a notebook (``jupytext``). Its first code cell is
+
+>>> from nnprune.lesson import start
+>>> lesson = start("Chapter 3: pruning methods", "figures/ch03", argv=["--quick"])
+>>> lesson.quick, lesson.seed
+(True, 0)
+>>> lesson.pick(full=20, quick=3)   # one scale setting, no twin constants
+3
+
+and each book section opens with ``lesson.section("3.1")``, which prints the
+book's number, its Chinese title and the English one, e.g.
+``§3.1 传统剪枝方法 — traditional pruning``.
+
+Options (a script's command line; inside a notebook, environment variables):
+
+======================  =====================  =======================================
+option                  notebook               meaning
+======================  =====================  =======================================
+``--quick``             ``NNPRUNE_QUICK=1``    a run of seconds, used by the tests
+``--seed N``            ``NNPRUNE_SEED=N``     every random choice (default 0)
+``--out DIR``           ``NNPRUNE_OUT=DIR``    where figures and CSV files go
+``--backend cupy``      ``NNPRUNE_BACKEND``    the array library (``numpy`` default)
+======================  =====================  =======================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from .book import heading
+from .report import use_agg
+
+T = TypeVar("T")
+
+_RULE_WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """The settings of one lesson run (see :func:`start`)."""
+
+    seed: int
+    quick: bool
+    out: Path
+    backend: str
+
+    def pick(self, full: T, quick: T) -> T:
+        """``quick`` in quick mode, else ``full``: the lesson's one scale setting."""
+        return quick if self.quick else full
+
+    def section(self, number: str, detail: str = "") -> str:
+        """Print the heading of book section ``number`` and return it.
+
+        The printed heading is the same as the lesson's markdown heading, so
+        the output reads in the book's order: ``§4.2 基于稀疏度的优化算法 — ...``.
+        """
+        text = heading(number, detail)
+        print(f"\n{text}\n{'=' * min(len(text) + 8, _RULE_WIDTH)}", flush=True)
+        return text
+
+
+def _in_notebook() -> bool:
+    return "ipykernel" in sys.modules
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def start(description: str, default_out: str, argv: list[str] | None = None) -> Lesson:
+    """Parse a lesson's options, select Matplotlib's Agg backend and return the settings.
+
+    Parameters
+    ----------
+    description : str
+        The ``--help`` text (usually the lesson's docstring).
+    default_out : str
+        Default folder for figures and CSV files, e.g. ``"figures/ch03"``.
+    argv : list of str, optional
+        The command line; ``None`` reads ``sys.argv`` in a script and nothing
+        in a notebook (where the kernel's own arguments are not the lesson's).
+
+    Returns
+    -------
+    Lesson
+        ``seed``, ``quick``, ``out`` (a :class:`~pathlib.Path`) and ``backend``.
+        ``NNPRUNE_QUICK=1`` turns quick mode on in a script too.
+    """
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--seed", type=int, default=int(os.environ.get("NNPRUNE_SEED", 0)), help="random seed"
+    )
+    parser.add_argument("--quick", action="store_true", help="a run of seconds (for tests)")
+    parser.add_argument(
+        "--out", default=os.environ.get("NNPRUNE_OUT", default_out), help="figures folder"
+    )
+    parser.add_argument(
+        "--backend",
+        default=os.environ.get("NNPRUNE_BACKEND", "numpy"),
+        choices=["numpy", "cupy"],
+        help="array backend",
+    )
+    if argv is None and _in_notebook():
+        argv = []
+    args = parser.parse_args(argv)
+    if args.seed < 0:
+        parser.error(f"--seed must be a non-negative integer, got {args.seed}")
+    use_agg()
+    return Lesson(
+        seed=args.seed,
+        quick=bool(args.quick or _env_flag("NNPRUNE_QUICK")),
+        out=Path(args.out),
+        backend=args.backend,
+    )

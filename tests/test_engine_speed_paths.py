@@ -164,3 +164,42 @@ def test_fit_skips_input_gradient_and_restores_the_flag(rng):
     train.fit(model, nn.CrossEntropyLoss(), opt, (x, y), epochs=1, batch_size=8, progress=False)
     assert seen == [None, None]
     assert model.input_requires_grad and model[0].input_requires_grad
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_channel_rows_path_matches_plain_path(rng, affine, training):
+    # (C, H, W, N) memory order (a Conv2d output) takes the fast path; C order the plain one.
+    fast_x = rng.standard_normal((4, 5, 6, 3)).transpose(3, 0, 1, 2) * 3 + 1
+    plain_x = np.ascontiguousarray(fast_x)
+    dout_fast = rng.standard_normal((4, 5, 6, 3)).transpose(3, 0, 1, 2)
+    dout_plain = np.ascontiguousarray(dout_fast)
+    assert nn.BatchNorm2d._channel_rows(fast_x) is not None
+    assert nn.BatchNorm2d._channel_rows(plain_x) is None
+    results = []
+    for x, dout in ((fast_x, dout_fast), (plain_x, dout_plain)):
+        bn = nn.BatchNorm2d(4, affine=affine).double()
+        if affine:
+            bn.weight.data = rng.standard_normal(4) if not results else results[0][4]
+        bn.train(training)
+        bn.running_mean = np.arange(4.0)
+        bn.running_var = np.arange(1.0, 5.0)
+        y = bn.forward(x)
+        dx = bn.backward(dout)
+        grads = [p.grad.copy() for p in bn.parameters()]
+        results.append(
+            (y, dx, bn.running_mean, bn.running_var, bn.weight.data if affine else None, grads)
+        )
+    (y1, dx1, rm1, rv1, _, g1), (y2, dx2, rm2, rv2, _, g2) = results
+    for a, b in [(y1, y2), (dx1, dx2), (rm1, rm2), (rv1, rv2), *zip(g1, g2, strict=True)]:
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_batchnorm_channel_rows_path_gradcheck(rng):
+    # After a Conv2d the BatchNorm input is in (C, H, W, N) order: the fast path runs.
+    bn = nn.BatchNorm2d(3)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, bias=False, rng=0), bn).double()
+    bn.weight.data = rng.standard_normal(3)
+    x = rng.standard_normal((4, 2, 4, 4))
+    assert nn.BatchNorm2d._channel_rows(model[0].forward(x)) is not None
+    assert gradcheck(model, x).ok

@@ -150,7 +150,7 @@ class Conv2d(Module):
         if self.bias is not None:
             self.bias.grad += d2.sum(axis=1)
         w2 = self.weight.data.reshape(self.out_channels, -1)  # (C_out, C*kH*kW)
-        dw = xp.zeros_like(w2)
+        dw_t = xp.zeros_like(w2.T)  # (dL/dW)^T, (C*kH*kW, C_out): X_b Delta_b^T is faster in BLAS
         dx_pad = None
         if self.input_requires_grad:
             c, h, w = x.shape[1:]
@@ -159,12 +159,12 @@ class Conv2d(Module):
         x_pad = self._pad(x)
         for rows, cols in self._bands(x_pad, oh, ow):  # X_b unfolded again
             d_b = d2[:, rows]  # Delta_b, (C_out, band)
-            dw += d_b @ cols.T  # dL/dW = sum_b Delta_b X_b^T
+            dw_t += cols @ d_b.T  # dL/dW = sum_b Delta_b X_b^T, transposed
             if dx_pad is not None:
                 dcols = xp.matmul(w2.T, d_b, out=cols)  # W^T Delta_b, over X_b
                 row0 = rows.start // (ow * n)
                 col2im_add(dcols, dx_pad, self.kernel_size, self.stride, row0)
-        self.weight.grad += dw.reshape(self.weight.shape)
+        self.weight.grad += dw_t.T.reshape(self.weight.shape)
         if dx_pad is None:  # input_requires_grad is False
             return None
         c, h, w = x.shape[1:]

@@ -32,14 +32,30 @@ def _plain_conv(layer: nn.Conv2d, x: np.ndarray, dout: np.ndarray):  # noqa: ANN
 
 
 @pytest.mark.parametrize(
-    ("kernel", "stride", "padding", "scratch"),
-    [(3, 1, 1, 1), (3, 2, 1, 1), ((3, 2), (2, 1), (0, 1), 700), (1, 1, 0, 10**9), (3, 1, 1, 10**9)],
+    ("c_in", "c_out", "kernel", "stride", "padding", "scratch", "flipped"),
+    [
+        (3, 4, 3, 1, 1, 1, False),
+        (3, 4, 3, 2, 1, 1, False),
+        (3, 4, (3, 2), (2, 1), (0, 1), 700, False),
+        (3, 4, 1, 1, 0, 10**9, False),
+        (3, 4, 3, 1, 1, 10**9, False),
+        (4, 3, 3, 1, 1, 1, True),
+        (4, 4, 3, 1, 1, 10**9, True),
+        (4, 3, (3, 2), 1, (0, 1), 700, True),
+        (4, 2, 1, 1, 0, 10**9, True),
+        (4, 3, 3, 1, 2, 1, True),
+        (4, 3, 3, 1, 3, 1, False),  # padding > kernel - 1: col2im
+        (4, 3, 3, 2, 1, 1, False),  # stride 2: col2im
+    ],
 )
-def test_conv_bands_match_plain_im2col(monkeypatch, rng, kernel, stride, padding, scratch):
+def test_conv_bands_match_plain_im2col(
+    monkeypatch, rng, c_in, c_out, kernel, stride, padding, scratch, flipped
+):
     # scratch=1 forces one output row per band; 10**9 one band for the whole image.
     monkeypatch.setattr(conv_module, "SCRATCH_BYTES", scratch)
-    layer = nn.Conv2d(3, 4, kernel, stride=stride, padding=padding, rng=0).double()
-    x = rng.standard_normal((2, 3, 9, 7))
+    layer = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, rng=0).double()
+    assert layer._dx_by_flipped_kernel() is flipped
+    x = rng.standard_normal((2, c_in, 9, 7))
     y = layer.forward(x)
     dout = rng.standard_normal(y.shape)
     y_ref, dw_ref, db_ref, dx_ref = _plain_conv(layer, x, dout)
@@ -50,10 +66,11 @@ def test_conv_bands_match_plain_im2col(monkeypatch, rng, kernel, stride, padding
     np.testing.assert_allclose(dx, dx_ref, rtol=1e-12, atol=1e-12)
 
 
-def test_conv_bands_gradcheck(monkeypatch):
+@pytest.mark.parametrize(("c_in", "c_out", "stride"), [(2, 3, 2), (3, 2, 1)])
+def test_conv_bands_gradcheck(monkeypatch, c_in, c_out, stride):
     monkeypatch.setattr(conv_module, "SCRATCH_BYTES", 1)
-    layer = nn.Conv2d(2, 3, 3, stride=2, padding=1, rng=0).double()
-    x = np.random.default_rng(0).standard_normal((2, 2, 6, 5))
+    layer = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, rng=0).double()
+    x = np.random.default_rng(0).standard_normal((2, c_in, 6, 5))
     assert gradcheck(layer, x).ok
     layer.input_requires_grad = False
     with pytest.raises(GradcheckError, match="returned no input gradient"):

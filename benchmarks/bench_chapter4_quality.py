@@ -76,7 +76,7 @@ from threadpoolctl import threadpool_limits
 
 from nnprune import nn, optim, prune
 from nnprune.algorithms import ista_train, reweighted_l1_train
-from nnprune.experiments import RunContext, get_method, make_config, prunable_weights
+from nnprune.experiments import RunContext, get_method, make_config
 from nnprune.experiments.runner import RunSpec, run_one, train_dense
 from nnprune.report import format_table, write_csv, write_json
 from nnprune.saliency import gsap_prune
@@ -136,9 +136,8 @@ def _l1_then_masked_retrain(ctx: RunContext, train_fn: Any, settings: dict) -> d
         progress=False,
         **{k: v for k, v in settings.items() if k != "epochs"},
     )
-    for module, name in prunable_weights(ctx.model):
-        weight = getattr(module, name)
-        prune.custom_from_mask(module, name, np.asarray(weight.data) != 0)
+    for _, module, attr, weight in ctx.model.prunable_parameters():
+        prune.custom_from_mask(module, attr, np.asarray(weight.data) != 0)
     ctx.retrain()
     return {"zeros_after_l1": float(result.zero_fraction), "epochs": settings["epochs"]}
 
@@ -155,10 +154,8 @@ def reweighted_adapter(ctx: RunContext) -> dict[str, Any]:
 
 def magnitude_long_adapter(ctx: RunContext) -> dict[str, Any]:
     """2c: global magnitude, retrained as many epochs as ADMM trains in total."""
-    from nnprune.experiments import prune_to_sparsity
-
     epochs = ctx.settings["retrain_epochs"] + ctx.method_settings["extra_epochs"]
-    prune_to_sparsity(ctx.model, ctx.sparsity, scope="global")
+    prune.to_sparsity(ctx.model, ctx.sparsity, scope="global")
     ctx.retrain(epochs=epochs)
     return {"epochs": epochs}
 
@@ -166,8 +163,9 @@ def magnitude_long_adapter(ctx: RunContext) -> dict[str, Any]:
 def random_at_init_adapter(ctx: RunContext) -> dict[str, Any]:
     """3b: SNIP's protocol with a random mask: prune the initial weights, train them."""
     model = ctx.build()
-    pairs = prunable_weights(model)
-    k = int(round(ctx.sparsity * sum(m.weight.size for m, _ in pairs)))
+    chosen = list(model.prunable_parameters())
+    k = prune.sparsity_to_count(ctx.sparsity, sum(t.param.size for t in chosen))
+    pairs = [(t.module, t.attr) for t in chosen]
     prune.global_unstructured(pairs, prune.RandomUnstructured, amount=k, seed=ctx.seed)
     ctx.model = model
     epochs = ctx.settings["train_epochs"] + ctx.settings["retrain_epochs"]

@@ -130,7 +130,10 @@ def accuracy(model: nn.Module, test: tuple) -> float:
 
 def weights(model: nn.Module, prunable: bool = True) -> np.ndarray:
     """All weights (``prunable=True``) or all biases of ``model`` as one flat array."""
-    return np.concatenate([p.data.ravel() for p in model.parameters() if p.prunable == prunable])
+    weights = [t.param for t in model.prunable_parameters()]
+    mine = {id(w) for w in weights}
+    chosen = weights if prunable else [p for p in model.parameters() if id(p) not in mine]
+    return np.concatenate([p.data.ravel() for p in chosen])
 
 
 def merge_demo(in_ch: int, side: int, train, test, kw: dict) -> dict:
@@ -181,8 +184,7 @@ def prune_and_retrain(start: str, model, epochs: int, train, test, kw: dict) -> 
     """Global magnitude pruning of all weights to SPARSITY, then masked retraining."""
     m = copy.deepcopy(model)
     row = {"start": start, "accuracy": accuracy(m, test)}
-    layers = [(mod, "weight") for mod in m.modules() if isinstance(mod, nn.Conv2d | nn.Linear)]
-    prune.global_unstructured(layers, prune.L1Unstructured, amount=SPARSITY)
+    prune.to_sparsity(m, SPARSITY, scope="global")
     row["pruned"] = accuracy(m, test)
     fit(m, LOSS, sgd(m), train, epochs=epochs, **kw)  # the masks keep pruned weights at 0
     row["retrained"], row["nonzeros"] = accuracy(m, test), model_size(m)[1]

@@ -239,11 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
     dense = measures(model, X_test)
     before = {n: m.weight.data.copy() for n, m in weight_layers(model).items()}
 
-    prune.global_unstructured(
-        [(m, "weight") for m in weight_layers(model).values()],
-        prune.L1Unstructured,
-        amount=SPARSITY,
-    )
+    prune.to_sparsity(model, SPARSITY, scope="global")
     _, acc_pruned = evaluate(model, nn.CrossEntropyLoss(), splits.test)
     pruned = measures(model, X_test)
     after = {n: m.weight.data for n, m in weight_layers(model).items()}

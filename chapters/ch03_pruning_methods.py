@@ -80,19 +80,18 @@ CONTROL = "dense + retraining"  # the dense model given the same extra epochs, u
 
 def prune_model(model: nn.Sequential, method: str, point: float, input_shape: tuple) -> None:
     """Apply one method at one operating point, in place."""
-    layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+    weights = list(model.prunable_parameters())  # (name, module, attr, param)
     if method == CONTROL:
         return
     if method == "global magnitude":
-        prune.global_unstructured([(m, "weight") for m in layers], prune.L1Unstructured, point)
+        prune.to_sparsity(model, point, scope="global")
     elif method == "layer-wise magnitude":
-        for m in layers:
-            prune.l1_unstructured(m, "weight", point)
+        prune.to_sparsity(model, point, scope="layer")
     elif method == "Han q*std":
-        for m in layers:
-            prune.std_threshold_unstructured(m, "weight", q=point)
+        for _, module, attr, _ in weights:
+            prune.std_threshold_unstructured(module, attr, q=point)
     else:  # every hidden layer; the output units are the classes and stay
-        hidden = [n for n, m in model.named_modules() if m in layers[:-1]]
+        hidden = [t.name.rpartition(".")[0] for t in weights[:-1]]
         for name in hidden:
             prune.prune_units(model, name, point, criterion="l1", input_shape=input_shape)
 

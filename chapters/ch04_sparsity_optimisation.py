@@ -94,9 +94,7 @@ def book_formulas(W: np.ndarray, eps: float = 1e-4) -> dict:
 def one_shot_baseline(dense, splits, sparsity: float, epochs: int, seed: int) -> float:
     """Layer-wise magnitude pruning, then as many masked-retraining epochs as ADMM used."""
     model = copy.deepcopy(dense)
-    for m in model.modules():
-        if isinstance(m, nn.Linear):
-            prune.l1_unstructured(m, "weight", amount=sparsity)
+    prune.to_sparsity(model, sparsity, scope="layer")
     fit(
         model,
         nn.CrossEntropyLoss(),
@@ -153,7 +151,9 @@ def saliency_demo(dense, splits) -> dict:
     }
     base = evaluate(dense, loss, splits.test)[1]
     signed = saliency.signed_gradients(dense, loss, data)  # the book's dJ/dW on all the data
-    n_prune = round(GSP_FRACTION * sum(p.size for p in dense.parameters() if p.prunable))
+    n_prune = prune.sparsity_to_count(
+        GSP_FRACTION, sum(t.param.size for t in dense.prunable_parameters())
+    )
     book = copy.deepcopy(dense)
     masks = {n: np.ones(g.shape, dtype=bool) for n, g in signed.items()}
     for name, index in saliency.book_gsp_select(signed, n_prune):
@@ -163,10 +163,10 @@ def saliency_demo(dense, splits) -> dict:
         prune.custom_from_mask(book.get_submodule(module), attr, mask)
     out["drop_signed_min"] = base - evaluate(book, loss, splits.test)[1]
     fixed = copy.deepcopy(dense)
-    saliency.prune_by_scores(
+    prune.to_sparsity(  # scores keyed by parameter name, an exact count
         fixed,
-        saliency.gsp_scores(dense, loss, data, batch_size=BATCH_SIZE),
         GSP_FRACTION,
+        saliency.gsp_scores(dense, loss, data, batch_size=BATCH_SIZE),
         scope="global",
     )
     out["drop_abs_gradient"] = base - evaluate(fixed, loss, splits.test)[1]

@@ -85,7 +85,8 @@ def literal_vs_corrected(state, splits, epochs: int, seed: int) -> list[dict]:
         model.load_state_dict(state)
         decide(model, LITERAL_SPARSITY, "magnitude", "global")  # pruning_decision
         targets = select(model)
-        pruned = {n: ~to_numpy(m._parameters[a].mask) for n, (m, a) in targets.items()}
+        weights = {t.name: t.param for t in model.prunable_parameters()}
+        pruned = {n: ~to_numpy(weights[n].mask) for n in targets}
         if version.startswith("literal"):
             for mod, attr in targets.values():
                 prune.remove(mod, attr)  # the zeros stay, the mask goes: what the book does

@@ -2,13 +2,20 @@ r"""Save and load models as ``.npz`` files, pruning masks included, never pickle
 
 A file written by :func:`save` is a NumPy ``.npz`` archive holding
 
-* every entry of ``model.state_dict()``: parameters (``"0.weight"``), buffers
-  (``"1.running_mean"``) and, for each pruned parameter, its bool mask
-  (``"0.weight_mask"``, the key PyTorch's pruning uses), so a pruned model
-  loads back pruned (masks do not "go back to 0" on reload);
+* every entry of ``model.state_dict()``: parameters (``"0.weight"``) and buffers
+  (``"1.running_mean"``) as they are, and, for each pruned parameter, its bool
+  mask (``"0.weight_mask"``, the key PyTorch's pruning uses) packed eight
+  entries to a byte with ``np.packbits`` (``"0.weight_mask.packbits"``, a flat
+  ``uint8`` array; the shape is the parameter's), so a pruned model loads back
+  pruned (masks do not "go back to 0" on reload) and its file is at most
+  :math:`1 + 1/32` times the dense float32 one (a bool per entry would add a
+  quarter);
 * one metadata entry ``"__nnprune__"``: a JSON string (a 0-d unicode array,
   no pickle) with the format name and version, the model's class name, the
   nnprune version and the user's ``metadata`` dict.
+
+Format version 1 (nnprune 0.1 before packed masks) stored masks as bool
+arrays under ``"<name>_mask"``; such files still load.
 
 Files are written atomically (a temporary file in the same folder, then
 ``os.replace``): an interrupted save never leaves a half-written model under
@@ -30,11 +37,12 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_write
-from .nn.module import Module
+from .nn.module import MASK_SUFFIX, Module
 
 FORMAT_NAME = "nnprune"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 METADATA_KEY = "__nnprune__"
+PACKED_SUFFIX = ".packbits"  # "<name>_mask.packbits": a mask as np.packbits of its flat bools
 
 
 def _header(model: Module, metadata: dict[str, Any] | None) -> str:
@@ -95,9 +103,43 @@ def save(
     state = model.state_dict()
     if METADATA_KEY in state:
         raise ValueError(f"the model has a state entry named {METADATA_KEY!r}, which is reserved")
-    arrays = {**state, METADATA_KEY: np.array(header)}
+    arrays = _encode(state)
+    arrays[METADATA_KEY] = np.array(header)
     writer = np.savez_compressed if compress else np.savez
     return atomic_write(path, lambda f: writer(f, **arrays), "wb", make_parents=False, fsync=True)
+
+
+def _encode(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Masks (``"<name>_mask"``, bool) become ``"<name>_mask.packbits"``; the rest as is."""
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in state.items():
+        if key.endswith(MASK_SUFFIX) and value.dtype == np.bool_:
+            arrays[key + PACKED_SUFFIX] = np.packbits(value.ravel())  # (ceil(size / 8),)
+        else:
+            arrays[key] = value
+    return arrays
+
+
+def _decode(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Undo :func:`_encode`: unpack each packed mask to a bool array shaped like its parameter."""
+    state: dict[str, np.ndarray] = {}
+    for key, value in arrays.items():
+        if not key.endswith(PACKED_SUFFIX):
+            state[key] = value
+            continue
+        mask_key = key[: -len(PACKED_SUFFIX)]
+        name = mask_key[: -len(MASK_SUFFIX)] if mask_key.endswith(MASK_SUFFIX) else None
+        owner = arrays.get(name) if name is not None else None
+        if owner is None:
+            raise ValueError(f"{str(path)!r}: packed mask {key!r} has no parameter to belong to")
+        if value.dtype != np.uint8 or value.shape != ((owner.size + 7) // 8,):
+            raise ValueError(
+                f"{str(path)!r}: packed mask {key!r} is {value.dtype} {value.shape}, expected "
+                f"uint8 ({(owner.size + 7) // 8},) for a parameter of shape {owner.shape}"
+            )
+        bits = np.unpackbits(value, count=owner.size)
+        state[mask_key] = bits.astype(np.bool_).reshape(owner.shape)
+    return state
 
 
 def _corrupt(path: Path, exc: BaseException) -> ValueError:
@@ -178,7 +220,7 @@ def load_state(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
             f"{str(path)!r} has format version {version!r}; this nnprune reads "
             f"version {FORMAT_VERSION} or older (upgrade nnprune)"
         )
-    return arrays, header
+    return _decode(path, arrays), header
 
 
 def load(model: Module, path: str | os.PathLike, strict: bool = True) -> dict[str, Any]:

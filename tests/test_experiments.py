@@ -11,14 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nnprune import prune
 from nnprune.experiments import (
     available_methods,
     compare,
     get_method,
     load_config,
     make_config,
-    prunable_weights,
-    prune_to_sparsity,
     quick_config,
     register,
     run_grid,
@@ -131,7 +130,7 @@ def test_registered_method_runs_with_its_settings(keep_only_tmp_method):
     @register("tmp_method", defaults={"alpha": 0.25})
     def tmp_method(ctx):
         seen["alpha"] = ctx.method_settings["alpha"]
-        prune_to_sparsity(ctx.model, ctx.sparsity)
+        prune.to_sparsity(ctx.model, ctx.sparsity)
         return {"note": "ok"}
 
     cfg = make_config(
@@ -156,19 +155,24 @@ def test_registered_method_runs_with_its_settings(keep_only_tmp_method):
 # --------------------------------------------------- exact-target pruning
 @pytest.mark.parametrize("scope", ["global", "layer"])
 @pytest.mark.parametrize("sparsity", [0.0, 0.3, 0.77, 0.951])
-def test_prune_to_sparsity_hits_the_exact_count(scope, sparsity):
+def test_to_sparsity_hits_the_exact_count(scope, sparsity):
     model = mlp((7, 13, 5, 3), seed=1)
-    n = sum(m.weight.size for m, _ in prunable_weights(model))
-    prune_to_sparsity(model, sparsity, scope=scope)
-    zeros = sum(int((m.weight.data == 0).sum()) for m, _ in prunable_weights(model))
-    assert zeros == round(sparsity * n)
+    weights = [p for *_, p in model.prunable_parameters()]
+    n = sum(p.size for p in weights)
+    prune.to_sparsity(model, sparsity, scope=scope)
+    zeros = [int((p.data == 0).sum()) for p in weights]
+    if scope == "global":
+        assert sum(zeros) == round(sparsity * n)
+    else:
+        assert zeros == [round(sparsity * p.size) for p in weights]
 
 
 def test_global_magnitude_keeps_the_largest_weights():
     model = mlp((7, 13, 5, 3), seed=2)
-    before = np.concatenate([np.abs(m.weight.data).ravel() for m, _ in prunable_weights(model)])
-    prune_to_sparsity(model, 0.6, scope="global")
-    after = np.concatenate([m.weight.data.ravel() for m, _ in prunable_weights(model)])
+    weights = [p for *_, p in model.prunable_parameters()]
+    before = np.concatenate([np.abs(p.data).ravel() for p in weights])
+    prune.to_sparsity(model, 0.6, scope="global")
+    after = np.concatenate([p.data.ravel() for p in weights])
     k = round(0.6 * before.size)
     threshold = np.sort(before)[k]  # brute force: the k smallest go
     np.testing.assert_array_equal(after != 0, before >= threshold)
@@ -176,9 +180,9 @@ def test_global_magnitude_keeps_the_largest_weights():
 
 def test_layer_magnitude_prunes_each_layer_by_the_same_fraction():
     model = mlp((20, 30, 10), seed=3)
-    prune_to_sparsity(model, 0.5, scope="layer")
-    for m, _ in prunable_weights(model):
-        assert int((m.weight.data == 0).sum()) == m.weight.size // 2
+    prune.to_sparsity(model, 0.5, scope="layer")
+    for *_, p in model.prunable_parameters():
+        assert int((p.data == 0).sum()) == p.size // 2
 
 
 # ----------------------------------------------------------- the quick grid

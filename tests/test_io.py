@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from nnprune import io, nn
+from nnprune import io, models, nn, prune
 
 
 def pruned_mlp(seed=0):
@@ -120,7 +120,7 @@ def _header(version=1):
         (
             lambda p: _npz(p, __nnprune__=_header(99)),
             ValueError,
-            "format version 99; this nnprune reads version 1",
+            "format version 99; this nnprune reads version 2",
         ),
         (
             lambda p: _npz(p, __nnprune__=_header(), w=np.array([{"x": 1}], dtype=object)),
@@ -195,3 +195,77 @@ def test_mismatch_names_the_entry_and_leaves_model_unchanged(tmp_path, edit, mes
     assert "m.npz" in str(info.value)
     assert_same_state(model.state_dict(), before)
     np.testing.assert_array_equal(model[0].weight.mask, before["0.weight_mask"])
+
+
+def _lenet_pruned(sparsity, batchnorm=False):
+    model = models.mlp((784, 300, 100, 10), batchnorm=batchnorm, seed=0)
+    for _, module, attr, _ in model.prunable_parameters():
+        prune.l1_unstructured(module, attr, amount=sparsity)
+    return model
+
+
+def test_pruned_checkpoint_is_at_most_5_percent_above_dense(tmp_path):
+    dense = io.save(models.mlp((784, 300, 100, 10), seed=0), tmp_path / "dense.npz")
+    model = _lenet_pruned(0.9)
+    pruned = io.save(model, tmp_path / "pruned.npz")
+    assert all(p.mask is not None for _, _, _, p in model.prunable_parameters())
+    ratio = pruned.stat().st_size / dense.stat().st_size
+    assert ratio <= 1.05, ratio  # bool masks (format 1) made it 1.25
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_packed_masks_round_trip_exactly(tmp_path, dtype):
+    model = _lenet_pruned(0.9, batchnorm=True)
+    model.train().forward(np.random.default_rng(1).standard_normal((8, 784)))  # BN statistics
+    if dtype == np.float64:
+        model.double()
+    # A kept weight that happens to be zero: the mask, not the zeros, must come back.
+    _, module, attr, p = next(iter(model.prunable_parameters()))
+    kept = np.flatnonzero(p.mask)[0]
+    w = p.data.copy()
+    w.reshape(-1)[kept] = 0.0
+    p.data = w
+    path = io.save(model, tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as files:
+        assert "0.weight_mask" not in files.files
+        assert files["0.weight_mask.packbits"].dtype == np.uint8
+    fresh = models.mlp((784, 300, 100, 10), batchnorm=True, seed=5)
+    if dtype == np.float64:
+        fresh.double()
+    io.load(fresh, path)
+    assert_same_state(fresh.state_dict(), model.state_dict())
+    assert fresh[0].weight.mask.reshape(-1)[kept]
+
+
+def test_format_1_files_with_bool_masks_still_load(tmp_path):
+    model = pruned_mlp(0)
+    state = model.state_dict()
+    assert state["0.weight_mask"].dtype == np.bool_
+    path = _npz(tmp_path / "v1.npz", __nnprune__=_header(1), **state)
+    fresh = pruned_mlp(5)
+    io.load(fresh, path)
+    assert_same_state(fresh.state_dict(), state)
+
+
+@pytest.mark.parametrize(
+    ("packed", "message"),
+    [
+        (np.zeros(3, np.uint8), r"packed mask '0.weight_mask.packbits' is uint8 \(3,\), expected"),
+        (np.zeros(4, np.int16), r"is int16 \(4,\), expected uint8 \(4,\)"),
+    ],
+)
+def test_corrupt_packed_mask_is_reported(tmp_path, packed, message):
+    state = pruned_mlp(0).state_dict()
+    state.pop("0.weight_mask")
+    state["0.weight_mask.packbits"] = packed
+    path = _npz(tmp_path / "m.npz", __nnprune__=_header(2), **state)
+    with pytest.raises(ValueError, match=message):
+        io.load_state(path)
+
+
+def test_packed_mask_without_its_parameter_is_reported(tmp_path):
+    path = _npz(
+        tmp_path / "m.npz", __nnprune__=_header(2), **{"x_mask.packbits": np.zeros(1, np.uint8)}
+    )
+    with pytest.raises(ValueError, match="has no parameter to belong to"):
+        io.load_state(path)

@@ -13,7 +13,8 @@ import pytest
 
 from nnprune import nn
 from nnprune.gradcheck import gradcheck
-from nnprune.prune.importance import amount_to_count, unit_scores
+from nnprune.prune._checks import amount_to_count
+from nnprune.prune.importance import unit_scores
 from nnprune.prune.layer_removal import fold_batchnorm, merge_linear, remove_layer
 from nnprune.prune.removal import mask_units, prune_units, remove_units
 
@@ -334,8 +335,8 @@ REFUSALS = [
     (mlp, lambda m: remove_units(m, "1", [0]), "only the output units of Linear and Conv2d"),
     (mlp, lambda m: remove_units(m, "9", [0]), "'9' is not a layer"),
     (mlp, lambda m: mask_units(m, "4", [0]), "output layer"),
-    (mlp, lambda m: prune_units(m, "0", 9), r"count in \[0, 8\]"),
-    (mlp, lambda m: prune_units(m, "0", 1.5), r"fraction in \[0, 1\]"),
+    (mlp, lambda m: prune_units(m, "0", 9), r"amount=9 is larger than the number of units .*\(8\)"),
+    (mlp, lambda m: prune_units(m, "0", 1.5), r"float in \[0, 1\] \(a fraction\), got 1.5"),
     (mlp, lambda m: prune_units(m, "0", 1.0), "cannot remove all 8 units"),
     (mlp, lambda m: prune_units(m, "0", 2, "taylor"), "criterion must be one of"),
     (mlp, lambda m: prune_units(m, "0", 2, np.ones(5)), r"shape \(8,\)"),

@@ -18,7 +18,6 @@ from nnprune.saliency import (
     gsp_scores,
     hessian_diagonal,
     obd_scores,
-    prune_by_scores,
     signed_gradients,
     snip,
     snip_scores,
@@ -128,7 +127,7 @@ def test_book_signed_minimum_picks_the_most_sensitive_weight() -> None:
     np.testing.assert_allclose(signed["0.weight"], [[-5.0, 0.01, 5.0]], atol=1e-12)
     assert book_gsp_select(signed, 1) == [("0.weight", 0)]  # |g| = 5: the most sensitive
     gsp = gsp_scores(model, loss_fn, data)
-    prune_by_scores(model, gsp, sparsity=1 / 3)
+    prune.to_sparsity(model, 1 / 3, gsp)
     np.testing.assert_array_equal(layer.weight.mask, [[True, False, True]])
 
     def loss_without(i: int) -> float:
@@ -140,12 +139,12 @@ def test_book_signed_minimum_picks_the_most_sensitive_weight() -> None:
 
 
 @pytest.mark.parametrize("scope", ["global", "layer"])
-def test_prune_by_scores_exact_counts(scope: str) -> None:
+def test_to_sparsity_with_saliency_scores_exact_counts(scope: str) -> None:
     model = mlp((8, 6, 4), seed=0)
     g = np.random.default_rng(0)
     scores = {"0.weight": g.random((6, 8)), "2.weight": g.random((4, 6))}
-    prune_by_scores(model, scores, 0.25, scope=scope)
-    prune_by_scores(model, scores, 0.5, scope=scope)  # a second step: masks only grow
+    prune.to_sparsity(model, 0.25, scores, scope=scope)
+    prune.to_sparsity(model, 0.5, scores, scope=scope)  # a second step: masks only grow
     m0, m2 = model[0].weight.mask, model[2].weight.mask
     if scope == "global":
         assert (~m0).sum() + (~m2).sum() == round(0.5 * 72)
@@ -158,22 +157,23 @@ def test_prune_by_scores_exact_counts(scope: str) -> None:
     assert np.all(model[0].weight.data[~m0] == 0)
 
 
-def test_prune_by_scores_errors() -> None:
+def test_to_sparsity_with_saliency_scores_errors() -> None:
     model = mlp((4, 3, 2), seed=0)
     good = {"0.weight": np.ones((3, 4))}
+    one = ["0.weight"]
     with pytest.raises(ValueError, match=r"sparsity must be in \[0, 1\), got 1.5"):
-        prune_by_scores(model, good, 1.5)
+        prune.to_sparsity(model, 1.5, good, names=one)
     with pytest.raises(ValueError, match="scope must be one of"):
-        prune_by_scores(model, good, 0.5, scope="row")
-    with pytest.raises(ValueError, match="not a parameter of the model"):
-        prune_by_scores(model, {"9.weight": np.ones((3, 4))}, 0.5)
-    with pytest.raises(ValueError, match="is not prunable"):
-        prune_by_scores(model, {"0.bias": np.ones(3)}, 0.5)
-    with pytest.raises(ValueError, match=r"must have shape \(3, 4\)"):
-        prune_by_scores(model, {"0.weight": np.ones((4, 3))}, 0.5)
-    prune_by_scores(model, good, 0.5)
-    with pytest.raises(ValueError, match="already has sparsity 0.5000"):
-        prune_by_scores(model, good, 0.25)
+        prune.to_sparsity(model, 0.5, good, scope="row", names=one)
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['9.weight'\]"):
+        prune.to_sparsity(model, 0.5, {"9.weight": np.ones((3, 4))}, names=one)
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['0.bias'\]"):
+        prune.to_sparsity(model, 0.5, {**good, "0.bias": np.ones(3)}, names=one)
+    with pytest.raises(ValueError, match=r"must have the parameter's shape \(3, 4\)"):
+        prune.to_sparsity(model, 0.5, {"0.weight": np.ones((4, 3))}, names=one)
+    prune.to_sparsity(model, 0.5, good, names=one)
+    with pytest.raises(ValueError, match="below the current sparsity 0.5000"):
+        prune.to_sparsity(model, 0.25, good, names=one)
     assert model[2].weight.mask is None
     with pytest.raises(ValueError, match=r"sparsity must be in \[0, 1\)"):
         snip(model, nn.CrossEntropyLoss(), _data(4, 4, 2), 1.0)
@@ -305,12 +305,11 @@ def test_obd_hessian_diagonal_matches_closed_form() -> None:
         hessian_diagonal(model, loss_fn, (X, Y), "0.weight", eps=0.0)
 
 
-def test_prune_by_scores_refuses_signed_scores():
+def test_to_sparsity_refuses_signed_scores():
     from nnprune import nn
-    from nnprune.saliency import prune_by_scores
 
     model = nn.Sequential(nn.Linear(4, 3, rng=0))
     signed = {"0.weight": np.linspace(-1.0, 1.0, 12).reshape(3, 4)}
     with pytest.raises(ValueError, match=r"must be non-negative importances .* minimum of -1"):
-        prune_by_scores(model, signed, 0.5)
+        prune.to_sparsity(model, 0.5, signed)
     assert model[0].weight.mask is None

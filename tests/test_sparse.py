@@ -346,3 +346,17 @@ def test_load_rejects_truncated_mask(rng, tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match="entry '4.weight' is corrupt.*mask has"):
         sparse.load_sparse(path)
+
+
+def test_sparse_linear_chain_passes_a_transposed_view_and_leaves_input_alone(rng):
+    first, second = nn.Linear(40, 30, rng=0), nn.Linear(30, 7, rng=1)
+    first.weight.data = _pruned((30, 40), 0.9, rng)
+    second.weight.data = _pruned((7, 30), 0.9, rng)
+    a = sparse.SparseLinear.from_linear(first, mode="sparse")
+    b = sparse.SparseLinear.from_linear(second, mode="sparse")
+    x = rng.standard_normal((16, 40)).astype(np.float32)
+    before = x.copy()
+    h = a(x)
+    assert h.flags.f_contiguous and not h.flags.c_contiguous  # (N, out) as a view of (out, N)
+    np.testing.assert_allclose(b(h), second(first(x)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(x, before)

@@ -19,7 +19,7 @@ that has a proximal operator (group lasso, L0) the same way.
 Book: §4.2 (corrected, see docs/errata.md#s4-2-admm, #s4-2-irls, #s4-2-lasso)
 """
 
-from .admm import ADMMResult, ADMMState, admm_prune, kept_count, project_sparse
+from .admm import ADMMResult, ADMMState, admm_prune, project_sparse
 from .ista import (
     GradientHookOptimizer,
     ProximalStep,
@@ -43,7 +43,6 @@ __all__ = [
     "TrainResult",
     "admm_prune",
     "ista_train",
-    "kept_count",
     "lambda_path",
     "project_sparse",
     "reweighted_l1_train",

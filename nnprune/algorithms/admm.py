@@ -51,7 +51,7 @@ from .. import optim
 from ..backend import get_xp, to_numpy
 from ..nn._validate import check_nonnegative_int, check_positive_int, check_probability
 from ..nn.module import Module
-from ..prune import custom_from_mask
+from ..prune import custom_from_mask, sparsity_to_count
 from ..regularizers import topk_mask
 from ..regularizers.base import check_nonnegative, check_positive
 from ..train import History, fit
@@ -109,11 +109,6 @@ def check_scope(scope: Any) -> str:
     return scope
 
 
-def kept_count(size: int, sparsity: float) -> int:
-    """Entries kept out of ``size``: ``size - round(sparsity * size)`` (PyTorch's rounding)."""
-    return size - round(sparsity * size)
-
-
 def project_sparse(arrays: list[Any], sparsity: float, scope: str) -> list[Any]:
     r"""Support masks of :math:`\Pi_{S_k}` for each array: top-k per array or over all of them.
 
@@ -122,10 +117,10 @@ def project_sparse(arrays: list[Any], sparsity: float, scope: str) -> list[Any]:
     ``k_i`` (in total ``k``) True entries, even when some of the kept values are 0.
     """
     if scope == "layer":
-        return [topk_mask(a, kept_count(a.size, sparsity)) for a in arrays]
+        return [topk_mask(a, a.size - sparsity_to_count(sparsity, a.size)) for a in arrays]
     xp = get_xp(*arrays)
     flat = xp.concatenate([xp.abs(a).reshape(-1).astype(np.float64) for a in arrays])  # (sum size,)
-    keep = topk_mask(flat, kept_count(flat.size, sparsity))
+    keep = topk_mask(flat, flat.size - sparsity_to_count(sparsity, flat.size))
     masks, start = [], 0
     for a in arrays:
         masks.append(keep[start : start + a.size].reshape(a.shape))
@@ -135,12 +130,7 @@ def project_sparse(arrays: list[Any], sparsity: float, scope: str) -> list[Any]:
 
 def _pruned_weights(model: Module) -> list[tuple[str, Module, str, Any]]:
     """``(dotted_name, module, local_name, parameter)`` for each prunable trainable weight."""
-    found = []
-    for mod_name, mod in model.named_modules():
-        for local, p in mod._parameters.items():
-            if p.prunable and p.requires_grad:
-                found.append((f"{mod_name}.{local}" if mod_name else local, mod, local, p))
-    return found
+    return [tuple(t) for t in model.prunable_parameters() if t.param.requires_grad]
 
 
 def _norm(arrays: list[Any]) -> float:
@@ -352,6 +342,5 @@ __all__ = [
     "admm_prune",
     "check_scope",
     "check_sparsity",
-    "kept_count",
     "project_sparse",
 ]

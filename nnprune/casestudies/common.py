@@ -89,19 +89,14 @@ def clone(model: nn.Module) -> nn.Module:
     return copy.deepcopy(model)
 
 
-def weights_of(model: nn.Module, kinds: tuple[type, ...] | None = None) -> list[tuple[Any, str]]:
-    """``(module, name)`` of every prunable parameter, optionally of modules of ``kinds`` only.
+def weights_of(model: nn.Module, kinds: tuple[type, ...] | None = None) -> list[str]:
+    """Qualified names of the prunable parameters, optionally of modules of ``kinds`` only.
 
-    The list :func:`nnprune.prune.global_unstructured` takes.
+    The ``names`` that :func:`nnprune.prune.to_sparsity` takes.
     """
-    out = []
-    for module in model.modules():
-        if kinds is not None and not isinstance(module, kinds):
-            continue
-        for name, p in module._parameters.items():
-            if p is not None and p.prunable:
-                out.append((module, name))
-    return out
+    return [
+        t.name for t in model.prunable_parameters() if kinds is None or isinstance(t.module, kinds)
+    ]
 
 
 def train_model(

@@ -49,7 +49,8 @@ from ..data import digits_splits
 from ..data.loader import Splits, Standardizer, train_val_test_split
 from ..models import small_cnn
 from ..models_resnet import small_resnet
-from ..prune.importance import amount_to_count, lowest
+from ..prune._checks import amount_to_count
+from ..prune.importance import lowest
 from .common import (
     CONTROL,
     clone,
@@ -73,26 +74,30 @@ METHODS = ("dense", CONTROL, "magnitude 80%", "filters -50%")
 
 def magnitude_prune(model: nn.Module, sparsity: float = SPARSITY) -> nn.Module:
     """Global L1 magnitude pruning of every ``Conv2d`` and ``Linear`` weight, in place."""
-    params = weights_of(model, (nn.Conv2d, nn.Linear))
-    prune.global_unstructured(params, prune.L1Unstructured, amount=sparsity)
-    return model
+    return prune.to_sparsity(model, sparsity, names=weights_of(model, (nn.Conv2d, nn.Linear)))
 
 
-def remove_cnn_filters(model: nn.Module, input_shape: Sequence[int], fraction: float) -> None:
-    """Remove ``fraction`` of the filters of every ``Conv2d`` of a plain CNN (lowest L1 first)."""
+def remove_cnn_filters(model: nn.Module, input_shape: Sequence[int], amount: int | float) -> None:
+    """Remove ``amount`` of the filters of every ``Conv2d`` of a plain CNN (lowest L1 first).
+
+    ``amount`` as in PyTorch: a count, or a fraction of each layer's filters.
+    """
     for conv in [m for m in model.modules() if isinstance(m, nn.Conv2d)]:
-        prune.prune_units(model, conv, fraction, "l1", input_shape=tuple(input_shape))
+        prune.prune_units(model, conv, amount, "l1", input_shape=tuple(input_shape))
 
 
-def remove_resnet_filters(model: nn.Module, fraction: float) -> None:
-    """Remove ``fraction`` of the inner channels of every block and of every coupled group."""
+def remove_resnet_filters(model: nn.Module, amount: int | float) -> None:
+    """Remove ``amount`` of the inner channels of every block and of every coupled group.
+
+    ``amount`` as in PyTorch: a count, or a fraction of each block's or group's channels.
+    """
     for name, module in model.named_children():
         if isinstance(module, nn.BasicBlock):
-            prune.prune_block_inner(model, name, fraction, "l1")
+            prune.prune_block_inner(model, name, amount, "l1")
     for group in prune.channel_groups(model):
         if group.prunable:
             scores = prune.coupled_channel_scores(model, group.name, "l1")
-            drop = lowest(scores, amount_to_count(fraction, group.channels))
+            drop = lowest(scores, amount_to_count(amount, group.channels, "channels"))
             prune.prune_coupled_channels(model, group.name, drop)
 
 

@@ -77,26 +77,26 @@ def speech_model(
     return SpeechClassifier(n_mels, num_classes, conv, hidden, cell=cell, rng=seed)
 
 
-def recurrent_weights(model: nn.Module) -> list[tuple[Any, str]]:
-    """``(rnn, name)`` of every ``weight_ih_l{k}`` and ``weight_hh_l{k}`` in the model."""
+def recurrent_weights(model: nn.Module) -> list[str]:
+    """Qualified names of every ``weight_ih_l{k}`` and ``weight_hh_l{k}`` in the model."""
     return [
-        (m, name)
-        for m in model.modules()
-        if isinstance(m, nn.GRU | nn.LSTM | nn.RNN)
-        for name, _ in m.named_parameters()
-        if name.startswith("weight_")
+        t.name
+        for t in model.prunable_parameters()
+        if isinstance(t.module, nn.GRU | nn.LSTM | nn.RNN) and t.attr.startswith("weight_")
     ]
 
 
 def prune_recurrent(model: nn.Module, sparsity: float = SPARSITY) -> nn.Module:
     """Global L1 magnitude pruning of the recurrent weights only, in place."""
-    prune.global_unstructured(recurrent_weights(model), prune.L1Unstructured, sparsity)
-    return model
+    return prune.to_sparsity(model, sparsity, names=recurrent_weights(model))
 
 
-def remove_units(model: SpeechClassifier, fraction: float = UNIT_FRACTION) -> tuple:
-    """Remove ``fraction`` of the GRU's hidden units (and the head's matching columns)."""
-    return prune.prune_hidden_units(model.rnn, fraction, next_layer=model.head)
+def remove_units(model: SpeechClassifier, amount: int | float = UNIT_FRACTION) -> tuple:
+    """Remove ``amount`` of the GRU's hidden units (and the head's matching columns).
+
+    ``amount`` as in PyTorch: a count, or a fraction of the hidden units.
+    """
+    return prune.prune_hidden_units(model.rnn, amount, next_layer=model.head)
 
 
 def standardize_frames(
@@ -138,7 +138,8 @@ def speech_splits(seed: int, samples: int, fsdd_root: str | None) -> Splits:
 
 def recurrent_sparsity(model: nn.Module) -> dict[str, float]:
     """``{"rnn_sparsity": fraction of zeros}`` over the recurrent weight matrices."""
-    weights = [getattr(m, n) for m, n in recurrent_weights(model)]
+    params = dict(model.named_parameters())
+    weights = [params[n] for n in recurrent_weights(model)]
     zeros = sum(int((p.data == 0).sum()) for p in weights)
     return {"rnn_sparsity": zeros / sum(p.size for p in weights)}
 

@@ -100,8 +100,7 @@ def prune_half_heads(model: TransformerClassifier, data: tuple[Any, Any]) -> dic
 
 def magnitude_prune_linear(model: nn.Module, sparsity: float = SPARSITY) -> nn.Module:
     """Global L1 magnitude pruning of every ``Linear`` weight, in place."""
-    prune.global_unstructured(weights_of(model, (nn.Linear,)), prune.L1Unstructured, sparsity)
-    return model
+    return prune.to_sparsity(model, sparsity, names=weights_of(model, (nn.Linear,)))
 
 
 def head_count(model: nn.Module) -> int:

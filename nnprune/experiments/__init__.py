@@ -21,8 +21,6 @@ from .methods import (
     RunContext,
     available_methods,
     get_method,
-    prunable_weights,
-    prune_to_sparsity,
     register,
 )
 from .runner import RunSpec, measure_latency, plan_runs, run_grid
@@ -40,8 +38,6 @@ __all__ = [
     "make_config",
     "measure_latency",
     "plan_runs",
-    "prunable_weights",
-    "prune_to_sparsity",
     "quick_config",
     "register",
     "run_grid",

@@ -25,7 +25,7 @@ Register your own with :func:`register`::
 
     @register("my_method", defaults={"alpha": 0.5}, summary="...")
     def my_method(ctx):
-        prune_to_sparsity(ctx.model, ctx.sparsity, scores=...)
+        prune.to_sparsity(ctx.model, ctx.sparsity, scores=...)
         ctx.retrain()
 
 Book: §3.3 (comparing methods).
@@ -40,10 +40,8 @@ from typing import Any
 import numpy as np
 
 from .. import nn, optim, prune
-from ..backend import to_numpy
 from ..data.loader import Splits
 from ..nn.module import Module
-from ..nn.parameter import Parameter
 from ..train import History, evaluate, fit
 
 Adapter = Callable[["RunContext"], "dict[str, Any] | None"]
@@ -203,87 +201,6 @@ def get_method(name: str) -> Method:
     return _REGISTRY[name]
 
 
-# ------------------------------------------------------------------ helpers
-def prunable_weights(model: Module) -> list[tuple[Module, str]]:
-    """``(module, "weight")`` for every layer with a prunable weight, in model order."""
-    pairs = []
-    for _, module in model.named_modules():
-        weight = getattr(module, "weight", None)
-        if isinstance(weight, Parameter) and weight.prunable:
-            pairs.append((module, "weight"))
-    return pairs
-
-
-def _masked_count(layer: Module) -> int:
-    """Entries of ``layer.weight`` that its mask prunes."""
-    mask = layer.weight.mask
-    return 0 if mask is None else int(mask.size - int(np.count_nonzero(to_numpy(mask))))
-
-
-def _layer_counts(sizes: list[int], sparsity: float) -> list[int]:
-    """Per-layer prune counts at ``sparsity`` that sum to ``round(sparsity * sum(sizes))``.
-
-    Largest-remainder rounding: each layer gets ``floor(sparsity * n_l)`` and
-    the layers with the largest fractional parts one more.
-    """
-    exact = np.array(sizes, dtype=np.float64) * sparsity
-    counts = np.floor(exact).astype(np.int64)
-    missing = int(round(sparsity * sum(sizes))) - int(counts.sum())
-    order = np.argsort(-(exact - counts), kind="stable")
-    counts[order[:missing]] += 1
-    return [int(c) for c in counts]
-
-
-def prune_to_sparsity(
-    model: Module,
-    sparsity: float,
-    scores: dict[Module, np.ndarray] | None = None,
-    *,
-    scope: str = "global",
-) -> Module:
-    r"""Prune the prunable weights so that exactly ``round(sparsity * n)`` of the ``n`` are zero.
-
-    Entries with the smallest score go first:
-
-    .. math::
-
-        s_i = |\text{scores}_i| \ \text{(default } |w_i|\text{)},\qquad
-        \text{prune the } k = \operatorname{round}(\text{sparsity}\cdot n) \text{ smallest}.
-
-    ``scope="global"`` ranks all weights together (``prune.global_unstructured``);
-    ``scope="layer"`` prunes every layer by the same fraction, with counts
-    rounded so the total is still ``k``.
-
-    Parameters
-    ----------
-    model : Module
-        Unpruned (or pruned: only kept entries are ranked; ``k`` counts all).
-    sparsity : float in [0, 1)
-    scores : dict, optional
-        ``{layer: array of the weight's shape}``; missing layers rank by
-        their weights.
-    scope : {"global", "layer"}
-
-    Book: §3.1 (global vs layer-wise magnitude pruning)
-    """
-    pairs = prunable_weights(model)
-    scores = scores or {}
-    sizes = [m.weight.size for m, _ in pairs]
-    already = [_masked_count(m) for m, _ in pairs]
-    if scope == "global":
-        k = int(round(sparsity * sum(sizes))) - sum(already)
-        table = {(m, n): scores[m] for m, n in pairs if m in scores}
-        prune.global_unstructured(
-            pairs, prune.L1Unstructured, amount=max(k, 0), importance_scores=table
-        )
-    elif scope == "layer":
-        for (m, name), k, done in zip(pairs, _layer_counts(sizes, sparsity), already, strict=True):
-            prune.l1_unstructured(m, name, amount=max(k - done, 0), importance_scores=scores.get(m))
-    else:
-        raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
-    return model
-
-
 # ---------------------------------------------------------------- baselines
 @register("random", summary="random unstructured pruning, global (the floor to beat)")
 def random_pruning(ctx: RunContext) -> None:
@@ -291,8 +208,9 @@ def random_pruning(ctx: RunContext) -> None:
 
     Book: §3.3 (the random baseline of ShrinkBench)
     """
-    pairs = prunable_weights(ctx.model)
-    k = int(round(ctx.sparsity * sum(m.weight.size for m, _ in pairs)))
+    chosen = list(ctx.model.prunable_parameters())
+    k = prune.sparsity_to_count(ctx.sparsity, sum(t.param.size for t in chosen))
+    pairs = [(t.module, t.attr) for t in chosen]
     prune.global_unstructured(pairs, prune.RandomUnstructured, amount=k, seed=ctx.seed)
     ctx.retrain()
 
@@ -305,7 +223,7 @@ def global_magnitude(ctx: RunContext) -> None:
 
     Book: §3.1, §3.3
     """
-    prune_to_sparsity(ctx.model, ctx.sparsity, scope="global")
+    prune.to_sparsity(ctx.model, ctx.sparsity, scope="global")
     ctx.retrain()
 
 
@@ -315,5 +233,5 @@ def layer_magnitude(ctx: RunContext) -> None:
 
     Book: §3.1, §3.3
     """
-    prune_to_sparsity(ctx.model, ctx.sparsity, scope="layer")
+    prune.to_sparsity(ctx.model, ctx.sparsity, scope="layer")
     ctx.retrain()

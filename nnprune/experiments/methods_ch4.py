@@ -22,16 +22,24 @@ from typing import Any
 
 import numpy as np
 
-from .. import metrics, nn, optim
+from .. import metrics, nn, optim, prune
 from ..backend import to_numpy
 from ..nn.module import Module
 from ..train import History, fit
-from .methods import RunContext, _masked_count, prunable_weights, prune_to_sparsity, register
+from .methods import RunContext, register
 
 
 # --------------------------------------------- chapter 4: gradient sensitivity
 def _loss() -> Module:
     return nn.CrossEntropyLoss()
+
+
+def _masked(model: Module) -> int:
+    """Entries of the prunable weights that their masks prune."""
+    return sum(
+        0 if p.mask is None else int(p.size - np.count_nonzero(to_numpy(p.mask)))
+        for *_, p in model.prunable_parameters()
+    )
 
 
 @register(
@@ -43,16 +51,16 @@ def gsp(ctx: RunContext) -> None:
     """GSP: prune the weights with the smallest mean gradient magnitude, then retrain.
 
     Scores from :func:`nnprune.saliency.gsp_scores` on the training set,
-    pruned globally to the exact target with :func:`nnprune.saliency.prune_by_scores`.
+    pruned globally to the exact target with :func:`nnprune.prune.to_sparsity`.
 
     Book: §4.3 (corrected, see docs/errata.md#s4-3-gsp)
     """
-    from ..saliency import gsp_scores, prune_by_scores
+    from ..saliency import gsp_scores
 
     scores = gsp_scores(
         ctx.model, _loss(), ctx.splits.train, batch_size=ctx.method_settings["batch_size"]
     )
-    prune_by_scores(ctx.model, scores, ctx.sparsity, scope="global")
+    prune.to_sparsity(ctx.model, ctx.sparsity, scores, scope="global")
     ctx.retrain()
 
 
@@ -69,12 +77,12 @@ def taylor(ctx: RunContext) -> None:
 
     Book: §4.3 (corrected, see docs/errata.md#s4-3-agsp)
     """
-    from ..saliency import agsp_scores, prune_by_scores
+    from ..saliency import agsp_scores
 
     scores = agsp_scores(
         ctx.model, _loss(), ctx.splits.train, batch_size=ctx.method_settings["batch_size"]
     )
-    prune_by_scores(ctx.model, scores, ctx.sparsity, scope="global")
+    prune.to_sparsity(ctx.model, ctx.sparsity, scores, scope="global")
     ctx.retrain()
 
 
@@ -127,42 +135,37 @@ def gsap(ctx: RunContext) -> dict[str, Any]:
     from ..saliency import gsap_scores
 
     model = ctx.model
-    pairs = prunable_weights(model)
-    names = {id(m): n for n, m in model.named_modules()}
-    total = sum(m.weight.size for m, _ in pairs)
-    k = int(round(ctx.sparsity * total))
+    weights = list(model.prunable_parameters())
+    k = prune.sparsity_to_count(ctx.sparsity, sum(t.param.size for t in weights))
+    layers = [t.name.rpartition(".")[0] for t in weights[:-1]]  # the output's units are classes
     units = []
-    for layer, _ in pairs[:-1]:  # the output layer's units are the classes
+    for layer in layers:
         scores = gsap_scores(
             model,
             _loss(),
             ctx.splits.train,
-            names[id(layer)],
+            layer,
             batch_size=ctx.method_settings["batch_size"],
             normalize=True,
         )
-        units += [(float(s), names[id(layer)], j) for j, s in enumerate(scores)]
-    left = {names[id(m)]: m.weight.shape[0] for m, _ in pairs[:-1]}
+        units += [(float(s), layer, j) for j, s in enumerate(scores)]
+    left = {layer: t.param.shape[0] for layer, t in zip(layers, weights, strict=False)}
     masked = 0
-
-    def zeros() -> int:
-        return sum(_masked_count(m) for m, _ in pairs)
-
     for _, name, j in sorted(units):
         if left[name] == 1:
             continue
-        saved = [(m.weight.data.copy(), m.weight.mask) for m, _ in pairs]
+        saved = [(t.param.data.copy(), t.param.mask) for t in model.prunable_parameters()]
         mask_units(model, name, [j], ctx.input_shape)
-        if zeros() > k:  # this unit overshoots: undo it (masking zeroed its values)
-            for (m, _), (data, mask) in zip(pairs, saved, strict=True):
-                m.weight.mask = None
-                m.weight.data = data
-                m.weight.mask = mask
+        if _masked(model) > k:  # this unit overshoots: undo it (masking zeroed its values)
+            for t, (data, mask) in zip(model.prunable_parameters(), saved, strict=True):
+                t.param.mask = None
+                t.param.data = data
+                t.param.mask = mask
             break
         left[name] -= 1
         masked += 1
-    from_units = zeros()
-    prune_to_sparsity(model, ctx.sparsity, scope="global")
+    from_units = _masked(model)
+    prune.to_sparsity(model, ctx.sparsity, scope="global")
     ctx.retrain()
     return {
         "units_masked": masked,
@@ -187,16 +190,13 @@ class _StayBelowTarget:
 
     def __init__(self, ctx: RunContext) -> None:
         self.model = ctx.model
-        pairs = prunable_weights(ctx.model)
-        self.limit = int(round(ctx.sparsity * sum(m.weight.size for m, _ in pairs)))
-        self.pairs = pairs
+        self.params = [t.param for t in ctx.model.prunable_parameters()]
+        self.limit = prune.sparsity_to_count(ctx.sparsity, sum(p.size for p in self.params))
         self.state = ctx.model.state_dict()
         self.epochs = 0
 
     def on_epoch_end(self, epoch: int, history: History) -> bool | None:
-        zeros = sum(
-            m.weight.size - int(np.count_nonzero(to_numpy(m.weight.data))) for m, _ in self.pairs
-        )
+        zeros = sum(p.size - int(np.count_nonzero(to_numpy(p.data))) for p in self.params)
         if zeros > self.limit:
             return True
         self.state, self.epochs = self.model.state_dict(), epoch + 1
@@ -249,7 +249,7 @@ def _finish_l1(ctx: RunContext, guard: _StayBelowTarget) -> dict[str, Any]:
     """Restore the last state within the target, prune to it by magnitude, retrain."""
     guard.restore()
     zero_fraction = metrics.model_sparsity(ctx.model)
-    prune_to_sparsity(ctx.model, ctx.sparsity, scope="global")
+    prune.to_sparsity(ctx.model, ctx.sparsity, scope="global")
     ctx.retrain()
     return {"l1_epochs_kept": guard.epochs, "zero_fraction_after_l1": zero_fraction}
 
@@ -349,7 +349,7 @@ def _mask_plan(model: Module, plan: list, input_shape: tuple[int, ...]) -> int:
 
     for layer, indices in plan:
         mask_units(model, layer, indices, input_shape)
-    return sum(_masked_count(m) for m, _ in prunable_weights(model))
+    return _masked(model)
 
 
 @register(
@@ -377,7 +377,7 @@ def slimming(ctx: RunContext) -> dict[str, Any]:
        target :math:`k = \operatorname{round}(\text{sparsity}\cdot n)`
        (bisection; the masked weights grow with the count).
     3. Whole channels rarely add up to :math:`k` exactly, so the remaining
-       weights are pruned by global magnitude (:func:`prune_to_sparsity`), and
+       weights are pruned by global magnitude (:func:`nnprune.prune.to_sparsity`), and
        the model is retrained with the masks.
 
     Only valid for models with BatchNorm (``batchnorm = true`` in ``[compare]``);
@@ -409,8 +409,8 @@ def slimming(ctx: RunContext) -> dict[str, Any]:
         callbacks=[SlimmingPenalty(s["lam"], optimizer=opt)],
         progress=False,
     )
-    total = sum(m.weight.size for m, _ in prunable_weights(ctx.model))
-    k = int(round(ctx.sparsity * total))
+    total = sum(t.param.size for t in ctx.model.prunable_parameters())
+    k = prune.sparsity_to_count(ctx.sparsity, total)
     channels = sum(g.size for g in bn_scales(ctx.model))
     lo, hi = 0, int(round(s["fraction"] * channels))  # lo always fits: no channel, no zeros
     while lo < hi:
@@ -422,7 +422,7 @@ def slimming(ctx: RunContext) -> dict[str, Any]:
             hi = mid - 1
     plan = _slimming_plan(ctx.model, lo, ctx.input_shape) if lo else []
     from_channels = _mask_plan(ctx.model, plan, ctx.input_shape)
-    prune_to_sparsity(ctx.model, ctx.sparsity, scope="global")
+    prune.to_sparsity(ctx.model, ctx.sparsity, scope="global")
     ctx.retrain()
     return {
         "channels_masked": sum(len(idx) for _, idx in plan),

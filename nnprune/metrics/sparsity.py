@@ -96,7 +96,9 @@ def counted_parameters(model: Module, which: str = "prunable") -> list[tuple[str
     """
     if which not in WHICH:
         raise ValueError(f"which must be one of {list(WHICH)}, got {which!r}")
-    return [(n, p) for n, p in model.named_parameters() if which == "all" or p.prunable]
+    if which == "all":
+        return list(model.named_parameters())
+    return [(t.name, t.param) for t in model.prunable_parameters()]
 
 
 def parameter_sparsity(model: Module, which: str = "prunable") -> dict[str, float]:

@@ -40,7 +40,7 @@ def check_criterion(criterion: Any) -> str | Importance:
 
 def prunable_names(model: Module) -> list[str]:
     """Dotted names of the prunable weights, in model order (``["0.weight", "2.weight", ...]``)."""
-    return [name for name, p in model.named_parameters() if p.prunable]
+    return [t.name for t in model.prunable_parameters()]
 
 
 def select(model: Module, layers: Sequence[str] | None = None) -> dict[str, tuple[Module, str]]:
@@ -49,7 +49,8 @@ def select(model: Module, layers: Sequence[str] | None = None) -> dict[str, tupl
     ``layers`` lists parameter names (``"0.weight"``) or module names (``"0"``,
     meaning its prunable weights); ``None`` selects every prunable weight.
     """
-    names = prunable_names(model)
+    found = {t.name: t for t in model.prunable_parameters()}
+    names = list(found)
     if layers is None:
         chosen = names
     else:
@@ -65,11 +66,13 @@ def select(model: Module, layers: Sequence[str] | None = None) -> dict[str, tupl
             raise ValueError(f"unknown layer names {unknown}; prunable weights are {names}")
     if not chosen:
         raise ValueError("no prunable weights selected")
-    out = {}
-    for name in chosen:
-        mod_name, _, attr = name.rpartition(".")
-        out[name] = (model.get_submodule(mod_name), attr)
-    return out
+    return {name: (found[name].module, found[name].attr) for name in chosen}
+
+
+def selected_parameters(model: Module, layers: Sequence[str] | None = None) -> dict[str, Parameter]:
+    """``{dotted name: Parameter}`` of the weights :func:`select` chooses, in the same order."""
+    found = {t.name: t.param for t in model.prunable_parameters()}
+    return {name: found[name] for name in select(model, layers)}
 
 
 def pruned_count(param: Parameter) -> int:
@@ -79,6 +82,6 @@ def pruned_count(param: Parameter) -> int:
 
 def weight_sparsity(model: Module, layers: Sequence[str] | None = None) -> float:
     """Fraction of the selected weights that are exactly zero."""
-    params = [m._parameters[a] for m, a in select(model, layers).values()]
+    params = list(selected_parameters(model, layers).values())
     zeros = sum(int(p.size - np.count_nonzero(to_numpy(p.data))) for p in params)
     return zeros / sum(p.size for p in params)

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..nn.module import Module
-from ._select import SCOPES, check_sparsity, pruned_count, select
+from ._select import SCOPES, check_sparsity, pruned_count, selected_parameters
 from .loop import decide
 
 
@@ -81,7 +81,7 @@ class GradualPruning:
             return
         target = check_sparsity(target, "schedule sparsity")
         decide(model, target, "magnitude", self.scope, self.layers)
-        params = [m._parameters[a] for m, a in select(model, self.layers).values()]
+        params = list(selected_parameters(model, self.layers).values())
         achieved = sum(pruned_count(p) for p in params) / sum(p.size for p in params)
         self.history_.append((int(step), float(target), achieved))
 

@@ -41,6 +41,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .. import nn, optim, prune
 from ..backend import to_backend, to_numpy
 from ..nn.module import Module
@@ -54,6 +56,7 @@ from ._select import (
     check_sparsity,
     pruned_count,
     select,
+    selected_parameters,
     weight_sparsity,
 )
 from .schedules import iterative_sparsities
@@ -95,8 +98,10 @@ def decide(
     layers : list of str, optional
         Weights to prune (see :func:`select`); default all prunable weights.
     scores : dict, optional
-        ``{dotted name: array of the weight's shape}``: importance scores,
-        ranked by absolute value (e.g. :math:`|w \cdot \partial L/\partial w|`).
+        ``{dotted name: array of the weight's shape}``, one per selected weight:
+        importance scores, ranked by absolute value (e.g.
+        :math:`|w \cdot \partial L/\partial w|`). The magnitude criterion is
+        :func:`nnprune.prune.to_sparsity` on the selected weights.
     seed : int, optional
         For ``criterion="random"``.
 
@@ -113,39 +118,26 @@ def decide(
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {list(SCOPES)}, got {scope!r}")
     targets = select(model, layers)
-    scores = dict(scores or {})
-    params = {n: m._parameters[a] for n, (m, a) in targets.items()}
-    if scores:
-        if set(scores) != set(targets):
-            raise ValueError(
-                f"scores must have exactly the pruned weights {list(targets)} as keys, "
-                f"got {sorted(scores)}"
-            )
-        scores = {n: to_numpy(s) for n, s in scores.items()}
-        for n, s in scores.items():
-            if s.shape != params[n].shape:
-                raise ValueError(f"scores[{n!r}] must have shape {params[n].shape}, got {s.shape}")
-    groups = [list(targets)] if scope == "global" else [[n] for n in targets]
-    counts = []
-    for group in groups:
-        total = sum(params[n].size for n in group)
-        already = sum(pruned_count(params[n]) for n in group)
-        k = round(sparsity * total) - already
-        if k < 0:
-            raise ValueError(
-                f"sparsity={sparsity} is below the current sparsity {already / total:.4f} "
-                f"of {group if len(group) > 1 else group[0]}; masks only grow"
-            )
-        counts.append(k)
-    for group, k in zip(groups, counts, strict=True):
-        pairs = [targets[n] for n in group]
-        if criterion == "random":
+    params = selected_parameters(model, layers)
+    if criterion == "magnitude":
+        given = None if not scores else {n: np.abs(to_numpy(s)) for n, s in scores.items()}
+        prune.to_sparsity(model, sparsity, given, scope, names=list(targets))
+    else:
+        groups = [list(targets)] if scope == "global" else [[n] for n in targets]
+        counts = []
+        for group in groups:
+            total = sum(params[n].size for n in group)
+            already = sum(pruned_count(params[n]) for n in group)
+            k = prune.sparsity_to_count(sparsity, total) - already
+            if k < 0:
+                raise ValueError(
+                    f"sparsity={sparsity} is below the current sparsity {already / total:.4f} "
+                    f"of {group if len(group) > 1 else group[0]}; masks only grow"
+                )
+            counts.append(k)
+        for group, k in zip(groups, counts, strict=True):
+            pairs = [targets[n] for n in group]
             prune.global_unstructured(pairs, prune.RandomUnstructured, amount=k, seed=seed)
-        else:
-            given = {targets[n]: scores[n] for n in group if n in scores}
-            prune.global_unstructured(
-                pairs, prune.L1Unstructured, amount=k, importance_scores=given
-            )
     return {n: pruned_count(p) / p.size for n, p in params.items()}
 
 

@@ -36,7 +36,7 @@ from ..backend import to_numpy
 from ..nn._validate import check_positive_int
 from ..nn.module import MASK_SUFFIX, Module
 from ..train import History
-from ._select import SCOPES, check_sparsity, pruned_count, select
+from ._select import SCOPES, check_sparsity, pruned_count, select, selected_parameters
 from .loop import decide, evaluate, retrain
 
 BuildModel = Callable[[int], Module]
@@ -106,8 +106,8 @@ def _masks(model: Module) -> dict[str, np.ndarray]:
 
 
 def _record(r: int, model: Module, splits: Any, start: dict, history: History) -> LotteryRound:
-    params = [m._parameters[a] for m, a in select(model).values()]
-    names = list(select(model))
+    chosen = selected_parameters(model)
+    params, names = list(chosen.values()), list(chosen)
     _, val_acc = evaluate(model, splits.val)
     _, test_acc = evaluate(model, splits.test)
     return LotteryRound(
@@ -253,7 +253,7 @@ def random_reinit_control(
     # fit's check, kept before training: retrain would accept epochs=0 (no training).
     check_positive_int("epochs", epochs)
     retrain(model, splits, epochs, lr, momentum=momentum, batch_size=batch_size, seed=seed)
-    weights = [m._parameters[a] for m, a in select(model).values()]
+    weights = list(selected_parameters(model).values())
     _, val_acc = evaluate(model, splits.val)
     _, test_acc = evaluate(model, splits.test)
     sparsity = sum(pruned_count(p) for p in weights) / sum(p.size for p in weights)

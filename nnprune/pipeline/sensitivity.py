@@ -28,7 +28,14 @@ from .. import prune
 from .._atomic import save_figure
 from .._atomic import write_csv as _write_csv
 from ..nn.module import Module
-from ._select import CRITERIA, check_sparsity, pruned_count, select, weight_sparsity
+from ._select import (
+    CRITERIA,
+    check_sparsity,
+    pruned_count,
+    select,
+    selected_parameters,
+    weight_sparsity,
+)
 from .loop import decide, evaluate, retrain
 
 DEFAULT_SPARSITIES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -72,11 +79,11 @@ def sensitivity_analysis(
     sparsities = [check_sparsity(s, "sparsities") for s in sparsities]
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
-    targets = select(model, layers)
+    targets = selected_parameters(model, layers)
     state = model.state_dict()
     rows = []
     try:
-        for name, (mod, attr) in targets.items():
+        for name, param in targets.items():
             for s in sparsities:
                 decide(model, s, criterion, "layer", [name], seed=seed)
                 loss, acc = evaluate(model, splits.val)
@@ -86,7 +93,7 @@ def sensitivity_analysis(
                         "sparsity": s,
                         "accuracy": acc,
                         "loss": loss,
-                        "pruned": pruned_count(mod._parameters[attr]),
+                        "pruned": pruned_count(param),
                         "model_pruned": _total_pruned(model),
                     }
                 )
@@ -202,7 +209,7 @@ def threshold_sweep(
     for q in qs:
         if isinstance(q, bool) or not isinstance(q, int | float) or not q >= 0:
             raise ValueError(f"qs must hold numbers >= 0, got {q!r}")
-    targets = select(model, layers)
+    targets = selected_parameters(model, layers)
 
     def prune_fn(work: Module, q: float) -> None:
         for name in targets:

@@ -20,6 +20,9 @@ with ``layer.weight.data`` already zero where it is False. PyTorch keeps
   :func:`std_threshold_unstructured`, :func:`custom_from_mask`, :func:`identity`;
 * structured (masks on whole channels): :func:`ln_structured`, :func:`random_structured`;
 * N:M semi-structured: :func:`nm_structured`, :func:`is_nm_sparse`;
+* to an absolute target with your own scores: :func:`to_sparsity` (scores keyed
+  by qualified parameter name; ``sparsity`` = share of zeros, unlike PyTorch's
+  relative ``amount``);
 * bookkeeping: :func:`remove`, :func:`is_pruned`, :class:`PruningLog`.
 
 Book: §3.1–3.2, §5, §8.
@@ -47,6 +50,7 @@ from .methods import (
     RandomUnstructured,
 )
 from .nm import NMStructured, is_nm_sparse, nm_mask, nm_structured
+from .target import sparsity_to_count, to_sparsity
 from .threshold import ThresholdUnstructured, std_threshold_unstructured, threshold_unstructured
 
 __all__ = [
@@ -72,8 +76,10 @@ __all__ = [
     "random_structured",
     "random_unstructured",
     "remove",
+    "sparsity_to_count",
     "std_threshold_unstructured",
     "threshold_unstructured",
+    "to_sparsity",
 ]
 
 # Structured pruning with physical removal (Book §3.1).

@@ -40,12 +40,30 @@ def check_amount(amount: Any) -> int | float:
     return float(amount)
 
 
-def units_to_prune(amount: int | float, available: int, unit: str = "entries") -> int:
-    """Turn a checked ``amount`` into a count of units to prune among ``available``.
+def amount_to_count(amount: Any, available: int, unit: str = "entries") -> int:
+    r"""Turn PyTorch's ``amount`` into the number of units to prune among ``available``.
 
-    A float is a fraction of the units *still kept*, rounded with Python's
-    ``round`` (half to even) exactly as ``torch.nn.utils.prune`` does.
+    The one amount-to-count rule of nnprune (``torch.nn.utils.prune``'s):
+
+    .. math::
+
+        k = \begin{cases} \text{amount} & \text{amount an int (a count)},\\
+        \operatorname{round}(\text{amount}\cdot n) & \text{amount a float in } [0, 1],
+        \end{cases}
+
+    where :math:`n` = ``available`` counts the units *still kept* (entries,
+    channels, heads, hidden units), and ``round`` is Python's (half to even).
+    A float ``amount`` is thus relative to what is left; the absolute share of
+    zeros is ``sparsity`` (see :func:`nnprune.prune.sparsity_to_count`).
+
+    Raises
+    ------
+    TypeError
+        If ``amount`` is not a real number (bools are refused too).
+    ValueError
+        If it is a negative int, a float outside [0, 1], or a count above ``available``.
     """
+    amount = check_amount(amount)
     if isinstance(amount, int):
         if amount > available:
             raise ValueError(
@@ -56,7 +74,7 @@ def units_to_prune(amount: int | float, available: int, unit: str = "entries") -
 
 
 def get_parameter(module: Any, name: Any, *, force: bool = False) -> Parameter:
-    """Return ``module._parameters[name]`` after checking it may be pruned.
+    """Return the parameter ``module.<name>`` after checking it may be pruned.
 
     Raises
     ------
@@ -70,7 +88,7 @@ def get_parameter(module: Any, name: Any, *, force: bool = False) -> Parameter:
         raise TypeError(f"module must be an nnprune.nn.Module, got {type(module).__name__}")
     if not isinstance(name, str):
         raise TypeError(f"name must be a parameter name (str), got {name!r}")
-    params = module._parameters
+    params = {n: p for n, p in module.named_parameters() if "." not in n}  # its own
     if name not in params:
         if params:
             hint = f"its parameters are {list(params)}"

@@ -54,8 +54,8 @@ from ..backend import backend_of, get_xp, to_backend, to_numpy
 from ..nn._validate import check_positive_int
 from ..nn.attention import MultiHeadSelfAttention
 from ..nn.module import Module
+from ._checks import amount_to_count
 from ._surgery import check_indices, shrink
-from .importance import amount_to_count
 
 SCOPES = ("global", "layer")
 
@@ -266,7 +266,7 @@ def _select(scores: dict[str, np.ndarray], amount: Any, scope: str) -> dict[str,
     if scope == "layer":
         chosen = {}
         for name, s in scores.items():
-            count = amount_to_count(amount, s.size)
+            count = amount_to_count(amount, s.size, "heads")
             if count >= s.size:
                 raise ValueError(
                     f"amount {amount!r} would remove all {s.size} heads of layer {name!r}; "
@@ -275,7 +275,7 @@ def _select(scores: dict[str, np.ndarray], amount: Any, scope: str) -> dict[str,
             chosen[name] = np.sort(np.argsort(s, kind="stable")[:count])
         return chosen
     flat = [(float(v), i, h) for i, s in enumerate(scores.values()) for h, v in enumerate(s)]
-    count = amount_to_count(amount, len(flat))
+    count = amount_to_count(amount, len(flat), "heads")
     limit = len(flat) - len(scores)
     if count > limit:
         raise ValueError(

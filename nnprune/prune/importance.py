@@ -31,7 +31,6 @@ Book: §3.1 (structural pruning), §3.2 (importance criteria).
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -99,37 +98,9 @@ def unit_scores(module: Any, criterion: Criterion = "l1", seed: SeedLike = None)
     return scores
 
 
-def amount_to_count(amount: Any, n_units: int) -> int:
-    """Turn ``amount`` into a number of units, as ``torch.nn.utils.prune`` does.
-
-    Parameters
-    ----------
-    amount : int or float
-        An int is a count in ``[0, n_units]``; a float is a fraction in
-        ``[0, 1]``, rounded to ``round(amount * n_units)``.
-    n_units : int
-        Number of units of the layer.
-
-    Raises
-    ------
-    ValueError
-        If ``amount`` is negative, a bool, a count above ``n_units`` or a
-        fraction above 1.
-    """
-    if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
-        raise ValueError(f"amount must be an int (count) or a float (fraction), got {amount!r}")
-    if isinstance(amount, numbers.Integral):
-        if not 0 <= amount <= n_units:
-            raise ValueError(f"amount must be a count in [0, {n_units}], got {amount}")
-        return int(amount)
-    if not 0.0 <= amount <= 1.0:
-        raise ValueError(f"amount must be a fraction in [0, 1], got {amount}")
-    return int(round(float(amount) * n_units))
-
-
 def lowest(scores: np.ndarray, count: int) -> np.ndarray:
     """Indices of the ``count`` lowest scores, sorted; ties go to the lower index."""
     return np.sort(np.argsort(scores, kind="stable")[:count])
 
 
-__all__ = ["CRITERIA", "amount_to_count", "lowest", "unit_scores"]
+__all__ = ["CRITERIA", "lowest", "unit_scores"]

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..rng import SeedLike, as_generator
 from ._apply import apply_method
-from ._checks import check_amount, check_dim, check_int_dim, check_norm_order, units_to_prune
+from ._checks import amount_to_count, check_amount, check_dim, check_int_dim, check_norm_order
 
 
 class BasePruningMethod(ABC):
@@ -171,7 +171,7 @@ class L1Unstructured(BasePruningMethod):
 
     def compute_mask(self, t: np.ndarray, default_mask: np.ndarray) -> np.ndarray:
         scores = np.abs(t).reshape(-1)
-        k = units_to_prune(self.amount, scores.size)
+        k = amount_to_count(self.amount, scores.size)
         pruned = np.zeros(scores.size, dtype=bool)
         pruned[np.argsort(scores, kind="stable")[:k]] = True
         self.stats_ = score_stats(scores, pruned)
@@ -203,7 +203,7 @@ class RandomUnstructured(BasePruningMethod):
         self.rng = as_generator(seed)
 
     def compute_mask(self, t: np.ndarray, default_mask: np.ndarray) -> np.ndarray:
-        k = units_to_prune(self.amount, t.size)
+        k = amount_to_count(self.amount, t.size)
         pruned = np.zeros(t.size, dtype=bool)
         if k:
             pruned[self.rng.choice(t.size, size=k, replace=False)] = True
@@ -267,7 +267,7 @@ class LnStructured(BasePruningMethod):
     def compute_mask(self, t: np.ndarray, default_mask: np.ndarray) -> np.ndarray:
         dim = check_dim(self.dim, t.ndim, t.shape)
         norms = lp_norm(t, self.n, dim)
-        k = units_to_prune(self.amount, norms.size, unit=f"channels along dim {self.dim}")
+        k = amount_to_count(self.amount, norms.size, unit=f"channels along dim {self.dim}")
         pruned = np.zeros(norms.size, dtype=bool)
         pruned[np.argsort(norms, kind="stable")[:k]] = True
         self.stats_ = score_stats(norms, pruned)
@@ -300,7 +300,7 @@ class RandomStructured(BasePruningMethod):
     def compute_mask(self, t: np.ndarray, default_mask: np.ndarray) -> np.ndarray:
         dim = check_dim(self.dim, t.ndim, t.shape)
         channels = t.shape[dim]
-        k = units_to_prune(self.amount, channels, unit=f"channels along dim {self.dim}")
+        k = amount_to_count(self.amount, channels, unit=f"channels along dim {self.dim}")
         pruned = np.zeros(channels, dtype=bool)
         if k:
             pruned[self.rng.choice(channels, size=k, replace=False)] = True

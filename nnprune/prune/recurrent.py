@@ -72,8 +72,9 @@ from ..nn.linear import Linear
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..nn.rnn import RNNBase
+from ._checks import amount_to_count
 from ._surgery import chain_sites, check_indices, find_site, mask_out, shrink
-from .importance import amount_to_count, lowest
+from .importance import lowest
 from .removal import RemovalRecord
 
 GATE_CRITERIA = ("l1", "l2")
@@ -299,7 +300,7 @@ def prune_hidden_units(
     Book: §3.1, §3.2, §6.3, §7.3.
     """
     _check_rnn(rnn_module)
-    count = amount_to_count(amount, rnn_module.hidden_size)
+    count = amount_to_count(amount, rnn_module.hidden_size, "hidden units")
     units = [
         lowest(gate_unit_scores(rnn_module, criterion, k), count)
         for k in range(rnn_module.num_layers)

@@ -89,8 +89,9 @@ from ..nn.linear import Linear
 from ..nn.module import Module
 from ..nn.pooling import AvgPool2d, MaxPool2d
 from ..rng import SeedLike
+from ._checks import amount_to_count
 from ._surgery import Site, chain_sites, check_indices, find_site, mask_out, shrink, take
-from .importance import Criterion, amount_to_count, lowest, unit_scores
+from .importance import Criterion, lowest, unit_scores
 from .log import emit_units
 
 _ELEMENTWISE = (ReLU, LeakyReLU, Tanh, Sigmoid, Dropout)
@@ -402,7 +403,7 @@ def prune_units(
     sites = chain_sites(model)
     module = sites[_producer(sites, layer)].module
     scores = unit_scores(module, criterion, seed)
-    count = amount_to_count(amount, len(scores))
+    count = amount_to_count(amount, len(scores), "units")
     chosen = lowest(scores, count)
     why = {
         "function": "prune_units",

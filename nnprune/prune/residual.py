@@ -90,8 +90,9 @@ from ..nn.module import Module, Sequential
 from ..nn.pooling import AvgPool2d, MaxPool2d
 from ..nn.residual import BasicBlock
 from ..rng import SeedLike, as_generator
+from ._checks import amount_to_count
 from ._surgery import Site, chain_sites, check_indices, find_site
-from .importance import Criterion, amount_to_count, lowest, unit_scores
+from .importance import Criterion, lowest, unit_scores
 from .removal import Edit, RemovalRecord, mask_planned, plan_removal, remove_planned
 
 _PER_CHANNEL = (ReLU, LeakyReLU, Tanh, Sigmoid, Dropout, MaxPool2d, AvgPool2d)
@@ -421,7 +422,8 @@ def prune_block_inner(
     """
     m = _block_site(model, block_name).module
     scores = unit_scores(m.conv1, criterion, seed)
-    return remove_block_inner(model, m, lowest(scores, amount_to_count(amount, len(scores))))
+    count = amount_to_count(amount, len(scores), "channels")
+    return remove_block_inner(model, m, lowest(scores, count))
 
 
 __all__ = [

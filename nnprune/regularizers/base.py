@@ -72,7 +72,7 @@ def check_array(name: str, value: Any) -> Any:
 
 
 def prunable_parameters(model: Module) -> list[Parameter]:
-    """The prunable parameters of ``model`` (the weights), in registration order.
+    """The prunable parameters of ``model`` (the weights), as ``model.prunable_parameters()``.
 
     Raises
     ------
@@ -81,7 +81,7 @@ def prunable_parameters(model: Module) -> list[Parameter]:
     """
     if not isinstance(model, Module):
         raise ValueError(f"model must be an nnprune Module, got {type(model).__name__}")
-    return [p for p in model.parameters() if p.prunable]
+    return [t.param for t in model.prunable_parameters()]
 
 
 def as_parameter_list(params: ParamsLike) -> list[Parameter]:

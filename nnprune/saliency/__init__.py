@@ -2,7 +2,7 @@ r"""Gradient-sensitivity pruning criteria of book §4.3, corrected.
 
 * weights: :func:`gsp_scores` (:math:`|g|`), :func:`agsp_scores` (:math:`|w g|`),
   :func:`snip` / :func:`snip_scores` (SNIP at initialisation), applied with
-  :func:`prune_by_scores`; :func:`obd_scores` (second order, small layers);
+  :func:`nnprune.prune.to_sparsity`; :func:`obd_scores` (second order, small layers);
 * units: :func:`gsap_scores` / :func:`gsap_prune` (Taylor :math:`|z\,\partial J/\partial z|`,
   Molchanov 2017), removed physically;
 * channels: :class:`SlimmingPenalty` and :func:`slim_channels` (network slimming);
@@ -16,7 +16,6 @@ from .gradient import (
     agsp_scores,
     book_gsp_select,
     gsp_scores,
-    prune_by_scores,
     signed_gradients,
     snip,
     snip_scores,
@@ -37,7 +36,6 @@ __all__ = [
     "gsp_scores",
     "hessian_diagonal",
     "obd_scores",
-    "prune_by_scores",
     "signed_gradients",
     "slim_channels",
     "snip",

@@ -38,8 +38,8 @@ The book's GSP prunes the weight with the **minimum signed** gradient, one weigh
 at a time. The minimum of a signed quantity is its most negative value, a weight
 whose gradient is large in magnitude: the book removes the weights the loss is
 most sensitive to. :func:`book_gsp_select` keeps that rule only to show the flaw.
-Here the scores are magnitudes and :func:`prune_by_scores` removes a fraction per
-step, with exact counts.
+Here the scores are magnitudes, keyed by qualified parameter name, and
+:func:`nnprune.prune.to_sparsity` prunes to an exact sparsity per step.
 
 References
 ----------
@@ -64,7 +64,7 @@ from ..backend import to_numpy
 from ..nn._validate import check_probability
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from ..prune import L1Unstructured, global_unstructured, l1_unstructured
+from ..prune import to_sparsity
 from ._common import (
     check_batching,
     check_data,
@@ -75,11 +75,10 @@ from ._common import (
 )
 
 Scores = dict[str, np.ndarray]
-_SCOPES = ("global", "layer")
 
 
 def _prunable(model: Module) -> dict[str, Parameter]:
-    params = {n: p for n, p in model.named_parameters() if p.prunable}
+    params = {t.name: t.param for t in model.prunable_parameters()}
     if not params:
         raise ValueError(f"{type(model).__name__} has no prunable parameters (weights) to score")
     return params
@@ -210,7 +209,7 @@ def snip(model: Module, loss_fn: Any, batch: tuple[Any, Any], sparsity: float) -
     :math:`\kappa = m - \operatorname{round}(\text{sparsity}\cdot m)` weights are kept.
 
     Scores from :func:`snip_scores`; masks set globally with
-    :func:`prune_by_scores` (exact count). Train the model normally afterwards:
+    :func:`nnprune.prune.to_sparsity` (exact count). Train the model normally afterwards:
     the optimisers keep the masks.
 
     Returns
@@ -222,106 +221,8 @@ def snip(model: Module, loss_fn: Any, batch: tuple[Any, Any], sparsity: float) -
     """
     check_probability("sparsity", sparsity)
     scores = snip_scores(model, loss_fn, batch)
-    prune_by_scores(model, scores, sparsity, scope="global")
+    to_sparsity(model, sparsity, scores, scope="global")
     return scores
-
-
-def _targets(model: Module, scores: Any) -> list[tuple[Module, str, Parameter, np.ndarray]]:
-    if not isinstance(scores, dict) or not scores:
-        raise ValueError(
-            f"scores must be a non-empty dict {{param_name: array}}, got {scores!r:.80}"
-        )
-    named = dict(model.named_parameters())
-    out = []
-    for name, s in scores.items():
-        if name not in named:
-            raise ValueError(
-                f"scores has key {name!r}, which is not a parameter of the model; "
-                f"the prunable ones are {[n for n, p in named.items() if p.prunable]}"
-            )
-        p = named[name]
-        if not p.prunable:
-            raise ValueError(f"parameter {name!r} is not prunable (a bias or a norm scale)")
-        arr = np.asarray(to_numpy(s) if hasattr(s, "shape") else s, dtype=np.float64)
-        if arr.shape != p.shape:
-            raise ValueError(f"scores[{name!r}] must have shape {p.shape}, got {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"scores[{name!r}] must be finite (no NaN or inf)")
-        if np.any(arr < 0):
-            # The ranking goes through L1Unstructured, which ranks |score|: a negative
-            # (signed) score would silently be ranked by its magnitude.
-            raise ValueError(
-                f"scores[{name!r}] must be non-negative importances (low = prune first), "
-                f"got a minimum of {arr.min():.3g}; signed gradients are not importances: "
-                "use gsp_scores/agsp_scores, or book_gsp_select to reproduce the book's rule"
-            )
-        mod_name, _, attr = name.rpartition(".")
-        out.append((model.get_submodule(mod_name), attr, p, arr))
-    return out
-
-
-def _to_prune(params: list[Parameter], sparsity: float, where: str) -> int:
-    """How many more kept entries to prune so that ``params`` reach ``sparsity`` exactly."""
-    total = sum(p.size for p in params)
-    pruned = sum(0 if p.mask is None else int(p.size - to_numpy(p.mask).sum()) for p in params)
-    target = round(sparsity * total)
-    if pruned > target:
-        raise ValueError(
-            f"{where} already has sparsity {pruned / total:.4f} > the requested {sparsity}; "
-            "masks only grow"
-        )
-    return target - pruned
-
-
-def prune_by_scores(model: Module, scores: Scores, sparsity: float, scope: str = "global") -> None:
-    r"""Mask the lowest-scoring weights so that the scored weights reach ``sparsity`` exactly.
-
-    .. math::
-
-        k = \operatorname{round}(\text{sparsity}\cdot n) - n_\text{already pruned},\qquad
-        \text{prune the } k \text{ kept weights with the smallest } s_i ,
-
-    where :math:`n` counts the weights of all scored parameters (``scope="global"``,
-    one ranking across layers) or of each parameter alone (``scope="layer"``).
-    Already pruned weights stay pruned. Call it with a growing ``sparsity`` to prune
-    a fraction per step (not one weight at a time, as the book's GSP loop does).
-
-    Parameters
-    ----------
-    model : Module
-        The model; pruned in place.
-    scores : dict of str to array
-        ``{param_name: scores}`` from :func:`gsp_scores`, :func:`agsp_scores`, ...
-        (low = prune first); only these parameters are pruned.
-    sparsity : float in [0, 1)
-        Target fraction of zeros.
-    scope : {"global", "layer"}, default "global"
-
-    Raises
-    ------
-    ValueError
-        For a bad ``sparsity``, ``scope`` or ``scores``, or weights already sparser
-        than ``sparsity``; the model is then unchanged.
-
-    Book: §4.3 (corrected, see docs/errata.md#s4-3-gsp)
-    """
-    sparsity = check_probability("sparsity", sparsity)
-    if scope not in _SCOPES:
-        raise ValueError(f"scope must be one of {_SCOPES}, got {scope!r}")
-    check_model(model)
-    targets = _targets(model, scores)
-    if scope == "global":
-        k = _to_prune([t[2] for t in targets], sparsity, "the scored weights")
-        global_unstructured(
-            [(m, a) for m, a, _, _ in targets],
-            L1Unstructured,
-            amount=k,
-            importance_scores={(m, a): s for m, a, _, s in targets},
-        )
-        return
-    counts = [_to_prune([p], sparsity, f"parameter {a!r}") for _, a, p, _ in targets]
-    for (m, a, _, s), k in zip(targets, counts, strict=True):
-        l1_unstructured(m, a, amount=k, importance_scores=s)
 
 
 def book_gsp_select(signed: Scores, count: int) -> list[tuple[str, int]]:
@@ -352,7 +253,6 @@ __all__ = [
     "agsp_scores",
     "book_gsp_select",
     "gsp_scores",
-    "prune_by_scores",
     "signed_gradients",
     "snip",
     "snip_scores",

@@ -199,13 +199,18 @@ class SparseLinear(_SparseInference):
         check_input(self, x, min_ndim=2, last_dim=self.in_features)
         if self.mode_ == "dense":
             y = x @ self._dense.T  # (..., out), exactly as nn.Linear computes it
-        else:
-            x2 = x.reshape(-1, self.in_features)  # (N*, in)
-            y = self._xp.asarray(self._csr @ x2.T).T  # (out, N*) -> (N*, out)
-            y = y.reshape(*x.shape[:-1], self.out_features)  # (..., out)
+            if self.bias is not None:
+                y += self.bias  # in place: y is a fresh array
+            return y
+        x2 = x.reshape(-1, self.in_features)  # (N*, in)
+        # One CSR-times-dense kernel over the batch: for each non-zero w_ij it adds
+        # w_ij * x[:, j] to row i of the (out, N*) result, contiguous over the batch.
+        yt = self._csr @ x2.T  # (out, N*), a fresh C-ordered array
         if self.bias is not None:
-            y = y + self.bias
-        return y
+            yt += self.bias[:, None]  # in place, before the transpose
+        # The transpose is a view (Fortran-ordered): no copy, and a following
+        # SparseLinear's x2.T is then C-contiguous, so SciPy does not copy it either.
+        return self._xp.asarray(yt).T.reshape(*x.shape[:-1], self.out_features)  # (..., out)
 
     def extra_repr(self) -> str:
         return (

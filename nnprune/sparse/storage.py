@@ -88,7 +88,9 @@ def as_matrix(array_or_parameter: Any) -> np.ndarray:
     return arr.reshape(arr.shape[0], -1)  # (out, in*kH*kW)
 
 
-def _check_blocksize(blocksize: Any, format: str, shape: tuple[int, int]) -> tuple[int, int] | None:
+def _check_blocksize(
+    blocksize: Any, format: str, shape: tuple[int, int], pad: bool = False
+) -> tuple[int, int] | None:
     if blocksize is None:
         return None
     if format != "bsr":
@@ -99,12 +101,25 @@ def _check_blocksize(blocksize: Any, format: str, shape: tuple[int, int]) -> tup
         pair = ()
     if len(pair) != 2 or min(pair) < 1 or tuple(blocksize) != pair:
         raise ValueError(f"blocksize must be a pair of positive ints, got {blocksize!r}")
-    if shape[0] % pair[0] or shape[1] % pair[1]:
-        raise ValueError(f"blocksize {pair} must divide the matrix shape {shape}")
+    if not pad and (shape[0] % pair[0] or shape[1] % pair[1]):
+        raise ValueError(
+            f"blocksize {pair} must divide the matrix shape {shape}; pass pad=True to pad "
+            f"with zero rows/columns to {padded_shape(shape, pair)}"
+        )
     return pair
 
 
-def to_sparse(array_or_parameter: Any, format: str = "csr", blocksize: Any = None) -> Any:
+def padded_shape(shape: tuple[int, int], blocksize: tuple[int, int]) -> tuple[int, int]:
+    """``shape`` rounded up to whole ``blocksize`` blocks."""
+    return (
+        -(-shape[0] // blocksize[0]) * blocksize[0],
+        -(-shape[1] // blocksize[1]) * blocksize[1],
+    )
+
+
+def to_sparse(
+    array_or_parameter: Any, format: str = "csr", blocksize: Any = None, *, pad: bool = False
+) -> Any:
     """Store the non-zeros of an array in a ``scipy.sparse`` array.
 
     Parameters
@@ -115,8 +130,13 @@ def to_sparse(array_or_parameter: Any, format: str = "csr", blocksize: Any = Non
     format : {"csr", "csc", "coo", "bsr"}, default "csr"
         Compressed sparse row / column, coordinate list, or block sparse row.
     blocksize : pair of int, optional
-        ``(R, C)`` blocks for ``"bsr"``; must divide the matrix shape. ``None``
-        lets SciPy pick one.
+        ``(R, C)`` blocks for ``"bsr"``; must divide the matrix shape unless
+        ``pad``. ``None`` lets SciPy pick one.
+    pad : bool, default False
+        For ``"bsr"`` with a ``blocksize`` that does not divide the shape: append
+        zero rows and columns up to whole blocks (a 10x100 matrix in 4x4 blocks
+        becomes 12x100). The result then has the padded shape; crop
+        ``toarray()[:rows, :cols]``.
 
     Returns
     -------
@@ -128,11 +148,15 @@ def to_sparse(array_or_parameter: Any, format: str = "csr", blocksize: Any = Non
     ------
     ValueError
         For an unknown ``format`` or a ``blocksize`` that is not a pair of
-        positive ints dividing the shape, or given with another format.
+        positive ints dividing the shape (without ``pad``), or given with
+        another format.
     """
     format = check_format(format)
     mat = as_matrix(array_or_parameter)
-    pair = _check_blocksize(blocksize, format, mat.shape)
+    pair = _check_blocksize(blocksize, format, mat.shape, pad)
+    if pair is not None and padded_shape(mat.shape, pair) != mat.shape:
+        rows, cols = padded_shape(mat.shape, pair)
+        mat = np.pad(mat, ((0, rows - mat.shape[0]), (0, cols - mat.shape[1])))
     if format == "bsr":
         return sp.bsr_array(mat, blocksize=pair)
     return _CONSTRUCTORS[format](mat)
@@ -199,7 +223,13 @@ def export_model(model: Module, format: str = "csr", blocksize: Any = None) -> d
     format = check_format(format)
     out: dict[str, Any] = {}
     for name, p in model.named_parameters():
-        out[name] = to_sparse(p, format, blocksize) if p.prunable else to_numpy(p.data).copy()
+        if not p.prunable:
+            out[name] = to_numpy(p.data).copy()
+            continue
+        try:
+            out[name] = to_sparse(p, format, blocksize)
+        except ValueError as exc:
+            raise ValueError(f"parameter {name!r}: {exc}") from exc
     for name, b in model.named_buffers():
         if b is not None:
             out[name] = to_numpy(b).copy()
@@ -249,7 +279,9 @@ def save_sparse(
         Written exactly as given (no suffix is added).
     format : {"csr", "csc", "coo", "bsr"}, default "csr"
     blocksize : pair of int, optional
-        BSR block shape.
+        BSR block shape. A weight whose matrix shape it does not divide is
+        padded with zero rows/columns to whole blocks (the file records both
+        shapes; :func:`load_sparse` crops).
     """
     format = check_format(format)
     arrays: dict[str, np.ndarray] = {}
@@ -257,8 +289,10 @@ def save_sparse(
     for name, p in model.named_parameters():
         entry: dict[str, Any] = {"shape": list(p.shape), "dtype": str(p.dtype)}
         if p.prunable:
-            matrix = to_sparse(p, format, blocksize)
-            entry.update(kind="sparse", matrix_shape=list(matrix.shape))
+            matrix = to_sparse(p, format, blocksize, pad=True)
+            entry.update(kind="sparse", matrix_shape=list(as_matrix(p).shape))
+            if tuple(matrix.shape) != as_matrix(p).shape:
+                entry["padded_shape"] = list(matrix.shape)
             if format == "bsr":
                 entry["blocksize"] = list(matrix.blocksize)
             for key, arr in compact_components(matrix).items():
@@ -312,7 +346,8 @@ def _read_sparse(files: Any, name: str, entry: dict[str, Any], fmt: str) -> np.n
     comps = {}
     for key in _COMPONENTS[fmt]:
         comps[key] = files[f"sparse/{name}/{key}"]
-    shape = tuple(entry["matrix_shape"])
+    shape = tuple(entry.get("padded_shape", entry["matrix_shape"]))
+    rows, cols = entry["matrix_shape"]
     index = {k: v.astype(np.int64) for k, v in comps.items() if k != "data"}
     if fmt == "coo":
         # The constructor rejects negative or out-of-range coordinates.
@@ -327,7 +362,11 @@ def _read_sparse(files: Any, name: str, entry: dict[str, Any], fmt: str) -> np.n
         else:
             matrix = _CONSTRUCTORS[fmt](args, shape=shape)
         matrix.check_format(full_check=True)
-    return matrix.toarray().reshape(entry["shape"]).astype(entry["dtype"], copy=False)
+    full = matrix.toarray()
+    if np.any(full[rows:]) or np.any(full[:, cols:]):
+        raise ValueError("non-zero entries in the BSR padding")
+    dense = full[:rows, :cols]  # without the BSR padding, if any
+    return dense.reshape(entry["shape"]).astype(entry["dtype"], copy=False)
 
 
 def load_sparse(path: str | os.PathLike) -> dict[str, np.ndarray]:

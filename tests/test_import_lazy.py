@@ -1,0 +1,24 @@
+"""``import nnprune`` stays light: optional and slow modules load only when used."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Optional dependencies, and scipy.io (slow: ~0.1 s), that `import nnprune` must not pull in.
+LAZY = ("scipy.io", "torch", "cupy", "onnx", "onnxruntime", "jupytext")
+
+
+def test_import_nnprune_does_not_import_optional_or_slow_modules() -> None:
+    code = (
+        "import json, sys; import nnprune; "
+        f"print(json.dumps([m for m in {list(LAZY)!r} if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

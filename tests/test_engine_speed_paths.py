@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -220,3 +222,21 @@ def test_batchnorm_channel_rows_path_gradcheck(rng):
     x = rng.standard_normal((4, 2, 4, 4))
     assert nn.BatchNorm2d._channel_rows(model[0].forward(x)) is not None
     assert gradcheck(model, x).ok
+
+
+@pytest.mark.slow
+def test_bench_cifar_cnn_smoke(load_script, capsys, monkeypatch):
+    torch = pytest.importorskip("torch")
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.setenv(var, os.environ.get(var, ""))  # restored after the test
+    bench = load_script("benchmarks", "bench_cifar_cnn")
+    threads = torch.get_num_threads()
+    with threadpoolctl.threadpool_limits(limits=None):  # restores the BLAS threads on exit
+        ratios = bench.main(["--repeats", "1", "--rounds", "1", "--warmup", "0", "--no-memory"])
+    torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert set(ratios) == {"training step", "training step, BatchNorm", "inference"}
+    assert all(r > 0 for r in ratios.values())
+    assert "OPENBLAS_CORETYPE=" in out and "kernel=" in out
+    assert out.count("PASS") + out.count("FAIL") == 3

@@ -24,6 +24,11 @@ blocks is printed next to it.
 optimiser exist) minus the resident size at that moment. It counts every allocation
 (NumPy's, PyTorch's own allocator, the BLAS buffers) the same way for both. Linux only.
 
+``--clock cpu`` times with ``time.process_time`` (this process's CPU time) instead of
+the wall clock: on a machine shared with other jobs it does not count the time the
+process waits for a core, but with several threads it also counts threads spinning
+while they wait for each other, so use it with ``--threads 1``.
+
 The BLAS library and kernel in use are printed (threadpoolctl). ``OPENBLAS_CORETYPE``,
 set on some machines, forces OpenBLAS to an older kernel (e.g. Haswell on a SkylakeX
 CPU) and halves numpy's GEMM peak, which moves every ratio; this script leaves it as it
@@ -168,7 +173,11 @@ def _memory(library: str, bn: bool, steps: int, threads: int) -> float:
 
 
 def _timings(
-    steps: dict[str, Callable[[], object]], repeats: int, warmup: int, rounds: int
+    steps: dict[str, Callable[[], object]],
+    repeats: int,
+    warmup: int,
+    rounds: int,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> tuple[dict[str, float], list[dict[str, float]], dict[str, float]]:
     """Overall median (ms) per column, the median of each round, and the fastest call."""
     times: dict[str, list[list[float]]] = {name: [] for name in steps}
@@ -179,9 +188,9 @@ def _timings(
                 step()
             block = []
             for _ in range(per_round):
-                start = time.perf_counter()
+                start = clock()
                 step()
-                block.append(1e3 * (time.perf_counter() - start))
+                block.append(1e3 * (clock() - start))
             times[name].append(block)
     overall = {n: statistics.median(t for b in blocks for t in b) for n, blocks in times.items()}
     per = [{n: statistics.median(times[n][r]) for n in steps} for r in range(rounds)]
@@ -238,6 +247,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls per block")
     parser.add_argument("--rounds", type=int, default=10, help="alternating blocks")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / torch threads")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall: time.perf_counter; cpu: time.process_time, this process's CPU time, "
+        "steadier on a loaded machine but only comparable with --threads 1",
+    )
     parser.add_argument("--memory-steps", type=int, default=20, help="steps per memory run")
     parser.add_argument("--memory-runs", type=int, default=3, help="subprocesses per library")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory runs")
@@ -276,13 +292,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"CIFAR-shaped CNN, batch {BATCH}, float32, {args.threads} thread(s), numpy "
           f"{np.__version__}, torch {torch.__version__}")  # fmt: skip
     print("BLAS: " + "\n      ".join(blas_report()))
-    print(f"median of {args.repeats} calls in {args.rounds} alternating blocks; range = ratio "
-          "of the per-block medians; fastest = ratio of the fastest calls")  # fmt: skip
+    print(f"{args.clock} clock, median of {args.repeats} calls in {args.rounds} alternating "
+          "blocks; range = ratio of the per-block medians;\nfastest = ratio of the fastest "
+          "calls")  # fmt: skip
     print(f"{'':<26}{'nnprune ms':>11}{'torch ms':>10}{'ratio':>7}  {'range':<11}{'fastest':>8}"
           f"  {'target':<8}")  # fmt: skip
     ratios: dict[str, float] = {}
     for row, steps in columns.items():
-        overall, per, fastest = _timings(steps, args.repeats, args.warmup, args.rounds)
+        clock = time.process_time if args.clock == "cpu" else time.perf_counter
+        overall, per, fastest = _timings(steps, args.repeats, args.warmup, args.rounds, clock)
         ratio = overall["nnprune"] / overall["torch"]
         spread = [b["nnprune"] / b["torch"] for b in per]
         ratios[row] = ratio

@@ -73,13 +73,13 @@ def nnprune_cnn(bn: bool):  # noqa: ANN201
     for i, (c_in, c_out, pool) in enumerate(
         [(3, 32, False), (32, 32, True), (32, 64, False), (64, 64, True)]
     ):
-        layers.append(nn.Conv2d(c_in, c_out, 3, padding=1, rng=i))
+        layers.append(nn.Conv2d(c_in, c_out, 3, padding=1, seed=i))
         if bn:
             layers.append(nn.BatchNorm2d(c_out))
         layers.append(nn.ReLU())
         if pool:
             layers.append(nn.MaxPool2d(2))
-    layers += [nn.Flatten(), nn.Linear(4096, 256, rng=4), nn.ReLU(), nn.Linear(256, 10, rng=5)]
+    layers += [nn.Flatten(), nn.Linear(4096, 256, seed=4), nn.ReLU(), nn.Linear(256, 10, seed=5)]
     return nn.Sequential(*layers)
 
 

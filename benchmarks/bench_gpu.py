@@ -57,15 +57,15 @@ MOMENTUM = 0.9
 def nnprune_models() -> dict[str, tuple[nn.Module, tuple[int, ...]]]:
     """``{name: (model, one sample's shape)}`` with fixed seeds."""
     mlp = nn.Sequential(
-        nn.Linear(784, 300, rng=0), nn.ReLU(), nn.Linear(300, 100, rng=1), nn.ReLU(),
-        nn.Linear(100, 10, rng=2),
+        nn.Linear(784, 300, seed=0), nn.ReLU(), nn.Linear(300, 100, seed=1), nn.ReLU(),
+        nn.Linear(100, 10, seed=2),
     )  # fmt: skip
     cnn = nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1, rng=0), nn.ReLU(),
-        nn.Conv2d(32, 32, 3, padding=1, rng=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1, rng=2), nn.ReLU(),
-        nn.Conv2d(64, 64, 3, padding=1, rng=3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 8 * 8, 256, rng=4), nn.ReLU(), nn.Linear(256, 10, rng=5),
+        nn.Conv2d(3, 32, 3, padding=1, seed=0), nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding=1, seed=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1, seed=2), nn.ReLU(),
+        nn.Conv2d(64, 64, 3, padding=1, seed=3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 8 * 8, 256, seed=4), nn.ReLU(), nn.Linear(256, 10, seed=5),
     )  # fmt: skip
     return {"MLP": (mlp, (784,)), "CNN": (cnn, (3, 32, 32))}
 

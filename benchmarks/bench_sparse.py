@@ -117,7 +117,7 @@ def run_cell(shape, sparsity, batch, repeats, rng) -> dict[str, object]:
     b = rng.standard_normal(shape[0]).astype(np.float32)
     x = rng.standard_normal((batch, shape[1])).astype(np.float32)
     csr = to_sparse(w, "csr")
-    linear = nn.Linear(shape[1], shape[0], rng=0)
+    linear = nn.Linear(shape[1], shape[0], seed=0)
     linear.weight.data, linear.bias.data = w, b
     layer = SparseLinear.from_linear(linear, mode="auto", batch_size=batch, repeats=repeats)
     xt = np.ascontiguousarray(x.T)  # (in, N): the layout a preceding SparseLinear hands on

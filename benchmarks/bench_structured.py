@@ -66,22 +66,22 @@ def build(name: str, seed: int) -> tuple[nn.Sequential, tuple[int, ...], list[st
     """The network, the shape of one input sample, and its hidden layers' names."""
     if name.startswith("MLP"):
         model = nn.Sequential(
-            nn.Linear(784, 300, rng=seed),
+            nn.Linear(784, 300, seed=seed),
             nn.ReLU(),
-            nn.Linear(300, 100, rng=seed + 1),
+            nn.Linear(300, 100, seed=seed + 1),
             nn.ReLU(),
-            nn.Linear(100, 10, rng=seed + 2),
+            nn.Linear(100, 10, seed=seed + 2),
         )
         return model, (784,), ["0", "2"]
     model = nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1, rng=seed),
+        nn.Conv2d(1, 16, 3, padding=1, seed=seed),
         nn.ReLU(),
         nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1, rng=seed + 1),
+        nn.Conv2d(16, 32, 3, padding=1, seed=seed + 1),
         nn.ReLU(),
         nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(32 * 7 * 7, 10, rng=seed + 2),
+        nn.Linear(32 * 7 * 7, 10, seed=seed + 2),
     )
     return model, (1, 28, 28), ["0", "3"]
 
@@ -91,13 +91,13 @@ def floor_model(name: str, seed: int) -> nn.Sequential:
     removal can cut (Python calls, the first layer reading its input, im2col of the image)."""
     if name.startswith("MLP"):
         return nn.Sequential(
-            nn.Linear(784, 1, rng=seed), nn.ReLU(), nn.Linear(1, 1, rng=seed), nn.ReLU(),
-            nn.Linear(1, 10, rng=seed),
+            nn.Linear(784, 1, seed=seed), nn.ReLU(), nn.Linear(1, 1, seed=seed), nn.ReLU(),
+            nn.Linear(1, 10, seed=seed),
         )  # fmt: skip
     return nn.Sequential(
-        nn.Conv2d(1, 1, 3, padding=1, rng=seed), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(1, 1, 3, padding=1, rng=seed), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(7 * 7, 10, rng=seed),
+        nn.Conv2d(1, 1, 3, padding=1, seed=seed), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 1, 3, padding=1, seed=seed), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(7 * 7, 10, seed=seed),
     )  # fmt: skip
 
 

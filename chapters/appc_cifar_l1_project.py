@@ -86,11 +86,11 @@ def simple_cnn(in_ch: int, fc1_in: int, seed: int, *, fixed: bool) -> nn.Sequent
         return [nn.MaxPool2d(2)] if fixed else []
 
     return nn.Sequential(
-        *[nn.Conv2d(in_ch, c1, 3, padding=pad, rng=rng), nn.ReLU(), *pool()],
-        *[nn.Conv2d(c1, c2, 3, padding=pad, rng=rng), nn.ReLU(), *pool(), nn.Flatten()],
-        nn.Linear(fc1_in, HIDDEN, rng=rng),
+        *[nn.Conv2d(in_ch, c1, 3, padding=pad, seed=rng), nn.ReLU(), *pool()],
+        *[nn.Conv2d(c1, c2, 3, padding=pad, seed=rng), nn.ReLU(), *pool(), nn.Flatten()],
+        nn.Linear(fc1_in, HIDDEN, seed=rng),
         *([nn.ReLU()] if fixed else []),
-        nn.Linear(HIDDEN, CLASSES, rng=rng),
+        nn.Linear(HIDDEN, CLASSES, seed=rng),
     )
 
 

@@ -38,11 +38,11 @@ CNN_CHANNELS = (16, 32)
 def show_gradcheck(seed: int) -> None:
     """§1.1: check a hand-written backward pass against central differences."""
     gen = np.random.default_rng(seed)
-    layer = nn.Linear(5, 3, rng=seed).double()
+    layer = nn.Linear(5, 3, seed=seed).double()
     x = gen.normal(size=(4, 5))
     print("Gradient check of nn.Linear(5, 3) in float64 (relative error per array):")
     print(gradcheck(layer, x))
-    conv = nn.Conv2d(2, 3, kernel_size=3, padding=1, rng=seed).double()
+    conv = nn.Conv2d(2, 3, kernel_size=3, padding=1, seed=seed).double()
     print("Gradient check of nn.Conv2d(2, 3, 3, padding=1):")
     print(gradcheck(conv, gen.normal(size=(2, 2, 5, 5))))
 

@@ -192,7 +192,7 @@ def plot_tiny_layer(seed: int, out: str) -> str:
     """A tiny layer before and after pruning, drawn with only the kept connections."""
     import matplotlib.pyplot as plt
 
-    layer = nn.Linear(8, 6, rng=seed)
+    layer = nn.Linear(8, 6, seed=seed)
     dense_w = layer.weight.data.copy()
     prune.l1_unstructured(layer, "weight", amount=0.75)
     fig, axes = plt.subplots(1, 2, figsize=(8, 4))

@@ -105,7 +105,7 @@ def transformer_demo(
 ) -> dict:
     """§6.2: score attention heads, then remove the lower half physically."""
     data, vocab = text_splits(seed, 600 if quick else 2000, None)
-    model = TransformerClassifier(len(vocab), 4, num_layers=2, pad_id=vocab.pad_id, rng=seed)
+    model = TransformerClassifier(len(vocab), 4, num_layers=2, pad_id=vocab.pad_id, seed=seed)
     model.to(backend)
     train_model(
         model,

@@ -8,6 +8,8 @@ r"""The ``nnprune`` command: ``compare`` (the main job), ``train`` and ``info``.
     nnprune compare --scheduler tcp://host:8786    # on a Dask cluster
     nnprune train --model cnn --epochs 10
     nnprune info
+    nnprune exercises list|init DIR      # classroom exercises (docs/teaching.md)
+    nnprune check ID|all [--path DIR]    # grade them
 
 Errors in the options or the config reach you as one line,
 ``nnprune: error: ...``, with exit status 2.
@@ -30,6 +32,8 @@ Commands:
             protocol): a table, results.csv/summary.csv/results.json and a plot
   train     train the digits MLP or CNN and print its test accuracy
   info      version, array backends and registered pruning methods
+  exercises list the classroom exercises, or copy them into a folder (init DIR)
+  check     grade exercise ID (or all) in a folder: PASS/FAIL per check, exit 1 on any FAIL
 """
 
 COMPARE_HELP = """\
@@ -75,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _ArgumentParser(prog="nnprune", description=DESCRIPTION, formatter_class=fmt)
     parser.add_argument("--version", action="version", version=f"nnprune {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{compare,train,info}")
+    sub = parser.add_subparsers(dest="command", metavar="{compare,train,info,exercises,check}")
 
     cmp = sub.add_parser(
         "compare",
@@ -145,7 +149,59 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the version, the available array backends and the "
         "registered pruning methods.",
     )
+    _add_exercise_parsers(sub)
     return parser
+
+
+# ---- classroom exercises (nnprune.exercises): `exercises list|init DIR`, `check ID|all`
+def _add_exercise_parsers(sub) -> None:
+    ex = sub.add_parser("exercises", help="list the classroom exercises or copy them (init DIR)")
+    ex_sub = ex.add_subparsers(dest="exercises_command", metavar="{list,init}", required=True)
+    ex_sub.add_parser("list", help="one exercise id per line, then its title")
+    init = ex_sub.add_parser("init", help="copy every student file into DIR (never overwrites)")
+    init.add_argument("dir", metavar="DIR")
+    chk = sub.add_parser(
+        "check",
+        help="grade an exercise (or all) in a folder",
+        description="Grade the student's file for ID (or every exercise: all) in --path. "
+        "Exit status 0 when every check passes, 1 when any fails.",
+    )
+    chk.add_argument("id", nargs="?", metavar="ID", help="exercise id, or all")
+    chk.add_argument("--path", default=".", metavar="DIR", help="student folder (default .)")
+    chk.add_argument("--list", action="store_true", help="list the exercise ids and exit")
+    chk.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                     help="seconds per exercise (default 60)")  # fmt: skip
+    chk.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="exercises graded in parallel by check all (default 1)")  # fmt: skip
+    chk.add_argument("-v", "--verbose", action="store_true",
+                     help="check all: every exercise's report before the table")  # fmt: skip
+
+
+def _exercises(args: argparse.Namespace) -> int:
+    from . import exercises
+
+    if args.command == "exercises" and args.exercises_command == "init":
+        try:
+            paths = exercises.init_exercises(args.dir)
+        except FileExistsError as exc:  # a usage error: exit 2, one line
+            raise _UsageError(str(exc)) from None
+        print(f"copied {len(paths)} exercise files into {args.dir}; then: "
+              f"nnprune check ID --path {args.dir}")  # fmt: skip
+        return 0
+    if args.command == "exercises" or args.list:
+        print("\n".join(exercises.list_lines()))
+        return 0
+    if args.id is None:
+        raise _UsageError("check needs an exercise ID or all (nnprune check --list shows them)")
+    if args.id == "all":
+        reports = exercises.grade_all(args.path, timeout=args.timeout, jobs=args.jobs)
+        for report in reports if args.verbose else []:
+            print(exercises.format_report(report) + "\n")
+        print(exercises.format_summary(reports))
+    else:
+        reports = [exercises.grade(args.id, args.path, timeout=args.timeout)]
+        print(exercises.format_report(reports[0]))
+    return 0 if all(r.passed for r in reports) else 1
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -174,9 +230,9 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from . import io, nn, optim
+    from .checks import check_positive_int
     from .experiments import make_config
     from .experiments.runner import build_model, load_splits
-    from .nn._validate import check_positive_int
     from .train import evaluate, fit
 
     epochs = check_positive_int("--epochs", args.epochs)
@@ -250,6 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compare(args)
         if args.command == "train":
             return _train(args)
+        if args.command in ("exercises", "check"):
+            return _exercises(args)
         return _info()
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)

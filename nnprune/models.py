@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import nn
-from .nn._validate import check_positive_int, check_probability
+from .checks import check_positive_int, check_probability
 from .rng import SeedLike, as_generator
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "leaky_relu": nn.LeakyReLU}
@@ -58,13 +58,13 @@ def mlp(
     rng = as_generator(seed)
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(nn.Linear(n_in, n_out, rng=rng))
+        layers.append(nn.Linear(n_in, n_out, seed=rng))
         if i < len(sizes) - 2:
             if batchnorm:
                 layers.append(nn.BatchNorm1d(n_out))
             layers.append(_activation(activation))
             if p > 0:
-                layers.append(nn.Dropout(p, rng=rng))
+                layers.append(nn.Dropout(p, seed=rng))
     return nn.Sequential(*layers)
 
 
@@ -107,11 +107,11 @@ def small_cnn(
     layers: list[nn.Module] = []
     c_in = in_channels
     for c_out in channels:
-        layers.append(nn.Conv2d(c_in, c_out, 3, padding=1, rng=rng))
+        layers.append(nn.Conv2d(c_in, c_out, 3, padding=1, seed=rng))
         if batchnorm:
             layers.append(nn.BatchNorm2d(c_out))
         layers += [nn.ReLU(), nn.MaxPool2d(2)]
         c_in = c_out
     side = image_size // 2 ** len(channels)
-    layers += [nn.Flatten(), nn.Linear(c_in * side * side, num_classes, rng=rng)]
+    layers += [nn.Flatten(), nn.Linear(c_in * side * side, num_classes, seed=rng)]
     return nn.Sequential(*layers)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import nn
-from .nn._validate import check_positive_int
+from .checks import check_positive_int
 from .rng import SeedLike, as_generator
 
 
@@ -74,7 +74,7 @@ def small_resnet(
         raise ValueError("widths must list at least one stage width, got []")
     rng = as_generator(seed)
     stem = nn.Sequential(
-        nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False, rng=rng),
+        nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False, seed=rng),
         nn.BatchNorm2d(widths[0]),
         nn.ReLU(),
     )
@@ -83,9 +83,9 @@ def small_resnet(
     for stage, width in enumerate(widths):
         for b in range(blocks_per_stage):
             stride = 2 if stage > 0 and b == 0 else 1
-            layers.append(nn.BasicBlock(c_in, width, stride=stride, rng=rng))
+            layers.append(nn.BasicBlock(c_in, width, stride=stride, seed=rng))
             c_in = width
-    layers += [nn.GlobalAvgPool2d(), nn.Linear(c_in, num_classes, rng=rng)]
+    layers += [nn.GlobalAvgPool2d(), nn.Linear(c_in, num_classes, seed=rng)]
     return nn.Sequential(*layers)
 
 

@@ -1,10 +1,11 @@
 r"""Seeds and random generators.
 
 Every random choice in nnprune (initial weights, dropout, shuffling, random
-pruning) draws from a ``numpy.random.Generator``. Public functions take a
-``seed`` (an int) or an ``rng`` (a Generator); when neither is given, layers
-draw from one process-wide generator that :func:`manual_seed` resets, the way
-``torch.manual_seed`` does. Same seed, same weights, masks and tables.
+pruning) draws from a ``numpy.random.Generator``. Public functions take one
+argument for it, named ``seed``: an int or a Generator, turned into a Generator
+by :func:`as_generator`; when it is ``None``, layers draw from one process-wide
+generator that :func:`manual_seed` resets, the way ``torch.manual_seed`` does.
+Same seed, same weights, masks and tables.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ _default = np.random.default_rng(0)
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Reset the process-wide generator used when no ``rng`` is passed.
+    """Reset the process-wide generator used when no ``seed`` is passed.
 
     Parameters
     ----------

@@ -3,7 +3,7 @@ r"""The training loop: :func:`fit`, :func:`evaluate`, :func:`predict`.
 One optimisation step is the five calls of backpropagation, in the book's order::
 
     optimizer.zero_grad()
-    out = model.forward(xb)             # forward pass, caches what backward needs
+    out = model(xb)                     # forward pass (runs hooks), caches what backward needs
     loss = loss_fn.forward(out, yb)     # a float
     model.backward(loss_fn.backward())  # gradients are *added* into param.grad
     optimizer.step()                    # update; pruned weights stay exactly zero
@@ -30,8 +30,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .backend import normalize_backend, to_backend, to_numpy
+from .checks import check_positive_int
 from .data.loader import DataLoader, check_xy
-from .nn._validate import check_positive_int
 from .nn.module import Module
 
 
@@ -174,7 +174,7 @@ def evaluate(
     try:
         for xb, yb in DataLoader(X, y, batch_size=batch_size, shuffle=False):
             xb, yb = to_backend(xb, backend), to_backend(yb, backend)
-            out = model.forward(xb)
+            out = model(xb)
             tally.add(loss_fn.forward(out, yb), out, yb)
     finally:
         model.train(was_training)
@@ -195,7 +195,7 @@ def predict(model: Module, X: Any, batch_size: int = 256) -> np.ndarray:
     model.eval()
     try:
         outs = [
-            to_numpy(model.forward(to_backend(X[i : i + batch_size], backend)))
+            to_numpy(model(to_backend(X[i : i + batch_size], backend)))
             for i in range(0, X.shape[0], batch_size)
         ]
     finally:
@@ -298,7 +298,7 @@ def fit(
             for xb, yb in loader:
                 xb, yb = to_backend(xb, backend), to_backend(yb, backend)
                 optimizer.zero_grad()
-                out = model.forward(xb)
+                out = model(xb)
                 loss = loss_fn.forward(out, yb)
                 if not math.isfinite(loss):
                     raise FloatingPointError(

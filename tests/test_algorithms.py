@@ -20,7 +20,7 @@ from nnprune.algorithms import (
 )
 from nnprune.data import make_blobs, train_val_test_split
 from nnprune.models import mlp
-from nnprune.regularizers import L1, ReweightedL1, prunable_parameters
+from nnprune.regularizers import L1, ReweightedL1, as_parameter_list
 
 SIZES = (8, 24, 16, 4)
 
@@ -46,7 +46,7 @@ def soft(v: np.ndarray, tau) -> np.ndarray:
 
 
 def weights(model):
-    return [p.data.copy() for p in prunable_parameters(model)]
+    return [p.data.copy() for p in as_parameter_list(model)]
 
 
 class Recorder:
@@ -77,7 +77,7 @@ class Snap:
 # ------------------------------------------------------------------ ISTA
 def test_ista_every_step_is_sgd_then_soft_threshold(data):
     model = mlp(SIZES, seed=0)
-    params = prunable_parameters(model)
+    params = as_parameter_list(model)
     lr, lam = 0.1, 0.02
     rec = Recorder(optim.SGD(model.parameters(), lr=lr), params)
     snap = Snap(params)
@@ -107,13 +107,13 @@ def test_proximal_step_is_one_ista_step_by_hand(data):
     X, y = data[0][:32].astype(np.float64), data[1][:32]
     lr, lam = 0.05, 0.03
     opt = optim.SGD(model.parameters(), lr=lr)
-    prox = ProximalStep(L1(lam), prunable_parameters(model), opt)
+    prox = ProximalStep(L1(lam), as_parameter_list(model), opt)
     w0 = weights(model)
     loss = nn.CrossEntropyLoss()
     model.zero_grad()
     loss.forward(model.forward(X), y)
     model.backward(loss.backward())
-    grads = [p.grad.copy() for p in prunable_parameters(model)]
+    grads = [p.grad.copy() for p in as_parameter_list(model)]
     opt.step()
     prox.on_step_end(0, model)
     for w, g, new in zip(w0, grads, weights(model), strict=True):
@@ -125,7 +125,7 @@ def test_soft_threshold_step_is_one_ista_step_by_hand(data, per_entry):
     model = mlp(SIZES, seed=1).double()
     X, y = data[0][:32].astype(np.float64), data[1][:32]
     lr, lam = 0.05, 0.03
-    params = prunable_parameters(model)
+    params = as_parameter_list(model)
     opt = optim.SGD(model.parameters(), lr=lr)
     factors = {id(p): np.random.default_rng(i).uniform(0.5, 2.0, p.shape) for i, p in
                enumerate(params)}  # fmt: skip
@@ -149,9 +149,9 @@ def test_soft_threshold_step_refuses_parameters_outside_the_optimizer():
     model, other = mlp(SIZES, seed=0), mlp(SIZES, seed=1)
     opt = optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="are not in the optimizer"):
-        SoftThresholdStep(0.1, prunable_parameters(other), opt)
+        SoftThresholdStep(0.1, as_parameter_list(other), opt)
     with pytest.raises(ValueError, match="lam must be"):
-        SoftThresholdStep(-1.0, prunable_parameters(model), opt)
+        SoftThresholdStep(-1.0, as_parameter_list(model), opt)
 
 
 def test_subgradient_gives_no_exact_zeros_where_ista_does(data):
@@ -171,13 +171,13 @@ def test_subgradient_step_adds_lam_sign(data):
     model = mlp(SIZES, seed=2).double()
     lr, lam = 0.1, 0.05
     w0 = weights(model)
-    rec = Recorder(optim.SGD(model.parameters(), lr=lr), prunable_parameters(model))
+    rec = Recorder(optim.SGD(model.parameters(), lr=lr), as_parameter_list(model))
     X, y = data[0][:16].astype(np.float64), data[1][:16]
     ref = copy.deepcopy(model)
     loss = nn.CrossEntropyLoss()
     loss.forward(ref.forward(X), y)
     ref.backward(loss.backward())
-    grads = [p.grad.copy() for p in prunable_parameters(ref)]
+    grads = [p.grad.copy() for p in as_parameter_list(ref)]
     subgradient_l1_train(
         model,
         nn.CrossEntropyLoss(),
@@ -196,7 +196,7 @@ def test_subgradient_step_adds_lam_sign(data):
 # ------------------------------------------------------- reweighted L1
 def test_reweighted_weights_follow_inverse_magnitude_after_refresh(data):
     model = mlp(SIZES, seed=0)
-    params = prunable_parameters(model)
+    params = as_parameter_list(model)
     eps = 0.05
     snap = Snap(params)
     res = reweighted_l1_train(

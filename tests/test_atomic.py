@@ -20,7 +20,7 @@ def test_saved_files_get_the_permissions_open_would_give(tmp_path):
         with open(plain, "w") as fh:
             fh.write("x")
         written = atomic_write(tmp_path / "atomic.txt", lambda fh: fh.write("x"))
-        model_file = io.save(nn.Sequential(nn.Linear(2, 2, rng=0)), tmp_path / "m.npz")
+        model_file = io.save(nn.Sequential(nn.Linear(2, 2, seed=0)), tmp_path / "m.npz")
     finally:
         os.umask(old)
     assert _mode(written) == _mode(plain) == 0o644  # not mkstemp's 0o600

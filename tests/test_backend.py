@@ -58,7 +58,7 @@ def test_cupy_unavailable_is_a_clear_error():
         backend.to_backend(np.zeros(2), "cupy")
     with pytest.raises(RuntimeError, match="needs CuPy"):
         backend.get_backend("cuda")
-    layer = nn.Linear(3, 2, rng=0)
+    layer = nn.Linear(3, 2, seed=0)
     layer.weight.mask = np.ones((3 * 2,), bool).reshape(2, 3)
     before = layer.state_dict()
     with pytest.raises(RuntimeError, match="needs CuPy"):
@@ -69,7 +69,7 @@ def test_cupy_unavailable_is_a_clear_error():
 
 
 def test_module_to_numpy_is_a_no_op_on_numpy():
-    layer = nn.Linear(3, 2, rng=0)
+    layer = nn.Linear(3, 2, seed=0)
     w = layer.weight.data.copy()
     assert layer.to("cpu") is layer
     np.testing.assert_array_equal(layer.weight.data, w)
@@ -90,7 +90,7 @@ def _run(model, loss_fn, x, target, xp_name):
 
 
 def _model(seed):
-    return nn.Sequential(nn.Linear(6, 5, rng=seed), nn.ReLU(), nn.Linear(5, 4, rng=seed + 1))
+    return nn.Sequential(nn.Linear(6, 5, seed=seed), nn.ReLU(), nn.Linear(5, 4, seed=seed + 1))
 
 
 @pytest.mark.cupy
@@ -124,7 +124,7 @@ def test_cupy_batchnorm_dropout_agree(rng):
     dout = rng.normal(size=x.shape)
     results = []
     for name in ("numpy", "cupy"):
-        model = nn.Sequential(nn.BatchNorm2d(3), nn.Dropout(0.3, rng=5)).double().to(name)
+        model = nn.Sequential(nn.BatchNorm2d(3), nn.Dropout(0.3, seed=5)).double().to(name)
         y = model(backend.to_backend(x, name))
         dx = model.backward(backend.to_backend(dout, name))
         results.append(

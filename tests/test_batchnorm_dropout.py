@@ -161,7 +161,7 @@ def test_batchnorm_argument_errors():
         nn.BatchNorm1d(0)
     with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\], got 1.5"):
         nn.BatchNorm2d(3, momentum=1.5)
-    with pytest.raises(ValueError, match="eps must be a positive number, got -1"):
+    with pytest.raises(ValueError, match="eps must be a finite real number > 0, got -1"):
         nn.BatchNorm2d(3, eps=-1)
     with pytest.raises(TypeError, match="BatchNorm1d expects an array input, got list"):
         nn.BatchNorm1d(3)([[1.0, 2.0, 3.0]])
@@ -181,7 +181,7 @@ def test_batchnorm_backward_does_not_mutate_dout(rng):
 
 # -------------------------------------------------------------------- Dropout
 def test_dropout_eval_is_identity(rng):
-    drop = nn.Dropout(0.7, rng=0).eval()
+    drop = nn.Dropout(0.7, seed=0).eval()
     x = rng.normal(size=(4, 5))
     np.testing.assert_array_equal(drop(x), x)
     dout = rng.normal(size=(4, 5))
@@ -190,12 +190,12 @@ def test_dropout_eval_is_identity(rng):
 
 def test_dropout_p_zero_is_identity_in_training(rng):
     x = rng.normal(size=(3, 4))
-    np.testing.assert_array_equal(nn.Dropout(0.0, rng=0)(x), x)
+    np.testing.assert_array_equal(nn.Dropout(0.0, seed=0)(x), x)
 
 
 def test_dropout_zeroes_or_scales_each_unit(rng):
     p = 0.25
-    drop = nn.Dropout(p, rng=1)
+    drop = nn.Dropout(p, seed=1)
     x = rng.uniform(1.0, 2.0, size=(50, 40))
     y = drop(x)
     dropped = y == 0
@@ -210,7 +210,7 @@ def test_dropout_zeroes_or_scales_each_unit(rng):
 def test_dropout_preserves_expectation(p):
     """Mean of y over n ones is K/(n(1-p)) with K ~ Binomial(n, 1-p)."""
     n = 200_000
-    y = nn.Dropout(p, rng=123)(np.ones(n))
+    y = nn.Dropout(p, seed=123)(np.ones(n))
     std_of_mean = math.sqrt(n * p * (1 - p)) / (n * (1 - p))
     assert abs(y.mean() - 1.0) < 5 * std_of_mean
     keep_fraction = np.count_nonzero(y) / n
@@ -219,7 +219,7 @@ def test_dropout_preserves_expectation(p):
 
 def test_dropout_same_seed_same_noise(rng):
     x = rng.normal(size=(8, 16))
-    a, b, c = nn.Dropout(0.5, rng=7), nn.Dropout(0.5, rng=7), nn.Dropout(0.5, rng=8)
+    a, b, c = nn.Dropout(0.5, seed=7), nn.Dropout(0.5, seed=7), nn.Dropout(0.5, seed=8)
     first = a(x)
     np.testing.assert_array_equal(first, b(x))
     assert not np.array_equal(first, c(x))
@@ -238,7 +238,7 @@ def test_dropout_default_generator_follows_manual_seed(rng):
 
 
 def test_dropout_gradcheck_with_setup(rng):
-    drop = nn.Dropout(0.4, rng=0)
+    drop = nn.Dropout(0.4, seed=0)
 
     def reset() -> None:
         drop.rng = np.random.default_rng(99)
@@ -253,11 +253,11 @@ def test_dropout_gradcheck_fails_without_setup(rng):
     from nnprune.gradcheck import GradcheckError
 
     with pytest.raises(GradcheckError, match="Dropout: analytic and numerical gradients disagree"):
-        gradcheck(nn.Dropout(0.5, rng=0), rng.normal(size=(4, 6)))
+        gradcheck(nn.Dropout(0.5, seed=0), rng.normal(size=(4, 6)))
 
 
 def test_dropout_float32_keeps_dtype(rng):
-    y = nn.Dropout(0.5, rng=0)(rng.normal(size=(3, 3)).astype(np.float32))
+    y = nn.Dropout(0.5, seed=0)(rng.normal(size=(3, 3)).astype(np.float32))
     assert y.dtype == np.float32
 
 
@@ -269,13 +269,13 @@ def test_dropout_p_errors(p):
 
 def test_dropout_rng_and_input_errors():
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
-        nn.Dropout(0.5, rng=-1)
+        nn.Dropout(0.5, seed=-1)
     with pytest.raises(TypeError, match="Dropout expects an array input, got list"):
         nn.Dropout(0.5)([1.0, 2.0])
 
 
 def test_dropout_repr_and_no_mask_named_cache():
-    drop = nn.Dropout(0.3, rng=0)
+    drop = nn.Dropout(0.3, seed=0)
     drop(np.ones((2, 2)))
     assert repr(drop) == "Dropout(p=0.3)"
     assert not any("mask" in name for name in vars(drop))

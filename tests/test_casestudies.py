@@ -40,7 +40,7 @@ def _ids(rng, n=3, t=5, vocab=7, pad=0):
 @pytest.mark.parametrize("masked", [False, True])
 def test_transformer_classifier_gradcheck(rng, masked) -> None:
     model = TransformerClassifier(
-        7, 3, d_model=8, nhead=2, num_layers=2, dim_feedforward=6, max_len=8, rng=0
+        7, 3, d_model=8, nhead=2, num_layers=2, dim_feedforward=6, max_len=8, seed=0
     ).double()
     if masked:
         w = model.encoder[0].linear1.weight
@@ -58,14 +58,14 @@ def test_transformer_classifier_gradcheck(rng, masked) -> None:
 
 def test_transformer_classifier_ignores_padding(rng) -> None:
     """Appending padding must not change the logits: the mask reaches attention and pooling."""
-    model = TransformerClassifier(7, 3, d_model=8, nhead=2, num_layers=2, max_len=12, rng=1)
+    model = TransformerClassifier(7, 3, d_model=8, nhead=2, num_layers=2, max_len=12, seed=1)
     ids = _ids(rng)
     longer = np.concatenate([ids, np.zeros((3, 4), ids.dtype)], axis=1)
     np.testing.assert_allclose(model(ids), model(longer), rtol=1e-5, atol=1e-6)
 
 
 def test_transformer_classifier_rejects_bad_ids() -> None:
-    model = TransformerClassifier(7, 3, d_model=8, nhead=2, rng=0)
+    model = TransformerClassifier(7, 3, d_model=8, nhead=2, seed=0)
     with pytest.raises(ValueError, match=r"token ids of shape \(N, T\), got \(5,\)"):
         model(np.arange(5))
 
@@ -100,12 +100,12 @@ def test_metrics_flops_counts_transpose_and_last_time_step_as_zero() -> None:
     """The glue layers are in FLOP_RULES: a plain Sequential speech chain is counted directly."""
     chain = nn.Sequential(
         nn.Transpose(1, 2),
-        nn.Conv1d(6, 4, 3, padding=1, rng=0),
+        nn.Conv1d(6, 4, 3, padding=1, seed=0),
         nn.ReLU(),
         nn.Transpose(1, 2),
-        nn.GRU(4, 5, rng=1),
+        nn.GRU(4, 5, seed=1),
         nn.LastTimeStep(),
-        nn.Linear(5, 2, rng=2),
+        nn.Linear(5, 2, seed=2),
     )
     t = 7
     expected = 4 * 6 * 3 * t + t * (3 * 5 * 4 + 3 * 5 * 5) + 5 * 2
@@ -127,7 +127,7 @@ class _Doubler(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.inner = nn.Linear(3, 2, rng=0)
+        self.inner = nn.Linear(3, 2, seed=0)
 
     def forward(self, x):
         return self.inner.forward(x)
@@ -141,7 +141,7 @@ class Custom(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.inner = nn.Linear(3, 2, rng=0)
+        self.inner = nn.Linear(3, 2, seed=0)
 
     def forward(self, x):
         return self.inner.forward(x)
@@ -203,7 +203,7 @@ def _padded_clips(rng, lengths, t=12, f=3):
 
 @pytest.mark.parametrize("masked", [False, True])
 def test_speech_classifier_gradcheck(rng, masked) -> None:
-    model = SpeechClassifier(3, 2, conv=4, hidden=5, rng=0).double()
+    model = SpeechClassifier(3, 2, conv=4, hidden=5, seed=0).double()
     if masked:
         w = model.rnn.weight_hh_l0
         w.mask = rng.random(w.shape) > 0.5
@@ -215,7 +215,7 @@ def test_speech_classifier_gradcheck(rng, masked) -> None:
 
 def test_speech_classifier_reads_each_clip_at_its_end(rng) -> None:
     """Logits of a padded clip equal those of the clip alone: the last frame is not padding."""
-    model = SpeechClassifier(3, 2, conv=4, hidden=5, rng=0).double()
+    model = SpeechClassifier(3, 2, conv=4, hidden=5, seed=0).double()
     x = _padded_clips(rng, [12, 7, 4, 1])
     out = model(x)
     for i, n in enumerate([12, 7, 4, 1]):
@@ -232,7 +232,7 @@ def test_speech_classifier_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="cell must be 'gru' or 'lstm', got 'rnn'"):
         SpeechClassifier(3, 2, conv=4, hidden=5, cell="rnn")
     with pytest.raises(ValueError, match="SpeechClassifier expects a 3-D input"):
-        SpeechClassifier(3, 2, conv=4, hidden=5, rng=0)(np.zeros((2, 3)))
+        SpeechClassifier(3, 2, conv=4, hidden=5, seed=0)(np.zeros((2, 3)))
 
 
 def test_standardize_frames_uses_real_frames_only(rng) -> None:
@@ -264,7 +264,7 @@ def test_speech_splits_on_fsdd_keep_padding_zero(tmp_path, rng) -> None:
     full = load_fsdd(tmp_path)
     assert len(set(full.lengths.tolist())) > 1
     splits = speech_splits(0, 0, str(tmp_path))
-    model = SpeechClassifier(full.X.shape[2], 10, conv=4, hidden=5, rng=0)
+    model = SpeechClassifier(full.X.shape[2], 10, conv=4, hidden=5, seed=0)
     X = np.concatenate([s[0] for s in splits])
     assert sorted(model.lengths(X).tolist()) == sorted(full.lengths.tolist())
     assert sum(len(s[1]) for s in splits) == len(full.y)

@@ -79,7 +79,7 @@ def test_compare_options_override_the_config(tmp_path, capsys):
         (["compare", "--methods", "nope"], r"unknown method 'nope'; valid methods: random, "),
         (["compare", "--sparsities", "0.5,1.0"], r"sparsity must be in \[0, 1\), got 1.0"),
         (["compare", "--seeds", "x"], r"--seeds must be a comma-separated list of ints"),
-        (["compare", "--workers", "0"], r"workers must be >= 1, got 0"),
+        (["compare", "--workers", "0"], r"workers must be an integer >= 1, got 0"),
         (["compare", "--config", "no/such.toml"], r"config file not found: no/such.toml"),
         (["train", "--epochs", "0"], r"--epochs must be a positive integer, got 0"),
         (["train", "--model", "rnn"], r"argument --model: invalid choice: 'rnn'"),

@@ -34,7 +34,7 @@ def brute_conv1d(x, weight, bias, stride, padding):  # noqa: ANN001, ANN201
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize(("kernel", "stride", "padding", "bias"), CASES)
 def test_gradcheck(rng, kernel, stride, padding, bias, masked) -> None:
-    layer = nn.Conv1d(3, 4, kernel, stride, padding, bias=bias, rng=0).double()
+    layer = nn.Conv1d(3, 4, kernel, stride, padding, bias=bias, seed=0).double()
     if masked:
         layer.weight.mask = rng.random(layer.weight.shape) > 0.4
     gradcheck(layer, rng.normal(size=(2, 3, 7)))
@@ -42,7 +42,7 @@ def test_gradcheck(rng, kernel, stride, padding, bias, masked) -> None:
 
 @pytest.mark.parametrize(("kernel", "stride", "padding", "bias"), CASES)
 def test_forward_is_the_definition(rng, kernel, stride, padding, bias) -> None:
-    layer = nn.Conv1d(3, 5, kernel, stride, padding, bias=bias, rng=0).double()
+    layer = nn.Conv1d(3, 5, kernel, stride, padding, bias=bias, seed=0).double()
     x = rng.normal(size=(2, 3, 9))
     b = None if layer.bias is None else layer.bias.data
     want = brute_conv1d(x, layer.weight.data, b, layer.stride[0], layer.padding[0])
@@ -50,13 +50,13 @@ def test_forward_is_the_definition(rng, kernel, stride, padding, bias) -> None:
 
 
 def test_attributes_and_init() -> None:
-    layer = nn.Conv1d(3, 8, 5, stride=2, padding=1, rng=3)
+    layer = nn.Conv1d(3, 8, 5, stride=2, padding=1, seed=3)
     assert layer.kernel_size == (5,) and layer.stride == (2,) and layer.padding == (1,)
     assert layer.weight.shape == (8, 3, 5) and layer.weight.prunable
     assert layer.weight.dtype == np.float32 and not layer.bias.prunable
     bound = 1.0 / np.sqrt(3 * 5)  # PyTorch: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
     assert np.all(np.abs(layer.weight.data) <= bound) and np.all(np.abs(layer.bias.data) <= bound)
-    np.testing.assert_array_equal(layer.weight.data, nn.Conv1d(3, 8, 5, rng=3).weight.data)
+    np.testing.assert_array_equal(layer.weight.data, nn.Conv1d(3, 8, 5, seed=3).weight.data)
     assert layer.output_shape((4, 3, 20)) == (4, 8, 9)
 
 
@@ -64,7 +64,7 @@ def test_attributes_and_init() -> None:
 @pytest.mark.parametrize(("kernel", "stride", "padding", "bias"), CASES)
 def test_matches_torch(rng, kernel, stride, padding, bias) -> None:
     torch = pytest.importorskip("torch")
-    layer = nn.Conv1d(3, 4, kernel, stride, padding, bias=bias, rng=0).double()
+    layer = nn.Conv1d(3, 4, kernel, stride, padding, bias=bias, seed=0).double()
     layer.weight.mask = rng.random(layer.weight.shape) > 0.3
     x = rng.normal(size=(2, 3, 8))
     y = layer.forward(x)
@@ -99,7 +99,7 @@ def test_constructor_errors(args, message) -> None:
 
 
 def test_input_errors(rng) -> None:
-    layer = nn.Conv1d(3, 4, 5, rng=0)
+    layer = nn.Conv1d(3, 4, 5, seed=0)
     with pytest.raises(ValueError, match="Conv1d expects a 3-D input, got shape"):
         layer.forward(rng.normal(size=(2, 3, 4, 4)))
     with pytest.raises(ValueError, match=r"Conv1d expects 3 input channels \(axis 1\)"):

@@ -80,7 +80,7 @@ def test_im2col_columns_are_the_receptive_fields(rng, batch_last) -> None:
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize(("kernel", "stride", "padding", "bias"), CONV_CASES)
 def test_conv2d_gradcheck(rng, kernel, stride, padding, bias, masked) -> None:
-    layer = nn.Conv2d(3, 4, kernel, stride, padding, bias=bias, rng=0).double()
+    layer = nn.Conv2d(3, 4, kernel, stride, padding, bias=bias, seed=0).double()
     if masked:
         layer.weight.mask = rng.random(layer.weight.shape) > 0.5
         assert np.all(layer.weight.data[~layer.weight.mask] == 0)
@@ -89,7 +89,7 @@ def test_conv2d_gradcheck(rng, kernel, stride, padding, bias, masked) -> None:
 
 @pytest.mark.parametrize(("kernel", "stride", "padding", "bias"), CONV_CASES)
 def test_conv2d_forward_matches_direct_sum(rng, kernel, stride, padding, bias) -> None:
-    layer = nn.Conv2d(3, 4, kernel, stride, padding, bias=bias, rng=1).double()
+    layer = nn.Conv2d(3, 4, kernel, stride, padding, bias=bias, seed=1).double()
     x = rng.normal(size=(2, 3, 6, 5))
     b = None if layer.bias is None else layer.bias.data
     expected = brute_conv2d(x, layer.weight.data, b, layer.stride, layer.padding)
@@ -97,7 +97,7 @@ def test_conv2d_forward_matches_direct_sum(rng, kernel, stride, padding, bias) -
 
 
 def test_conv2d_attributes_and_default_init() -> None:
-    layer = nn.Conv2d(3, 8, 3, stride=2, padding=1, rng=0)
+    layer = nn.Conv2d(3, 8, 3, stride=2, padding=1, seed=0)
     assert (layer.kernel_size, layer.stride, layer.padding) == ((3, 3), (2, 2), (1, 1))
     assert layer.weight.shape == (8, 3, 3, 3) and layer.weight.prunable
     assert layer.bias.shape == (8,) and not layer.bias.prunable
@@ -198,7 +198,7 @@ def test_pool_bad_inputs(rng, pool) -> None:
 # --------------------------------------------------------------- contract
 @pytest.mark.parametrize(
     "layer",
-    [nn.Conv2d(3, 4, 3, padding=1, rng=0), nn.MaxPool2d(2), nn.MaxPool2d(3, 2, 1),
+    [nn.Conv2d(3, 4, 3, padding=1, seed=0), nn.MaxPool2d(2), nn.MaxPool2d(3, 2, 1),
      nn.AvgPool2d(2), nn.AvgPool2d(3, 1, 1)],
 )  # fmt: skip
 def test_backward_does_not_mutate_dout(rng, layer) -> None:
@@ -211,7 +211,7 @@ def test_backward_does_not_mutate_dout(rng, layer) -> None:
 
 def test_float32_stays_float32(rng) -> None:
     x = rng.normal(size=(2, 3, 8, 8)).astype(np.float32)
-    for layer in (nn.Conv2d(3, 4, 3, rng=0), nn.MaxPool2d(2), nn.AvgPool2d(3, 1, 1)):
+    for layer in (nn.Conv2d(3, 4, 3, seed=0), nn.MaxPool2d(2), nn.AvgPool2d(3, 1, 1)):
         y = layer.forward(x)
         assert y.dtype == np.float32
         assert layer.backward(np.ones_like(y)).dtype == np.float32
@@ -222,7 +222,7 @@ def test_float32_stays_float32(rng) -> None:
 @pytest.mark.parametrize(("kernel", "stride", "padding", "bias"), CONV_CASES)
 def test_conv2d_matches_torch(rng, kernel, stride, padding, bias) -> None:
     torch = pytest.importorskip("torch")
-    layer = nn.Conv2d(3, 4, kernel, stride, padding, bias=bias, rng=2).double()
+    layer = nn.Conv2d(3, 4, kernel, stride, padding, bias=bias, seed=2).double()
     layer.weight.mask = rng.random(layer.weight.shape) > 0.3
     x = rng.normal(size=(2, 3, 7, 6))
     y = layer.forward(x)
@@ -265,9 +265,9 @@ def test_small_cnn_gradcheck(rng) -> None:
     # The layers hand each other arrays in the (C, H, W, N) memory order conv produces;
     # the chain, with Flatten and Linear after it, must still be exact.
     model = nn.Sequential(
-        nn.Conv2d(2, 3, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(3, 4, 2, stride=1, rng=1), nn.AvgPool2d(2, 1), nn.MaxPool2d(3, 1, 1),
-        nn.Flatten(), nn.Linear(4, 3, rng=2),
+        nn.Conv2d(2, 3, 3, padding=1, seed=0), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(3, 4, 2, stride=1, seed=1), nn.AvgPool2d(2, 1), nn.MaxPool2d(3, 1, 1),
+        nn.Flatten(), nn.Linear(4, 3, seed=2),
     ).double()  # fmt: skip
     gradcheck(model, rng.normal(size=(3, 2, 6, 6)))
 
@@ -275,7 +275,7 @@ def test_small_cnn_gradcheck(rng) -> None:
 @pytest.mark.cupy
 @pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a GPU")
 def test_cupy_matches_numpy(rng) -> None:
-    layers = [nn.Conv2d(3, 4, 3, 2, 1, rng=0), nn.MaxPool2d(2), nn.MaxPool2d(3, 2, 1),
+    layers = [nn.Conv2d(3, 4, 3, 2, 1, seed=0), nn.MaxPool2d(2), nn.MaxPool2d(3, 2, 1),
               nn.AvgPool2d(2), nn.AvgPool2d(3, 1, 1)]  # fmt: skip
     x = distinct_input(rng, (2, 3, 8, 8)).astype(np.float32)
     for layer in layers:

@@ -66,7 +66,7 @@ def test_spirals_lie_in_unit_disc_and_follow_the_arm_formula():
 def test_synthetic_errors():
     with pytest.raises(ValueError, match="n_samples must be at least n_classes"):
         data.make_blobs(n_samples=2, n_classes=3)
-    with pytest.raises(ValueError, match="noise must be a non-negative number, got -1"):
+    with pytest.raises(ValueError, match="noise must be a finite real number >= 0, got -1"):
         data.make_spirals(noise=-1)
     with pytest.raises(ValueError, match="n_classes must be a positive integer, got 0"):
         data.make_spirals(n_classes=0)
@@ -256,7 +256,7 @@ def test_standardizer_errors():
     st.fit(np.zeros((4, 3)))
     with pytest.raises(ValueError, match=r"fitted on samples of shape \(3,\), got X of shape"):
         st.transform(np.zeros((2, 5)))
-    with pytest.raises(ValueError, match="eps must be a non-negative number, got -1"):
+    with pytest.raises(ValueError, match="eps must be a finite real number >= 0, got -1"):
         data.Standardizer(eps=-1)
 
 

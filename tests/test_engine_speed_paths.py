@@ -55,7 +55,7 @@ def test_conv_bands_match_plain_im2col(
 ):
     # scratch=1 forces one output row per band; 10**9 one band for the whole image.
     monkeypatch.setattr(conv_module, "SCRATCH_BYTES", scratch)
-    layer = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, rng=0).double()
+    layer = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, seed=0).double()
     assert layer._dx_by_flipped_kernel() is flipped
     x = rng.standard_normal((2, c_in, 9, 7))
     y = layer.forward(x)
@@ -71,7 +71,7 @@ def test_conv_bands_match_plain_im2col(
 @pytest.mark.parametrize(("c_in", "c_out", "stride"), [(2, 3, 2), (3, 2, 1)])
 def test_conv_bands_gradcheck(monkeypatch, c_in, c_out, stride):
     monkeypatch.setattr(conv_module, "SCRATCH_BYTES", 1)
-    layer = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, rng=0).double()
+    layer = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, seed=0).double()
     x = np.random.default_rng(0).standard_normal((2, c_in, 6, 5))
     assert gradcheck(layer, x).ok
     layer.input_requires_grad = False
@@ -85,7 +85,7 @@ def test_conv_float32_bands_agree_with_one_band(monkeypatch, rng):
     outs = []
     for scratch in (1, 10**9):
         monkeypatch.setattr(conv_module, "SCRATCH_BYTES", scratch)
-        layer = nn.Conv2d(3, 5, 3, padding=1, rng=0)
+        layer = nn.Conv2d(3, 5, 3, padding=1, seed=0)
         y = layer.forward(x)
         dx = layer.backward(np.ones_like(y))
         outs.append((y, layer.weight.grad.copy(), dx))
@@ -94,7 +94,7 @@ def test_conv_float32_bands_agree_with_one_band(monkeypatch, rng):
 
 
 def test_conv_keeps_input_not_columns():
-    layer = nn.Conv2d(3, 4, 3, padding=1, rng=0)
+    layer = nn.Conv2d(3, 4, 3, padding=1, seed=0)
     x = np.zeros((2, 3, 8, 8), np.float32)
     layer.forward(x)
     assert layer._x is x
@@ -132,8 +132,8 @@ def test_im2col_out_and_rows(rng):
 def test_input_requires_grad_false_skips_dx_only(rng, layer_cls):
     def make() -> nn.Module:
         if layer_cls == "linear":
-            return nn.Linear(6, 4, rng=0).double()
-        return nn.Conv2d(2, 3, 3, padding=1, rng=0).double()
+            return nn.Linear(6, 4, seed=0).double()
+        return nn.Conv2d(2, 3, 3, padding=1, seed=0).double()
 
     x = rng.standard_normal((3, 6) if layer_cls == "linear" else (3, 2, 5, 5))
     ref, skip = make(), make()
@@ -147,7 +147,9 @@ def test_input_requires_grad_false_skips_dx_only(rng, layer_cls):
 
 
 def test_sequential_flag_reaches_leading_layers_up_to_first_with_parameters(rng):
-    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 5, rng=0), nn.ReLU(), nn.Linear(5, 2, rng=1))
+    model = nn.Sequential(
+        nn.Flatten(), nn.Linear(12, 5, seed=0), nn.ReLU(), nn.Linear(5, 2, seed=1)
+    )
     model.input_requires_grad = False
     assert [m.input_requires_grad for m in model] == [False, False, True, True]
     x = rng.standard_normal((4, 3, 4)).astype(np.float32)
@@ -160,7 +162,7 @@ def test_sequential_flag_reaches_leading_layers_up_to_first_with_parameters(rng)
 
 
 def test_sequential_refuses_a_skipped_middle_layer(rng):
-    model = nn.Sequential(nn.Linear(4, 3, rng=0), nn.ReLU(), nn.Linear(3, 2, rng=1))
+    model = nn.Sequential(nn.Linear(4, 3, seed=0), nn.ReLU(), nn.Linear(3, 2, seed=1))
     model[2].input_requires_grad = False
     model.forward(rng.standard_normal((2, 4)).astype(np.float32))
     with pytest.raises(RuntimeError, match="returned no input gradient"):
@@ -168,7 +170,7 @@ def test_sequential_refuses_a_skipped_middle_layer(rng):
 
 
 def test_fit_skips_input_gradient_and_restores_the_flag(rng):
-    model = nn.Sequential(nn.Linear(4, 3, rng=0), nn.ReLU(), nn.Linear(3, 2, rng=1))
+    model = nn.Sequential(nn.Linear(4, 3, seed=0), nn.ReLU(), nn.Linear(3, 2, seed=1))
     seen = []
     backward = model[0].backward
 
@@ -217,7 +219,7 @@ def test_batchnorm_channel_rows_path_matches_plain_path(rng, affine, training):
 def test_batchnorm_channel_rows_path_gradcheck(rng):
     # After a Conv2d the BatchNorm input is in (C, H, W, N) order: the fast path runs.
     bn = nn.BatchNorm2d(3)
-    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, bias=False, rng=0), bn).double()
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, bias=False, seed=0), bn).double()
     bn.weight.data = rng.standard_normal(3)
     x = rng.standard_normal((4, 2, 4, 4))
     assert nn.BatchNorm2d._channel_rows(model[0].forward(x)) is not None

@@ -97,7 +97,7 @@ def test_masked_parameter_checked_on_all_entries(rng):
 
 
 def test_refuses_float32(rng):
-    layer = nn.Linear(3, 2, rng=0)
+    layer = nn.Linear(3, 2, seed=0)
     x64 = rng.normal(size=(2, 3))
     with pytest.raises(ValueError, match="gradcheck needs float64 input, got float32; call"):
         gradcheck(layer.double(), x64.astype(np.float32))

@@ -19,7 +19,7 @@ LOGA = np.array([-2.0, -0.5, 0.25, 2.5])  # exact in float32, the parameter's de
 
 
 def _gate(seed: int = 0, loga=LOGA) -> HardConcreteGate:
-    return HardConcreteGate(len(loga), loga_init=np.asarray(loga), rng=seed).double()
+    return HardConcreteGate(len(loga), loga_init=np.asarray(loga), seed=seed).double()
 
 
 def test_train_gates_follow_the_hard_concrete_formula(rng):
@@ -108,7 +108,7 @@ def test_same_seed_same_gates(rng):
 
 
 def test_float32_by_default():
-    gate = HardConcreteGate(3, rng=0)
+    gate = HardConcreteGate(3, seed=0)
     assert gate.log_alpha.dtype == np.float32
     assert not gate.log_alpha.prunable
     np.testing.assert_array_equal(gate.log_alpha.data, 0.0)
@@ -118,12 +118,12 @@ def test_float32_by_default():
     ("kwargs", "message"),
     [
         ({"n_gates": 0}, r"n_gates must be a positive integer, got 0"),
-        ({"n_gates": 2, "beta": 0.0}, r"beta must be a real number > 0, got 0.0"),
-        ({"n_gates": 2, "gamma": 0.0}, r"gamma must be a real number < 0, got 0.0"),
-        ({"n_gates": 2, "zeta": 1.0}, r"zeta must be a real number > 1, got 1.0"),
-        ({"n_gates": 2, "beta": "1"}, r"beta must be a real number > 0, got '1'"),
+        ({"n_gates": 2, "beta": 0.0}, r"beta must be a finite real number > 0, got 0.0"),
+        ({"n_gates": 2, "gamma": 0.0}, r"gamma must be a finite real number < 0, got 0.0"),
+        ({"n_gates": 2, "zeta": 1.0}, r"zeta must be a finite real number > 1, got 1.0"),
+        ({"n_gates": 2, "beta": "1"}, r"beta must be a finite real number > 0, got '1'"),
         ({"n_gates": 2, "loga_init": np.zeros(3)}, r"loga_init must be .* shape \(2,\)"),
-        ({"n_gates": 2, "rng": -1}, r"seed must be a non-negative integer"),
+        ({"n_gates": 2, "seed": -1}, r"seed must be a non-negative integer"),
     ],
 )
 def test_constructor_errors(kwargs, message):

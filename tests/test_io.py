@@ -12,7 +12,7 @@ from nnprune import io, models, nn, prune
 
 
 def pruned_mlp(seed=0):
-    model = nn.Sequential(nn.Linear(6, 5, rng=seed), nn.ReLU(), nn.Linear(5, 3, rng=seed + 1))
+    model = nn.Sequential(nn.Linear(6, 5, seed=seed), nn.ReLU(), nn.Linear(5, 3, seed=seed + 1))
     mask = np.random.default_rng(seed).random((5, 6)) > 0.5
     model[0].weight.mask = mask
     return model
@@ -46,13 +46,13 @@ def test_round_trip_keeps_weights_masks_and_metadata(tmp_path):
 def test_round_trip_batchnorm_buffers(tmp_path):
     if not hasattr(nn, "BatchNorm1d"):
         pytest.skip("nnprune.nn.BatchNorm1d is not available")
-    model = nn.Sequential(nn.Linear(4, 3, rng=0), nn.BatchNorm1d(3))
+    model = nn.Sequential(nn.Linear(4, 3, seed=0), nn.BatchNorm1d(3))
     x = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32)
     model.train().forward(x)  # updates the running statistics
     buffers = dict(model.named_buffers())
     assert any(np.any(b != 0) for b in buffers.values() if b is not None)
     io.save(model, tmp_path / "bn.npz", compress=True)
-    fresh = nn.Sequential(nn.Linear(4, 3, rng=1), nn.BatchNorm1d(3))
+    fresh = nn.Sequential(nn.Linear(4, 3, seed=1), nn.BatchNorm1d(3))
     io.load(fresh, tmp_path / "bn.npz")
     assert_same_state(fresh.state_dict(), model.state_dict())
     for name, b in fresh.named_buffers():

@@ -49,6 +49,7 @@ LAYERS: list[list[str]] = [
     ["nnprune.report", "nnprune.lesson"],
     ["nnprune.casestudies"],
     ["nnprune.experiments"],
+    ["nnprune.exercises"],  # classroom exercises: checks use the whole library
     ["nnprune.cli"],
     ["nnprune"],  # the package __init__: re-exports only
 ]

@@ -21,7 +21,7 @@ def _away_from_kink(x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("masked", [False, True])
 def test_linear_gradcheck(shape, bias, masked, rng):
-    layer = nn.Linear(5, 3, bias=bias, rng=0).double()
+    layer = nn.Linear(5, 3, bias=bias, seed=0).double()
     if masked:
         layer.weight.mask = rng.random(layer.weight.shape) > 0.4
     report = gradcheck(layer, rng.normal(size=shape))
@@ -30,7 +30,7 @@ def test_linear_gradcheck(shape, bias, masked, rng):
 
 def test_linear_masked_weight_gradient_is_dense(rng):
     """Backward returns the dense dL/dW, pruned entries included (gradient criteria need it)."""
-    layer = nn.Linear(4, 3, rng=0).double()
+    layer = nn.Linear(4, 3, seed=0).double()
     layer.weight.mask = np.eye(3, 4, dtype=bool)
     x, dout = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
     layer(x)
@@ -40,7 +40,7 @@ def test_linear_masked_weight_gradient_is_dense(rng):
 
 
 def test_linear_formula_and_grad_accumulates(rng):
-    layer = nn.Linear(4, 2, rng=3).double()
+    layer = nn.Linear(4, 2, seed=3).double()
     w, b = layer.weight.data.copy(), layer.bias.data.copy()
     x, dout = rng.normal(size=(3, 4)), rng.normal(size=(3, 2))
     np.testing.assert_allclose(layer(x), x @ w.T + b)
@@ -52,7 +52,7 @@ def test_linear_formula_and_grad_accumulates(rng):
 
 
 def test_linear_default_init_bounds():
-    layer = nn.Linear(16, 8, rng=0)
+    layer = nn.Linear(16, 8, seed=0)
     bound = 1 / np.sqrt(16)
     assert layer.weight.dtype == np.float32
     assert np.all(np.abs(layer.weight.data) <= bound)
@@ -93,7 +93,7 @@ def test_flatten_gradcheck_and_shapes(rng):
 
 
 @pytest.mark.parametrize(
-    "make", [*ACTIVATIONS, nn.Flatten, lambda: nn.Linear(4, 3, rng=0).double()]
+    "make", [*ACTIVATIONS, nn.Flatten, lambda: nn.Linear(4, 3, seed=0).double()]
 )
 def test_backward_does_not_mutate_dout(make, rng):
     layer = make()
@@ -130,7 +130,7 @@ def test_activations_on_float32_keep_dtype(rng):
 @pytest.mark.parametrize("shape", [(4, 5), (2, 3, 5)])
 def test_linear_matches_torch(shape, rng):
     torch = pytest.importorskip("torch")
-    ours = nn.Linear(5, 3, rng=1).double()
+    ours = nn.Linear(5, 3, seed=1).double()
     ours.weight.mask = rng.random((3, 5)) > 0.3
     theirs = torch.nn.Linear(5, 3).double()
     with torch.no_grad():

@@ -166,7 +166,7 @@ def test_mse_errors():
 
 @pytest.mark.parametrize("cls", [nn.CrossEntropyLoss, nn.MSELoss])
 def test_bad_reduction(cls):
-    with pytest.raises(ValueError, match=r"reduction must be one of \('mean', 'sum'\), got 'none'"):
+    with pytest.raises(ValueError, match=r"reduction must be one of \['mean', 'sum'\], got 'none'"):
         cls(reduction="none")
 
 

@@ -151,7 +151,7 @@ def test_state_dict_round_trip():
         (lambda o: lr_scheduler.StepLR(o, step_size=0), "step_size must be a positive integer"),
         (lambda o: lr_scheduler.StepLR(o, step_size=2.5), "step_size must be .*got 2.5"),
         (lambda o: lr_scheduler.StepLR(o, 3, gamma=0.0), r"gamma must be > 0, got 0.0"),
-        (lambda o: lr_scheduler.StepLR(o, 3, gamma="x"), r"gamma must be a real number"),
+        (lambda o: lr_scheduler.StepLR(o, 3, gamma="x"), r"gamma must be a finite real number"),
         (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=0), "T_max must be a positive int"),
         (lambda o: lr_scheduler.CosineAnnealingLR(o, 5, eta_min=-1), "eta_min must be >= 0"),
         (lambda o: lr_scheduler.LinearLR(o, start_factor=0), r"start_factor must be in \(0, 1\]"),
@@ -190,3 +190,59 @@ def test_type_errors():
     opt = make_optimizer(_NnpruneLib)
     with pytest.raises(TypeError, match=r"schedulers\[1\] must be an LRScheduler"):
         lr_scheduler.SequentialLR(opt, [lr_scheduler.LinearLR(opt), "cosine"], [3])
+
+
+# ---------------------------------------------------------------- chaining
+CHAINS = {
+    "step_then_exponential": lambda s, o: [s.StepLR(o, step_size=4, gamma=0.5),
+                                           s.ExponentialLR(o, gamma=0.9)],
+    "step_then_cosine": lambda s, o: [s.StepLR(o, step_size=7, gamma=0.3),
+                                      s.CosineAnnealingLR(o, T_max=EPOCHS, eta_min=1e-3)],
+    "warmup_then_cosine": lambda s, o: [s.LinearLR(o, start_factor=0.2, total_iters=6),
+                                        s.CosineAnnealingLR(o, T_max=EPOCHS)],
+    "cosine_then_warmup": lambda s, o: [s.CosineAnnealingLR(o, T_max=EPOCHS, eta_min=1e-3),
+                                        s.LinearLR(o, start_factor=0.5, total_iters=4)],
+}  # fmt: skip
+
+
+def chained_history(lib, name):
+    opt = make_optimizer(lib)
+    schedulers = CHAINS[name](lib.optim.lr_scheduler, opt)
+    history = []
+    for _ in range(EPOCHS):  # up to T_max: past it PyTorch's chained cosine adds (see module doc)
+        history.append([g["lr"] for g in opt.param_groups])
+        opt.step()
+        for s in schedulers:
+            s.step()
+    return np.array(history)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(CHAINS))
+def test_chained_schedulers_match_torch(name):
+    torch = pytest.importorskip("torch")
+    ours = chained_history(_NnpruneLib, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = chained_history(torch, name)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+def test_chained_multiplicative_schedules_multiply():
+    history = chained_history(_NnpruneLib, "step_then_exponential")
+    for e, lrs in enumerate(history):
+        for base, lr in zip(BASE_LRS, lrs, strict=True):
+            assert lr == pytest.approx(base * 0.5 ** (e // 4) * 0.9**e, rel=1e-13)
+
+
+def test_a_scheduler_alone_sets_its_closed_form_to_the_bit():
+    history = lr_history(_NnpruneLib, "cosine")
+    for e, lrs in enumerate(history):
+        for base, lr in zip(BASE_LRS, lrs, strict=True):
+            assert lr == 1e-3 + (base - 1e-3) * (1 + math.cos(math.pi * e / 10)) / 2
+
+
+def test_exponential_lr_errors():
+    opt = make_optimizer(_NnpruneLib)
+    with pytest.raises(ValueError, match=r"gamma must be > 0, got -0.5"):
+        lr_scheduler.ExponentialLR(opt, gamma=-0.5)

@@ -43,7 +43,7 @@ def test_sparsity_empty_array_raises():
 
 
 def test_parameter_layer_and_model_sparsity(rng):
-    model = nn.Sequential(nn.Linear(20, 10, rng=0), nn.ReLU(), nn.Linear(10, 5, rng=1))
+    model = nn.Sequential(nn.Linear(20, 10, seed=0), nn.ReLU(), nn.Linear(10, 5, seed=1))
     _set_weight(model[0], _zero_entries((10, 20), 50, rng))
     _set_weight(model[2], _zero_entries((5, 10), 40, rng))
     model[0].bias.data = np.array([0.0] * 4 + [1.0] * 6, np.float32)
@@ -61,7 +61,7 @@ def test_parameter_layer_and_model_sparsity(rng):
 
 
 def test_which_errors():
-    model = nn.Sequential(nn.Linear(3, 2, rng=0))
+    model = nn.Sequential(nn.Linear(3, 2, seed=0))
     with pytest.raises(ValueError, match="which must be one of"):
         metrics.model_sparsity(model, which="weights")
     with pytest.raises(ValueError, match="no parameters to count"):
@@ -70,7 +70,7 @@ def test_which_errors():
 
 # ------------------------------------------------------------ connection sparsity
 def test_connection_sparsity_linear_designed_rows_and_cols(rng):
-    layer = nn.Linear(8, 6, rng=0)
+    layer = nn.Linear(8, 6, seed=0)
     w = rng.uniform(0.5, 1.0, size=(6, 8))
     w[[1, 4], :] = 0.0  # neurons 1 and 4 receive nothing
     w[:, [0, 3, 7]] = 0.0  # inputs 0, 3, 7 feed nothing
@@ -88,7 +88,7 @@ def test_connection_sparsity_linear_designed_rows_and_cols(rng):
 
 
 def test_connection_sparsity_conv_filters_and_channels(rng):
-    conv = nn.Conv2d(4, 5, 3, rng=0)
+    conv = nn.Conv2d(4, 5, 3, seed=0)
     w = rng.uniform(0.5, 1.0, size=(5, 4, 3, 3))
     w[3] = 0.0  # filter 3
     w[:, 1] = 0.0  # input channel 1
@@ -102,11 +102,11 @@ def test_connection_sparsity_conv_filters_and_channels(rng):
 
 # ------------------------------------------------------------ activation sparsity
 def test_activation_sparsity_relu_on_negative_inputs(rng):
-    first = nn.Linear(4, 6, rng=0)
+    first = nn.Linear(4, 6, seed=0)
     _set_weight(first, np.ones((6, 4)))
     first.bias.data = np.zeros(6, np.float32)
     inner = nn.Sequential(first, nn.ReLU())
-    model = nn.Sequential(inner, nn.Dropout(0.5, rng=0), nn.Linear(6, 3, rng=1))
+    model = nn.Sequential(inner, nn.Dropout(0.5, seed=0), nn.Linear(6, 3, seed=1))
     x = -rng.uniform(0.1, 1.0, size=(5, 4)).astype(np.float32)  # every pre-activation < 0
     model.train()
     model[1].eval()  # a module in its own mode must get it back
@@ -127,7 +127,7 @@ def test_activation_sparsity_half_negative(rng):
 
 # ------------------------------------------------------------------ size and FLOPs
 def test_model_size_and_compression_ratio(rng):
-    model = nn.Sequential(nn.Linear(20, 10, rng=0), nn.ReLU(), nn.Linear(10, 5, rng=1))
+    model = nn.Sequential(nn.Linear(20, 10, seed=0), nn.ReLU(), nn.Linear(10, 5, seed=1))
     assert metrics.model_size(model) == (20 * 10 + 10 + 10 * 5 + 5,) * 2
     _set_weight(model[0], _zero_entries((10, 20), 150, rng))
     size, size_nz = metrics.model_size(model)
@@ -141,7 +141,7 @@ def test_model_size_and_compression_ratio(rng):
 
 
 def test_flops_linear_formula(rng):
-    model = nn.Sequential(nn.Linear(784, 300, rng=0), nn.ReLU(), nn.Linear(300, 10, rng=1))
+    model = nn.Sequential(nn.Linear(784, 300, seed=0), nn.ReLU(), nn.Linear(300, 10, seed=1))
     dense = 784 * 300 + 300 * 10
     assert metrics.flops(model, (784,)) == (dense, dense)
     _set_weight(model[0], _zero_entries((300, 784), 200_000, rng))
@@ -151,12 +151,12 @@ def test_flops_linear_formula(rng):
 
 
 def test_flops_linear_on_sequences_counts_positions():
-    model = nn.Sequential(nn.Linear(8, 4, rng=0))
+    model = nn.Sequential(nn.Linear(8, 4, seed=0))
     assert metrics.flops(model, (7, 8)) == (7 * 8 * 4,) * 2
 
 
 def test_flops_conv_formula_with_padding_and_stride(rng):
-    conv = nn.Conv2d(3, 8, (3, 5), stride=(2, 1), padding=(1, 2), rng=0)
+    conv = nn.Conv2d(3, 8, (3, 5), stride=(2, 1), padding=(1, 2), seed=0)
     pool = nn.MaxPool2d(2)
     model = nn.Sequential(conv, nn.BatchNorm2d(8), nn.ReLU(), pool, nn.Flatten())
     h, w = 11, 9
@@ -170,7 +170,7 @@ def test_flops_conv_formula_with_padding_and_stride(rng):
 
 
 def test_flops_counts_sparse_layers_like_dense_ones(rng):
-    linear = nn.Linear(30, 20, rng=0)
+    linear = nn.Linear(30, 20, seed=0)
     _set_weight(linear, _zero_entries((20, 30), 500, rng))
     sparse = SparseLinear.from_linear(linear, mode="sparse")
     assert metrics.flops(nn.Sequential(sparse), (30,)) == metrics.flops(
@@ -185,15 +185,15 @@ def test_flops_errors():
             return x
 
     with pytest.raises(TypeError, match="unknown layer type Custom"):
-        metrics.flops(nn.Sequential(nn.Linear(3, 3, rng=0), Custom()), (3,))
+        metrics.flops(nn.Sequential(nn.Linear(3, 3, seed=0), Custom()), (3,))
     with pytest.raises(ValueError, match="input_shape must be the shape of one sample"):
-        metrics.flops(nn.Sequential(nn.Linear(3, 3, rng=0)), (0, 3))
+        metrics.flops(nn.Sequential(nn.Linear(3, 3, seed=0)), (0, 3))
     with pytest.raises(ValueError, match="0 FLOPs"):
         metrics.theoretical_speedup(nn.Sequential(nn.ReLU()), (3,))
 
 
 def test_flops_restores_training_mode():
-    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.BatchNorm1d(4), nn.Linear(4, 2, rng=1))
+    model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.BatchNorm1d(4), nn.Linear(4, 2, seed=1))
     model.train()
     metrics.flops(model, (3,))  # BatchNorm on one sample only works in eval mode
     assert all(m.training for m in model.modules())
@@ -201,7 +201,7 @@ def test_flops_restores_training_mode():
 
 # ------------------------------------------------------------------------- bytes
 def test_model_bytes_against_component_sums(rng):
-    model = nn.Sequential(nn.Linear(20, 12, rng=0), nn.BatchNorm1d(12), nn.Linear(12, 4, rng=1))
+    model = nn.Sequential(nn.Linear(20, 12, seed=0), nn.BatchNorm1d(12), nn.Linear(12, 4, seed=1))
     w = _zero_entries((12, 20), 200, rng)
     _set_weight(model[0], w)
     w2 = model[2].weight.data
@@ -224,10 +224,10 @@ def test_model_bytes_against_component_sums(rng):
 # ------------------------------------------------------------------------- table
 def test_layer_table_rows_and_format(rng):
     model = nn.Sequential(
-        nn.Conv2d(2, 4, 3, padding=1, rng=0),
+        nn.Conv2d(2, 4, 3, padding=1, seed=0),
         nn.ReLU(),
         nn.Flatten(),
-        nn.Linear(4 * 5 * 5, 3, rng=1),
+        nn.Linear(4 * 5 * 5, 3, seed=1),
     )
     cw = rng.uniform(0.5, 1.0, size=(4, 2, 3, 3))
     cw[1] = 0.0

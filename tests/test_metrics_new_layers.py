@@ -17,7 +17,7 @@ from nnprune.prune import l1_unstructured, ln_structured, mask_hidden_units, rem
 
 
 def test_conv1d_flops():
-    conv = nn.Conv1d(3, 5, kernel_size=4, stride=2, padding=1, rng=0)
+    conv = nn.Conv1d(3, 5, kernel_size=4, stride=2, padding=1, seed=0)
     l_out = (20 + 2 * 1 - 4) // 2 + 1
     assert flops(nn.Sequential(conv, nn.ReLU()), (3, 20)) == (5 * 3 * 4 * l_out,) * 2
     l1_unstructured(conv, "weight", 25)
@@ -27,8 +27,8 @@ def test_conv1d_flops():
 @pytest.mark.parametrize(("cls", "gates"), [(nn.RNN, 1), (nn.LSTM, 4), (nn.GRU, 3)])
 def test_recurrent_flops(cls, gates):
     d, h, t = 3, 5, 7
-    rnn = cls(d, h, num_layers=2, rng=0)
-    model = nn.Sequential(rnn, nn.Linear(h, 2, rng=1))
+    rnn = cls(d, h, num_layers=2, seed=0)
+    model = nn.Sequential(rnn, nn.Linear(h, 2, seed=1))
     dense = t * gates * ((d + h) * h + (h + h) * h)  # per step: G (D_k + H) H MACs per layer
     got = layer_flops(model, (t, d))
     assert got["0"] == (dense, dense)
@@ -45,7 +45,7 @@ def test_recurrent_flops_need_batch_first():
 
 def test_attention_flops_and_head_removal():
     d, heads, t = 8, 4, 6
-    attn = nn.MultiHeadSelfAttention(d, heads, rng=0)
+    attn = nn.MultiHeadSelfAttention(d, heads, seed=0)
     model = nn.Sequential(attn)
     got = layer_flops(model, (t, d))
     for key in ("q_proj", "k_proj", "v_proj", "out_proj"):
@@ -64,11 +64,11 @@ def test_attention_flops_and_head_removal():
 def test_encoder_layer_and_embedding_flops():
     d, heads, ff, t, vocab = 8, 2, 12, 5, 30
     model = nn.Sequential(
-        nn.Embedding(vocab, d, rng=0),
+        nn.Embedding(vocab, d, seed=0),
         nn.PositionalEncoding(d),
-        nn.TransformerEncoderLayer(d, heads, ff, dropout=0.0, activation="gelu", rng=1),
+        nn.TransformerEncoderLayer(d, heads, ff, dropout=0.0, activation="gelu", seed=1),
         nn.SequenceMeanPool(),
-        nn.Linear(d, 3, rng=2),
+        nn.Linear(d, 3, seed=2),
     )
     got = layer_flops(model, (t,))  # a sample is T token ids
     assert "0" not in got and "1" not in got  # lookups and additions: 0 MACs
@@ -83,9 +83,9 @@ def test_encoder_layer_and_embedding_flops():
 
 
 def test_connection_sparsity_conv1d_and_embedding():
-    conv = nn.Conv1d(4, 6, 3, rng=0)
+    conv = nn.Conv1d(4, 6, 3, seed=0)
     ln_structured(conv, "weight", 2, n=1, dim=0)
-    emb = nn.Embedding(10, 5, rng=0)
+    emb = nn.Embedding(10, 5, seed=0)
     ln_structured(emb, "weight", 3, n=2, dim=0)
     ln_structured(emb, "weight", 1, n=2, dim=1)
     conn = connection_sparsity(nn.Sequential(emb, nn.Linear(5, 4), conv))
@@ -95,8 +95,8 @@ def test_connection_sparsity_conv1d_and_embedding():
 
 
 def test_connection_sparsity_recurrent_and_table():
-    lstm = nn.LSTM(3, 6, num_layers=2, rng=0)
-    model = nn.Sequential(lstm, nn.Linear(6, 2, rng=1))
+    lstm = nn.LSTM(3, 6, num_layers=2, seed=0)
+    model = nn.Sequential(lstm, nn.Linear(6, 2, seed=1))
     mask_hidden_units(lstm, [1, 4], model[1])
     w = lstm.weight_ih_l0
     keep = w.mask.copy()

@@ -13,11 +13,11 @@ from nnprune.nn import Parameter
 class TwoLayer(nn.Module):
     """A small model with a nested container, a buffer and a plain attribute."""
 
-    def __init__(self, rng=0) -> None:
+    def __init__(self, seed=0) -> None:
         super().__init__()
-        self.fc1 = nn.Linear(4, 3, rng=rng)
+        self.fc1 = nn.Linear(4, 3, seed=seed)
         self.act = nn.ReLU()
-        self.head = nn.Sequential(nn.Linear(3, 2, rng=rng), nn.Tanh())
+        self.head = nn.Sequential(nn.Linear(3, 2, seed=seed), nn.Tanh())
         self.register_buffer("step", np.zeros(1, np.float32))
         self.note = "not registered"
 
@@ -223,7 +223,7 @@ def test_state_dict_has_masks_and_copies():
 def test_load_state_dict_round_trip():
     src = _pruned_model()
     src.step = np.array([3.0], np.float32)
-    dst = TwoLayer(rng=1)
+    dst = TwoLayer(seed=1)
     dst.load_state_dict(src.state_dict())
     _assert_same_state(dst.state_dict(), src.state_dict())
     np.testing.assert_array_equal(dst.fc1.weight.mask, src.fc1.weight.mask)
@@ -235,9 +235,9 @@ def test_load_state_dict_round_trip():
 
 def test_load_state_dict_unprunes_when_the_state_has_no_mask():
     dst = _pruned_model()
-    dst.load_state_dict(TwoLayer(rng=2).state_dict())
+    dst.load_state_dict(TwoLayer(seed=2).state_dict())
     assert dst.fc1.weight.mask is None
-    np.testing.assert_array_equal(dst.fc1.weight.data, TwoLayer(rng=2).fc1.weight.data)
+    np.testing.assert_array_equal(dst.fc1.weight.data, TwoLayer(seed=2).fc1.weight.data)
 
 
 def _edit(state, key, value=None, drop=False):
@@ -274,7 +274,7 @@ def test_load_state_dict_errors_leave_module_unchanged(make_state, message):
     """Every entry but the bad one is new, so any partial load would show."""
     model = _pruned_model()
     before = _snapshot(model)
-    other = TwoLayer(rng=5)
+    other = TwoLayer(seed=5)
     other.head[0].weight.mask = np.zeros((2, 3), dtype=bool)
     other.step = np.array([9.0], np.float32)
     with pytest.raises(ValueError, match=message):
@@ -285,7 +285,7 @@ def test_load_state_dict_errors_leave_module_unchanged(make_state, message):
 
 def test_load_state_dict_non_strict_skips_unknown_and_missing():
     model = TwoLayer()
-    src = TwoLayer(rng=3).state_dict()
+    src = TwoLayer(seed=3).state_dict()
     partial = {"fc1.weight": src["fc1.weight"], "unknown": np.zeros(1)}
     model.load_state_dict(partial, strict=False)
     np.testing.assert_array_equal(model.fc1.weight.data, src["fc1.weight"])
@@ -294,7 +294,7 @@ def test_load_state_dict_non_strict_skips_unknown_and_missing():
 
 # ----------------------------------------------------------------- Sequential
 def _seq():
-    return nn.Sequential(nn.Linear(2, 3, rng=0), nn.ReLU(), nn.Linear(3, 1, rng=0))
+    return nn.Sequential(nn.Linear(2, 3, seed=0), nn.ReLU(), nn.Linear(3, 1, seed=0))
 
 
 def test_sequential_indexing_and_slicing():
@@ -375,12 +375,12 @@ def test_repr():
 
 # ---------------------------------------------------------------- determinism
 def test_same_seed_same_weights():
-    a, b, c = nn.Linear(5, 4, rng=11), nn.Linear(5, 4, rng=11), nn.Linear(5, 4, rng=12)
+    a, b, c = nn.Linear(5, 4, seed=11), nn.Linear(5, 4, seed=11), nn.Linear(5, 4, seed=12)
     np.testing.assert_array_equal(a.weight.data, b.weight.data)
     np.testing.assert_array_equal(a.bias.data, b.bias.data)
     assert not np.array_equal(a.weight.data, c.weight.data)
     gen = np.random.default_rng(11)
-    d, e = nn.Linear(5, 4, rng=gen), nn.Linear(5, 4, rng=gen)  # a generator advances
+    d, e = nn.Linear(5, 4, seed=gen), nn.Linear(5, 4, seed=gen)  # a generator advances
     np.testing.assert_array_equal(d.weight.data, a.weight.data)
     assert not np.array_equal(d.weight.data, e.weight.data)
 
@@ -409,7 +409,7 @@ def test_bad_seeds(seed):
 def test_prunable_parameters_yields_qualified_name_module_attr_and_param():
     from nnprune.nn.module import PrunableParameter
 
-    model = nn.Sequential(nn.Linear(4, 5, rng=0), nn.ReLU(), nn.Linear(5, 3, rng=1))
+    model = nn.Sequential(nn.Linear(4, 5, seed=0), nn.ReLU(), nn.Linear(5, 3, seed=1))
     got = list(model.prunable_parameters())
     assert [g.name for g in got] == ["0.weight", "2.weight"]
     assert all(isinstance(g, PrunableParameter) for g in got)

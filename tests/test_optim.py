@@ -185,7 +185,7 @@ def test_mask_invariant_holds_for_every_optimizer(name, config, seed):
 
 def test_mask_survives_training_a_linear_layer():
     rng = np.random.default_rng(0)
-    layer = Linear(6, 4, rng=0).double()
+    layer = Linear(6, 4, seed=0).double()
     mask = rng.random((4, 6)) < 0.4
     layer.weight.mask = mask
     opt = optim.SGD(layer.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3, nesterov=True)
@@ -392,9 +392,17 @@ def test_changed_shape_asks_for_a_new_optimizer():
 @pytest.mark.parametrize(
     ("cls", "kwargs", "message"),
     [
-        (optim.SGD, dict(lr=-0.1), r"lr must be a number >= 0, got -0.1"),
-        (optim.SGD, dict(lr=0.1, momentum=-0.5), r"momentum must be a number >= 0, got -0.5"),
-        (optim.SGD, dict(lr=0.1, dampening=-1), r"dampening must be a number >= 0, got -1"),
+        (optim.SGD, dict(lr=-0.1), r"lr must be a finite real number >= 0, got -0.1"),
+        (
+            optim.SGD,
+            dict(lr=0.1, momentum=-0.5),
+            r"momentum must be a finite real number >= 0, got -0.5",
+        ),
+        (
+            optim.SGD,
+            dict(lr=0.1, dampening=-1),
+            r"dampening must be a finite real number >= 0, got -1",
+        ),
         (optim.SGD, dict(lr=0.1, weight_decay=-1e-4), r"weight_decay must be .*got -0.0001"),
         (optim.SGD, dict(lr=0.1, nesterov=True), r"nesterov=True requires momentum > 0"),
         (
@@ -403,14 +411,14 @@ def test_changed_shape_asks_for_a_new_optimizer():
             r"requires momentum > 0 and dampening = 0",
         ),
         (optim.SGD, dict(lr=0.1, nesterov=1), r"nesterov must be True or False, got 1"),
-        (optim.SGD, dict(lr="0.1"), r"lr must be a number >= 0, got '0.1'"),
-        (optim.Adam, dict(lr=-1.0), r"lr must be a number >= 0, got -1.0"),
+        (optim.SGD, dict(lr="0.1"), r"lr must be a finite real number >= 0, got '0.1'"),
+        (optim.Adam, dict(lr=-1.0), r"lr must be a finite real number >= 0, got -1.0"),
         (optim.Adam, dict(betas=(1.0, 0.999)), r"betas must be a pair of numbers in \[0, 1\)"),
         (optim.Adam, dict(betas=(0.9, -0.1)), r"betas must be .*got \(0.9, -0.1\)"),
         (optim.Adam, dict(betas=0.9), r"betas must be a pair of numbers"),
-        (optim.Adam, dict(eps=0.0), r"eps must be a number > 0, got 0.0"),
-        (optim.AdamW, dict(eps=-1e-8), r"eps must be a number > 0, got -1e-08"),
-        (optim.AdamW, dict(weight_decay=-0.01), r"weight_decay must be a number >= 0"),
+        (optim.Adam, dict(eps=0.0), r"eps must be a finite real number > 0, got 0.0"),
+        (optim.AdamW, dict(eps=-1e-8), r"eps must be a finite real number > 0, got -1e-08"),
+        (optim.AdamW, dict(weight_decay=-0.01), r"weight_decay must be a finite real number >= 0"),
     ],
 )
 def test_invalid_hyperparameters(cls, kwargs, message):
@@ -432,7 +440,7 @@ def test_invalid_params():
         optim.SGD([p, p], lr=0.1)
     with pytest.raises(ValueError, match=r"unknown hyper-parameter\(s\) \['momentum'\]"):
         optim.Adam([{"params": [p], "momentum": 0.9}])
-    with pytest.raises(ValueError, match="lr must be a number >= 0, got -1"):
+    with pytest.raises(ValueError, match="lr must be a finite real number >= 0, got -1"):
         optim.SGD([{"params": [p], "lr": -1}], lr=0.1)
     with pytest.raises(ValueError, match="must have a 'params' entry"):
         optim.SGD([{"lr": 0.1}], lr=0.1)
@@ -443,7 +451,7 @@ def test_add_param_group_error_leaves_optimizer_unchanged():
     opt = optim.SGD([p], lr=0.1, momentum=0.9)
     with pytest.raises(ValueError, match="appear more than once"):
         opt.add_param_group({"params": [q, p]})
-    with pytest.raises(ValueError, match="momentum must be a number >= 0"):
+    with pytest.raises(ValueError, match="momentum must be a finite real number >= 0"):
         opt.add_param_group({"params": [q], "momentum": -1})
     assert len(opt.param_groups) == 1
     opt.add_param_group({"params": [q], "lr": 0.01})

@@ -24,7 +24,7 @@ class Holder(Module):
 
 
 def linear(rng: np.random.Generator, out_features: int = 6, in_features: int = 10) -> nn.Linear:
-    layer = nn.Linear(in_features, out_features, rng=0)
+    layer = nn.Linear(in_features, out_features, seed=0)
     layer.weight.data = rng.standard_normal((out_features, in_features))
     return layer
 
@@ -360,12 +360,12 @@ ERRORS = [
     (
         lambda m: prune.threshold_unstructured(m, "weight", -0.1),
         ValueError,
-        "threshold must be a finite number >= 0",
+        "threshold must be a finite real number >= 0",
     ),
     (
         lambda m: prune.std_threshold_unstructured(m, "weight", float("inf")),
         ValueError,
-        "q must be a finite number",
+        "q must be a finite real number",
     ),
     (
         lambda m: prune.remove(m, "weight"),
@@ -452,7 +452,7 @@ def test_module_type_and_is_pruned_errors():
         prune.l1_unstructured(object(), "weight", 0.5)
     with pytest.raises(TypeError, match="module must be an nnprune.nn.Module"):
         prune.is_pruned([1, 2])
-    seq = nn.Sequential(nn.Linear(2, 2, rng=0))
+    seq = nn.Sequential(nn.Linear(2, 2, seed=0))
     with pytest.raises(ValueError, match="has no parameters of its own"):
         prune.l1_unstructured(seq, "weight", 0.5)
 
@@ -491,7 +491,7 @@ def test_user_defined_method_apply_and_global(rng):
 
 
 def test_conv2d_weight_filters_and_bias_refused(rng):
-    conv = nn.Conv2d(3, 8, 3, rng=0).double()
+    conv = nn.Conv2d(3, 8, 3, seed=0).double()
     w = rng.standard_normal(conv.weight.shape)
     conv.weight.data = w
     prune.ln_structured(conv, "weight", 3, n=1, dim=0)

@@ -39,7 +39,7 @@ def _padding() -> np.ndarray:
 @pytest.mark.parametrize("heads", [[1], [0, 2], [3, 1, 2]])
 @pytest.mark.parametrize("padded", [False, True])
 def test_remove_equals_mask_attention(rng, heads, padded):
-    attn = _randomize(nn.MultiHeadSelfAttention(D, H, rng=0), rng)
+    attn = _randomize(nn.MultiHeadSelfAttention(D, H, seed=0), rng)
     l1_unstructured(attn.q_proj, "weight", 0.3)  # an existing mask must shrink too
     masked, removed = attn, copy.deepcopy(attn)
     x = rng.normal(size=(3, T, D))
@@ -57,7 +57,7 @@ def test_remove_equals_mask_attention(rng, heads, padded):
 
 
 def test_removed_rows_are_the_heads_rows(rng):
-    attn = _randomize(nn.MultiHeadSelfAttention(D, H, rng=0), rng)
+    attn = _randomize(nn.MultiHeadSelfAttention(D, H, seed=0), rng)
     before_k, before_o = attn.k_proj.weight.data.copy(), attn.out_proj.weight.data.copy()
     remove_heads(attn, [2])
     d = D // H
@@ -67,7 +67,7 @@ def test_removed_rows_are_the_heads_rows(rng):
 
 
 def test_kept_gate_values_survive_removal(rng):
-    attn = _randomize(nn.MultiHeadSelfAttention(D, H, rng=0), rng)
+    attn = _randomize(nn.MultiHeadSelfAttention(D, H, seed=0), rng)
     attn.head_mask[:] = [0.5, 1.0, 2.0, 0.0]
     remove_heads(attn, [1])
     np.testing.assert_array_equal(attn.head_mask, [0.5, 2.0, 0.0])
@@ -76,7 +76,7 @@ def test_kept_gate_values_survive_removal(rng):
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("padded", [False, True])
 def test_remove_equals_mask_encoder_layer(rng, norm_first, padded):
-    layer = nn.TransformerEncoderLayer(D, H, 16, dropout=0.0, norm_first=norm_first, rng=0)
+    layer = nn.TransformerEncoderLayer(D, H, 16, dropout=0.0, norm_first=norm_first, seed=0)
     layer = _randomize(layer, rng).eval()
     removed = copy.deepcopy(layer)
     x = rng.normal(size=(3, T, D))
@@ -88,7 +88,7 @@ def test_remove_equals_mask_encoder_layer(rng, norm_first, padded):
 
 @pytest.mark.parametrize("padded", [False, True])
 def test_shrunk_layer_gradchecks(rng, padded):
-    attn = _randomize(nn.MultiHeadSelfAttention(D, H, rng=0), rng)
+    attn = _randomize(nn.MultiHeadSelfAttention(D, H, seed=0), rng)
     l1_unstructured(attn.v_proj, "weight", 0.4)
     remove_heads(attn, [1, 2])
     x = rng.normal(size=(3, T, D))
@@ -99,8 +99,8 @@ def test_shrunk_layer_gradchecks(rng, padded):
 
 
 def _classifier(rng, layers=2):
-    blocks = [nn.TransformerEncoderLayer(D, H, 12, dropout=0.0, rng=k) for k in range(layers)]
-    model = nn.Sequential(*blocks, nn.SequenceMeanPool(), nn.Linear(D, 3, rng=9))
+    blocks = [nn.TransformerEncoderLayer(D, H, 12, dropout=0.0, seed=k) for k in range(layers)]
+    model = nn.Sequential(*blocks, nn.SequenceMeanPool(), nn.Linear(D, 3, seed=9))
     return _randomize(model, rng)
 
 
@@ -177,7 +177,7 @@ def test_head_importance_errors(rng):
 
 
 def test_remove_and_mask_errors(rng):
-    attn = nn.MultiHeadSelfAttention(D, H, rng=0)
+    attn = nn.MultiHeadSelfAttention(D, H, seed=0)
     before = attn.q_proj.weight.data.copy()
     with pytest.raises(ValueError, match="cannot remove all 4 heads"):
         remove_heads(attn, [0, 1, 2, 3])

@@ -52,7 +52,7 @@ def test_nm_exact_counts_and_largest_kept(rng, shape, n, m):
 
 
 def test_nm_on_linear_defaults_to_2_4_along_inputs(rng):
-    layer = nn.Linear(8, 3, rng=0).double()
+    layer = nn.Linear(8, 3, seed=0).double()
     w = rng.standard_normal((3, 8))
     layer.weight.data = w
     prune.nm_structured(layer, "weight")
@@ -122,7 +122,7 @@ def test_is_nm_sparse_errors():
 
 # ------------------------------------------------------------------------- log
 def model_and_weights(rng):
-    model = nn.Sequential(nn.Linear(8, 6, rng=0), nn.ReLU(), nn.Linear(6, 4, rng=0)).double()
+    model = nn.Sequential(nn.Linear(8, 6, seed=0), nn.ReLU(), nn.Linear(6, 4, seed=0)).double()
     model[0].weight.data = rng.standard_normal((6, 8))
     model[2].weight.data = rng.standard_normal((4, 6))
     return model
@@ -194,7 +194,7 @@ def test_log_records_every_call_with_correct_content(rng):
 
 
 def test_log_without_model_and_nesting_and_scope(rng):
-    layer = nn.Linear(4, 3, rng=0)
+    layer = nn.Linear(4, 3, seed=0)
     prune.l1_unstructured(layer, "weight", 1)  # outside any log: not recorded anywhere
     with prune.PruningLog() as outer:
         with prune.PruningLog() as inner:

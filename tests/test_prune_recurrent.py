@@ -38,8 +38,8 @@ def _kept(units, size=HID):
 @pytest.mark.parametrize(("cls", "gates"), CELLS)
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_remove_equals_mask_sequence_consumer(rng, cls, gates, num_layers):
-    rnn = _randomize(cls(D_IN, HID, num_layers=num_layers, rng=0), rng)
-    head = _randomize(nn.Linear(HID, 2, rng=1), rng)
+    rnn = _randomize(cls(D_IN, HID, num_layers=num_layers, seed=0), rng)
+    head = _randomize(nn.Linear(HID, 2, seed=1), rng)
     l1_unstructured(rnn, "weight_hh_l0", 0.3)  # an existing mask must shrink too
     rnn2, head2 = copy.deepcopy(rnn), copy.deepcopy(head)
     units = [1, 4]
@@ -61,8 +61,8 @@ def test_remove_equals_mask_sequence_consumer(rng, cls, gates, num_layers):
 
 @pytest.mark.parametrize(("cls", "gates"), CELLS)
 def test_remove_equals_mask_last_state_and_rnn_consumer(rng, cls, gates):
-    rnn = _randomize(cls(D_IN, HID, rng=0), rng)
-    nxt = _randomize(nn.GRU(HID, 4, rng=2), rng)
+    rnn = _randomize(cls(D_IN, HID, seed=0), rng)
+    nxt = _randomize(nn.GRU(HID, 4, seed=2), rng)
     rnn2, nxt2 = copy.deepcopy(rnn), copy.deepcopy(nxt)
     mask_hidden_units(rnn, [0, 5], nxt)
     remove_hidden_units(rnn2, [0, 5], nxt2)
@@ -72,8 +72,8 @@ def test_remove_equals_mask_last_state_and_rnn_consumer(rng, cls, gates):
     )
     assert nxt2.input_size == HID - 2 and nxt2.weight_ih_l0.shape == (3 * 4, HID - 2)
     # a Linear reading the last hidden state (N, H)
-    head = _randomize(nn.Linear(HID, 2, rng=3), rng)
-    rnn3 = _randomize(cls(D_IN, HID, rng=0), rng)
+    head = _randomize(nn.Linear(HID, 2, seed=3), rng)
+    rnn3 = _randomize(cls(D_IN, HID, seed=0), rng)
     rnn4, head3 = copy.deepcopy(rnn3), copy.deepcopy(head)
     mask_hidden_units(rnn3, [2], head)
     remove_hidden_units(rnn4, [2], head3)
@@ -87,8 +87,8 @@ def test_remove_equals_mask_last_state_and_rnn_consumer(rng, cls, gates):
 @pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU])
 def test_incoming_rows_alone_do_not_silence_a_gated_unit(rng, cls):
     """Zero rows leave h_j != 0 (sigmoid(b) tanh(b) terms): outgoing columns must go too."""
-    rnn = _randomize(cls(D_IN, HID, rng=0), rng)
-    head = _randomize(nn.Linear(HID, 2, rng=1), rng)
+    rnn = _randomize(cls(D_IN, HID, seed=0), rng)
+    head = _randomize(nn.Linear(HID, 2, seed=1), rng)
     rnn2, head2 = copy.deepcopy(rnn), copy.deepcopy(head)
     gates = rnn._step.num_gates
     rows = [g * HID + 3 for g in range(gates)]
@@ -105,7 +105,7 @@ def test_incoming_rows_alone_do_not_silence_a_gated_unit(rng, cls):
 
 
 def test_removed_rows_are_every_gate(rng):
-    lstm = _randomize(nn.LSTM(D_IN, HID, rng=0), rng)
+    lstm = _randomize(nn.LSTM(D_IN, HID, seed=0), rng)
     w_ih, w_hh = lstm.weight_ih_l0.data.copy(), lstm.weight_hh_l0.data.copy()
     remove_hidden_units(lstm, [2])
     rows = [r for r in range(4 * HID) if r % HID != 2]
@@ -114,7 +114,7 @@ def test_removed_rows_are_every_gate(rng):
 
 
 def test_per_layer_units_in_a_stack(rng):
-    gru = _randomize(nn.GRU(D_IN, HID, num_layers=2, rng=0), rng)
+    gru = _randomize(nn.GRU(D_IN, HID, num_layers=2, seed=0), rng)
     w1 = gru.weight_ih_l1.data.copy()
     gru2 = copy.deepcopy(gru)
     mask_hidden_units(gru, [[0], [5]])
@@ -127,7 +127,7 @@ def test_per_layer_units_in_a_stack(rng):
 
 @pytest.mark.parametrize(("cls", "gates"), CELLS)
 def test_shrunk_layer_gradchecks(rng, cls, gates):
-    rnn = _randomize(cls(D_IN, HID, num_layers=2, rng=0), rng)
+    rnn = _randomize(cls(D_IN, HID, num_layers=2, seed=0), rng)
     l1_unstructured(rnn, "weight_ih_l0", 0.3)
     remove_hidden_units(rnn, [1, 3])
     report = gradcheck(rnn, rng.normal(size=(2, 4, D_IN)))
@@ -136,7 +136,7 @@ def test_shrunk_layer_gradchecks(rng, cls, gates):
 
 @pytest.mark.parametrize("criterion", ["l1", "l2"])
 def test_gate_unit_scores_formula(rng, criterion):
-    lstm = _randomize(nn.LSTM(D_IN, HID, num_layers=2, rng=0), rng)
+    lstm = _randomize(nn.LSTM(D_IN, HID, num_layers=2, seed=0), rng)
     for layer in (0, 1):
         w_ih = getattr(lstm, f"weight_ih_l{layer}").data
         w_hh = getattr(lstm, f"weight_hh_l{layer}").data
@@ -149,8 +149,8 @@ def test_gate_unit_scores_formula(rng, criterion):
 
 
 def test_prune_hidden_units_removes_lowest(rng):
-    gru = _randomize(nn.GRU(D_IN, HID, rng=0), rng)
-    head = _randomize(nn.Linear(HID, 2, rng=1), rng)
+    gru = _randomize(nn.GRU(D_IN, HID, seed=0), rng)
+    head = _randomize(nn.Linear(HID, 2, seed=1), rng)
     scores = gate_unit_scores(gru)
     want = tuple(sorted(np.argsort(scores)[:2].tolist()))
     assert prune_hidden_units(gru, 2, head) == (want,)
@@ -158,8 +158,8 @@ def test_prune_hidden_units_removes_lowest(rng):
 
 
 def test_unstructured_recurrent_masks_survive_training(rng):
-    lstm = _randomize(nn.LSTM(D_IN, HID, rng=0), rng)
-    model = nn.Sequential(lstm, nn.Linear(HID, 2, rng=1)).double()
+    lstm = _randomize(nn.LSTM(D_IN, HID, seed=0), rng)
+    model = nn.Sequential(lstm, nn.Linear(HID, 2, seed=1)).double()
     l1_unstructured(lstm, "weight_hh_l0", 0.75)
     w = lstm.weight_hh_l0
     assert int((~w.mask).sum()) == round(0.75 * w.size)
@@ -177,7 +177,7 @@ def test_unstructured_recurrent_masks_survive_training(rng):
 
 
 def test_recurrent_errors(rng):
-    gru = nn.GRU(D_IN, HID, num_layers=2, rng=0)
+    gru = nn.GRU(D_IN, HID, num_layers=2, seed=0)
     before = gru.weight_hh_l0.data.copy()
     with pytest.raises(TypeError, match="must be an RNN, LSTM or GRU"):
         remove_hidden_units(nn.Linear(3, 3), [0])
@@ -204,24 +204,24 @@ def test_recurrent_errors(rng):
 
 # ------------------------------------------------------------------ embeddings
 def test_embedding_unstructured_and_structured(rng):
-    emb = nn.Embedding(10, 6, rng=0)
+    emb = nn.Embedding(10, 6, seed=0)
     l1_unstructured(emb, "weight", 0.5)
     assert int((emb.weight.data == 0).sum()) == 30
-    emb = nn.Embedding(10, 6, rng=0)
+    emb = nn.Embedding(10, 6, seed=0)
     norms = np.linalg.norm(emb.weight.data, axis=1)
     ln_structured(emb, "weight", 0.3, n=2, dim=0)  # whole token vectors
     dead = np.flatnonzero(~emb.weight.data.any(axis=1))
     np.testing.assert_array_equal(dead, np.sort(np.argsort(norms)[:3]))
     np.testing.assert_array_equal(emb.forward(np.array([[dead[0]]])), 0.0)
-    emb = nn.Embedding(10, 6, rng=0)
+    emb = nn.Embedding(10, 6, seed=0)
     ln_structured(emb, "weight", 2, n=1, dim=1)  # whole embedding dimensions
     assert int((~emb.weight.data.any(axis=0)).sum()) == 2
 
 
 @pytest.mark.parametrize("consumer", ["linear", "lstm"])
 def test_remove_embedding_dims_equals_masking(rng, consumer):
-    emb = _randomize(nn.Embedding(12, 6, padding_idx=0, rng=0), rng)
-    nxt = nn.Linear(6, 3, rng=1) if consumer == "linear" else nn.LSTM(6, 4, rng=1)
+    emb = _randomize(nn.Embedding(12, 6, padding_idx=0, seed=0), rng)
+    nxt = nn.Linear(6, 3, seed=1) if consumer == "linear" else nn.LSTM(6, 4, seed=1)
     model = nn.Sequential(emb, nn.Dropout(0.5), _randomize(nxt, rng)).eval()
     masked = copy.deepcopy(model)
     record = remove_embedding_dims(model, "0", [4, 1])
@@ -241,7 +241,7 @@ def test_remove_embedding_dims_equals_masking(rng, consumer):
 
 
 def test_remove_embedding_dims_refusals():
-    model = nn.Sequential(nn.Embedding(10, 8, rng=0), nn.PositionalEncoding(8), nn.Linear(8, 2))
+    model = nn.Sequential(nn.Embedding(10, 8, seed=0), nn.PositionalEncoding(8), nn.Linear(8, 2))
     with pytest.raises(ValueError, match="is read by '1' \\(PositionalEncoding\\)"):
         remove_embedding_dims(model, "0", [0])
     with pytest.raises(ValueError, match="not an Embedding"):

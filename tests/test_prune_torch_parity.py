@@ -36,7 +36,7 @@ class THolder(torch.nn.Module):
 def pair(array: np.ndarray) -> tuple[Module, torch.nn.Module]:
     """An nnprune module and a PyTorch module holding the same float64 weight."""
     if array.ndim == 2:
-        ours = nn.Linear(array.shape[1], array.shape[0], rng=0).double()
+        ours = nn.Linear(array.shape[1], array.shape[0], seed=0).double()
         ours.weight.data = array
         theirs = torch.nn.Linear(array.shape[1], array.shape[0]).double()
         with torch.no_grad():

@@ -27,7 +27,6 @@ from nnprune.regularizers import (
     group_norms,
     project_topk,
     project_topk_global,
-    prunable_parameters,
     topk_mask,
     zero_groups,
 )
@@ -212,14 +211,14 @@ def test_project_topk_global_matches_projection_of_the_concatenation(rng):
 
 # ----------------------------------------------------- training plumbing
 def _model(seed: int = 0):
-    return nn.Sequential(nn.Linear(4, 3, rng=seed), nn.ReLU(), nn.Linear(3, 2, rng=seed + 1))
+    return nn.Sequential(nn.Linear(4, 3, seed=seed), nn.ReLU(), nn.Linear(3, 2, seed=seed + 1))
 
 
 def test_module_means_its_prunable_weights():
     model = _model()
     plist = as_parameter_list(model)
     assert plist == [model[0].weight, model[2].weight]
-    assert prunable_parameters(model) == plist
+    assert plist == [t.param for t in model.prunable_parameters()]
     ref = 0.1 * sum(np.abs(p.data).sum() for p in plist)
     assert L1(0.1).value(model) == pytest.approx(float(ref), rel=1e-6)
 
@@ -311,7 +310,7 @@ def test_l2_add_grad_is_sgd_weight_decay(rng):
     from nnprune.optim import SGD
 
     x, y = _regression(rng)
-    a, b = nn.Linear(6, 4, rng=0).double(), nn.Linear(6, 4, rng=0).double()
+    a, b = nn.Linear(6, 4, seed=0).double(), nn.Linear(6, 4, seed=0).double()
     opt_a = SGD(a.parameters(), lr=0.05, momentum=0.9)
     opt_b = SGD(b.parameters(), lr=0.05, momentum=0.9, weight_decay=0.1)
     crit, pen = nn.MSELoss(), L2(0.1)
@@ -330,7 +329,7 @@ def test_group_lasso_training_loop_removes_whole_units(rng):
     from nnprune.optim import SGD
 
     x, y = _regression(rng)
-    layer = nn.Linear(6, 4, bias=False, rng=0).double()
+    layer = nn.Linear(6, 4, bias=False, seed=0).double()
     keep = np.ones((4, 6), dtype=bool)
     keep[0, 0] = False
     layer.weight.mask = keep
@@ -400,8 +399,6 @@ def test_wrong_types_are_rejected():
         L1(0.1).value([np.ones(3)])
     with pytest.raises(ValueError, match=r"params must be a Module, a Parameter or an iterable"):
         L1(0.1).add_grad("weights")
-    with pytest.raises(ValueError, match=r"model must be an nnprune Module, got list"):
-        prunable_parameters([])
     with pytest.raises(ValueError, match=r"arrays must be a non-empty list of arrays"):
         project_topk_global([], 0)
     with pytest.raises(ValueError, match=r"dim=1 needs an array with at least 2 axes"):

@@ -25,24 +25,24 @@ CNN_INPUT = (2, 8, 8)
 # --------------------------------------------------------------- models
 def mlp(seed: int = 0) -> nn.Sequential:
     return nn.Sequential(
-        nn.Linear(6, 8, rng=seed),
+        nn.Linear(6, 8, seed=seed),
         nn.ReLU(),
-        nn.Linear(8, 7, rng=seed + 1),
+        nn.Linear(8, 7, seed=seed + 1),
         nn.ReLU(),
-        nn.Linear(7, 3, rng=seed + 2),
+        nn.Linear(7, 3, seed=seed + 2),
     ).double()
 
 
 def mlp_bn(seed: int = 0) -> nn.Sequential:
     """Linear-BN-ReLU-Dropout-Linear-Tanh-Linear with non-zero beta and trained statistics."""
     model = nn.Sequential(
-        nn.Linear(6, 8, rng=seed),
+        nn.Linear(6, 8, seed=seed),
         nn.BatchNorm1d(8),
         nn.ReLU(),
-        nn.Dropout(0.3, rng=seed),
-        nn.Linear(8, 5, rng=seed + 1),
+        nn.Dropout(0.3, seed=seed),
+        nn.Linear(8, 5, seed=seed + 1),
         nn.Tanh(),
-        nn.Linear(5, 3, rng=seed + 2),
+        nn.Linear(5, 3, seed=seed + 2),
     ).double()
     rng = np.random.default_rng(seed)
     bn = model[1]
@@ -57,15 +57,15 @@ def cnn(seed: int = 0) -> nn.Sequential:
     """Conv-BN-ReLU-MaxPool-Conv-ReLU-Flatten-Linear, nested; input (2, 8, 8)."""
     model = nn.Sequential(
         nn.Sequential(
-            nn.Conv2d(2, 4, 3, padding=1, rng=seed),  # (4, 8, 8)
+            nn.Conv2d(2, 4, 3, padding=1, seed=seed),  # (4, 8, 8)
             nn.BatchNorm2d(4),
             nn.ReLU(),
             nn.MaxPool2d(2),  # (4, 4, 4)
-            nn.Conv2d(4, 5, 3, rng=seed + 1),  # (5, 2, 2)
+            nn.Conv2d(4, 5, 3, seed=seed + 1),  # (5, 2, 2)
             nn.ReLU(),
         ),
         nn.Flatten(),
-        nn.Linear(5 * 2 * 2, 3, rng=seed + 2),
+        nn.Linear(5 * 2 * 2, 3, seed=seed + 2),
     ).double()
     rng = np.random.default_rng(seed)
     bn = model[0][1]
@@ -275,7 +275,7 @@ def test_fold_batchnorm_is_exact(build):
 
 
 def test_fold_batchnorm_adds_bias_and_keeps_mask():
-    model = nn.Sequential(nn.Linear(4, 3, bias=False, rng=0), nn.BatchNorm1d(3)).double()
+    model = nn.Sequential(nn.Linear(4, 3, bias=False, seed=0), nn.BatchNorm1d(3)).double()
     rng = np.random.default_rng(7)
     model[1].bias.data = rng.normal(size=3)
     for _ in range(2):
@@ -293,7 +293,7 @@ def test_fold_batchnorm_adds_bias_and_keeps_mask():
 
 def test_merge_linear_is_exact_like_simplecnn_fc1_fc2():
     # Appendix C's fc1 -> fc2 with no non-linearity between, at a small size.
-    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 6, rng=0), nn.Linear(6, 4, rng=1)).double()
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 6, seed=0), nn.Linear(6, 4, seed=1)).double()
     x = np.random.default_rng(8).normal(size=(5, 3, 2, 2))
     y = model(x)
     record = merge_linear(model, "1")
@@ -315,7 +315,7 @@ def test_remove_dropout_layer():
 class Custom(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.fc = nn.Linear(4, 4, rng=0)
+        self.fc = nn.Linear(4, 4, seed=0)
 
     def forward(self, x):
         return self.fc(x) + x
@@ -351,18 +351,18 @@ REFUSALS = [
     (cnn, lambda m: remove_units(m, "0.4", [0]), "input_shape is needed"),
     (cnn, lambda m: remove_units(m, "0.4", [0], input_shape=(2, 9)), "failed at layer '0.0'"),
     (
-        lambda: nn.Sequential(nn.Linear(4, 4, rng=0), Custom(), nn.Linear(4, 2, rng=1)).double(),
+        lambda: nn.Sequential(nn.Linear(4, 4, seed=0), Custom(), nn.Linear(4, 2, seed=1)).double(),
         lambda m: remove_units(m, "0", [0]),
         r"followed by '1' \(Custom\)",
     ),
     (
-        lambda: nn.Sequential(nn.Linear(8, 8, rng=0), nn.MaxPool2d(2), nn.Linear(4, 2, rng=1)),
+        lambda: nn.Sequential(nn.Linear(8, 8, seed=0), nn.MaxPool2d(2), nn.Linear(4, 2, seed=1)),
         lambda m: remove_units(m, "0", [0]),
         r"followed by '1' \(MaxPool2d\)",
     ),
     (lambda: Custom().double(), lambda m: remove_units(m, "fc", [0]), "needs an nn.Sequential"),
     (
-        lambda: SkipSequential(nn.Linear(4, 4, rng=0), nn.Linear(4, 4, rng=1)),
+        lambda: SkipSequential(nn.Linear(4, 4, seed=0), nn.Linear(4, 4, seed=1)),
         lambda m: remove_units(m, "0", [0]),
         "needs an nn.Sequential",
     ),
@@ -380,14 +380,14 @@ def test_refusals_leave_model_unchanged(build, action, message):
 
 
 def test_shared_layer_refused():
-    layer = nn.Linear(4, 4, rng=0)
-    model = nn.Sequential(layer, nn.ReLU(), layer, nn.Linear(4, 2, rng=1))
+    layer = nn.Linear(4, 4, seed=0)
+    model = nn.Sequential(layer, nn.ReLU(), layer, nn.Linear(4, 2, seed=1))
     with pytest.raises(ValueError, match="same layer object twice"):
         remove_units(model, "0", [0])
 
 
 def test_unit_scores_reads_masked_data():
-    layer = nn.Linear(3, 2, rng=0).double()
+    layer = nn.Linear(3, 2, seed=0).double()
     layer.weight.mask = np.array([[True, False, False], [True, True, True]])
     expected = np.abs(layer.weight.data).sum(axis=1)
     np.testing.assert_allclose(unit_scores(layer, "l1"), expected)
@@ -416,7 +416,11 @@ def test_structured_decisions_are_logged_with_the_units_and_criterion(tmp_path):
     from nnprune.prune import PruningLog
 
     model = nn.Sequential(
-        nn.Linear(6, 8, rng=0), nn.ReLU(), nn.Linear(8, 5, rng=1), nn.ReLU(), nn.Linear(5, 3, rng=2)
+        nn.Linear(6, 8, seed=0),
+        nn.ReLU(),
+        nn.Linear(8, 5, seed=1),
+        nn.ReLU(),
+        nn.Linear(5, 3, seed=2),
     )
     norms = np.abs(model[0].weight.data).sum(axis=1)
     expected = sorted(np.argsort(norms, kind="stable")[:3].tolist())

@@ -95,7 +95,7 @@ def state_equal(a: dict, b: dict) -> bool:
 
 # --------------------------------------------------------------- BasicBlock
 def block(in_c: int, out_c: int, stride: int, rng: np.random.Generator) -> nn.BasicBlock:
-    b = nn.BasicBlock(in_c, out_c, stride=stride, rng=3).double()
+    b = nn.BasicBlock(in_c, out_c, stride=stride, seed=3).double()
     return randomize_norms(b, rng, rng.normal(size=(4, in_c, 4, 4)))
 
 
@@ -111,7 +111,7 @@ def test_basic_block_gradcheck(shape, training, masked, rng):
 
 
 def test_basic_block_structure_and_errors(rng):
-    ident, proj = nn.BasicBlock(4, 4, rng=0), nn.BasicBlock(4, 8, stride=2, rng=0)
+    ident, proj = nn.BasicBlock(4, 4, seed=0), nn.BasicBlock(4, 8, stride=2, seed=0)
     assert ident.downsample is None and nn.BasicBlock(4, 4, stride=2).downsample is not None
     assert proj.downsample[0].kernel_size == (1, 1) and proj.downsample[0].stride == (2, 2)
     assert proj(np.ones((2, 4, 7, 7), np.float32)).shape == (2, 8, 4, 4)
@@ -369,7 +369,7 @@ def test_groups_that_cannot_be_pruned_are_refused_with_the_reason(rng):
     assert state_equal(headless.state_dict(), before)
 
     base = list(small_resnet(2, 3, widths=(4,), seed=0))[:2]
-    flat = nn.Sequential(*base, nn.Flatten(), nn.Linear(4 * 8 * 8, 3, rng=0)).double()
+    flat = nn.Sequential(*base, nn.Flatten(), nn.Linear(4 * 8 * 8, 3, seed=0)).double()
     (g,) = channel_groups(flat)
     assert "read by '2' (Flatten), which nnprune.prune.residual cannot follow" in g.reason
     with pytest.raises(

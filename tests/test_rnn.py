@@ -23,7 +23,7 @@ KIND_IDS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
 
 
 def make(cls, num_layers=1, bias=True, seed=0, **kw):  # noqa: ANN001, ANN201
-    return cls(D, H, num_layers=num_layers, bias=bias, rng=seed, **kw).double()
+    return cls(D, H, num_layers=num_layers, bias=bias, seed=seed, **kw).double()
 
 
 def random_state(rng, layer, num_layers=1):  # noqa: ANN001, ANN201
@@ -61,7 +61,7 @@ def test_gradcheck_with_initial_state_and_its_gradient(rng, cls, kw) -> None:
 
 
 def test_rnn_in_sequential_with_linear(rng) -> None:
-    model = nn.Sequential(nn.GRU(D, H, rng=0), nn.Linear(H, 2, rng=1)).double()
+    model = nn.Sequential(nn.GRU(D, H, seed=0), nn.Linear(H, 2, seed=1)).double()
     gradcheck(model, rng.normal(size=(N, T, D)))
 
 
@@ -123,7 +123,7 @@ def test_batch_first_false_is_the_transpose(rng, cls, kw) -> None:
 # ---------------------------------------------------------- construction
 @pytest.mark.parametrize(("cls", "gates"), [(nn.RNN, 1), (nn.LSTM, 4), (nn.GRU, 3)])
 def test_parameters_shapes_flags_and_init(cls, gates) -> None:
-    layer = cls(5, H, num_layers=2, rng=7)
+    layer = cls(5, H, num_layers=2, seed=7)
     expect = {
         "weight_ih_l0": (gates * H, 5),
         "weight_hh_l0": (gates * H, H),
@@ -141,14 +141,14 @@ def test_parameters_shapes_flags_and_init(cls, gates) -> None:
         assert p.shape == expect[name] and p.dtype == np.float32
         assert p.prunable == name.startswith("weight")
         assert np.all(np.abs(p.data) <= bound) and np.std(p.data) > 0
-    again = cls(5, H, num_layers=2, rng=7)
+    again = cls(5, H, num_layers=2, seed=7)
     for name, p in again.named_parameters():
         np.testing.assert_array_equal(p.data, params[name].data)
     assert not list(cls(5, H, bias=False).named_parameters())[2:]
 
 
 def test_float32_stays_float32(rng) -> None:
-    layer = nn.LSTM(D, H, rng=0)
+    layer = nn.LSTM(D, H, seed=0)
     y = layer.forward(rng.normal(size=(N, T, D)).astype(np.float32))
     dx = layer.backward(np.ones_like(y))
     assert y.dtype == dx.dtype == layer.weight_hh_l0.grad.dtype == np.float32

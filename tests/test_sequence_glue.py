@@ -60,12 +60,12 @@ def test_conv1d_gru_chain_gradcheck(rng, masked) -> None:
     """The speech case study's chain, end to end, masked and unmasked."""
     model = nn.Sequential(
         nn.Transpose(1, 2),
-        nn.Conv1d(3, 4, 3, padding=1, rng=0),
+        nn.Conv1d(3, 4, 3, padding=1, seed=0),
         nn.ReLU(),
         nn.Transpose(1, 2),
-        nn.GRU(4, 5, rng=1),
+        nn.GRU(4, 5, seed=1),
         nn.LastTimeStep(),
-        nn.Linear(5, 2, rng=2),
+        nn.Linear(5, 2, seed=2),
     ).double()
     if masked:
         gru = model[4]

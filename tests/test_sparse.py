@@ -30,13 +30,13 @@ def _pruned(shape: tuple[int, ...], sparsity: float, rng: np.random.Generator) -
 
 def _pruned_model(rng: np.random.Generator) -> nn.Module:
     model = nn.Sequential(
-        nn.Conv2d(2, 4, 3, padding=1, rng=0),
+        nn.Conv2d(2, 4, 3, padding=1, seed=0),
         nn.BatchNorm2d(4),
         nn.ReLU(),
         nn.Flatten(),
-        nn.Linear(4 * 6 * 6, 10, rng=1),
+        nn.Linear(4 * 6 * 6, 10, seed=1),
         nn.ReLU(),
-        nn.Linear(10, 3, rng=2),
+        nn.Linear(10, 3, seed=2),
     )
     conv, lin = model[0], model[4]
     conv.weight.mask = rng.random(conv.weight.shape) > 0.6
@@ -105,7 +105,7 @@ def test_format_errors(rng):
     with pytest.raises(TypeError, match="must be a csr, csc, coo or bsr"):
         sparse.sparse_nbytes(w)
     with pytest.raises(ValueError, match="format must be one of"):
-        sparse.export_model(nn.Sequential(nn.Linear(2, 2, rng=0)), "lil")
+        sparse.export_model(nn.Sequential(nn.Linear(2, 2, seed=0)), "lil")
 
 
 def test_export_model_kinds(rng):
@@ -142,7 +142,7 @@ def test_save_load_round_trip_with_masks(fmt, rng, tmp_path):
 
 
 def test_saved_file_is_compact_and_pickle_free(rng, tmp_path):
-    model = nn.Sequential(nn.Linear(200, 100, rng=0))
+    model = nn.Sequential(nn.Linear(200, 100, seed=0))
     model[0].weight.mask = rng.random((100, 200)) > 0.95
     path = tmp_path / "m.npz"
     sparse.save_sparse(model, path)
@@ -197,7 +197,7 @@ def test_load_errors(rng, tmp_path):
         sparse.load_sparse(tmp_path / "missing.npz")
 
     # A good file with one array corrupted: indices out of range.
-    model = nn.Sequential(nn.Linear(6, 4, rng=0))
+    model = nn.Sequential(nn.Linear(6, 4, seed=0))
     good = tmp_path / "good.npz"
     sparse.save_sparse(model, good)
     with np.load(good, allow_pickle=False) as f:
@@ -231,7 +231,7 @@ def test_load_errors(rng, tmp_path):
 # ------------------------------------------------------------------ sparse layers
 @pytest.mark.parametrize("mode", ["dense", "sparse", "auto"])
 def test_sparse_linear_matches_dense(mode, rng):
-    linear = nn.Linear(40, 30, rng=0)
+    linear = nn.Linear(40, 30, seed=0)
     linear.weight.data = _pruned((30, 40), 0.85, rng)
     layer = sparse.SparseLinear.from_linear(linear, mode=mode, batch_size=8, repeats=2)
     assert layer.mode_ in ("dense", "sparse")
@@ -247,7 +247,7 @@ def test_sparse_linear_matches_dense(mode, rng):
 
 @pytest.mark.parametrize("mode", ["dense", "sparse"])
 def test_sparse_conv_matches_dense(mode, rng):
-    conv = nn.Conv2d(3, 5, (3, 2), stride=(2, 1), padding=(1, 1), rng=0)
+    conv = nn.Conv2d(3, 5, (3, 2), stride=(2, 1), padding=(1, 1), seed=0)
     conv.weight.data = _pruned((5, 3, 3, 2), 0.8, rng)
     layer = sparse.SparseConv2d.from_conv(conv, mode=mode)
     x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
@@ -275,7 +275,7 @@ def test_sparse_conv_auto_probe(rng):
 @pytest.mark.torch
 def test_sparse_layers_match_torch_float64(rng):
     torch = pytest.importorskip("torch")
-    conv = nn.Conv2d(2, 4, 3, stride=2, padding=1, rng=0).double()
+    conv = nn.Conv2d(2, 4, 3, stride=2, padding=1, seed=0).double()
     conv.weight.data = _pruned((4, 2, 3, 3), 0.7, rng).astype(np.float64)
     layer = sparse.SparseConv2d.from_conv(conv, mode="sparse")
     x = rng.standard_normal((3, 2, 9, 9))
@@ -290,7 +290,7 @@ def test_sparse_layers_match_torch_float64(rng):
 
 
 def test_sparse_layer_errors(rng):
-    linear = nn.Linear(4, 3, rng=0)
+    linear = nn.Linear(4, 3, seed=0)
     layer = sparse.SparseLinear.from_linear(linear, mode="sparse")
     with pytest.raises(NotImplementedError, match="inference-only"):
         layer.backward(np.zeros((1, 3), np.float32))
@@ -303,7 +303,7 @@ def test_sparse_layer_errors(rng):
     with pytest.raises(TypeError, match="from_conv expects an nn.Conv2d"):
         sparse.SparseConv2d.from_conv(linear)
     with pytest.raises(ValueError, match="input_size"):
-        sparse.SparseConv2d.from_conv(nn.Conv2d(1, 2, 3, rng=0))
+        sparse.SparseConv2d.from_conv(nn.Conv2d(1, 2, 3, seed=0))
     with pytest.raises(ValueError, match="expects 4 input features"):
         layer(np.zeros((2, 5), np.float32))
 
@@ -312,7 +312,7 @@ def test_sparse_layer_errors(rng):
 @pytest.mark.cupy
 def test_sparse_linear_cupy_matches_numpy(rng):
     cp = backend.get_backend("cupy")
-    linear = nn.Linear(64, 32, rng=0)
+    linear = nn.Linear(64, 32, seed=0)
     linear.weight.data = _pruned((32, 64), 0.9, rng)
     x = rng.standard_normal((16, 64)).astype(np.float32)
     expected = linear(x)
@@ -349,7 +349,7 @@ def test_load_rejects_truncated_mask(rng, tmp_path):
 
 
 def test_sparse_linear_chain_passes_a_transposed_view_and_leaves_input_alone(rng):
-    first, second = nn.Linear(40, 30, rng=0), nn.Linear(30, 7, rng=1)
+    first, second = nn.Linear(40, 30, seed=0), nn.Linear(30, 7, seed=1)
     first.weight.data = _pruned((30, 40), 0.9, rng)
     second.weight.data = _pruned((7, 30), 0.9, rng)
     a = sparse.SparseLinear.from_linear(first, mode="sparse")

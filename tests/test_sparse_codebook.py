@@ -23,7 +23,7 @@ def test_bsr_4x4_on_10x100_refuses_clearly_without_pad(rng):
         ValueError, match=r"must divide the matrix shape \(10, 100\); pass pad=True .* \(12, 100\)"
     ):
         sparse.to_sparse(w, "bsr", blocksize=(4, 4))
-    model = nn.Sequential(nn.Linear(100, 10, rng=0))
+    model = nn.Sequential(nn.Linear(100, 10, seed=0))
     with pytest.raises(ValueError, match=r"parameter '0.weight': blocksize \(4, 4\)"):
         sparse.export_model(model, "bsr", blocksize=(4, 4))
 

@@ -57,8 +57,8 @@ def test_cnn_matches_the_dense_model(mode, rng):
 
 
 def test_nested_sequential_is_converted(rng):
-    inner = nn.Sequential(nn.Linear(6, 5, rng=0), nn.ReLU())
-    model = nn.Sequential(inner, nn.Linear(5, 3, rng=1))
+    inner = nn.Sequential(nn.Linear(6, 5, seed=0), nn.ReLU())
+    model = nn.Sequential(inner, nn.Linear(5, 3, seed=1))
     x = rng.standard_normal((4, 6))
     sparse = to_sparse_model(model.double())
     assert isinstance(sparse[0], nn.Sequential) and isinstance(sparse[0][0], SparseLinear)

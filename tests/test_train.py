@@ -13,7 +13,7 @@ from nnprune.train import Callback, History, evaluate, fit, predict
 
 def mlp(seed=0, hidden=64, d_in=64, d_out=10):
     return nn.Sequential(
-        nn.Linear(d_in, hidden, rng=seed), nn.ReLU(), nn.Linear(hidden, d_out, rng=seed + 1)
+        nn.Linear(d_in, hidden, seed=seed), nn.ReLU(), nn.Linear(hidden, d_out, seed=seed + 1)
     )
 
 
@@ -207,7 +207,7 @@ def test_regression_has_no_accuracy():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((64, 3)).astype(np.float32)
     Y = X @ np.array([[1.0], [-2.0], [0.5]], np.float32)
-    model = nn.Linear(3, 1, rng=0)
+    model = nn.Linear(3, 1, seed=0)
     h = fit(
         model,
         nn.MSELoss(),

@@ -44,7 +44,7 @@ def _gradcheck_attention(module, x, **kwargs):
 @pytest.mark.parametrize("masked", [False, True])
 def test_embedding_gradcheck(masked, rng):
     # no padding_idx: its row's zero gradient is a convention, not the derivative
-    emb = nn.Embedding(7, 3, rng=0).double()
+    emb = nn.Embedding(7, 3, seed=0).double()
     if masked:
         emb.weight.mask = rng.random((7, 3)) > 0.4
     ids = np.array([[0, 3, 3, 6], [1, 0, 2, 3]])
@@ -53,7 +53,7 @@ def test_embedding_gradcheck(masked, rng):
 
 
 def test_embedding_lookup_and_scatter_add(rng):
-    emb = nn.Embedding(5, 2, padding_idx=-1, rng=1).double()
+    emb = nn.Embedding(5, 2, padding_idx=-1, seed=1).double()
     assert emb.padding_idx == 4 and emb.weight.prunable
     np.testing.assert_array_equal(emb.weight.data[4], 0.0)
     ids = np.array([[1, 1, 4], [0, 1, 3]])
@@ -72,7 +72,7 @@ def test_embedding_lookup_and_scatter_add(rng):
 
 
 def test_embedding_init_is_standard_normal():
-    w = nn.Embedding(400, 50, rng=0).weight.data
+    w = nn.Embedding(400, 50, seed=0).weight.data
     assert w.dtype == np.float32
     assert abs(w.mean()) < 0.02 and abs(w.std() - 1.0) < 0.02
 
@@ -147,7 +147,7 @@ def _reference_attention(mha, x, padding, gate):
 
 
 def test_attention_matches_reference_with_padding_and_head_mask(rng):
-    mha = _randomize(nn.MultiHeadSelfAttention(6, 3, rng=0), rng)
+    mha = _randomize(nn.MultiHeadSelfAttention(6, 3, seed=0), rng)
     x = rng.normal(size=(3, 4, 6))
     padding = np.vstack([PAD, np.ones((1, 4), bool)])  # last sequence is all padding
     gate = np.array([1.0, 0.0, 0.5])
@@ -160,7 +160,7 @@ def test_attention_matches_reference_with_padding_and_head_mask(rng):
 @pytest.mark.parametrize("padding", [None, PAD])
 @pytest.mark.parametrize("masked", [False, True])
 def test_attention_gradcheck(padding, masked, rng):
-    mha = _randomize(nn.MultiHeadSelfAttention(4, 2, rng=0), rng)
+    mha = _randomize(nn.MultiHeadSelfAttention(4, 2, seed=0), rng)
     if masked:
         mha.q_proj.weight.mask = rng.random((4, 4)) > 0.5
     mha.head_mask = np.array([1.0, 0.7])
@@ -169,7 +169,7 @@ def test_attention_gradcheck(padding, masked, rng):
 
 
 def test_attention_gradcheck_with_attention_dropout(rng):
-    mha = _randomize(nn.MultiHeadSelfAttention(4, 2, dropout=0.3, rng=0), rng)
+    mha = _randomize(nn.MultiHeadSelfAttention(4, 2, dropout=0.3, seed=0), rng)
 
     def same_noise():
         mha.attn_dropout.rng = np.random.default_rng(7)
@@ -179,7 +179,7 @@ def test_attention_gradcheck_with_attention_dropout(rng):
 
 
 def test_head_mask_gradient_matches_numerical_and_accumulates(rng):
-    mha = _randomize(nn.MultiHeadSelfAttention(6, 3, rng=0), rng)
+    mha = _randomize(nn.MultiHeadSelfAttention(6, 3, seed=0), rng)
     x, r = rng.normal(size=(2, 4, 6)), rng.normal(size=(2, 4, 6))
     gate = np.array([1.0, 0.3, 1.0])
     numeric = numerical_gradient(
@@ -198,7 +198,7 @@ def test_head_mask_gradient_matches_numerical_and_accumulates(rng):
 
 def test_key_bias_gradient_is_zero(rng):
     """Adding b_k shifts each row of scores by q_i . b_k, which softmax ignores."""
-    mha = _randomize(nn.MultiHeadSelfAttention(4, 2, rng=0), rng)
+    mha = _randomize(nn.MultiHeadSelfAttention(4, 2, seed=0), rng)
     x, r = rng.normal(size=(2, 4, 4)), rng.normal(size=(2, 4, 4))
     bias = mha.k_proj.bias.data
     numeric = numerical_gradient(lambda: float((mha(x, key_padding_mask=PAD) * r).sum()), bias)
@@ -208,7 +208,7 @@ def test_key_bias_gradient_is_zero(rng):
 
 
 def test_attention_init_like_pytorch_and_state():
-    mha = nn.MultiHeadSelfAttention(16, 4, rng=0)
+    mha = nn.MultiHeadSelfAttention(16, 4, seed=0)
     bound = math.sqrt(6 / (4 * 16))
     for proj in (mha.q_proj, mha.k_proj, mha.v_proj, mha.out_proj):
         assert proj.weight.prunable
@@ -216,7 +216,7 @@ def test_attention_init_like_pytorch_and_state():
     assert max(np.abs(p.weight.data).max() for p in (mha.q_proj, mha.k_proj)) <= bound
     assert "head_mask" in mha.state_dict()
     np.testing.assert_array_equal(mha.head_mask, np.ones(4))
-    assert nn.MultiHeadSelfAttention(8, 2, bias=False, rng=0).num_parameters() == 4 * 64
+    assert nn.MultiHeadSelfAttention(8, 2, bias=False, seed=0).num_parameters() == 4 * 64
 
 
 # ---------------------------------------------------- TransformerEncoderLayer
@@ -224,7 +224,7 @@ def test_attention_init_like_pytorch_and_state():
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 def test_encoder_layer_gradcheck(norm_first, activation, rng):
     layer = nn.TransformerEncoderLayer(
-        4, 2, dim_feedforward=6, dropout=0.0, activation=activation, norm_first=norm_first, rng=0
+        4, 2, dim_feedforward=6, dropout=0.0, activation=activation, norm_first=norm_first, seed=0
     )
     _randomize(layer, rng)
     layer.self_attn.q_proj.weight.mask = rng.random((4, 4)) > 0.5
@@ -234,7 +234,7 @@ def test_encoder_layer_gradcheck(norm_first, activation, rng):
 
 
 def test_encoder_layer_keeps_float32(rng):
-    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, activation="gelu", rng=0)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, activation="gelu", seed=0)
     y = layer(rng.normal(size=(2, 4, 8)).astype(np.float32), src_key_padding_mask=PAD)
     assert y.dtype == np.float32
     assert layer.backward(np.ones_like(y)).dtype == np.float32
@@ -277,7 +277,7 @@ def _torch_mha_from(mha, torch):
 @pytest.mark.torch
 def test_attention_matches_torch(rng):
     torch = pytest.importorskip("torch")
-    mha = _randomize(nn.MultiHeadSelfAttention(6, 2, rng=0), rng)
+    mha = _randomize(nn.MultiHeadSelfAttention(6, 2, seed=0), rng)
     ref = _torch_mha_from(mha, torch)
     x, r = rng.normal(size=(2, 4, 6)), rng.normal(size=(2, 4, 6))
     xt = torch.tensor(x, requires_grad=True)
@@ -298,7 +298,7 @@ def test_attention_matches_torch(rng):
 def test_encoder_layer_matches_torch(norm_first, activation, rng):
     torch = pytest.importorskip("torch")
     kwargs = dict(dim_feedforward=10, dropout=0.0, activation=activation, norm_first=norm_first)
-    layer = _randomize(nn.TransformerEncoderLayer(6, 3, rng=0, **kwargs), rng)
+    layer = _randomize(nn.TransformerEncoderLayer(6, 3, seed=0, **kwargs), rng)
     ref = torch.nn.TransformerEncoderLayer(6, 3, batch_first=True, dtype=torch.float64, **kwargs)
     ref.self_attn = _torch_mha_from(layer.self_attn, torch)
     with torch.no_grad():
@@ -339,7 +339,7 @@ def test_layernorm_gelu_embedding_match_torch(rng):
         np.testing.assert_allclose(ours.backward(r), xt.grad.numpy(), atol=1e-12)
     np.testing.assert_allclose(ln.weight.grad, ref.weight.grad.numpy(), atol=1e-12)
 
-    emb = nn.Embedding(6, 3, padding_idx=2, rng=0).double()
+    emb = nn.Embedding(6, 3, padding_idx=2, seed=0).double()
     temb = torch.nn.Embedding(6, 3, padding_idx=2, dtype=torch.float64)
     with torch.no_grad():
         temb.weight.copy_(torch.from_numpy(emb.weight.data))
@@ -353,7 +353,7 @@ def test_layernorm_gelu_embedding_match_torch(rng):
 
 # -------------------------------------------------------------------- errors
 def test_embedding_errors():
-    emb = nn.Embedding(50, 4, rng=0)
+    emb = nn.Embedding(50, 4, seed=0)
     with pytest.raises(ValueError, match="unknown token id 57 >= num_embeddings 50"):
         emb(np.array([[1, 57, 3]]))
     with pytest.raises(ValueError, match="token ids must be >= 0, got -2"):
@@ -385,7 +385,7 @@ def test_sequence_and_layer_errors(rng):
     with pytest.raises(ValueError, match=r"last 1 dimension\(s\) are \(4,\), got shape"):
         nn.LayerNorm(4)(np.zeros((2, 3)))
 
-    mha = nn.MultiHeadSelfAttention(4, 2, rng=0)
+    mha = nn.MultiHeadSelfAttention(4, 2, seed=0)
     x = rng.normal(size=(2, 4, 4)).astype(np.float32)
     with pytest.raises(ValueError, match=r"key_padding_mask must be a bool array .* got dtype int"):
         mha(x, key_padding_mask=PAD.astype(int))
@@ -395,7 +395,7 @@ def test_sequence_and_layer_errors(rng):
         mha(x, head_mask=np.ones(3))
     with pytest.raises(ValueError, match="expects 4 input features"):
         mha(np.zeros((2, 4, 5)))
-    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, rng=0)
+    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, seed=0)
     with pytest.raises(ValueError, match=r"src_key_padding_mask must have shape \(N, T\)"):
         layer(x, src_key_padding_mask=PAD.T)
     ragged = [np.zeros((5, 4)), np.zeros((3, 4))]
@@ -409,8 +409,8 @@ def test_sequence_and_layer_errors(rng):
 @pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a GPU")
 def test_cupy_matches_numpy(rng):
     def run(backend):
-        emb = nn.Embedding(9, 4, rng=0).double().to(backend)
-        layer = nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, activation="gelu", rng=0)
+        emb = nn.Embedding(9, 4, seed=0).double().to(backend)
+        layer = nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, activation="gelu", seed=0)
         layer.double().to(backend)
         ids = to_backend(np.array([[1, 2, 3, 0], [4, 8, 0, 0]]), backend)
         y = layer(emb(ids), src_key_padding_mask=PAD)

@@ -49,11 +49,17 @@ import numpy as np
 
 from .. import optim
 from ..backend import get_xp, to_numpy
-from ..nn._validate import check_nonnegative_int, check_positive_int, check_probability
+from ..checks import (
+    check_nonnegative,
+    check_nonnegative_int,
+    check_one_of,
+    check_positive,
+    check_positive_int,
+    check_sparsity,
+)
 from ..nn.module import Module
 from ..prune import custom_from_mask, sparsity_to_count
 from ..regularizers import topk_mask
-from ..regularizers.base import check_nonnegative, check_positive
 from ..train import History, fit
 from .ista import GradientHookOptimizer
 
@@ -95,18 +101,6 @@ class ADMMResult:
     admm_histories: list[History] = field(default_factory=list)
     retrain_history: History | None = None
     state: ADMMState | None = None
-
-
-def check_sparsity(sparsity: Any) -> float:
-    """Return ``sparsity`` as a float in [0, 1), else raise ``ValueError``."""
-    return check_probability("sparsity", sparsity)
-
-
-def check_scope(scope: Any) -> str:
-    """Return ``scope`` if it is ``"layer"`` or ``"global"``, else raise ``ValueError``."""
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {list(SCOPES)}, got {scope!r}")
-    return scope
 
 
 def project_sparse(arrays: list[Any], sparsity: float, scope: str) -> list[Any]:
@@ -159,9 +153,9 @@ class ADMMState:
 
     def __init__(self, params: list[Any], sparsity: float, rho: float, scope: str) -> None:
         self.params = list(params)
-        self.sparsity = check_sparsity(sparsity)
+        self.sparsity = check_sparsity("sparsity", sparsity)
         self.rho = check_positive("rho", rho)
-        self.scope = check_scope(scope)
+        self.scope = check_one_of("scope", scope, SCOPES)
         self.masks = project_sparse([p.data for p in self.params], self.sparsity, self.scope)
         self.Z = [p.data * m for p, m in zip(self.params, self.masks, strict=True)]
         self.U = [get_xp(p.data).zeros_like(p.data) for p in self.params]
@@ -265,7 +259,7 @@ def admm_prune(
 
     Book: §4.2 ADMM (corrected, see docs/errata.md#s4-2-admm)
     """
-    sparsity = check_sparsity(sparsity)
+    sparsity = check_sparsity("sparsity", sparsity)
     rho = check_positive("rho", rho)
     admm_iterations = check_positive_int("admm_iterations", admm_iterations)
     epochs_per_iteration = check_positive_int("epochs_per_iteration", epochs_per_iteration)
@@ -273,7 +267,7 @@ def admm_prune(
     lr = check_positive("lr", lr)
     momentum = check_nonnegative("momentum", momentum)
     batch_size = check_positive_int("batch_size", batch_size)
-    scope = check_scope(scope)
+    scope = check_one_of("scope", scope, SCOPES)
     rho_growth = float(check_positive("rho_growth", rho_growth))
     if rho_growth < 1.0:
         raise ValueError(f"rho_growth must be >= 1, got {rho_growth!r}")
@@ -340,7 +334,5 @@ __all__ = [
     "ADMMState",
     "SCOPES",
     "admm_prune",
-    "check_scope",
-    "check_sparsity",
     "project_sparse",
 ]

@@ -57,10 +57,10 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from ..backend import get_xp
+from ..checks import check_nonnegative
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from ..regularizers import L1, Penalty, as_parameter_list, prunable_parameters
-from ..regularizers.base import check_nonnegative
+from ..regularizers import L1, Penalty, as_parameter_list
 from ..train import History, fit
 
 
@@ -104,7 +104,7 @@ def check_optimizer(optimizer: Any) -> Any:
 
 def penalised_parameters(model: Module, params: Any) -> list[Parameter]:
     """``params`` as a list, or the model's prunable parameters (weights) when ``None``."""
-    plist = prunable_parameters(model) if params is None else as_parameter_list(params)
+    plist = as_parameter_list(model if params is None else params)
     if not plist:
         raise ValueError("there are no parameters to penalise (params is empty)")
     return plist
@@ -156,7 +156,6 @@ class SoftThresholdStep:
                     tau = tau * w  # ... or eta * lambda_ij for reweighted L1
                 xp = get_xp(V)
                 p.data[...] = (xp.sign(V) * xp.maximum(xp.abs(V) - tau, 0)).astype(V.dtype)
-                p.apply_mask()
 
 
 def check_in_optimizer(params: list[Parameter], optimizer: Any) -> set[int]:

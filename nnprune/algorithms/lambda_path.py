@@ -23,22 +23,14 @@ from typing import Any
 
 from .. import nn, optim
 from ..backend import get_xp
-from ..nn._validate import check_positive_int
+from ..checks import check_nonnegative, check_one_of, check_positive, check_positive_int
 from ..nn.module import Module
-from ..regularizers import prunable_parameters
-from ..regularizers.base import check_nonnegative, check_positive
+from ..regularizers import as_parameter_list
 from ..train import evaluate
 from .ista import ista_train, subgradient_l1_train
 from .reweighted import reweighted_l1_train
 
 METHODS = ("ista", "reweighted", "subgradient")
-
-
-def check_method(method: Any) -> str:
-    """Return ``method`` if it is one of :data:`METHODS`, else raise ``ValueError``."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-    return method
 
 
 def small_fraction(params: Iterable[Any], small: float) -> float:
@@ -64,7 +56,7 @@ def train_sparse(
     refresh_every: int = 1,
 ) -> Any:
     """Train ``model`` in place by ``method`` at strength ``lam``; returns the ``TrainResult``."""
-    method = check_method(method)
+    method = check_one_of("method", method, METHODS)
     opt = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     common = dict(lam=lam, epochs=epochs, batch_size=batch_size, seed=seed, progress=False)
     loss_fn = nn.CrossEntropyLoss()
@@ -130,7 +122,7 @@ def lambda_path(
 
     Book: §4.1–4.2 (corrected, see docs/errata.md#s4-2-lasso)
     """
-    method = check_method(method)
+    method = check_one_of("method", method, METHODS)
     lams = [check_nonnegative(f"lams[{i}]", lam) for i, lam in enumerate(lams)]
     epochs = check_positive_int("epochs", epochs)
     check_positive("eps", eps)
@@ -160,7 +152,7 @@ def lambda_path(
                 "method": method,
                 "lam": lam,
                 "zero_fraction": res.zero_fraction,
-                "small_fraction": small_fraction(prunable_parameters(net), small),
+                "small_fraction": small_fraction(as_parameter_list(net), small),
                 "accuracy": acc,
                 "loss": loss,
             }
@@ -168,4 +160,4 @@ def lambda_path(
     return rows
 
 
-__all__ = ["METHODS", "check_method", "lambda_path", "small_fraction", "train_sparse"]
+__all__ = ["METHODS", "lambda_path", "small_fraction", "train_sparse"]

@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import get_xp
-from ..nn._validate import check_positive_int
+from ..checks import check_positive_int
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..regularizers import ReweightedL1

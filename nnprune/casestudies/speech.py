@@ -74,7 +74,7 @@ def speech_model(
     n_mels: int, num_classes: int, conv: int, hidden: int, seed: int, cell: str = "gru"
 ) -> SpeechClassifier:
     """The study's :class:`~nnprune.casestudies.speech_model.SpeechClassifier` on ``(N, T, F)``."""
-    return SpeechClassifier(n_mels, num_classes, conv, hidden, cell=cell, rng=seed)
+    return SpeechClassifier(n_mels, num_classes, conv, hidden, cell=cell, seed=seed)
 
 
 def recurrent_weights(model: nn.Module) -> list[str]:

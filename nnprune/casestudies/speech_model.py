@@ -34,8 +34,9 @@ from typing import Any
 
 from .. import nn
 from ..backend import get_xp
+from ..checks import check_positive_int
 from ..metrics.flops import layer_flops, sub_flops
-from ..nn._validate import check_input, check_positive_int
+from ..nn._validate import check_input
 from ..rng import SeedLike, as_generator
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
@@ -54,7 +55,7 @@ class SpeechClassifier(nn.Module):
     hidden : int
         Hidden units of the recurrent layer.
     cell : {"gru", "lstm"}, default "gru"
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
 
     Attributes
     ----------
@@ -75,21 +76,21 @@ class SpeechClassifier(nn.Module):
         conv: int,
         hidden: int,
         cell: str = "gru",
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell must be 'gru' or 'lstm', got {cell!r}")
-        gen = as_generator(rng)
+        gen = as_generator(seed)
         self.frontend = nn.Sequential(
             nn.Transpose(1, 2),  # (N, F, T): Conv1d reads channels first
-            nn.Conv1d(check_positive_int("n_mels", n_mels), conv, 5, stride=2, padding=2, rng=gen),
+            nn.Conv1d(check_positive_int("n_mels", n_mels), conv, 5, stride=2, padding=2, seed=gen),
             nn.ReLU(),
             nn.Transpose(1, 2),  # (N, T', C): the recurrent layer reads time first
         )
-        self.rnn = CELLS[cell](conv, hidden, rng=gen)
+        self.rnn = CELLS[cell](conv, hidden, seed=gen)
         self.pool = nn.LastTimeStep()
-        self.head = nn.Linear(hidden, check_positive_int("num_classes", num_classes), rng=gen)
+        self.head = nn.Linear(hidden, check_positive_int("num_classes", num_classes), seed=gen)
 
     @property
     def conv(self) -> nn.Conv1d:
@@ -113,8 +114,8 @@ class SpeechClassifier(nn.Module):
         """``x`` float ``(N, T, F)``, zero-padded at the end -> logits ``(N, num_classes)``."""
         check_input(self, x, ndim=3)
         lengths = self.output_lengths(self.lengths(x))
-        h = self.rnn.forward(self.frontend.forward(x))  # (N, T', hidden)
-        return self.head.forward(self.pool.forward(h, lengths))
+        h = self.rnn(self.frontend(x))  # (N, T', hidden)
+        return self.head(self.pool(h, lengths))
 
     def backward(self, dout: Any) -> Any:
         d = self.pool.backward(self.head.backward(dout))  # (N, T', hidden)

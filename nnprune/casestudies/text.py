@@ -167,7 +167,7 @@ def run_text_study(
             num_layers=cfg["layers"],
             max_len=max(seq_len, 16),
             pad_id=vocab.pad_id,
-            rng=seed,
+            seed=seed,
             **MODEL,
         ).to(backend)
         train_model(

@@ -29,8 +29,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import nn
+from ..checks import check_positive_int
 from ..metrics.flops import sub_flops
-from ..nn._validate import check_positive_int
 from ..rng import SeedLike, as_generator
 
 
@@ -53,7 +53,7 @@ class TransformerClassifier(nn.Module):
         Id of the padding token: its embedding row stays zero and its
         positions are masked in attention and pooling.
     dropout : float, default 0.0
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
 
     Attributes
     ----------
@@ -78,34 +78,34 @@ class TransformerClassifier(nn.Module):
         max_len: int = 128,
         pad_id: int = 0,
         dropout: float = 0.0,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         check_positive_int("num_layers", num_layers)
-        gen = as_generator(rng)
+        gen = as_generator(seed)
         self.pad_id = pad_id
-        self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id, rng=gen)
+        self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id, seed=gen)
         self.pos_encoding = nn.PositionalEncoding(d_model, max_len)
         self.encoder = nn.Sequential(
             *[
-                nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, rng=gen)
+                nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, seed=gen)
                 for _ in range(num_layers)
             ]
         )
         self.pool = nn.SequenceMeanPool()
-        self.head = nn.Linear(d_model, check_positive_int("num_classes", num_classes), rng=gen)
+        self.head = nn.Linear(d_model, check_positive_int("num_classes", num_classes), seed=gen)
 
     def forward(self, ids: Any) -> Any:
         """``ids`` int ``(N, T)`` -> logits ``(N, num_classes)``."""
         if not hasattr(ids, "ndim") or ids.ndim != 2:
             got = tuple(ids.shape) if hasattr(ids, "shape") else type(ids).__name__
             raise ValueError(f"TransformerClassifier expects token ids of shape (N, T), got {got}")
-        x = self.embedding.forward(ids)  # (N, T, D)
+        x = self.embedding(ids)  # (N, T, D)
         padding = ids == self.pad_id  # (N, T), True = padding
-        x = self.pos_encoding.forward(x)
+        x = self.pos_encoding(x)
         for layer in self.encoder:
-            x = layer.forward(x, src_key_padding_mask=padding)
-        return self.head.forward(self.pool.forward(x, key_padding_mask=padding))
+            x = layer(x, src_key_padding_mask=padding)
+        return self.head(self.pool(x, key_padding_mask=padding))
 
     def backward(self, dout: Any) -> None:
         d = self.pool.backward(self.head.backward(dout))  # (N, T, D)

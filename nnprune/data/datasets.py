@@ -15,11 +15,9 @@ Book: §1.2 (models trained on small data sets), §6 (case studies on data that 
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ..nn._validate import check_positive_int
+from ..checks import check_nonnegative, check_positive_int
 from ..rng import SeedLike, as_generator
 
 
@@ -49,12 +47,6 @@ def load_digits(flatten: bool = True) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(bunch.target, dtype=np.int64)
     X = X.reshape(len(X), -1) if flatten else X[:, None, :, :]  # (N, 64) or (N, 1, 8, 8)
     return np.ascontiguousarray(X), y
-
-
-def _check_nonnegative_real(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    return float(value)
 
 
 def class_sizes(n_samples: int, n_classes: int) -> np.ndarray:
@@ -114,7 +106,7 @@ def make_blobs(
     n_samples = check_positive_int("n_samples", n_samples)
     n_classes = check_positive_int("n_classes", n_classes)
     n_features = check_positive_int("n_features", n_features)
-    cluster_std = _check_nonnegative_real("cluster_std", cluster_std)
+    cluster_std = check_nonnegative("cluster_std", cluster_std)
     low, high = (float(v) for v in center_box)
     if not low < high:
         raise ValueError(f"center_box must be (low, high) with low < high, got {center_box!r}")
@@ -155,7 +147,7 @@ def make_spirals(
     """
     n_samples = check_positive_int("n_samples", n_samples)
     n_classes = check_positive_int("n_classes", n_classes)
-    noise = _check_nonnegative_real("noise", noise)
+    noise = check_nonnegative("noise", noise)
     sizes = class_sizes(n_samples, n_classes)
     gen = as_generator(seed)
     xs, ys = [], []

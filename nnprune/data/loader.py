@@ -15,14 +15,13 @@ Book: §1.1 (the training loop), §1.3 (accuracy on held-out data).
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend
-from ..nn._validate import check_positive_int
+from ..checks import check_fraction, check_nonnegative, check_positive_int
 from ..rng import SeedLike, as_generator
 
 
@@ -46,12 +45,6 @@ class Splits(NamedTuple):
     train: tuple[np.ndarray, np.ndarray]
     val: tuple[np.ndarray, np.ndarray]
     test: tuple[np.ndarray, np.ndarray]
-
-
-def _check_fraction(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value < 1.0:
-        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
-    return float(value)
 
 
 def train_val_test_split(
@@ -94,8 +87,8 @@ def train_val_test_split(
         in length, or a part would be empty.
     """
     check_xy(X, y)
-    val_size = _check_fraction("val_size", val_size)
-    test_size = _check_fraction("test_size", test_size)
+    val_size = check_fraction("val_size", val_size, low_inclusive=False)
+    test_size = check_fraction("test_size", test_size, low_inclusive=False)
     if val_size + test_size >= 1.0:
         raise ValueError(
             f"val_size + test_size must be below 1, got {val_size} + {test_size} = "
@@ -154,9 +147,7 @@ class Standardizer:
     """
 
     def __init__(self, eps: float = 1e-8) -> None:
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
-            raise ValueError(f"eps must be a non-negative number, got {eps!r}")
-        self.eps = float(eps)
+        self.eps = check_nonnegative("eps", eps)
         self.mean_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
 

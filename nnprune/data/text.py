@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..nn._validate import check_nonnegative_int, check_positive_int
+from ..checks import check_nonnegative_int, check_positive_int
 from ..rng import SeedLike, as_generator
 from .datasets import class_sizes
 

@@ -29,14 +29,13 @@ Book: §3.3 (comparing methods on the same model, data and seeds).
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..checks import check_finite, check_int
 from .methods import available_methods, get_method
 
 DATASETS = ("digits",)
@@ -140,22 +139,6 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _check_int(key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{key} must be an integer, got {value!r} ({_type_name(value)})")
-    if value < minimum:
-        raise ValueError(f"{key} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_float(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{key} must be a number, got {value!r} ({_type_name(value)})")
-    if not math.isfinite(value):
-        raise ValueError(f"{key} must be finite, got {value}")
-    return float(value)
-
-
 def _check_list(key: str, value: Any, kind: type) -> tuple:
     if isinstance(value, str) or not isinstance(value, list | tuple):
         raise ValueError(f"{key} must be a list, got {value!r} ({_type_name(value)})")
@@ -166,7 +149,7 @@ def _check_list(key: str, value: Any, kind: type) -> tuple:
         if bad:
             raise ValueError(f"{key} must hold strings, got {bad[0]!r} ({_type_name(bad[0])})")
         return tuple(value)
-    check = _check_float if kind is float else (lambda k, v: _check_int(k, v, 0))
+    check = check_finite if kind is float else (lambda k, v: check_int(k, v, minimum=0))
     return tuple(check(f"{key}[{i}]", v) for i, v in enumerate(value))
 
 
@@ -188,15 +171,15 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
             if value not in valid:
                 raise ValueError(f"{name} must be one of {list(valid)}, got {value!r}")
         elif key in ("lr", "momentum"):
-            value = _check_float(name, value)
+            value = check_finite(name, value)
             if key == "lr" and value <= 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
             if key == "momentum" and not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value}")
         elif key == "workers":
-            value = None if value is None else _check_int(name, value, 1)
+            value = None if value is None else check_int(name, value, minimum=1)
         else:
-            value = _check_int(name, value, 1 if key in _POSITIVE else 0)
+            value = check_int(name, value, minimum=1 if key in _POSITIVE else 0)
         out[key] = value
     batchnorm = out.get("batchnorm", False)
     for method in out.get("methods", ()):
@@ -232,9 +215,9 @@ def _check_method_settings(methods: dict[str, Any]) -> dict[str, dict[str, Any]]
                 raise ValueError(f"unknown key 'methods.{name}.{key}'; valid keys: {valid}")
             default = defaults[key]
             if isinstance(default, float):
-                value = _check_float(f"methods.{name}.{key}", value)
+                value = check_finite(f"methods.{name}.{key}", value)
             elif isinstance(default, int) and not isinstance(default, bool):
-                value = _check_int(f"methods.{name}.{key}", value, 0)
+                value = check_int(f"methods.{name}.{key}", value, minimum=0)
             elif not isinstance(value, type(default)):
                 raise ValueError(
                     f"methods.{name}.{key} must be {_type_name(default)}, got {value!r}"

@@ -33,6 +33,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .. import metrics, nn, optim
+from ..checks import check_positive_int
 from ..data import digits_splits
 from ..data.loader import Splits
 from ..metrics.latency import compare_latency
@@ -286,8 +287,7 @@ def run_grid(
     """
     specs = plan_runs(config)
     workers = workers or config.workers or os.cpu_count() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    check_positive_int("workers", workers)
     bar = tqdm(
         total=len(config.seeds) + len(specs),
         desc="runs",

@@ -31,7 +31,7 @@ def _run(module: Module, x: Any, name: str, calls: list[LayerCall]) -> Any:
         for child_name, child in module.named_children():
             x = _run(child, x, f"{name}.{child_name}" if name else child_name, calls)
         return x
-    y = module.forward(x)
+    y = module(x)  # through __call__, so forward hooks fire as in any other call
     calls.append(LayerCall(name, module, tuple(x.shape), y))
     return y
 

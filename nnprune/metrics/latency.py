@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_xp
-from ..nn._validate import check_nonnegative_int, check_positive_int
+from ..checks import check_nonnegative_int, check_positive_int
 from ..nn.module import Module
 
 

@@ -237,9 +237,7 @@ def col2im(
     return dx_pad[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3)  # (N, C, H, W)
 
 
-def col2im_add(
-    cols: Any, dx_pad: Any, kernel_size: Pair, stride: Pair, row0: int = 0
-) -> None:
+def col2im_add(cols: Any, dx_pad: Any, kernel_size: Pair, stride: Pair, row0: int = 0) -> None:
     r"""Add batch-last columns into padded images in place: the loop inside :func:`col2im`.
 
     Parameters

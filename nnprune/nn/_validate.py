@@ -1,43 +1,11 @@
-"""Argument checks shared by the layers: clear errors at the public boundary."""
+"""Checks of a layer's input (its shape, ragged sequences).
+
+The generic argument checks (counts, fractions, choices) are in ``nnprune.checks``.
+"""
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` as int, or raise ``ValueError`` naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_nonnegative_int(name: str, value: Any) -> int:
-    """Return ``value`` as int if it is >= 0, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def check_pair(name: str, value: Any, minimum: int = 1) -> tuple[int, int]:
-    """Turn an int or a pair of ints into a pair, each at least ``minimum``."""
-    pair = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
-    if len(pair) != 2 or any(
-        isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum for v in pair
-    ):
-        raise ValueError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def check_probability(name: str, value: Any, *, upper_inclusive: bool = False) -> float:
-    """Return ``value`` as float in ``[0, 1)`` (or ``[0, 1]``), else raise."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = ok and 0.0 <= value and (value <= 1.0 if upper_inclusive else value < 1.0)
-    if not ok:
-        interval = "[0, 1]" if upper_inclusive else "[0, 1)"
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-    return float(value)
 
 
 def check_input(

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend
+from ..checks import check_positive_int, check_probability
 from ..rng import SeedLike, as_generator
 from . import init
-from ._validate import check_input, check_not_ragged, check_positive_int, check_probability
+from ._validate import check_input, check_not_ragged
 from .dropout import Dropout
 from .linear import Linear
 from .module import Module
@@ -121,7 +122,7 @@ class MultiHeadSelfAttention(Module):
         Biases on all four projections.
     dropout : float in [0, 1), default 0.0
         Dropout on the attention probabilities (training mode only).
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Initial weights as PyTorch's ``MultiheadAttention``: Xavier-uniform over
         the stacked ``(3D, D)`` input projection (bound :math:`\sqrt{6/(4D)}`),
         zero input and output biases, the default ``Linear`` init for
@@ -148,7 +149,7 @@ class MultiHeadSelfAttention(Module):
         num_heads: int,
         bias: bool = True,
         dropout: float = 0.0,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         self.embed_dim = check_positive_int("embed_dim", embed_dim)
@@ -160,17 +161,17 @@ class MultiHeadSelfAttention(Module):
             )
         self.head_dim = embed_dim // num_heads
         self.dropout = check_probability("dropout", dropout)
-        gen = as_generator(rng)
+        gen = as_generator(seed)
         bound = math.sqrt(6.0 / (4 * embed_dim))  # xavier_uniform_ of a (3D, D) matrix
         for name in ("q_proj", "k_proj", "v_proj"):
-            proj = Linear(embed_dim, embed_dim, bias=bias, rng=gen)
-            init.uniform_(proj.weight, -bound, bound, rng=gen)
+            proj = Linear(embed_dim, embed_dim, bias=bias, seed=gen)
+            init.uniform_(proj.weight, -bound, bound, seed=gen)
             setattr(self, name, proj)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, rng=gen)
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, seed=gen)
         for proj in (self.q_proj, self.k_proj, self.v_proj, self.out_proj):
             if proj.bias is not None:
                 init.zeros_(proj.bias)
-        self.attn_dropout = Dropout(dropout, rng=None if rng is None else gen)
+        self.attn_dropout = Dropout(dropout, seed=None if seed is None else gen)
         self.register_buffer("head_mask", np.ones(num_heads, np.float32))
         self.head_mask_grad_ = np.zeros(num_heads)
         self._cache = None
@@ -215,18 +216,18 @@ class MultiHeadSelfAttention(Module):
         n, t, _ = x.shape
         padding = check_key_padding_mask(key_padding_mask, n, t, x, "key_padding_mask")
         gate = self._gate(head_mask, x)
-        q = self._split(self.q_proj.forward(x))  # (N, H, T, d)
-        k = self._split(self.k_proj.forward(x))
-        v = self._split(self.v_proj.forward(x))
+        q = self._split(self.q_proj(x))  # (N, H, T, d)
+        k = self._split(self.k_proj(x))
+        v = self._split(self.v_proj(x))
         scale = 1.0 / math.sqrt(self.head_dim)
         scores = (q @ k.transpose(0, 1, 3, 2)) * scale  # (N, H, T_query, T_key)
         if padding is not None:
             scores = xp.where(padding[:, None, None, :], -xp.inf, scores)
         probs = masked_softmax(scores)
-        probs_used = self.attn_dropout.forward(probs)
+        probs_used = self.attn_dropout(probs)
         heads = probs_used @ v  # (N, H, T, d)
         self._cache = (q, k, v, probs, probs_used, heads, gate, scale)
-        return self.out_proj.forward(self._merge(heads * gate[:, None, None]))
+        return self.out_proj(self._merge(heads * gate[:, None, None]))
 
     def backward(self, dout: Any) -> Any:
         if self._cache is None:

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_xp
-from ._validate import check_input, check_positive_int, check_probability
+from ..checks import check_positive, check_positive_int, check_probability
+from ._validate import check_input
 from .module import Module
 from .parameter import Parameter
 
@@ -113,9 +114,7 @@ class _BatchNorm(Module):
     ) -> None:
         super().__init__()
         self.num_features = check_positive_int("num_features", num_features)
-        if isinstance(eps, bool) or not isinstance(eps, int | float) or not eps > 0:
-            raise ValueError(f"eps must be a positive number, got {eps!r}")
-        self.eps = float(eps)
+        self.eps = check_positive("eps", eps)
         self.momentum = check_probability("momentum", momentum, upper_inclusive=True)
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)

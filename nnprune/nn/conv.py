@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_xp
+from ..checks import check_pair, check_positive_int
 from ..rng import SeedLike
 from ._im2col import col2im_add, conv_output_size, im2col, pad_images, workspace
-from ._validate import check_input, check_pair, check_positive_int
+from ._validate import check_input
 from .init import default_init_
 from .module import Module
 from .parameter import Parameter
@@ -53,7 +54,7 @@ class Conv2d(Module):
         Zero padding added to both sides of H and W.
     bias : bool, default True
         Whether to learn an additive bias per output channel.
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Source of the initial weights (PyTorch's default initialisation,
         :func:`nnprune.nn.init.default_init_`).
 
@@ -105,7 +106,7 @@ class Conv2d(Module):
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         bias: bool = True,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -116,7 +117,7 @@ class Conv2d(Module):
         shape = (out_channels, in_channels, *self.kernel_size)
         self.weight = Parameter(np.zeros(shape, np.float32), prunable=True)
         self.bias = Parameter(np.zeros(out_channels, np.float32)) if bias else None
-        default_init_(self.weight, self.bias, rng)
+        default_init_(self.weight, self.bias, seed)
         self._x = None
 
     def output_shape(self, x_shape: tuple[int, ...]) -> tuple[int, int, int, int]:

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_positive_int
 from ..rng import SeedLike
 from ._im2col import col2im, conv_output_size, im2col
-from ._validate import check_input, check_positive_int
+from ._validate import check_input
 from .init import default_init_
 from .module import Module
 from .parameter import Parameter
@@ -62,7 +63,7 @@ class Conv1d(Module):
         Zeros added to both ends of the sequence.
     bias : bool, default True
         Whether to learn an additive bias per output channel.
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Source of the initial weights (PyTorch's default initialisation,
         :func:`nnprune.nn.init.default_init_`, fan-in ``C_in*k``).
 
@@ -84,7 +85,7 @@ class Conv1d(Module):
         stride: int | tuple[int] = 1,
         padding: int | tuple[int] = 0,
         bias: bool = True,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -95,7 +96,7 @@ class Conv1d(Module):
         shape = (self.out_channels, self.in_channels, self.kernel_size[0])
         self.weight = Parameter(np.zeros(shape, np.float32), prunable=True)
         self.bias = Parameter(np.zeros(self.out_channels, np.float32)) if bias else None
-        default_init_(self.weight, self.bias, rng)
+        default_init_(self.weight, self.bias, seed)
         self._cols = None
         self._x_shape = None
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_xp
+from ..checks import check_probability
 from ..rng import SeedLike, as_generator
-from ._validate import check_input, check_probability
+from ._validate import check_input
 from .module import Module
 
 
@@ -31,7 +32,7 @@ class Dropout(Module):
     ----------
     p : float in [0, 1), default 0.5
         Probability of zeroing a unit.
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Source of the noise. ``None`` draws from the process-wide generator
         (:func:`nnprune.manual_seed`) at each call. The noise is drawn on the
         host with NumPy and moved to the input's backend, so NumPy and CuPy
@@ -50,10 +51,10 @@ class Dropout(Module):
     Book: §1.2.
     """
 
-    def __init__(self, p: float = 0.5, rng: SeedLike = None) -> None:
+    def __init__(self, p: float = 0.5, seed: SeedLike = None) -> None:
         super().__init__()
         self.p = check_probability("p", p)
-        self.rng = None if rng is None else as_generator(rng)
+        self.rng = None if seed is None else as_generator(seed)
         self._keep = None  # kept units of the last training forward; None = identity
 
     def forward(self, x: Any) -> Any:

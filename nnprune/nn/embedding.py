@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend
+from ..checks import check_positive_int
 from ..rng import SeedLike, as_generator
-from ._validate import check_input, check_not_ragged, check_positive_int
+from ._validate import check_input, check_not_ragged
 from .module import Module
 from .parameter import Parameter
 
@@ -53,7 +54,7 @@ class Embedding(Module):
     padding_idx : int, optional
         Id of the padding token (negative counts from the end, as in PyTorch):
         its row starts at zero and receives no gradient.
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Source of the initial weights, :math:`W_{vd} \sim N(0, 1)` (PyTorch's default).
 
     Attributes
@@ -68,7 +69,7 @@ class Embedding(Module):
         num_embeddings: int,
         embedding_dim: int,
         padding_idx: int | None = None,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         self.num_embeddings = check_positive_int("num_embeddings", num_embeddings)
@@ -82,7 +83,7 @@ class Embedding(Module):
                 )
             padding_idx = int(padding_idx) % num_embeddings
         self.padding_idx = padding_idx
-        w = as_generator(rng).normal(size=(num_embeddings, embedding_dim))
+        w = as_generator(seed).normal(size=(num_embeddings, embedding_dim))
         if padding_idx is not None:
             w[padding_idx] = 0.0
         self.weight = Parameter(w.astype(np.float32), prunable=True)

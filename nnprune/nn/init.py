@@ -70,12 +70,12 @@ def kaiming_uniform_(
     a: float = 0.0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
-    rng: SeedLike = None,
+    seed: SeedLike = None,
 ) -> Parameter:
     """He-uniform: :math:`U(-b, b)`, :math:`b = g\\sqrt{3 / n_{mode}}`."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_mode_fan(param.shape, mode))
     bound = math.sqrt(3.0) * std
-    return _fill(param, as_generator(rng).uniform(-bound, bound, size=param.shape))
+    return _fill(param, as_generator(seed).uniform(-bound, bound, size=param.shape))
 
 
 def kaiming_normal_(
@@ -83,32 +83,32 @@ def kaiming_normal_(
     a: float = 0.0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
-    rng: SeedLike = None,
+    seed: SeedLike = None,
 ) -> Parameter:
     """He-normal: :math:`N(0, g^2 / n_{mode})`."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_mode_fan(param.shape, mode))
-    return _fill(param, as_generator(rng).normal(0.0, std, size=param.shape))
+    return _fill(param, as_generator(seed).normal(0.0, std, size=param.shape))
 
 
-def xavier_uniform_(param: Parameter, gain: float = 1.0, rng: SeedLike = None) -> Parameter:
+def xavier_uniform_(param: Parameter, gain: float = 1.0, seed: SeedLike = None) -> Parameter:
     """Glorot-uniform: :math:`U(-b, b)`, :math:`b = g\\sqrt{6/(n_{in}+n_{out})}`."""
     fan_in, fan_out = fan_in_and_fan_out(param.shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return _fill(param, as_generator(rng).uniform(-bound, bound, size=param.shape))
+    return _fill(param, as_generator(seed).uniform(-bound, bound, size=param.shape))
 
 
-def xavier_normal_(param: Parameter, gain: float = 1.0, rng: SeedLike = None) -> Parameter:
+def xavier_normal_(param: Parameter, gain: float = 1.0, seed: SeedLike = None) -> Parameter:
     """Glorot-normal: :math:`N(0, g^2 \\cdot 2/(n_{in}+n_{out}))`."""
     fan_in, fan_out = fan_in_and_fan_out(param.shape)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
-    return _fill(param, as_generator(rng).normal(0.0, std, size=param.shape))
+    return _fill(param, as_generator(seed).normal(0.0, std, size=param.shape))
 
 
 def uniform_(
-    param: Parameter, low: float = 0.0, high: float = 1.0, rng: SeedLike = None
+    param: Parameter, low: float = 0.0, high: float = 1.0, seed: SeedLike = None
 ) -> Parameter:
     """Fill with :math:`U(\\text{low}, \\text{high})`."""
-    return _fill(param, as_generator(rng).uniform(low, high, size=param.shape))
+    return _fill(param, as_generator(seed).uniform(low, high, size=param.shape))
 
 
 def zeros_(param: Parameter) -> Parameter:
@@ -121,15 +121,15 @@ def ones_(param: Parameter) -> Parameter:
     return _fill(param, np.ones(param.shape))
 
 
-def default_init_(weight: Parameter, bias: Parameter | None, rng: SeedLike = None) -> None:
+def default_init_(weight: Parameter, bias: Parameter | None, seed: SeedLike = None) -> None:
     """PyTorch's default for ``Linear``/``Conv``: Kaiming-uniform with ``a=sqrt(5)``.
 
     That is :math:`W \\sim U(-1/\\sqrt{n_{in}}, 1/\\sqrt{n_{in}})`, and the bias
     is drawn from the same interval.
     """
-    gen = as_generator(rng)
-    kaiming_uniform_(weight, a=math.sqrt(5.0), rng=gen)
+    gen = as_generator(seed)
+    kaiming_uniform_(weight, a=math.sqrt(5.0), seed=gen)
     if bias is not None:
         fan_in, _ = fan_in_and_fan_out(weight.shape)
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        uniform_(bias, -bound, bound, rng=gen)
+        uniform_(bias, -bound, bound, seed=gen)

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_positive_int
 from ..rng import SeedLike
-from ._validate import check_input, check_positive_int
+from ._validate import check_input
 from .init import default_init_
 from .module import Module
 from .parameter import Parameter
@@ -35,7 +36,7 @@ class Linear(Module):
         Sizes of each input and output sample.
     bias : bool, default True
         Whether to learn an additive bias.
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Source of the initial weights (PyTorch's default initialisation,
         :func:`nnprune.nn.init.default_init_`).
 
@@ -46,14 +47,14 @@ class Linear(Module):
     """
 
     def __init__(
-        self, in_features: int, out_features: int, bias: bool = True, rng: SeedLike = None
+        self, in_features: int, out_features: int, bias: bool = True, seed: SeedLike = None
     ) -> None:
         super().__init__()
         self.in_features = check_positive_int("in_features", in_features)
         self.out_features = check_positive_int("out_features", out_features)
         self.weight = Parameter(np.zeros((out_features, in_features), np.float32), prunable=True)
         self.bias = Parameter(np.zeros(out_features, np.float32)) if bias else None
-        default_init_(self.weight, self.bias, rng)
+        default_init_(self.weight, self.bias, seed)
         self._x = None
 
     def forward(self, x: Any) -> Any:

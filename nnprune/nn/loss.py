@@ -12,15 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_xp
+from ..checks import check_one_of
 from .module import Module
 
 _REDUCTIONS = ("mean", "sum")
-
-
-def _check_reduction(reduction: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    return reduction
 
 
 def log_softmax(logits: Any, axis: int = -1) -> Any:
@@ -60,7 +55,7 @@ class CrossEntropyLoss(Module):
 
     def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__()
-        self.reduction = _check_reduction(reduction)
+        self.reduction = check_one_of("reduction", reduction, _REDUCTIONS)
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
         self.label_smoothing = float(label_smoothing)
@@ -122,7 +117,7 @@ class MSELoss(Module):
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = _check_reduction(reduction)
+        self.reduction = check_one_of("reduction", reduction, _REDUCTIONS)
         self._cache = None
 
     def forward(self, prediction: Any, target: Any) -> float:

@@ -13,12 +13,20 @@ expects. Pruning masks are part of the state: ``state_dict()`` holds
 ``"<name>_mask"`` for every pruned parameter (the key PyTorch's pruning uses),
 so a saved pruned model loads back pruned.
 
+Forward hooks (PyTorch's ``register_forward_hook`` and
+``register_forward_pre_hook``) run when a module is *called*, ``module(x)``,
+not when ``module.forward(x)`` is: containers and models call their children,
+so a hook on a layer deep inside a model fires during ``model(x)``. They are
+how activation-based criteria read a layer's output without rewriting the
+model's forward.
+
 Book: §1.1 (forward and backward propagation), §1.2 (models as stacks of layers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -36,6 +44,30 @@ class PrunableParameter(NamedTuple):
     module: Module
     attr: str
     param: Parameter
+
+
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``handle.remove()`` unregisters the hook.
+
+    Also a context manager: ``with layer.register_forward_hook(f): model(x)``
+    removes the hook on leaving the block.
+    """
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict[int, Callable[..., Any]]) -> None:
+        self._hooks = hooks
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
 
 
 class Module:
@@ -64,6 +96,8 @@ class Module:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_forward_pre_hooks", {})
+        object.__setattr__(self, "_forward_hooks", {})
         object.__setattr__(self, "training", True)
 
     # --------------------------------------------------------- registration
@@ -126,7 +160,74 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        """Run :meth:`forward`, with the forward pre-hooks before and the forward hooks after."""
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_hook(
+        self, hook: Callable[[Module, tuple[Any, ...], Any], Any]
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every call of this module.
+
+        As ``torch.nn.Module.register_forward_hook``: ``args`` is the tuple of
+        positional inputs, ``output`` what :meth:`forward` returned. The hook
+        returns ``None``, or a replacement output (which the next layer then
+        reads; the module's backward still uses its own cache, so replace
+        outputs only to *evaluate*, not to train). Hooks run in the order they
+        were registered, and only when the module is called (``module(x)``),
+        not on ``module.forward(x)``.
+
+        Parameters
+        ----------
+        hook : callable
+            ``hook(module, args, output) -> None or output``.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nnprune import nn
+        >>> model = nn.Sequential(nn.Linear(4, 3, seed=0), nn.ReLU(), nn.Linear(3, 2, seed=1))
+        >>> seen = {}
+        >>> handle = model[1].register_forward_hook(
+        ...     lambda module, args, output: seen.update(relu=output.copy()))
+        >>> y = model(np.ones((5, 4), np.float32))
+        >>> seen["relu"].shape
+        (5, 3)
+        >>> handle.remove()
+        """
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(
+        self, hook: Callable[[Module, tuple[Any, ...]], Any]
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every call of this module.
+
+        As ``torch.nn.Module.register_forward_pre_hook``: the hook returns
+        ``None``, or replacement inputs (a tuple, or one value that is
+        wrapped into a tuple). Returns a :class:`RemovableHandle`.
+        """
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
 
     # ------------------------------------------------------------ traversal
     def children(self) -> Iterator[Module]:
@@ -396,9 +497,9 @@ class Sequential(Module):
             self._modules[str(i)] = m
 
     def forward(self, x: Any) -> Any:
-        """Run the layers in order."""
+        """Run the layers in order (each is called, so its hooks run)."""
         for m in self._modules.values():
-            x = m.forward(x)
+            x = m(x)
         return x
 
     @property

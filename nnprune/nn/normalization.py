@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_xp
+from ..checks import check_positive
 from ._validate import check_input
 from .module import Module
 from .parameter import Parameter
@@ -82,8 +83,7 @@ class LayerNorm(Module):
                 "normalized_shape must be a positive int or a non-empty tuple of them, "
                 f"got {normalized_shape!r}"
             )
-        if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or not eps > 0:
-            raise ValueError(f"eps must be a positive number, got {eps!r}")
+        eps = check_positive("eps", eps)
         self.normalized_shape = tuple(int(s) for s in shape)
         self.eps = float(eps)
         self.elementwise_affine = bool(elementwise_affine)

@@ -24,8 +24,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_xp
+from ..checks import check_pair
 from ._im2col import col2im, conv_output_size, im2col
-from ._validate import check_input, check_pair
+from ._validate import check_input
 from .module import Module
 
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..checks import check_positive_int
 from ..rng import SeedLike, as_generator
-from ._validate import check_input, check_positive_int
+from ._validate import check_input
 from .activation import ReLU
 from .batchnorm import BatchNorm2d
 from .conv import Conv2d
@@ -60,7 +61,7 @@ class BasicBlock(Module):
         Channels of ``conv1``, ``conv2`` and the output.
     stride : int, default 1
         Stride of ``conv1`` and of the projection shortcut (2 halves H and W).
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Source of the initial weights.
 
     Attributes
@@ -82,7 +83,7 @@ class BasicBlock(Module):
     --------
     >>> import numpy as np
     >>> from nnprune import nn
-    >>> block = nn.BasicBlock(4, 8, stride=2, rng=0)
+    >>> block = nn.BasicBlock(4, 8, stride=2, seed=0)
     >>> block(np.ones((2, 4, 8, 8), np.float32)).shape
     (2, 8, 4, 4)
     >>> block.downsample is None
@@ -92,21 +93,21 @@ class BasicBlock(Module):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, stride: int = 1, rng: SeedLike = None
+        self, in_channels: int, out_channels: int, stride: int = 1, seed: SeedLike = None
     ) -> None:
         super().__init__()
         in_channels = check_positive_int("in_channels", in_channels)
         out_channels = check_positive_int("out_channels", out_channels)
         self.stride = check_positive_int("stride", stride)
-        gen = as_generator(rng)
-        self.conv1 = Conv2d(in_channels, out_channels, 3, stride, 1, bias=False, rng=gen)
+        gen = as_generator(seed)
+        self.conv1 = Conv2d(in_channels, out_channels, 3, stride, 1, bias=False, seed=gen)
         self.bn1 = BatchNorm2d(out_channels)
         self.relu = ReLU()
-        self.conv2 = Conv2d(out_channels, out_channels, 3, 1, 1, bias=False, rng=gen)
+        self.conv2 = Conv2d(out_channels, out_channels, 3, 1, 1, bias=False, seed=gen)
         self.bn2 = BatchNorm2d(out_channels)
         if stride != 1 or in_channels != out_channels:
             self.downsample = Sequential(
-                Conv2d(in_channels, out_channels, 1, stride, bias=False, rng=gen),
+                Conv2d(in_channels, out_channels, 1, stride, bias=False, seed=gen),
                 BatchNorm2d(out_channels),
             )
         else:

@@ -40,59 +40,12 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_xp
+from ..checks import check_bool, check_positive_int
 from ..rng import SeedLike, as_generator
-from ._validate import check_positive_int
 from .init import uniform_
 from .module import Module
 from .parameter import Parameter
 from .rnn_cells import GRUStep, LSTMStep, RNNStep
-
-_PARAMETERS_DOC = r"""
-    Parameters
-    ----------
-    input_size : int
-        Features :math:`D` of each input step.
-    hidden_size : int
-        Features :math:`H` of the hidden state.
-    num_layers : int, default 1
-        Stacked layers; layer :math:`k > 0` reads the outputs of layer :math:`k-1`.<EXTRA>
-    bias : bool, default True
-        Whether to learn ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
-    batch_first : bool, default True
-        Inputs and outputs are ``(N, T, D)`` if True, ``(T, N, D)`` if False.
-        nnprune's default is True (sequences are ``(N, T, D)`` throughout the
-        library); PyTorch's default is False.
-    rng : int or numpy.random.Generator, optional
-        Source of the initial weights: every parameter is drawn from
-        :math:`U(-1/\sqrt H, 1/\sqrt H)`, PyTorch's initialisation.
-
-    Attributes
-    ----------
-    weight_ih_l{k} : Parameter, shape ``(G*H, D_k)``, prunable (``D_0 = D``, else ``H``).
-    weight_hh_l{k} : Parameter, shape ``(G*H, H)``, prunable.
-    bias_ih_l{k}, bias_hh_l{k} : Parameter, shape ``(G*H,)``, not prunable.
-    h_n_ : array, shape ``(num_layers, N, H)``
-        Final hidden state of every layer, set by :meth:`forward`.
-    dh0_ : array, shape ``(num_layers, N, H)``
-        :math:`\partial L/\partial h_0`, set by :meth:`backward`.
-
-    Notes
-    -----
-    PyTorch's ``forward`` returns ``(output, h_n)`` (``(output, (h_n, c_n))``
-    for the LSTM). nnprune modules return one array so that they compose in
-    ``Sequential``: ``forward`` returns ``output`` and stores the final state
-    in ``h_n_`` (and ``c_n_``). Dropout between layers, bidirectional layers
-    and ``proj_size`` are not implemented.
-"""
-
-_NONLINEARITY_DOC = r"""
-    nonlinearity : {"tanh", "relu"}, default "tanh"
-        The function :math:`\phi`."""
-
-
-def _doc(summary: str, extra_parameters: str = "") -> str:
-    """A class docstring: the summary, the shared sections, the book locator."""
-    return summary + _PARAMETERS_DOC.replace("<EXTRA>", extra_parameters) + "\n    Book: §1.2.\n"
 
 
 class RNNBase(Module):
@@ -110,20 +63,17 @@ class RNNBase(Module):
         num_layers: int,
         bias: bool,
         batch_first: bool,
-        rng: SeedLike,
+        seed: SeedLike,
     ) -> None:
         super().__init__()
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.num_layers = check_positive_int("num_layers", num_layers)
-        for name, flag in (("bias", bias), ("batch_first", batch_first)):
-            if not isinstance(flag, bool | np.bool_):
-                raise ValueError(f"{name} must be True or False, got {flag!r}")
-        self.bias = bool(bias)
-        self.batch_first = bool(batch_first)
+        self.bias = check_bool("bias", bias)
+        self.batch_first = check_bool("batch_first", batch_first)
         self._step = step
         rows = step.num_gates * hidden_size
-        gen = as_generator(rng)
+        gen = as_generator(seed)
         bound = 1.0 / math.sqrt(hidden_size)
         for k in range(num_layers):
             d_in = input_size if k == 0 else hidden_size
@@ -132,7 +82,7 @@ class RNNBase(Module):
                 shapes.update({f"bias_ih_l{k}": (rows,), f"bias_hh_l{k}": (rows,)})
             for name, shape in shapes.items():  # PyTorch's registration order
                 p = Parameter(np.zeros(shape, np.float32), prunable=name.startswith("weight"))
-                setattr(self, name, uniform_(p, -bound, bound, rng=gen))
+                setattr(self, name, uniform_(p, -bound, bound, seed=gen))
         self._cache = None
         self.h_n_ = self.c_n_ = self.dh0_ = self.dc0_ = None
 
@@ -226,9 +176,10 @@ class RNNBase(Module):
             h_first = h
             out = xp.empty((t_len, n, self.hidden_size), dtype=ax.dtype)  # (T, N, H)
             steps = []
+            weight_hh = w_hh.data  # read once: each read of a pruned parameter re-applies its mask
             bias_hh = None if b_hh is None else b_hh.data
             for t in range(t_len):
-                h, c, cache = self._step.forward(ax[t], h, c, w_hh.data, bias_hh)
+                h, c, cache = self._step.forward(ax[t], h, c, weight_hh, bias_hh)
                 out[t] = h
                 steps.append(cache)
             caches.append((layer_in, h_first, out, steps))
@@ -283,8 +234,9 @@ class RNNBase(Module):
             dc = (zeros if dc_last is None else dc_last[k]) if self._step.has_cell else None
             dax = xp.empty((t_len, n, rows), dtype=d.dtype)  # (T, N, G*H)
             dah = xp.empty_like(dax)  # (T, N, G*H)
+            weight_hh = w_hh.data
             for t in reversed(range(t_len)):
-                dax[t], dah[t], dh, dc = self._step.backward(d[t] + dh, dc, steps[t], w_hh.data)
+                dax[t], dah[t], dh, dc = self._step.backward(d[t] + dh, dc, steps[t], weight_hh)
             h_prev = xp.concatenate([h_first[None], out[:-1]])  # (T, N, H): h_{t-1}
             w_hh.grad += dah.reshape(-1, rows).T @ h_prev.reshape(-1, hs)
             w_ih.grad += dax.reshape(-1, rows).T @ layer_in.reshape(t_len * n, -1)
@@ -306,15 +258,70 @@ class RNNBase(Module):
 
 
 class RNN(RNNBase):
-    __doc__ = _doc(
-        r"""Elman RNN, :math:`h_t = \phi(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh})`.
+    r"""Elman RNN: :math:`h_t = \phi(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh})`.
 
-    :math:`\phi` is ``tanh`` or ``relu``; one gate (:math:`G = 1`). Step
-    equations and their derivatives: :class:`nnprune.nn.rnn_cells.RNNStep`;
-    the BPTT loop: :mod:`nnprune.nn.rnn`.
-""",
-        _NONLINEARITY_DOC,
-    )
+    For each layer, time step :math:`t = 1, \dots, T` and the batch at once:
+
+    .. math::
+
+        h_t = \phi\bigl(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh}\bigr),
+
+    with :math:`\phi = \tanh` or :math:`\mathrm{relu}`, :math:`h_0` = ``hx`` (zeros by
+    default) and one gate (:math:`G = 1`). Backpropagation through time, with
+    :math:`\delta a_t = \delta h_t \odot \phi'(a_t)` the gradient of the
+    pre-activation :math:`a_t`:
+
+    .. math::
+
+        \frac{\partial L}{\partial W_{hh}} = \sum_t \delta a_t^\top h_{t-1},\qquad
+        \frac{\partial L}{\partial W_{ih}} = \sum_t \delta a_t^\top x_t,\qquad
+        \frac{\partial L}{\partial h_{t-1}} \mathrel{+}= \delta a_t W_{hh}.
+
+    Parameters
+    ----------
+    input_size : int
+        Features :math:`D` of each input step.
+    hidden_size : int
+        Features :math:`H` of the hidden state.
+    num_layers : int, default 1
+        Stacked layers; layer :math:`k > 0` reads the outputs of layer :math:`k-1`.
+    nonlinearity : {"tanh", "relu"}, default "tanh"
+        The function :math:`\phi`.
+    bias : bool, default True
+        Whether to learn ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+    batch_first : bool, default True
+        Inputs and outputs are ``(N, T, D)`` if True, ``(T, N, D)`` if False.
+        nnprune's default is True (sequences are ``(N, T, D)`` throughout the
+        library); PyTorch's default is False.
+    seed : int or numpy.random.Generator, optional
+        Source of the initial weights: every parameter is drawn from
+        :math:`U(-1/\sqrt H, 1/\sqrt H)`, PyTorch's initialisation.
+
+    Attributes
+    ----------
+    weight_ih_l{k} : Parameter, shape ``(H, D_k)``, prunable
+        :math:`W_{ih}` (:math:`D_0 = D`, else :math:`H`).
+    weight_hh_l{k} : Parameter, shape ``(H, H)``, prunable
+        :math:`W_{hh}`.
+    bias_ih_l{k}, bias_hh_l{k} : Parameter, shape ``(H,)``, not prunable
+        :math:`b_{ih}` and :math:`b_{hh}` (gates in the weights' order).
+    h_n_ : array, shape ``(num_layers, N, H)``
+        Final hidden state of every layer, set by :meth:`forward`.
+    dh0_ : array, shape ``(num_layers, N, H)``
+        :math:`\partial L/\partial h_0`, set by :meth:`backward`.
+
+    Notes
+    -----
+    PyTorch's ``forward`` returns ``(output, h_n)``. nnprune modules return one array so
+    that they compose in ``Sequential``: ``forward`` returns ``output`` and stores
+    the final state in ``h_n_``. Dropout between layers, bidirectional layers
+    and ``proj_size`` are not implemented. One time step and its derivatives:
+    :class:`nnprune.nn.rnn_cells.RNNStep`; the BPTT loop: :mod:`nnprune.nn.rnn`.
+    Weights copy to and from ``torch.nn.RNN`` unchanged (same names,
+    shapes and gate order).
+
+    Book: §1.2.
+    """
 
     def __init__(
         self,
@@ -324,12 +331,12 @@ class RNN(RNNBase):
         nonlinearity: str = "tanh",
         bias: bool = True,
         batch_first: bool = True,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(
-            RNNStep(nonlinearity), input_size, hidden_size, num_layers, bias, batch_first, rng
+            RNNStep(nonlinearity), input_size, hidden_size, num_layers, bias, batch_first, seed
         )
         self.nonlinearity = nonlinearity
 
@@ -338,16 +345,83 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    __doc__ = _doc(
-        r"""Long short-term memory layer (Hochreiter & Schmidhuber 1997), gates ``(i, f, g, o)``.
+    r"""Long short-term memory layer (Hochreiter & Schmidhuber 1997), gates ``(i, f, g, o)``.
 
-    :math:`c_t = f \odot c_{t-1} + i \odot g`, :math:`h_t = o \odot \tanh c_t`
-    (:math:`G = 4`). Step equations and their derivatives:
+    For each layer and time step, with :math:`\sigma` the logistic sigmoid and
+    :math:`\odot` the element-wise product:
+
+    .. math::
+
+        i_t &= \sigma(x_t W_{ii}^\top + b_{ii} + h_{t-1} W_{hi}^\top + b_{hi}) \\
+        f_t &= \sigma(x_t W_{if}^\top + b_{if} + h_{t-1} W_{hf}^\top + b_{hf}) \\
+        g_t &= \tanh(x_t W_{ig}^\top + b_{ig} + h_{t-1} W_{hg}^\top + b_{hg}) \\
+        o_t &= \sigma(x_t W_{io}^\top + b_{io} + h_{t-1} W_{ho}^\top + b_{ho}) \\
+        c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
+        h_t &= o_t \odot \tanh(c_t)
+
+    with :math:`(h_0, c_0)` = ``hx`` (zeros by default) and :math:`G = 4` gates,
+    stacked in ``weight_ih_l{k}`` as :math:`[W_{ii}; W_{if}; W_{ig}; W_{io}]`
+    (PyTorch's order). Backward, with :math:`\delta c_t` the gradient reaching
+    :math:`c_t` from :math:`h_t` and from :math:`c_{t+1}`:
+
+    .. math::
+
+        \delta c_t &= \delta c_{t}^{(t+1)} + \delta h_t \odot o_t \odot (1 - \tanh^2 c_t),
+        \qquad \frac{\partial L}{\partial c_{t-1}} = \delta c_t \odot f_t, \\
+        \delta a^i &= \delta c_t \odot g_t \odot i_t(1 - i_t),\quad
+        \delta a^f = \delta c_t \odot c_{t-1} \odot f_t(1 - f_t), \\
+        \delta a^g &= \delta c_t \odot i_t \odot (1 - g_t^2),\quad
+        \delta a^o = \delta h_t \odot \tanh(c_t) \odot o_t(1 - o_t).
+
+    ``forward(x, hx=(h0, c0))``.
+
+    Parameters
+    ----------
+    input_size : int
+        Features :math:`D` of each input step.
+    hidden_size : int
+        Features :math:`H` of the hidden state.
+    num_layers : int, default 1
+        Stacked layers; layer :math:`k > 0` reads the outputs of layer :math:`k-1`.
+    bias : bool, default True
+        Whether to learn ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+    batch_first : bool, default True
+        Inputs and outputs are ``(N, T, D)`` if True, ``(T, N, D)`` if False.
+        nnprune's default is True (sequences are ``(N, T, D)`` throughout the
+        library); PyTorch's default is False.
+    seed : int or numpy.random.Generator, optional
+        Source of the initial weights: every parameter is drawn from
+        :math:`U(-1/\sqrt H, 1/\sqrt H)`, PyTorch's initialisation.
+
+    Attributes
+    ----------
+    weight_ih_l{k} : Parameter, shape ``(4H, D_k)``, prunable
+        :math:`[W_{ii}; W_{if}; W_{ig}; W_{io}]` (:math:`D_0 = D`, else :math:`H`).
+    weight_hh_l{k} : Parameter, shape ``(4H, H)``, prunable
+        :math:`[W_{hi}; W_{hf}; W_{hg}; W_{ho}]`.
+    bias_ih_l{k}, bias_hh_l{k} : Parameter, shape ``(4H,)``, not prunable
+        :math:`b_{ih}` and :math:`b_{hh}` (gates in the weights' order).
+    h_n_ : array, shape ``(num_layers, N, H)``
+        Final hidden state of every layer, set by :meth:`forward`.
+    c_n_ : array, shape ``(num_layers, N, H)``
+        Final cell state of every layer.
+    dh0_ : array, shape ``(num_layers, N, H)``
+        :math:`\partial L/\partial h_0`, set by :meth:`backward`.
+    dc0_ : array, shape ``(num_layers, N, H)``
+        :math:`\partial L/\partial c_0`, set by :meth:`backward`.
+
+    Notes
+    -----
+    PyTorch's ``forward`` returns ``(output, (h_n, c_n))``. nnprune modules return one array so
+    that they compose in ``Sequential``: ``forward`` returns ``output`` and stores
+    the final state in ``h_n_`` and ``c_n_``. Dropout between layers, bidirectional layers
+    and ``proj_size`` are not implemented. One time step and its derivatives:
     :class:`nnprune.nn.rnn_cells.LSTMStep`; the BPTT loop: :mod:`nnprune.nn.rnn`.
-    ``forward(x, hx=(h0, c0))``; the final cell state is kept in ``c_n_`` and
-    :math:`\partial L/\partial c_0` in ``dc0_``.
-"""
-    )
+    Weights copy to and from ``torch.nn.LSTM`` unchanged (same names,
+    shapes and gate order).
+
+    Book: §1.2.
+    """
 
     def __init__(
         self,
@@ -356,21 +430,81 @@ class LSTM(RNNBase):
         num_layers: int = 1,
         bias: bool = True,
         batch_first: bool = True,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
-        super().__init__(LSTMStep(), input_size, hidden_size, num_layers, bias, batch_first, rng)
+        super().__init__(LSTMStep(), input_size, hidden_size, num_layers, bias, batch_first, seed)
 
 
 class GRU(RNNBase):
-    __doc__ = _doc(
-        r"""Gated recurrent unit (Cho et al. 2014), gates ``(r, z, n)``, PyTorch's variant.
+    r"""Gated recurrent unit (Cho et al. 2014), gates ``(r, z, n)``, PyTorch's variant.
 
-    :math:`n = \tanh(W_{in} x_t + b_{in} + r \odot (W_{hn} h_{t-1} + b_{hn}))`,
-    :math:`h_t = (1 - z) \odot n + z \odot h_{t-1}` (:math:`G = 3`). Step
-    equations and their derivatives: :class:`nnprune.nn.rnn_cells.GRUStep`;
-    the BPTT loop: :mod:`nnprune.nn.rnn`.
-"""
-    )
+    For each layer and time step, with :math:`\sigma` the logistic sigmoid and
+    :math:`\odot` the element-wise product:
+
+    .. math::
+
+        r_t &= \sigma(x_t W_{ir}^\top + b_{ir} + h_{t-1} W_{hr}^\top + b_{hr}) \\
+        z_t &= \sigma(x_t W_{iz}^\top + b_{iz} + h_{t-1} W_{hz}^\top + b_{hz}) \\
+        n_t &= \tanh\bigl(x_t W_{in}^\top + b_{in}
+               + r_t \odot (h_{t-1} W_{hn}^\top + b_{hn})\bigr) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+    with :math:`h_0` = ``hx`` (zeros by default) and :math:`G = 3` gates. The
+    reset gate multiplies :math:`h_{t-1} W_{hn}^\top + b_{hn}`, bias included, as
+    in PyTorch and cuDNN (Cho et al. apply it to :math:`h_{t-1}` before the
+    product). Backward, with :math:`a^{hn} = h_{t-1} W_{hn}^\top + b_{hn}`:
+
+    .. math::
+
+        \delta a^n &= \delta h_t \odot (1 - z_t) \odot (1 - n_t^2),\qquad
+        \delta a^z = \delta h_t \odot (h_{t-1} - n_t) \odot z_t(1 - z_t), \\
+        \delta a^r &= \delta a^n \odot a^{hn} \odot r_t(1 - r_t),\qquad
+        \frac{\partial L}{\partial h_{t-1}} = \delta h_t \odot z_t
+            + [\delta a^r, \delta a^z, r_t \odot \delta a^n]\, W_{hh}.
+
+    Parameters
+    ----------
+    input_size : int
+        Features :math:`D` of each input step.
+    hidden_size : int
+        Features :math:`H` of the hidden state.
+    num_layers : int, default 1
+        Stacked layers; layer :math:`k > 0` reads the outputs of layer :math:`k-1`.
+    bias : bool, default True
+        Whether to learn ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+    batch_first : bool, default True
+        Inputs and outputs are ``(N, T, D)`` if True, ``(T, N, D)`` if False.
+        nnprune's default is True (sequences are ``(N, T, D)`` throughout the
+        library); PyTorch's default is False.
+    seed : int or numpy.random.Generator, optional
+        Source of the initial weights: every parameter is drawn from
+        :math:`U(-1/\sqrt H, 1/\sqrt H)`, PyTorch's initialisation.
+
+    Attributes
+    ----------
+    weight_ih_l{k} : Parameter, shape ``(3H, D_k)``, prunable
+        :math:`[W_{ir}; W_{iz}; W_{in}]` (:math:`D_0 = D`, else :math:`H`).
+    weight_hh_l{k} : Parameter, shape ``(3H, H)``, prunable
+        :math:`[W_{hr}; W_{hz}; W_{hn}]`.
+    bias_ih_l{k}, bias_hh_l{k} : Parameter, shape ``(3H,)``, not prunable
+        :math:`b_{ih}` and :math:`b_{hh}` (gates in the weights' order).
+    h_n_ : array, shape ``(num_layers, N, H)``
+        Final hidden state of every layer, set by :meth:`forward`.
+    dh0_ : array, shape ``(num_layers, N, H)``
+        :math:`\partial L/\partial h_0`, set by :meth:`backward`.
+
+    Notes
+    -----
+    PyTorch's ``forward`` returns ``(output, h_n)``. nnprune modules return one array so
+    that they compose in ``Sequential``: ``forward`` returns ``output`` and stores
+    the final state in ``h_n_``. Dropout between layers, bidirectional layers
+    and ``proj_size`` are not implemented. One time step and its derivatives:
+    :class:`nnprune.nn.rnn_cells.GRUStep`; the BPTT loop: :mod:`nnprune.nn.rnn`.
+    Weights copy to and from ``torch.nn.GRU`` unchanged (same names,
+    shapes and gate order).
+
+    Book: §1.2.
+    """
 
     def __init__(
         self,
@@ -379,6 +513,6 @@ class GRU(RNNBase):
         num_layers: int = 1,
         bias: bool = True,
         batch_first: bool = True,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
-        super().__init__(GRUStep(), input_size, hidden_size, num_layers, bias, batch_first, rng)
+        super().__init__(GRUStep(), input_size, hidden_size, num_layers, bias, batch_first, seed)

@@ -13,12 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_xp
+from ..checks import check_positive_int, check_probability
 from ..rng import SeedLike, as_generator
 from ._validate import (
     check_input,
     check_not_ragged,
-    check_positive_int,
-    check_probability,
 )
 from .activation import ReLU
 from .attention import MultiHeadSelfAttention, check_key_padding_mask
@@ -62,7 +61,7 @@ class TransformerEncoderLayer(Module):
     norm_first : bool, default False
         Pre-norm (True) or post-norm (False, the original Transformer).
     layer_norm_eps : float, default 1e-5
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Initial weights and dropout noise.
 
     Attributes
@@ -90,7 +89,7 @@ class TransformerEncoderLayer(Module):
         activation: str = "relu",
         norm_first: bool = False,
         layer_norm_eps: float = 1e-5,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         self.d_model = check_positive_int("d_model", d_model)
@@ -98,28 +97,28 @@ class TransformerEncoderLayer(Module):
         check_probability("dropout", dropout)
         if activation not in ("relu", "gelu"):
             raise ValueError(f"activation must be 'relu' or 'gelu', got {activation!r}")
-        gen = as_generator(rng)
-        noise = None if rng is None else gen
-        self.self_attn = MultiHeadSelfAttention(d_model, nhead, dropout=dropout, rng=gen)
-        self.linear1 = Linear(d_model, dim_feedforward, rng=gen)
-        self.dropout = Dropout(dropout, rng=noise)
-        self.linear2 = Linear(dim_feedforward, d_model, rng=gen)
+        gen = as_generator(seed)
+        noise = None if seed is None else gen
+        self.self_attn = MultiHeadSelfAttention(d_model, nhead, dropout=dropout, seed=gen)
+        self.linear1 = Linear(d_model, dim_feedforward, seed=gen)
+        self.dropout = Dropout(dropout, seed=noise)
+        self.linear2 = Linear(dim_feedforward, d_model, seed=gen)
         self.norm_first = bool(norm_first)
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps)
-        self.dropout1 = Dropout(dropout, rng=noise)
-        self.dropout2 = Dropout(dropout, rng=noise)
+        self.dropout1 = Dropout(dropout, seed=noise)
+        self.dropout2 = Dropout(dropout, seed=noise)
         self.activation = ReLU() if activation == "relu" else GELU()
 
     def _sa_block(self, x: Any, padding: Any) -> Any:
-        return self.dropout1.forward(self.self_attn.forward(x, key_padding_mask=padding))
+        return self.dropout1(self.self_attn(x, key_padding_mask=padding))
 
     def _sa_backward(self, dout: Any) -> Any:
         return self.self_attn.backward(self.dropout1.backward(dout))
 
     def _ff_block(self, x: Any) -> Any:
-        hidden = self.dropout.forward(self.activation.forward(self.linear1.forward(x)))
-        return self.dropout2.forward(self.linear2.forward(hidden))
+        hidden = self.dropout(self.activation(self.linear1(x)))
+        return self.dropout2(self.linear2(hidden))
 
     def _ff_backward(self, dout: Any) -> Any:
         d_hidden = self.linear2.backward(self.dropout2.backward(dout))
@@ -136,10 +135,10 @@ class TransformerEncoderLayer(Module):
             src_key_padding_mask, x.shape[0], x.shape[1], x, "src_key_padding_mask"
         )
         if self.norm_first:
-            h = x + self._sa_block(self.norm1.forward(x), padding)
-            return h + self._ff_block(self.norm2.forward(h))
-        h = self.norm1.forward(x + self._sa_block(x, padding))
-        return self.norm2.forward(h + self._ff_block(h))
+            h = x + self._sa_block(self.norm1(x), padding)
+            return h + self._ff_block(self.norm2(h))
+        h = self.norm1(x + self._sa_block(x, padding))
+        return self.norm2(h + self._ff_block(h))
 
     def backward(self, dout: Any) -> Any:
         if self.norm_first:

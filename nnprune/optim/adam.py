@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_xp
+from ..checks import check_nonnegative, check_positive
 from ..nn.parameter import Parameter
-from .optimizer import Optimizer, ParamsLike, check_nonnegative
+from .optimizer import Optimizer, ParamsLike
 
 
 class Adam(Optimizer):
@@ -72,10 +73,7 @@ class Adam(Optimizer):
         if not ok or not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
         group["betas"] = (float(betas[0]), float(betas[1]))
-        eps = group["eps"]
-        if isinstance(eps, bool) or not isinstance(eps, int | float) or not eps > 0:
-            raise ValueError(f"eps must be a number > 0, got {eps!r}")
-        group["eps"] = float(eps)
+        group["eps"] = check_positive("eps", group["eps"])
         group["weight_decay"] = check_nonnegative("weight_decay", group["weight_decay"])
 
     def _update(

@@ -4,19 +4,27 @@ Every optimiser in nnprune shares one :meth:`Optimizer.step`, written once
 here as a template. For each parameter with ``requires_grad``:
 
 1. take its gradient ``g``; if the parameter has a mask ``m``, use
-   :math:`g \odot m` (a pruned weight receives no gradient);
+   :math:`g \odot m` (a pruned weight receives no gradient, as in PyTorch,
+   where the chain rule through ``weight_orig * weight_mask`` gives it);
 2. call the subclass's per-parameter rule, :meth:`Optimizer._update`,
    which changes ``data`` in place and keeps its state (momentum buffer,
    ``exp_avg``, ...) in ``self.state[param]``;
-3. re-apply the mask to ``data`` and zero every state array where the mask
-   is ``False``.
+3. zero every state array where the mask is ``False``.
 
-Step 3 is what keeps pruned weights dead. Masking the gradient alone is not
-enough: weight decay, a momentum buffer filled before pruning, or Adam's
-running averages would move a pruned weight again at the next step (the
-"revived weights" bug that Distiller, NNCF and many fine-tuning scripts
-met). The subclasses therefore never look at masks: they write the plain
-PyTorch update, and the mask invariant holds for all of them at once.
+Pruned weights stay zero whatever ``_update`` writes: that is the mask rule,
+enforced once, in the ``Parameter.data`` getter (see
+:mod:`nnprune.nn.parameter`), so a subclass that overrides :meth:`step`
+itself, or a hand-written loop, cannot revive them either. Steps 1 and 3 keep
+the optimiser's *state* clean: without them a momentum buffer filled before
+pruning, or Adam's running averages, would hold non-zero values for pruned
+weights, and these would move the weights again once the pruning is made
+permanent (``prune.remove``; the "revived weights" bug that Distiller, NNCF
+and many fine-tuning scripts met). The subclasses never look at masks: they
+write the plain PyTorch update.
+
+Learning rates must be finite: an infinite ``lr`` is rejected when a group
+is added and again at each :meth:`step` (a group's ``lr`` may be changed by
+hand between steps).
 
 The optimiser state lives in the optimiser, one dict per parameter. When a
 model is moved to another backend (``model.to("cupy")``), the state follows
@@ -31,11 +39,11 @@ update, corrected, see docs/errata.md#s5-3).
 from __future__ import annotations
 
 import copy
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
 from ..backend import backend_of, get_xp, to_backend
+from ..checks import check_nonnegative
 from ..nn.parameter import Parameter
 
 ParamsLike = Iterable[Parameter] | Iterable[dict[str, Any]]
@@ -45,11 +53,9 @@ def _is_array(value: Any) -> bool:
     return hasattr(value, "shape") and hasattr(value, "dtype")
 
 
-def check_nonnegative(name: str, value: Any) -> float:
-    """Return ``value`` as float if it is a real number >= 0, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
+def check_lr(value: Any) -> float:
+    """Return the learning rate ``value`` as float if it is finite and >= 0, else raise."""
+    return check_nonnegative("lr", value)
 
 
 class Optimizer:
@@ -137,7 +143,7 @@ class Optimizer:
 
     def _check_group(self, group: dict[str, Any]) -> None:
         """Validate a group's hyper-parameters (subclasses extend this)."""
-        group["lr"] = check_nonnegative("lr", group["lr"])
+        group["lr"] = check_lr(group["lr"])
 
     # ------------------------------------------------------------- step
     def zero_grad(self) -> None:
@@ -156,17 +162,20 @@ class Optimizer:
         ------
         RuntimeError
             If a parameter changed shape since the optimiser was created.
+        ValueError
+            If a group's ``lr`` is not a finite number >= 0.
         """
+        for group in self.param_groups:
+            check_lr(group["lr"])
         for group in self.param_groups:
             for p in group["params"]:
                 if not p.requires_grad:
                     continue
                 state = self._state_for(p)
-                xp = get_xp(p.data)
+                xp = get_xp(p.grad)
                 grad = p.grad if p.mask is None else xp.where(p.mask, p.grad, 0)
                 self._update(p, grad, state, group)
                 if p.mask is not None:
-                    p.apply_mask()
                     for value in state.values():
                         if _is_array(value):
                             value[~p.mask] = 0
@@ -198,7 +207,7 @@ class Optimizer:
                 "pruned?); create a new optimizer for the new model"
             )
         state = self.state.setdefault(p, {})
-        backend = backend_of(p.data)
+        backend = backend_of(p.grad)  # grad moves with data (Parameter.to)
         for key, value in state.items():
             if _is_array(value):
                 if backend_of(value) != backend:
@@ -291,4 +300,4 @@ class Optimizer:
         return "\n".join(lines)
 
 
-__all__ = ["Optimizer", "check_nonnegative"]
+__all__ = ["Optimizer", "check_lr"]

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..checks import check_bool, check_nonnegative
 from ..nn.parameter import Parameter
-from .optimizer import Optimizer, ParamsLike, check_nonnegative
+from .optimizer import Optimizer, ParamsLike
 
 
 class SGD(Optimizer):
@@ -91,8 +92,7 @@ class SGD(Optimizer):
         super()._check_group(group)
         for name in ("momentum", "dampening", "weight_decay"):
             group[name] = check_nonnegative(name, group[name])
-        if not isinstance(group["nesterov"], bool):
-            raise ValueError(f"nesterov must be True or False, got {group['nesterov']!r}")
+        group["nesterov"] = check_bool("nesterov", group["nesterov"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 "nesterov=True requires momentum > 0 and dampening = 0, got "

@@ -14,18 +14,12 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
-from ..nn._validate import check_probability
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 
 CRITERIA = ("magnitude", "random")
 SCOPES = ("global", "layer")
 Importance = Callable[[Module, Any], dict[str, Any]]
-
-
-def check_sparsity(sparsity: Any, name: str = "sparsity") -> float:
-    """Return ``sparsity`` as a float in [0, 1), or raise ``ValueError`` naming it."""
-    return check_probability(name, sparsity)
 
 
 def check_criterion(criterion: Any) -> str | Importance:

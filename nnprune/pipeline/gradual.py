@@ -27,8 +27,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..checks import check_sparsity
 from ..nn.module import Module
-from ._select import SCOPES, check_sparsity, pruned_count, selected_parameters
+from ._select import SCOPES, pruned_count, selected_parameters
 from .loop import decide
 
 
@@ -79,7 +80,7 @@ class GradualPruning:
         should_prune, target = self.schedule(step)
         if not should_prune:
             return
-        target = check_sparsity(target, "schedule sparsity")
+        target = check_sparsity("schedule sparsity", target)
         decide(model, target, "magnitude", self.scope, self.layers)
         params = list(selected_parameters(model, self.layers).values())
         achieved = sum(pruned_count(p) for p in params) / sum(p.size for p in params)

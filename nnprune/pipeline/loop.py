@@ -45,6 +45,7 @@ import numpy as np
 
 from .. import nn, optim, prune
 from ..backend import to_backend, to_numpy
+from ..checks import check_int, check_sparsity
 from ..nn.module import Module
 from ..train import History, fit
 from ..train import evaluate as _evaluate
@@ -53,7 +54,6 @@ from ._select import (
     SCOPES,
     Importance,
     check_criterion,
-    check_sparsity,
     pruned_count,
     select,
     selected_parameters,
@@ -112,7 +112,7 @@ def decide(
 
     Book: §5.1 (decide), §3.1 (global vs layer-wise).
     """
-    sparsity = check_sparsity(sparsity)
+    sparsity = check_sparsity("sparsity", sparsity)
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
     if scope not in SCOPES:
@@ -220,8 +220,7 @@ def retrain(
 
     Book: §5.1 (retrain), §5.2 (full, partial and frozen-layer retraining).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-        raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
+    check_int("epochs", epochs, minimum=0)
     if epochs == 0:
         return History()
     frozen = _frozen_names(model, freeze, layers)
@@ -346,7 +345,7 @@ def prune_retrain(
 
     Book: §5.1 (one-shot and iterative prune-retrain), §5.2.
     """
-    sparsity = check_sparsity(sparsity)
+    sparsity = check_sparsity("sparsity", sparsity)
     targets = iterative_sparsities(sparsity, rounds)
     criterion = check_criterion(criterion)
     if scope not in SCOPES:

@@ -33,10 +33,10 @@ import numpy as np
 
 from .. import prune
 from ..backend import to_numpy
-from ..nn._validate import check_positive_int
+from ..checks import check_fraction, check_int, check_positive_int, check_sparsity
 from ..nn.module import MASK_SUFFIX, Module
 from ..train import History
-from ._select import SCOPES, check_sparsity, pruned_count, select, selected_parameters
+from ._select import SCOPES, pruned_count, select, selected_parameters
 from .loop import decide, evaluate, retrain
 
 BuildModel = Callable[[int], Module]
@@ -171,17 +171,15 @@ def lottery_ticket(
 
     Book: §8 (lottery tickets)
     """
-    final_sparsity = check_sparsity(final_sparsity, "final_sparsity")
+    final_sparsity = check_sparsity("final_sparsity", final_sparsity)
     for name, value, low in (("rounds", rounds, 1), ("epochs", epochs, 1)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        check_int(name, value, minimum=low)
     ok = isinstance(rewind_epoch, numbers.Integral) and not isinstance(rewind_epoch, bool)
     if not ok or not 0 <= rewind_epoch <= epochs:
         raise ValueError(
             f"rewind_epoch must be an integer in [0, epochs={epochs}], got {rewind_epoch!r}"
         )
-    if not (isinstance(output_rate, numbers.Real) and 0 < output_rate <= 1):
-        raise ValueError(f"output_rate must be in (0, 1], got {output_rate!r}")
+    check_fraction("output_rate", output_rate, low_inclusive=False, high_inclusive=True)
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {list(SCOPES)}, got {scope!r}")
 

@@ -23,13 +23,7 @@ from __future__ import annotations
 
 import numbers
 
-from ..nn._validate import check_probability
-
-
-def _check_step(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+from ..checks import check_int, check_probability
 
 
 class PruningSchedule:
@@ -48,7 +42,7 @@ class PruningSchedule:
         raise NotImplementedError
 
     def __call__(self, step: int) -> tuple[bool, float]:
-        step = _check_step("step", step, 0)
+        step = check_int("step", step, minimum=0)
         return self._should_prune(step), self.sparsity(step)
 
 
@@ -71,11 +65,11 @@ class ConstantSparsity(PruningSchedule):
         self, target_sparsity: float, begin_step: int = 0, end_step: int = -1, frequency: int = 100
     ) -> None:
         self.target_sparsity = check_probability("target_sparsity", target_sparsity)
-        self.begin_step = _check_step("begin_step", begin_step, 0)
-        self.end_step = _check_step("end_step", end_step, -1)
+        self.begin_step = check_int("begin_step", begin_step, minimum=0)
+        self.end_step = check_int("end_step", end_step, minimum=-1)
         if self.end_step != -1 and self.end_step < self.begin_step:
             raise ValueError(f"end_step must be -1 or >= begin_step ({begin_step}), got {end_step}")
-        self.frequency = _check_step("frequency", frequency, 1)
+        self.frequency = check_int("frequency", frequency, minimum=1)
 
     def sparsity(self, step: int) -> float:
         return self.target_sparsity
@@ -119,14 +113,14 @@ class PolynomialDecay(PruningSchedule):
     ) -> None:
         self.initial_sparsity = check_probability("initial_sparsity", initial_sparsity)
         self.final_sparsity = check_probability("final_sparsity", final_sparsity)
-        self.begin_step = _check_step("begin_step", begin_step, 0)
-        self.end_step = _check_step("end_step", end_step, 1)
+        self.begin_step = check_int("begin_step", begin_step, minimum=0)
+        self.end_step = check_int("end_step", end_step, minimum=1)
         if self.end_step <= self.begin_step:
             raise ValueError(f"end_step must be > begin_step ({begin_step}), got {end_step}")
         if not isinstance(power, numbers.Real) or power <= 0:
             raise ValueError(f"power must be a positive number, got {power!r}")
         self.power = float(power)
-        self.frequency = _check_step("frequency", frequency, 1)
+        self.frequency = check_int("frequency", frequency, minimum=1)
 
     def sparsity(self, step: int) -> float:
         p = (step - self.begin_step) / (self.end_step - self.begin_step)
@@ -152,5 +146,5 @@ def iterative_sparsities(final_sparsity: float, rounds: int) -> list[float]:
     Book: §5.1 (iterative pruning).
     """
     final_sparsity = check_probability("final_sparsity", final_sparsity)
-    rounds = _check_step("rounds", rounds, 1)
+    rounds = check_int("rounds", rounds, minimum=1)
     return [1.0 - (1.0 - final_sparsity) ** (r / rounds) for r in range(1, rounds + 1)]

@@ -27,10 +27,10 @@ from typing import Any
 from .. import prune
 from .._atomic import save_figure
 from .._atomic import write_csv as _write_csv
+from ..checks import check_sparsity
 from ..nn.module import Module
 from ._select import (
     CRITERIA,
-    check_sparsity,
     pruned_count,
     select,
     selected_parameters,
@@ -76,7 +76,7 @@ def sensitivity_analysis(
 
     Book: §5.2 (sensitivity analysis)
     """
-    sparsities = [check_sparsity(s, "sparsities") for s in sparsities]
+    sparsities = [check_sparsity("sparsities", s) for s in sparsities]
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
     targets = selected_parameters(model, layers)
@@ -176,7 +176,7 @@ def sparsity_sweep(
 
     Book: §5.2 (choosing the sparsity)
     """
-    points = [check_sparsity(s, "sparsities") for s in sparsities]
+    points = [check_sparsity("sparsities", s) for s in sparsities]
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
     select(model, layers)

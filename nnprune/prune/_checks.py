@@ -129,13 +129,6 @@ def check_dim(dim: Any, ndim: int, shape: tuple[int, ...]) -> int:
     return int(dim) % ndim
 
 
-def check_int_dim(dim: Any) -> int:
-    """Return ``dim`` as int (range is checked later, against the tensor)."""
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
-        raise ValueError(f"dim must be an int, got {dim!r}")
-    return int(dim)
-
-
 def check_norm_order(n: Any) -> float | str:
     """Return a valid ``ln_structured`` order: a positive number, ``inf``, ``-inf`` or 'fro'."""
     if isinstance(n, str):

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend, to_numpy
-from ..nn._validate import check_positive_int
+from ..checks import check_positive_int
 from ..nn.attention import MultiHeadSelfAttention
 from ..nn.module import Module
 from ._checks import amount_to_count
@@ -230,7 +230,7 @@ def remove_heads(attn: MultiHeadSelfAttention, heads: Any) -> tuple[int, ...]:
     Examples
     --------
     >>> from nnprune import nn
-    >>> attn = nn.MultiHeadSelfAttention(8, 4, rng=0)
+    >>> attn = nn.MultiHeadSelfAttention(8, 4, seed=0)
     >>> remove_heads(attn, [1, 3])
     (1, 3)
     >>> attn.num_heads, attn.q_proj.weight.shape, attn.out_proj.weight.shape

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int
 from ..rng import SeedLike, as_generator
 from ._apply import apply_method
-from ._checks import amount_to_count, check_amount, check_dim, check_int_dim, check_norm_order
+from ._checks import amount_to_count, check_amount, check_dim, check_norm_order
 
 
 class BasePruningMethod(ABC):
@@ -261,7 +262,7 @@ class LnStructured(BasePruningMethod):
     def __init__(self, amount: int | float, n: float | str, dim: int = -1) -> None:
         self.amount = check_amount(amount)
         self.n = check_norm_order(n)
-        self.dim = check_int_dim(dim)
+        self.dim = check_int("dim", dim)
         self.CRITERION = f"L{n} norm over all axes except dim"
 
     def compute_mask(self, t: np.ndarray, default_mask: np.ndarray) -> np.ndarray:
@@ -294,7 +295,7 @@ class RandomStructured(BasePruningMethod):
 
     def __init__(self, amount: int | float, dim: int = -1, seed: SeedLike = None) -> None:
         self.amount = check_amount(amount)
-        self.dim = check_int_dim(dim)
+        self.dim = check_int("dim", dim)
         self.rng = as_generator(seed)
 
     def compute_mask(self, t: np.ndarray, default_mask: np.ndarray) -> np.ndarray:

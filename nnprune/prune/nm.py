@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
-from ..nn._validate import check_positive_int
+from ..checks import check_int, check_positive_int
 from ..nn.module import Module
 from ._apply import apply_method
-from ._checks import check_dim, check_int_dim, get_parameter
+from ._checks import check_dim, get_parameter
 from .methods import BasePruningMethod
 
 
@@ -97,7 +97,7 @@ class NMStructured(BasePruningMethod):
 
     def __init__(self, n: int = 2, m: int = 4, dim: int = 1) -> None:
         self.n, self.m = _check_nm(n, m)
-        self.dim = check_int_dim(dim)
+        self.dim = check_int("dim", dim)
         self.CRITERION = f"|w|, top {self.n} of every {self.m} along dim {self.dim}"
 
     def compute_mask(self, t: np.ndarray, default_mask: np.ndarray) -> np.ndarray:

@@ -188,7 +188,7 @@ def remove_hidden_units(
     Examples
     --------
     >>> from nnprune import nn
-    >>> lstm, head = nn.LSTM(3, 6, rng=0), nn.Linear(6, 2, rng=1)
+    >>> lstm, head = nn.LSTM(3, 6, seed=0), nn.Linear(6, 2, seed=1)
     >>> remove_hidden_units(lstm, [0, 4], next_layer=head)
     ((0, 4),)
     >>> lstm.weight_hh_l0.shape, head.weight.shape

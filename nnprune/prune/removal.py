@@ -311,7 +311,7 @@ def remove_units(
     Examples
     --------
     >>> from nnprune import nn
-    >>> model = nn.Sequential(nn.Linear(4, 8, rng=0), nn.ReLU(), nn.Linear(8, 2, rng=1))
+    >>> model = nn.Sequential(nn.Linear(4, 8, seed=0), nn.ReLU(), nn.Linear(8, 2, seed=1))
     >>> record = remove_units(model, "0", [1, 5])
     >>> model[0].weight.shape, model[2].weight.shape
     ((6, 4), (2, 6))

@@ -17,13 +17,13 @@ Book: §3.1 (global vs layer-wise magnitude pruning), §4.3 (pruning by a salien
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..backend import to_numpy
+from ..checks import check_sparsity
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from .functional import global_unstructured
@@ -43,13 +43,6 @@ def sparsity_to_count(sparsity: float, total: int) -> int:
     uses for a float ``amount``. This is nnprune's one sparsity-to-count rule.
     """
     return int(round(float(sparsity) * int(total)))
-
-
-def _check_sparsity(sparsity: Any) -> float:
-    ok = isinstance(sparsity, numbers.Real) and not isinstance(sparsity, bool)
-    if not ok or not 0.0 <= float(sparsity) < 1.0:  # also refuses NaN
-        raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
-    return float(sparsity)
 
 
 def _pruned(param: Parameter) -> int:
@@ -190,7 +183,7 @@ def to_sparsity(
 
     Book: §3.1 (global vs layer-wise), §4.3 (saliency scores), §5.1 (decide).
     """
-    sparsity = _check_sparsity(sparsity)
+    sparsity = check_sparsity("sparsity", sparsity)
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {list(SCOPES)}, got {scope!r}")
     if not isinstance(model, Module):

@@ -15,13 +15,10 @@ Book: §3.2 (threshold criterion)
 
 from __future__ import annotations
 
-import math
-import numbers
-from typing import Any
-
 import numpy as np
 
 from ..backend import to_numpy
+from ..checks import check_nonnegative
 from ..nn.module import Module
 from ._apply import apply_method
 from ._checks import get_parameter
@@ -68,7 +65,7 @@ def threshold_unstructured(
 
     Book: §3.2 (threshold criterion)
     """
-    tau = _check_threshold("threshold", threshold)
+    tau = check_nonnegative("threshold", threshold)
     return apply_method(
         ThresholdUnstructured(tau), module, name, force=force, function="threshold_unstructured"
     )
@@ -95,7 +92,7 @@ def std_threshold_unstructured(
 
     Book: §3.2 (threshold criterion)
     """
-    q = _check_threshold("q", q)
+    q = check_nonnegative("q", q)
     param = get_parameter(module, name, force=force)
     std = float(np.std(to_numpy(param.data).astype(np.float64)))
     return apply_method(
@@ -106,10 +103,3 @@ def std_threshold_unstructured(
         function="std_threshold_unstructured",
         extra={"q": q, "std": std},
     )
-
-
-def _check_threshold(what: str, value: Any) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
-    return float(value)

@@ -17,7 +17,7 @@ plug it into a training loop; the layers are not touched. The subgradient route:
 
 .. code-block:: python
 
-    penalty, params = L1(lam=1e-4), prunable_parameters(model)
+    penalty, params = L1(lam=1e-4), as_parameter_list(model)
     for x, y in batches:
         model.zero_grad()
         loss = crit.forward(model.forward(x), y) + penalty.value(params)
@@ -36,7 +36,7 @@ after ``model.backward``.
 Book: §4.1, §4.2 (corrected, see docs/errata.md#s4-1-l0, #s4-1-l1, #s4-2-lasso).
 """
 
-from .base import Penalty, as_parameter_list, prunable_parameters
+from .base import Penalty, as_parameter_list
 from .group import GroupLasso, group_norms, zero_groups
 from .l0 import L0, HardConcreteGate, project_topk, project_topk_global, topk_mask
 from .l1 import L1, soft_threshold
@@ -55,7 +55,6 @@ __all__ = [
     "group_norms",
     "project_topk",
     "project_topk_global",
-    "prunable_parameters",
     "soft_threshold",
     "topk_mask",
     "zero_groups",

@@ -36,30 +36,14 @@ Book: §4.1 (corrected, see docs/errata.md#s4-1-l0, #s4-1-l1).
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
+from ..checks import check_nonnegative
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 
 ParamsLike = Module | Parameter | Iterable[Parameter]
-
-
-def check_nonnegative(name: str, value: Any) -> float:
-    """Return ``value`` as a float if it is a finite real ``>= 0``, else raise ``ValueError``."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not (0.0 <= float(value) < float("inf")):
-        raise ValueError(f"{name} must be a finite real number >= 0, got {value!r}")
-    return float(value)
-
-
-def check_positive(name: str, value: Any) -> float:
-    """Return ``value`` as a float if it is a finite real ``> 0``, else raise ``ValueError``."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not (0.0 < float(value) < float("inf")):
-        raise ValueError(f"{name} must be a finite real number > 0, got {value!r}")
-    return float(value)
 
 
 def check_array(name: str, value: Any) -> Any:
@@ -71,23 +55,10 @@ def check_array(name: str, value: Any) -> Any:
     return value
 
 
-def prunable_parameters(model: Module) -> list[Parameter]:
-    """The prunable parameters of ``model`` (the weights), as ``model.prunable_parameters()``.
-
-    Raises
-    ------
-    ValueError
-        If ``model`` is not a ``Module``.
-    """
-    if not isinstance(model, Module):
-        raise ValueError(f"model must be an nnprune Module, got {type(model).__name__}")
-    return [t.param for t in model.prunable_parameters()]
-
-
 def as_parameter_list(params: ParamsLike) -> list[Parameter]:
     """Turn a ``Module``, a ``Parameter`` or an iterable of them into a list of parameters.
 
-    A ``Module`` gives its prunable parameters (:func:`prunable_parameters`).
+    A ``Module`` gives its prunable parameters (``Module.prunable_parameters()``).
 
     Raises
     ------
@@ -95,7 +66,7 @@ def as_parameter_list(params: ParamsLike) -> list[Parameter]:
         If ``params`` is none of these, or an item is not a ``Parameter``.
     """
     if isinstance(params, Module):
-        return prunable_parameters(params)
+        return [t.param for t in params.prunable_parameters()]
     if isinstance(params, Parameter):
         return [params]
     if isinstance(params, str | bytes) or not isinstance(params, Iterable):
@@ -191,14 +162,14 @@ class Penalty:
         r"""Replace ``p.data`` by :math:`\operatorname{prox}_{\text{lr}\,\lambda\,\Omega}(p.data)`.
 
         Call after ``opt.step()`` with the step's learning rate: with plain SGD
-        this is one proximal-gradient (ISTA) step. The mask is re-applied.
+        this is one proximal-gradient (ISTA) step. Pruned entries read as zero
+        (``Parameter.data`` enforces the mask).
         """
         step = check_nonnegative("lr", lr)
         plist = [p for p in as_parameter_list(params) if p.requires_grad]
         updates = [self._param_prox(p, step) for p in plist]
         for p, new in zip(plist, updates, strict=True):
             p.data[...] = new  # in place: optimiser state keeps referring to the same array
-            p.apply_mask()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lam={self._lam!r})"

@@ -34,19 +34,14 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend
-from ..nn._validate import check_input, check_positive_int
+from ..checks import check_int, check_nonnegative, check_positive, check_positive_int, check_real
+from ..nn._validate import check_input
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..rng import SeedLike, as_generator
-from .base import Penalty, check_array, check_nonnegative
+from .base import Penalty, check_array
 
 _U_EPS = 1e-6  # keeps log(u) and log(1 - u) finite, as in the reference implementation
-
-
-def _check_k(k: Any, size: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k <= size:
-        raise ValueError(f"k must be an integer in [0, {size}], got {k!r}")
-    return int(k)
 
 
 def topk_mask(W: Any, k: int) -> Any:
@@ -58,7 +53,7 @@ def topk_mask(W: Any, k: int) -> Any:
         If ``W`` is not a float array or ``k`` is not an integer in ``[0, W.size]``.
     """
     check_array("W", W)
-    k = _check_k(k, int(W.size))
+    k = check_int("k", k, minimum=0, maximum=int(W.size))
     xp = get_xp(W)
     keep = xp.zeros(W.size, dtype=bool)
     neg = -xp.abs(W.reshape(-1))  # (W.size,)
@@ -105,7 +100,7 @@ def project_topk_global(arrays: Sequence[Any], k: int) -> list[Any]:
         check_array(f"arrays[{i}]", W)
     xp = get_xp(*arrays)
     flat = xp.concatenate([xp.abs(W).reshape(-1).astype(np.float64) for W in arrays])  # (sum size,)
-    keep = topk_mask(flat, _check_k(k, int(flat.size)))
+    keep = topk_mask(flat, check_int("k", k, minimum=0, maximum=int(flat.size)))
     out, start = [], 0
     for W in arrays:
         out.append(W * keep[start : start + W.size].reshape(W.shape))
@@ -192,7 +187,7 @@ class HardConcreteGate(Module):
         Stretch interval, :math:`\gamma < 0` and :math:`\zeta > 1`.
     loga_init : float or array of shape ``(n_gates,)``, default 0.0
         Initial :math:`\log\alpha` (0 is the reference code's ``droprate_init=0.5``).
-    rng : int or numpy.random.Generator, optional
+    seed : int or numpy.random.Generator, optional
         Source of :math:`u` in training mode (attribute ``rng``; reassign it to
         replay the same noise).
 
@@ -210,13 +205,13 @@ class HardConcreteGate(Module):
         gamma: float = -0.1,
         zeta: float = 1.1,
         loga_init: float | Any = 0.0,
-        rng: SeedLike = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
         self.n_gates = check_positive_int("n_gates", n_gates)
-        self.beta = _check_real("beta", beta, lambda v: v > 0, "> 0")
-        self.gamma = _check_real("gamma", gamma, lambda v: v < 0, "< 0")
-        self.zeta = _check_real("zeta", zeta, lambda v: v > 1, "> 1")
+        self.beta = check_positive("beta", beta)
+        self.gamma = check_real("gamma", gamma, high=0.0, high_inclusive=False)
+        self.zeta = check_real("zeta", zeta, low=1.0, low_inclusive=False)
         if isinstance(loga_init, numbers.Real) and not isinstance(loga_init, bool):
             init = np.full(self.n_gates, float(loga_init), np.float32)
         else:
@@ -226,7 +221,7 @@ class HardConcreteGate(Module):
                     f"loga_init must be a real number or an array of shape ({self.n_gates},), "
                     f"got {init.dtype} {init.shape}"
                 )
-        self.rng = as_generator(rng)
+        self.rng = as_generator(seed)
         self.log_alpha = Parameter(init.astype(np.float32), prunable=False)
         self._x = None
         self._z = None
@@ -293,9 +288,3 @@ class HardConcreteGate(Module):
 
     def extra_repr(self) -> str:
         return f"n_gates={self.n_gates}, beta={self.beta:.4g}, gamma={self.gamma}, zeta={self.zeta}"
-
-
-def _check_real(name: str, value: Any, ok: Any, condition: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(float(value)):
-        raise ValueError(f"{name} must be a real number {condition}, got {value!r}")
-    return float(value)

@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_xp
-from .base import Penalty, check_array, check_nonnegative
+from ..checks import check_nonnegative
+from .base import Penalty, check_array
 
 
 class L2(Penalty):

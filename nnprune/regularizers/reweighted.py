@@ -35,14 +35,13 @@ import weakref
 from typing import Any
 
 from ..backend import backend_of, get_xp, to_backend
+from ..checks import check_nonnegative, check_positive
 from ..nn.parameter import Parameter
 from .base import (
     ParamsLike,
     Penalty,
     as_parameter_list,
     check_array,
-    check_nonnegative,
-    check_positive,
 )
 from .l1 import soft_threshold
 

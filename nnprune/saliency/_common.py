@@ -11,12 +11,12 @@ Book: §4.3
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from ..backend import backend_of, to_backend
+from ..checks import check_positive_int
 from ..nn.module import Module
 
 
@@ -49,10 +49,8 @@ def check_data(data: Any, name: str = "data") -> tuple[Any, Any]:
 def check_batching(batch_size: Any, n_batches: Any) -> tuple[int | None, int | None]:
     """Validate ``batch_size`` (None = one batch of everything) and ``n_batches`` (None = all)."""
     for name, value in (("batch_size", batch_size), ("n_batches", n_batches)):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+        if value is not None:
+            check_positive_int(name, value)
     return batch_size, n_batches
 
 

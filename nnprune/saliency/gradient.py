@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
-from ..nn._validate import check_probability
+from ..checks import check_sparsity
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..prune import to_sparsity
@@ -219,7 +219,7 @@ def snip(model: Module, loss_fn: Any, batch: tuple[Any, Any], sparsity: float) -
 
     Book: §4.3 (SNIP at initialisation)
     """
-    check_probability("sparsity", sparsity)
+    check_sparsity("sparsity", sparsity)
     scores = snip_scores(model, loss_fn, batch)
     to_sparsity(model, sparsity, scores, scope="global")
     return scores

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
+from ..checks import check_positive
 from ..nn.module import Module
 from ._common import check_data, check_model, iter_batches, loss_and_backward, preserved
 
@@ -51,8 +52,7 @@ def hessian_diagonal(
     """
     check_model(model)
     check_data(batch, "batch")
-    if not (isinstance(eps, float | int) and not isinstance(eps, bool) and eps > 0):
-        raise ValueError(f"eps must be a positive number, got {eps!r}")
+    check_positive("eps", eps)
     named = dict(model.named_parameters())
     if name not in named:
         raise ValueError(f"{name!r} is not a parameter of the model; it has {list(named)}")

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
-from ..nn._validate import check_probability
+from ..checks import check_probability
 from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from ..nn.batchnorm import BatchNorm1d, BatchNorm2d
 from ..nn.conv import Conv2d

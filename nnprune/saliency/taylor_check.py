@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_xp, to_numpy
-from ..nn._validate import check_probability
+from ..checks import check_sparsity
 from ..nn.module import Module
 from ._common import check_data, check_model, iter_batches, loss_and_backward, preserved
 from .units import find_layer, forward_backward, sequential_layers, unit_output_index
@@ -138,7 +138,7 @@ def taylor_report(
     pred, act = [], []
     with preserved(model):
         xb, yb = next(iter_batches(model, (X, y), None, None))
-        loss, outputs, grads = forward_backward(layers, loss_fn, xb, yb, {point})
+        loss, outputs, grads = forward_backward(model, layers, loss_fn, xb, yb, {point})
         z, dz = outputs[point], grads[point]
         prod = to_numpy(z * dz).astype(np.float64)
         first_order = prod.reshape(prod.shape[0], prod.shape[1], -1).sum(axis=(0, 2))  # (units,)
@@ -146,8 +146,8 @@ def taylor_report(
             x = z.copy()
             x[:, j] = 0
             for _, m in layers[point + 1 :]:
-                x = m.forward(x)
-            act.append(float(loss_fn.forward(x, yb)) - loss)
+                x = m(x)
+            act.append(float(loss_fn(x, yb)) - loss)
             pred.append(-first_order[j])
     return _report([int(j) for j in units], pred, act, loss, f"units of layer {layers[i][0]!r}")
 
@@ -164,7 +164,7 @@ def _weight_setup(model: Module, loss_fn: Any, data: Any, names: list[str]) -> t
 
 def _loss(model: Module, loss_fn: Any, data: Any) -> float:
     xb, yb = next(iter_batches(model, data, None, None))
-    return float(loss_fn.forward(model.forward(xb), yb))
+    return float(loss_fn(model(xb), yb))
 
 
 def weight_taylor_report(
@@ -216,7 +216,7 @@ def weight_taylor_sweep(
     check_data(data)
     if not isinstance(scores, dict) or not scores:
         raise ValueError("scores must be a non-empty dict {param_name: array}")
-    levels = [check_probability("sparsity", s) for s in np.atleast_1d(sparsities).tolist()]
+    levels = [check_sparsity("sparsity", s) for s in np.atleast_1d(sparsities).tolist()]
     with preserved(model):
         loss, params = _weight_setup(model, loss_fn, data, list(scores))
         names = list(params)

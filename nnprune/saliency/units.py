@@ -35,9 +35,11 @@ The book's GSAP zeroes single activations :math:`z_j` of single samples; that
 removes nothing from the model. Here whole units are ranked and removed physically
 (:func:`gsap_prune`).
 
-:func:`forward_backward` is the one piece of machinery: it runs a ``Sequential``
-layer by layer (nested ``Sequential`` flattened), keeps every output, and runs the
-backward loop itself, keeping the gradient that arrives at each layer's output.
+:func:`forward_backward` is the one piece of machinery: it reads :math:`z` with a
+forward hook (``layer.register_forward_hook``, as in PyTorch) during the model's
+own forward pass, then runs the backward loop over the layers (nested
+``Sequential`` flattened) itself, keeping the gradient that arrives at the hooked
+layers' outputs.
 
 References
 ----------
@@ -147,25 +149,52 @@ def unit_output_index(layers: list[tuple[str, Module]], i: int) -> int:
 
 
 def forward_backward(
-    layers: list[tuple[str, Module]], loss_fn: Any, xb: Any, yb: Any, keep: set[int]
-) -> tuple[float, list[Any], dict[int, Any]]:
-    r"""Run the chain forward and backward by hand.
+    model: Module,
+    layers: list[tuple[str, Module]],
+    loss_fn: Any,
+    xb: Any,
+    yb: Any,
+    keep: set[int],
+) -> tuple[float, dict[int, Any], dict[int, Any]]:
+    r"""One forward and backward pass that keeps the outputs and output gradients of ``keep``.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model; ``layers`` is ``sequential_layers(model)``.
+    layers : list of (str, Module)
+    loss_fn : Module
+    xb, yb : arrays
+        One batch.
+    keep : set of int
+        Positions in ``layers`` whose output and output gradient are wanted.
 
     Returns
     -------
     loss : float
-    outputs : list
-        ``outputs[k]`` is layer ``k``'s output.
+    outputs : dict of int to array
+        ``outputs[k]`` is layer ``k``'s output, for ``k`` in ``keep``, captured by a
+        forward hook during ``model(xb)``.
     grads : dict of int to array
         ``grads[k]`` is :math:`\partial J/\partial` ``outputs[k]``, for ``k`` in ``keep``.
     """
-    outputs, x = [], xb
-    for _, m in layers:
-        x = m.forward(x)
-        outputs.append(x)
-    loss = float(loss_fn.forward(x, yb))
+    outputs: dict[int, Any] = {}
+
+    def capture(k: int) -> Any:
+        def hook(module: Module, args: tuple, output: Any) -> None:
+            outputs[k] = output
+
+        return hook
+
+    handles = [layers[k][1].register_forward_hook(capture(k)) for k in sorted(keep)]
+    try:
+        loss = float(loss_fn.forward(model(xb), yb))
+    finally:
+        for handle in handles:
+            handle.remove()
+    # No autograd: the gradient at a layer's output is what the backward loop carries there.
     dout, grads = loss_fn.backward(), {}
-    for k in range(len(layers) - 1, -1, -1):
+    for k in range(len(layers) - 1, min(keep, default=0) - 1, -1):
         if k in keep:
             grads[k] = dout.copy()
         dout = layers[k][1].backward(dout)
@@ -231,7 +260,7 @@ def gsap_scores(
     total, count = 0.0, 0
     with preserved(model):
         for xb, yb in iter_batches(model, data, batch_size, n_batches):
-            _, outputs, grads = forward_backward(layers, loss_fn, xb, yb, {point})
+            _, outputs, grads = forward_backward(model, layers, loss_fn, xb, yb, {point})
             t = taylor_terms(outputs[point], grads[point])  # (N, units)
             total = total + (
                 np.abs(t).mean(axis=0) if reduction == "mean_abs" else np.abs(t.mean(axis=0))

@@ -41,20 +41,15 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_sparse_module, get_xp
+from ..checks import check_one_of, check_pair, check_positive_int
 from ..nn._im2col import conv_output_size, im2col
-from ..nn._validate import check_input, check_pair, check_positive_int
+from ..nn._validate import check_input
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
 from ..nn.module import Module
 from ..rng import SeedLike, as_generator
 
 MODES = ("auto", "dense", "sparse")
-
-
-def _check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
-    return mode
 
 
 def _synchronize(xp: Any) -> None:
@@ -161,7 +156,7 @@ class SparseLinear(_SparseInference):
         seed: SeedLike = 0,
     ) -> None:
         super().__init__()
-        mode = _check_mode(mode)
+        mode = check_one_of("mode", mode, MODES)
         if getattr(weight, "ndim", None) != 2:
             raise ValueError(
                 f"weight must be a 2-D array, got shape {getattr(weight, 'shape', None)}"
@@ -247,7 +242,7 @@ class SparseConv2d(_SparseInference):
         seed: SeedLike = 0,
     ) -> None:
         super().__init__()
-        mode = _check_mode(mode)
+        mode = check_one_of("mode", mode, MODES)
         if getattr(weight, "ndim", None) != 4:
             raise ValueError(
                 f"weight must be a 4-D (C_out, C_in, kH, kW) array, got shape "

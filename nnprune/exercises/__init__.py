@@ -1,0 +1,87 @@
+r"""Classroom exercises with automatic checking: ``nnprune exercises`` and ``nnprune check``.
+
+::
+
+    nnprune exercises list                 # one id per line, then its title
+    nnprune exercises init work/           # copy every student file into work/ (never overwrites)
+    nnprune check ch4.soft_threshold --path work/
+    nnprune check all --path work/         # every exercise, then a summary table
+    nnprune check --list                   # same as `exercises list`
+
+Each exercise is a student file whose functions raise ``NotImplementedError`` and whose
+docstrings state the task, the maths, the shapes and a hint. ``nnprune check`` runs the
+exercise's checks (gradient checks, property tests, comparisons with nnprune's own
+implementation, PyTorch parity where torch is installed) in a separate process with a
+time limit, prints one line per check with PASS/FAIL and the messages, and exits with 0
+when every check passes, 1 otherwise. See ``docs/teaching.md``.
+
+Layout: :mod:`~nnprune.exercises.registry` (the list), ``stubs/`` (the student files,
+shipped with the package), ``checks/`` (one module of checks per chapter),
+:mod:`~nnprune.exercises.harness` (comparisons and hints), :mod:`~nnprune.exercises.rules`
+(allowed imports), :mod:`~nnprune.exercises.worker` (runs the checks) and
+:mod:`~nnprune.exercises.grader` (child processes, limits, reports).
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from .._atomic import atomic_write
+from .grader import ExerciseReport, format_report, format_summary, grade, grade_all
+from .registry import EXERCISES, Exercise, get
+
+
+def stub_source(exercise_id: str) -> str:
+    """The text of the student file of ``exercise_id`` as shipped with nnprune."""
+    ex = get(exercise_id)
+    return (resources.files(__package__) / "stubs" / ex.filename).read_text(encoding="utf-8")
+
+
+def list_lines() -> list[str]:
+    """``"<id>  <title>"`` for every exercise, the id first (what ``exercises list`` prints)."""
+    width = max(len(ex.id) for ex in EXERCISES)
+    return [f"{ex.id:<{width}}  {ex.title}" for ex in EXERCISES]
+
+
+def init_exercises(folder: str | os.PathLike) -> list[Path]:
+    """Copy every student file into ``folder`` (created if needed); return the new paths.
+
+    Raises
+    ------
+    FileExistsError
+        If any of the files is already there; then nothing is copied (a student's work is
+        never overwritten).
+    """
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(f"DIR must be a folder, but {str(folder)!r} is a file")
+    existing = [ex.filename for ex in EXERCISES if (target / ex.filename).exists()]
+    if existing:
+        shown = ", ".join(existing[:3]) + (" ..." if len(existing) > 3 else "")
+        raise FileExistsError(
+            f"{len(existing)} exercise file(s) already in {str(folder)!r} ({shown}); "
+            "nothing copied (init never overwrites: choose another folder or move them)"
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for ex in EXERCISES:
+        text = stub_source(ex.id)
+        written.append(atomic_write(target / ex.filename, lambda f, text=text: f.write(text)))
+    return written
+
+
+__all__ = [
+    "EXERCISES",
+    "Exercise",
+    "ExerciseReport",
+    "format_report",
+    "format_summary",
+    "get",
+    "grade",
+    "grade_all",
+    "init_exercises",
+    "list_lines",
+    "stub_source",
+]

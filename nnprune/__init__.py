@@ -10,15 +10,18 @@ Sub-packages: ``nn`` (layers), ``optim`` (optimisers, schedules), ``data``,
 ``sparse`` (scipy.sparse storage and inference), ``regularizers`` (§4.1
 penalties), ``algorithms`` (§4.2 ISTA, reweighted L1, ADMM), ``saliency`` (§4.3
 criteria), ``pipeline`` (§5 prune-retrain loops), ``experiments`` (§3.3 comparison
-harness), ``casestudies`` (§6–7), ``models``, ``train``, ``io``.
+harness), ``casestudies`` (§6–7), ``export`` (ONNX, PyTorch state dicts), ``models``,
+``train``, ``io``.
 """
 
 from . import (
     algorithms,
+    architectures,
     backend,
     casestudies,
     data,
     experiments,
+    export,
     gradcheck,
     io,
     metrics,
@@ -38,10 +41,12 @@ from .rng import manual_seed
 __all__ = [
     "__version__",
     "algorithms",
+    "architectures",
     "backend",
     "casestudies",
     "data",
     "experiments",
+    "export",
     "gradcheck",
     "io",
     "manual_seed",

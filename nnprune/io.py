@@ -262,4 +262,142 @@ def load(model: Module, path: str | os.PathLike, strict: bool = True) -> dict[st
     return header
 
 
-__all__ = ["FORMAT_VERSION", "load", "load_state", "save"]
+# ------------------------------------------------- checkpoints that rebuild themselves
+ARCHITECTURE_KEY = "architecture"
+
+
+def save_model(
+    model: Module,
+    path: str | os.PathLike,
+    architecture: dict[str, Any],
+    metadata: dict[str, Any] | None = None,
+    *,
+    compress: bool = False,
+) -> Path:
+    """:func:`save` plus how to rebuild the model, so :func:`load_model` needs only the file.
+
+    The header's ``"architecture"`` entry holds ``architecture`` (``{"model":
+    "mlp" or "module:function", "args": {...}, "input_shape": [...],
+    "num_classes": n}``, see :func:`nnprune.models.build_architecture`) and
+    ``"shapes"``: every state entry's shape as saved, so a model whose units
+    were physically removed (smaller ``Linear``/``Conv2d``/``BatchNorm``) is
+    rebuilt at its reduced size.
+
+    Parameters
+    ----------
+    model : Module
+    path : str or path-like
+    architecture : dict
+        At least ``"model"``, ``"input_shape"`` and ``"num_classes"``.
+    metadata : dict, optional
+        As in :func:`save`.
+    compress : bool, default False
+
+    Raises
+    ------
+    ValueError
+        If ``architecture`` lacks a required key or is not JSON-serialisable.
+    """
+    if not isinstance(architecture, dict):
+        raise TypeError(f"architecture must be a dict, got {type(architecture).__name__}")
+    missing = [k for k in ("model", "input_shape", "num_classes") if k not in architecture]
+    if missing:
+        raise ValueError(f"architecture lacks {', '.join(missing)}: {architecture!r}")
+    shapes = {k: list(np.shape(v)) for k, v in model.state_dict().items()}
+    arch = {**architecture, "shapes": shapes}
+    meta = dict(metadata or {})
+    if ARCHITECTURE_KEY in meta:
+        raise ValueError(f"metadata must not use the reserved key {ARCHITECTURE_KEY!r}")
+    meta[ARCHITECTURE_KEY] = arch
+    return save(model, path, meta, compress=compress)
+
+
+def _module_and_attr(model: Module, key: str) -> tuple[Module, str]:
+    mod_name, _, attr = key.rpartition(".")
+    return (model.get_submodule(mod_name) if mod_name else model), attr
+
+
+def _resize(model: Module, shapes: dict[str, list[int]]) -> None:
+    """Give parameters and buffers the saved shapes and update the layers' size attributes."""
+    from .nn.parameter import Parameter
+
+    own = dict(model.named_parameters())
+    buffers = dict(model.named_buffers())
+    for key, shape in shapes.items():
+        if key.endswith("_mask"):
+            continue
+        shape = tuple(shape)
+        if key in own and own[key].shape != shape:
+            p: Parameter = own[key]
+            p.mask = None  # the data setter accepts a new shape only without a mask
+            p.data = np.zeros(shape, dtype=p.data.dtype)
+            p.grad = np.zeros(shape, dtype=p.data.dtype)
+        elif key in buffers and buffers[key] is not None and np.shape(buffers[key]) != shape:
+            module, attr = _module_and_attr(model, key)
+            module._buffers[attr] = np.zeros(shape, dtype=buffers[key].dtype)
+    for _, module in model.named_modules():
+        weight = getattr(module, "weight", None)
+        if not isinstance(weight, Parameter):
+            continue
+        w = weight.shape
+        if hasattr(module, "in_features") and hasattr(module, "out_features") and len(w) == 2:
+            module.out_features, module.in_features = int(w[0]), int(w[1])
+        elif hasattr(module, "out_channels") and hasattr(module, "in_channels") and len(w) == 4:
+            groups = int(getattr(module, "groups", 1))
+            module.out_channels, module.in_channels = int(w[0]), int(w[1]) * groups
+        elif hasattr(module, "num_features") and len(w) == 1:
+            module.num_features = int(w[0])
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[Module, dict[str, Any]]:
+    """Rebuild the model saved by :func:`save_model` and load its weights and masks.
+
+    Returns
+    -------
+    model : Module
+    header : dict
+        As :func:`load_state`; ``header["metadata"]["architecture"]`` says how it was built.
+
+    Raises
+    ------
+    ValueError
+        The file has no architecture (written by :func:`save`: load it with
+        :func:`load` into a model you build), the builder fails, or the rebuilt
+        model does not match the saved weights (another architecture).
+    """
+    from .architectures import build_architecture
+
+    state, header = load_state(path)
+    arch = header.get("metadata", {}).get(ARCHITECTURE_KEY)
+    if not isinstance(arch, dict) or "model" not in arch:
+        raise ValueError(
+            f"{str(path)!r} holds weights without an architecture (saved by nnprune.io.save); "
+            "build the model yourself and use nnprune.io.load(model, path)"
+        )
+    model = build_architecture(
+        arch["model"], arch["input_shape"], arch["num_classes"], 0, arch.get("args")
+    )
+    _resize(model, arch.get("shapes", {}))
+    try:
+        model.load_state_dict(state, strict=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"{str(path)!r} does not fit the architecture it names ({arch['model']!r}): {exc}"
+        ) from None
+    return model, header
+
+
+def load_model(path: str | os.PathLike) -> Module:
+    """The model saved by :func:`save_model`, rebuilt from the file alone (masks included)."""
+    return load_checkpoint(path)[0]
+
+
+__all__ = [
+    "FORMAT_VERSION",
+    "load",
+    "load_checkpoint",
+    "load_model",
+    "load_state",
+    "save",
+    "save_model",
+]

@@ -115,3 +115,45 @@ def small_cnn(
     side = image_size // 2 ** len(channels)
     layers += [nn.Flatten(), nn.Linear(c_in * side * side, num_classes, seed=rng)]
     return nn.Sequential(*layers)
+
+
+# ------------------------------------------------------------------ LeNet-5
+def _image_shape(name: str, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"model {name!r} takes images (C, H, W), but the data's samples have shape "
+            f"{tuple(input_shape)}"
+        )
+    return input_shape  # type: ignore[return-value]
+
+
+def lenet5(
+    input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10, *, seed: SeedLike = 0
+) -> nn.Sequential:
+    """LeNet-5 (LeCun et al. 1998) with ReLU and max pooling.
+
+    ``Conv5x5(6, pad 2) -> ReLU -> MaxPool2 -> Conv5x5(16) -> ReLU -> MaxPool2 ->
+    Linear(120) -> ReLU -> Linear(84) -> ReLU -> Linear(num_classes)``; on 28x28
+    images the flattened features are 16 x 5 x 5 = 400.
+
+    Book: §1.2.
+    """
+    c, h, w = _image_shape("lenet5", tuple(input_shape))
+    h2, w2 = (h // 2 - 4) // 2, (w // 2 - 4) // 2
+    if h2 < 1 or w2 < 1:
+        raise ValueError(f"model 'lenet5' needs images of at least 12x12, got {h}x{w}")
+    gen = as_generator(seed)
+    return nn.Sequential(
+        nn.Conv2d(c, 6, 5, padding=2, seed=gen),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, seed=gen),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * h2 * w2, 120, seed=gen),
+        nn.ReLU(),
+        nn.Linear(120, 84, seed=gen),
+        nn.ReLU(),
+        nn.Linear(84, num_classes, seed=gen),
+    )

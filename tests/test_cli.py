@@ -82,7 +82,7 @@ def test_compare_options_override_the_config(tmp_path, capsys):
         (["compare", "--workers", "0"], r"workers must be an integer >= 1, got 0"),
         (["compare", "--config", "no/such.toml"], r"config file not found: no/such.toml"),
         (["train", "--epochs", "0"], r"--epochs must be a positive integer, got 0"),
-        (["train", "--model", "rnn"], r"argument --model: invalid choice: 'rnn'"),
+        (["train", "--model", "rnn"], r"model 'rnn' is neither a built-in architecture"),
         (["bogus"], r"invalid choice: 'bogus'"),
     ],
 )

@@ -6,8 +6,12 @@ A config file has two kinds of table; every key is optional::
     methods = ["random", "global_magnitude", "layer_magnitude"]
     sparsities = [0.5, 0.75, 0.9, 0.95, 0.98]
     seeds = [0, 1, 2]
-    dataset = "digits"
-    model = "mlp"            # or "cnn"
+    dataset = "digits"       # a built-in name (digits, mnist5k, text, speech) or a path:
+                             # .npz (x_train, y_train, x_test, y_test), .csv, IDX/CIFAR folder
+    label_column = "label"   # the label column of a CSV file
+    model = "mlp"            # a built-in (mlp, cnn, lenet5, resnet, transformer, gru)
+                             # or your builder "module:function"
+    model_args = {}          # settings of that builder, e.g. {widths = [8, 16]}
     hidden = [300, 100]      # MLP hidden widths (64-300-100-10 on digits)
     batchnorm = false        # BatchNorm after every hidden layer ("slimming" needs it)
     train_epochs = 20        # dense training, once per seed
@@ -35,11 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..architectures import ARCHITECTURES, is_import_path
 from ..checks import check_finite, check_int
+from ..data.sources import BUILTIN as DATASETS
 from .methods import available_methods, get_method
 
-DATASETS = ("digits",)
-MODELS = ("mlp", "cnn")
+MODELS = tuple(ARCHITECTURES)
 DEFAULT_SPARSITIES = (0.5, 0.75, 0.9, 0.95, 0.98)
 DEFAULT_SEEDS = (0, 1, 2)
 
@@ -56,8 +61,19 @@ class CompareConfig:
         Target fractions of zero weights, each in [0, 1).
     seeds : tuple of int
         One dense model per seed; summaries are mean and std over seeds.
-    dataset : {"digits"}
-    model : {"mlp", "cnn"}
+    dataset : str
+        A built-in name (``digits``, ``mnist5k``, ``text``, ``speech``) or a
+        path (see :func:`nnprune.data.sources.load_dataset`); paths are
+        stored absolute so that worker processes find them.
+    label_column : str
+        The label column of a CSV file.
+    model : str
+        A built-in architecture (:data:`nnprune.models.ARCHITECTURES`) or an
+        import path ``"module:function"`` (imported again by name in every
+        worker process, the current folder searched first).
+    model_args : dict
+        Settings of that architecture or builder (``hidden``/``channels``/
+        ``batchnorm`` below are the ``mlp`` and ``cnn`` ones).
     hidden : tuple of int
         MLP hidden widths.
     channels : tuple of int
@@ -85,7 +101,9 @@ class CompareConfig:
     sparsities: tuple[float, ...] = DEFAULT_SPARSITIES
     seeds: tuple[int, ...] = DEFAULT_SEEDS
     dataset: str = "digits"
+    label_column: str = "label"
     model: str = "mlp"
+    model_args: dict[str, Any] = field(default_factory=dict)
     hidden: tuple[int, ...] = (300, 100)
     channels: tuple[int, ...] = (16, 32)
     batchnorm: bool = False
@@ -166,10 +184,29 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
         elif key == "batchnorm":
             if not isinstance(value, bool):
                 raise ValueError(f"{name} must be true or false, got {value!r}")
-        elif key in ("dataset", "model"):
-            valid = DATASETS if key == "dataset" else MODELS
-            if value not in valid:
-                raise ValueError(f"{name} must be one of {list(valid)}, got {value!r}")
+        elif key == "dataset":
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be a name or a path, got {value!r}")
+            if value not in DATASETS:
+                if not Path(value).exists():
+                    raise ValueError(
+                        f"{name}: {value!r} is neither a built-in data set "
+                        f"({', '.join(DATASETS)}) nor an existing file or folder"
+                    )
+                value = str(Path(value).resolve())
+        elif key == "model":
+            if not isinstance(value, str) or not (value in MODELS or is_import_path(value)):
+                raise ValueError(
+                    f"{name} must be one of {list(MODELS)} or an import path "
+                    f"'module:function', got {value!r}"
+                )
+        elif key == "label_column":
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be a column name, got {value!r}")
+        elif key == "model_args":
+            if not isinstance(value, dict):
+                raise ValueError(f"{name} must be a table, got {value!r}")
+            value = dict(value)
         elif key in ("lr", "momentum"):
             value = check_finite(name, value)
             if key == "lr" and value <= 0:

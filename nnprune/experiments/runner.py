@@ -21,6 +21,7 @@ Book: §3.3 (comparing methods), §1.3 (what to measure).
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import sys
@@ -34,10 +35,9 @@ from tqdm import tqdm
 
 from .. import metrics, nn, optim
 from ..checks import check_positive_int
-from ..data import digits_splits
 from ..data.loader import Splits
+from ..data.sources import Dataset
 from ..metrics.latency import compare_latency
-from ..models import mlp, small_cnn
 from ..nn.module import Module
 from ..sparse import to_sparse_model
 from ..train import evaluate, fit
@@ -46,7 +46,6 @@ from .methods import Adapter, RunContext, get_method
 
 # Fields that depend on the machine's load, not on the computation.
 TIMING_FIELDS = ("train_time_s", "latency_ms", "latency_csr_ms")
-NUM_CLASSES = 10
 
 
 @dataclass(frozen=True)
@@ -68,22 +67,63 @@ def plan_runs(config: CompareConfig) -> list[RunSpec]:
     ]
 
 
+@functools.lru_cache(maxsize=4)
+def _dataset(data: str, model: str, data_seed: int, label_column: str) -> Dataset:
+    from .workflow import prepare_data
+
+    return prepare_data(data, model, data_seed, label_column=label_column)
+
+
+def load_dataset(config: CompareConfig) -> Dataset:
+    """The config's data (``data_seed`` split), shaped for the model; loaded once per process."""
+    return _dataset(config.dataset, config.model, config.data_seed, config.label_column)
+
+
 def load_splits(config: CompareConfig) -> Splits:
     """The dataset's train/validation/test split (``data_seed``), shaped for the model."""
-    return digits_splits(config.data_seed, flatten=config.model == "mlp")
+    return load_dataset(config).splits
 
 
 def input_shape(config: CompareConfig) -> tuple[int, ...]:
     """One sample's shape."""
-    return (64,) if config.model == "mlp" else (1, 8, 8)
+    return load_dataset(config).input_shape
+
+
+def model_args(config: CompareConfig) -> dict[str, Any]:
+    """The architecture's settings: ``hidden``/``channels``/``batchnorm`` for mlp/cnn, else
+    ``model_args``."""
+    if config.model == "mlp":
+        return {"hidden": list(config.hidden), "batchnorm": config.batchnorm, **config.model_args}
+    if config.model == "cnn":
+        return {
+            "channels": list(config.channels),
+            "batchnorm": config.batchnorm,
+            **config.model_args,
+        }
+    return dict(config.model_args)
+
+
+def architecture_of(config: CompareConfig) -> dict[str, Any]:
+    """The checkpoint description of the config's model on its data."""
+    from .workflow import architecture
+
+    return architecture(config.model, load_dataset(config), model_args(config))
 
 
 def build_model(config: CompareConfig, seed: int) -> Module:
     """The untrained model for ``seed`` (same seed, same initial weights)."""
-    if config.model == "mlp":
-        return mlp((64, *config.hidden, NUM_CLASSES), batchnorm=config.batchnorm, seed=seed)
-    return small_cnn(
-        1, NUM_CLASSES, 8, channels=config.channels, batchnorm=config.batchnorm, seed=seed
+    from .workflow import build
+
+    return build(architecture_of(config), seed)
+
+
+def check_setup(config: CompareConfig) -> None:
+    """Load the data and build the first seed's model in this process: any mismatch (or a
+    failing import path) is a one-line ``ValueError`` before the workers start."""
+    from .workflow import check_fits
+
+    check_fits(
+        build_model(config, config.seeds[0]), load_dataset(config), f"model {config.model!r}"
     )
 
 
@@ -288,6 +328,7 @@ def run_grid(
     specs = plan_runs(config)
     workers = workers or config.workers or os.cpu_count() or 1
     check_positive_int("workers", workers)
+    check_setup(config)
     bar = tqdm(
         total=len(config.seeds) + len(specs),
         desc="runs",

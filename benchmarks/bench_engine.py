@@ -18,10 +18,14 @@ imported, through threadpoolctl, and ``torch.set_num_threads``). Each figure is
 the median over ``--repeats`` timed steps (in blocks that alternate between the
 libraries, each after ``--warmup`` untimed steps).
 
-nnprune's backward always returns the gradient with respect to the network's
-input, so the PyTorch input is created with ``requires_grad=True`` to do the
-same work ("torch" column). The "torch, no dx" column is PyTorch's usual step,
-which skips that gradient, for reference.
+The "nnprune" and "torch" columns both compute the gradient with respect to the
+network's input (the PyTorch input is created with ``requires_grad=True``); the
+"no dx" columns skip it, PyTorch's usual step and nnprune's with
+``model.input_requires_grad = False`` (what :func:`nnprune.train.fit` does).
+
+The BLAS library and kernel in use are printed (threadpoolctl): ``OPENBLAS_CORETYPE``,
+set on some machines, forces an older OpenBLAS kernel and can halve numpy's GEMM
+peak, which moves every ratio. The script leaves it as it finds it.
 
 Run::
 
@@ -148,6 +152,13 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
 
         steps[name]["nnprune"] = step
 
+        def step_no_dx(model=model, opt=opt, x=x, y=y) -> None:  # noqa: ANN001
+            model.input_requires_grad = False
+            step(model, opt, x, y)
+            model.input_requires_grad = True
+
+        steps[name]["nnprune, no dx"] = step_no_dx
+
     torch = None
     if not args.no_torch:
         try:
@@ -183,12 +194,33 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     results = {name: _median_ms(s, args.repeats, args.warmup) for name, s in steps.items()}
 
     print(f"one training step, float32, {args.threads} thread(s), median of {args.repeats}")
-    print(f"{'model':<8}{'nnprune ms':>12}{'torch ms':>10}{'ratio':>8}{'torch no-dx ms':>16}")
+    print("BLAS: " + "\n      ".join(blas_report()))
+    print(
+        f"{'model':<8}{'nnprune ms':>12}{'torch ms':>10}{'ratio':>8}"
+        f"{'nnprune no-dx':>15}{'torch no-dx':>13}{'ratio':>8}"
+    )
     for name, row in results.items():
         t = row.get("torch", float("nan"))
         t0 = row.get("torch, no dx", float("nan"))
-        print(f"{name:<8}{row['nnprune']:>12.2f}{t:>10.2f}{row['nnprune'] / t:>8.2f}{t0:>16.2f}")
+        n, n0 = row["nnprune"], row["nnprune, no dx"]
+        print(f"{name:<8}{n:>12.2f}{t:>10.2f}{n / t:>8.2f}{n0:>15.2f}{t0:>13.2f}{n0 / t0:>8.2f}")
     return results
+
+
+def blas_report() -> list[str]:
+    """One line per thread pool threadpoolctl sees, then the OpenBLAS kernel variables."""
+    from threadpoolctl import threadpool_info
+
+    lines = []
+    for info in threadpool_info():
+        kernel = info.get("architecture") or info.get("corename") or "-"
+        lines.append(
+            f"{info.get('internal_api')} {info.get('version')} kernel={kernel} "
+            f"threads={info.get('num_threads')}"
+        )
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        lines.append(f"{var}={os.environ.get(var, '(unset)')}")
+    return lines
 
 
 if __name__ == "__main__":

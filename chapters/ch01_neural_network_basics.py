@@ -1,133 +1,138 @@
-r"""Chapter 1: neural-network basics (book §1.1–1.3).
+# %% [markdown]
+# # Chapter 1 · 神经网络基础 — neural-network basics
+#
+# A lesson to read beside the book's chapter 1: a layer's forward and backward
+# pass checked against numbers, two networks trained on real 8x8 handwritten
+# digits, and the numbers that pruning will change in the next chapters.
+#
+# Run it as a script, `python chapters/ch01_neural_network_basics.py [--quick]
+# [--seed 0] [--out figures/ch01]`, or open it as a notebook (`jupytext --to
+# notebook`; `NNPRUNE_QUICK=1` selects the quick run there).
 
-What it shows
--------------
-* §1.1: a layer's forward and backward pass, checked in front of you against
-  central differences (``nnprune.gradcheck``);
-* §1.2: an MLP and a small CNN trained on real 8x8 handwritten digits;
-* §1.3: the numbers pruning will change later: parameters, test accuracy and
-  time per epoch, printed as a table, and learning curves saved as a figure.
-
-Runs in about 10-20 s on a 2-core laptop (``--quick``: a few seconds).
-
-Usage::
-
-    python chapters/ch01_neural_network_basics.py [--quick] [--seed 0] [--out figures/ch01]
-"""
-
-from __future__ import annotations
-
+# %%
 import numpy as np
 
 from nnprune import nn, optim
 from nnprune.data import digits_splits
+from nnprune.exercises.registry import EXERCISES
 from nnprune.gradcheck import gradcheck
+from nnprune.lesson import start
 from nnprune.models import mlp, small_cnn
-from nnprune.report import chapter_parser, format_table, save_figure, use_agg
+from nnprune.plots.basics import learning_curves
+from nnprune.report import format_table
 from nnprune.train import evaluate, fit
 
-EPOCHS = 20
-QUICK_EPOCHS = 3
-BATCH_SIZE = 64
-LR = 0.05
-MOMENTUM = 0.9
-MLP_SIZES = (64, 300, 100, 10)  # LeNet-300-100 on 8x8 inputs
-CNN_CHANNELS = (16, 32)
+lesson = start("Chapter 1: neural-network basics (book §1.1-1.3)", "figures/ch01")
+EPOCHS = lesson.pick(full=20, quick=3)
 
+# %% [markdown]
+# ## §1.1 神经网络概述 — overview of neural networks
+#
+# A layer computes `forward(x)` and, given the gradient of the loss with respect
+# to its output, `backward(dout)` returns the gradient with respect to its input
+# and *adds* the gradients of its weights into `weight.grad`. Every backward pass
+# in nnprune is written by hand, so we check it: central differences
+# `(f(w + h) - f(w - h)) / 2h` must agree with the analytic gradient in float64.
 
-def show_gradcheck(seed: int) -> None:
-    """§1.1: check a hand-written backward pass against central differences."""
-    gen = np.random.default_rng(seed)
-    layer = nn.Linear(5, 3, seed=seed).double()
-    x = gen.normal(size=(4, 5))
-    print("Gradient check of nn.Linear(5, 3) in float64 (relative error per array):")
-    print(gradcheck(layer, x))
-    conv = nn.Conv2d(2, 3, kernel_size=3, padding=1, seed=seed).double()
-    print("Gradient check of nn.Conv2d(2, 3, 3, padding=1):")
-    print(gradcheck(conv, gen.normal(size=(2, 2, 5, 5))))
+# %%
+lesson.section("1.1", "a backward pass, checked")
+x = np.random.default_rng(lesson.seed).normal(size=(4, 5))
+print("nn.Linear(5, 3), float64, relative error per array:")
+print(gradcheck(nn.Linear(5, 3, seed=lesson.seed).double(), x))
+images = np.random.default_rng(lesson.seed).normal(size=(2, 2, 5, 5))
+print("nn.Conv2d(2, 3, kernel_size=3, padding=1):")
+print(gradcheck(nn.Conv2d(2, 3, kernel_size=3, padding=1, seed=lesson.seed).double(), images))
 
+# %% [markdown]
+# ## §1.2 神经网络结构 — network structures
+#
+# Two structures of §1.2 on the same digits: a multilayer perceptron (LeNet-300-100
+# on 64 pixels) and a small convolutional network. Both train with the same loop
+# (`nnprune.train.fit`: forward, loss, backward, SGD step), on the *training*
+# split; the *validation* split follows the training, the *test* split is kept
+# for the end.
 
-def train_one(name: str, model: nn.Module, splits, epochs: int, seed: int, backend: str) -> dict:
-    """§1.2: train with SGD + momentum and measure what §1.3 talks about."""
-    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    hist = fit(
+# %%
+lesson.section("1.2", "an MLP and a CNN on digits")
+flat = digits_splits(lesson.seed, flatten=True)  # (N, 64)
+grid = digits_splits(lesson.seed, flatten=False)  # (N, 1, 8, 8)
+nets = {
+    "MLP 64-300-100-10": (mlp((64, 300, 100, 10), seed=lesson.seed), flat),
+    "CNN 16-32": (small_cnn(1, 10, 8, channels=(16, 32), seed=lesson.seed), grid),
+}
+results = []
+for name, (model, splits) in nets.items():
+    history = fit(
         model,
         nn.CrossEntropyLoss(),
-        opt,
+        optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
         splits.train,
         splits.val,
-        epochs=epochs,
-        batch_size=BATCH_SIZE,
-        seed=seed,
-        backend=backend,
+        epochs=EPOCHS,
+        batch_size=64,
+        seed=lesson.seed,
+        backend=lesson.backend,
     )
+    model.to("numpy")
     _, test_acc = evaluate(model, nn.CrossEntropyLoss(), splits.test)
-    return {
-        "model": name,
-        "parameters": model.num_parameters(),
-        "test_accuracy": test_acc,
-        "ms_per_epoch": 1000 * float(np.median(hist.epoch_time)),
-        "history": hist,
-    }
-
-
-def plot_curves(results: list[dict], out: str) -> str:
-    import matplotlib.pyplot as plt
-
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for r in results:
-        h = r["history"]
-        epochs = np.arange(1, len(h) + 1)
-        ax_loss.plot(epochs, h.loss, label=f"{r['model']} train")
-        ax_loss.plot(epochs, h.val_loss, "--", label=f"{r['model']} validation")
-        ax_acc.plot(epochs, h.val_accuracy, label=r["model"])
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="Loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Validation accuracy")
-    ax_loss.legend(fontsize=8)
-    ax_acc.legend(fontsize=8)
-    fig.tight_layout()
-    return str(save_figure(fig, out, "ch01_learning_curves.png"))
-
-
-def main(argv: list[str] | None = None) -> list[dict]:
-    args = chapter_parser(__doc__, "figures/ch01").parse_args(argv)
-    use_agg()
-    epochs = QUICK_EPOCHS if args.quick else EPOCHS
-    show_gradcheck(args.seed)
-
-    flat = digits_splits(args.seed, flatten=True)
-    images = digits_splits(args.seed, flatten=False)
-    results = [
-        train_one(
-            "MLP 64-300-100-10",
-            mlp(MLP_SIZES, seed=args.seed),
-            flat,
-            epochs,
-            args.seed,
-            args.backend,
-        ),
-        train_one(
-            "CNN 16-32",
-            small_cnn(1, 10, 8, channels=CNN_CHANNELS, seed=args.seed),
-            images,
-            epochs,
-            args.seed,
-            args.backend,
-        ),
-    ]
-    print()
-    print(
-        format_table(
-            results,
-            columns=["model", "parameters", "test_accuracy", "ms_per_epoch"],
-            formats={"parameters": "{:,}", "test_accuracy": "{:.2%}", "ms_per_epoch": "{:.0f}"},
-            title=f"Digits, {epochs} epochs, seed {args.seed} "
-            f"(test set: {len(flat.test[1])} images)",
-        )
+    results.append(
+        {
+            "model": name,
+            "parameters": model.num_parameters(),
+            "test accuracy": test_acc,
+            "ms per epoch": 1000 * float(np.median(history.epoch_time)),
+            "history": history,
+        }
     )
-    print(f"\nlearning curves: {plot_curves(results, args.out)}")
-    return results
+    print(f"  trained {name}: {EPOCHS} epochs, validation {history.val_accuracy[-1]:.2%}")
 
+# %% [markdown]
+# ## §1.3 剪枝对神经网络性能的影响 — effect of pruning on performance
+#
+# Pruning trades size and speed against accuracy. Before pruning anything, here
+# is what we will watch: parameters, accuracy on the held-out *test* split, and
+# the time per training epoch. The learning curves show whether the networks
+# have finished learning (a pruned model is only compared fairly with a trained
+# dense one).
 
-if __name__ == "__main__":
-    main()
+# %%
+lesson.section("1.3")
+n_test = len(flat.test[1])
+print(
+    format_table(
+        results,
+        columns=["model", "parameters", "test accuracy", "ms per epoch"],
+        formats={"parameters": "{:,}", "test accuracy": "{:.2%}", "ms per epoch": "{:.0f}"},
+        title=f"Digits, {EPOCHS} epochs, seed {lesson.seed}; accuracy on the test split "
+        f"({n_test} images)",
+    )
+)
+figure = learning_curves(results, lesson.out)
+print(f"learning curves: {figure}")
+
+# %% [markdown]
+# ## What we measured
+# The sentences below are computed from the numbers above.
+
+# %%
+mlp_row, cnn_row = results
+gap = 100 * (mlp_row["test accuracy"] - cnn_row["test accuracy"])
+print(
+    f"The MLP has {mlp_row['parameters'] / cnn_row['parameters']:.1f}x the CNN's parameters "
+    f"and its test accuracy\ndiffers from the CNN's by {gap:+.2f} points "
+    f"({mlp_row['test accuracy']:.2%} vs {cnn_row['test accuracy']:.2%}); an epoch took it "
+    f"{mlp_row['ms per epoch'] / cnn_row['ms per epoch']:.1f}x the CNN's time."
+)
+
+# %% [markdown]
+# ## Try this
+# * Run with `--seed 1` and `--seed 2`: how much do the accuracies move between seeds?
+# * Halve the MLP's hidden layers, `mlp((64, 150, 50, 10))`: what does it cost in points?
+# * The graded exercises of this chapter: copy them with `nnprune exercises init work/`,
+#   solve one, then check it with `nnprune check <id> --path work/`.
+
+# %%
+print("\nGraded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
+for ex in EXERCISES:
+    if ex.id.startswith("ch1."):
+        print(f"  {ex.id:<22} §{ex.section}  {ex.title}")

@@ -1,35 +1,33 @@
-r"""Chapter 5: the pruning pipeline (book §5.1–5.3, Appendix B).
+# %% [markdown]
+# # Chapter 5: 剪枝算法实现 — implementing pruning
+#
+# Chapter 5 of the book turns pruning into a procedure: §5.1 the loop, step by step;
+# §5.2 how to choose its parameters (which layers, how sparse, which threshold); §5.3 the
+# code, including its pseudocode (Appendix B). This lesson runs each on the 8x8 digits and
+# the MLP 64-300-100-10, and shows one flaw of the book's code by running it.
+#
+# Run it as a script, `python chapters/ch05_pruning_pipeline.py [--quick] [--seed 0]
+# [--out figures/ch05]`, or as a notebook (`jupytext --to notebook`; `NNPRUNE_QUICK=1`).
 
-What it shows
--------------
-* §5.1: the loop initialise -> forward -> backward -> decide -> update ->
-  retrain -> evaluate, one named step at a time, on the digits MLP 64-300-100-10;
-* §5.3 / Appendix B: the book's pseudocode taken literally (prune by zeroing,
-  keep no mask, keep updating with SGD + momentum) next to the corrected loop
-  (mask kept, the optimiser re-applies it): per retraining epoch, the fraction
-  of the pruned weights that are non-zero again, and the achieved sparsity;
-* §5.2: per-layer sensitivity (CSV + plot), a sparsity sweep and a Han et al.
-  threshold sweep (tables + plots), and one-shot vs iterative prune-retrain
-  at 90% sparsity with the same retraining budget.
-
-The book's loop even re-applies the threshold at every iteration, but *before*
-the update, so the weights it computes with after each step are dense again;
-the literal version here prunes once, which is enough to show the flaw.
-
-Measured on a shared 2-core machine: about 50 s (``--quick``: about 15 s).
+# %%
+"""Chapter 5 lesson: the pruning loop, tuning its parameters, and the book's code corrected.
 
 Usage::
 
     python chapters/ch05_pruning_pipeline.py [--quick] [--seed 0] [--out figures/ch05]
 """
 
-from __future__ import annotations
+import copy
+import textwrap
 
 import numpy as np
 
-from nnprune import optim, prune
+from nnprune import optim
 from nnprune.backend import to_numpy
+from nnprune.casestudies import pruning_loop
 from nnprune.data import digits_splits
+from nnprune.exercises.registry import EXERCISES
+from nnprune.lesson import start
 from nnprune.models import mlp
 from nnprune.pipeline import (
     decide,
@@ -37,9 +35,7 @@ from nnprune.pipeline import (
     forward_backward,
     plot_sensitivity,
     plot_sweep,
-    prune_retrain,
     retrain,
-    select,
     sensitivity_analysis,
     sparsity_sweep,
     threshold_sweep,
@@ -47,136 +43,148 @@ from nnprune.pipeline import (
     weight_sparsity,
     write_csv,
 )
-from nnprune.report import chapter_parser, format_table, use_agg
+from nnprune.report import format_table
 
-EPOCHS, QUICK_EPOCHS = 20, 4
-LR, MOMENTUM, LR_FACTOR = 0.05, 0.9, 0.1  # Han et al.: retrain at 1/10 of the rate
-MLP_SIZES = (64, 300, 100, 10)
-LITERAL_SPARSITY = 0.8
-RETRAIN_EPOCHS, QUICK_RETRAIN_EPOCHS = 3, 1
+lesson = start(__doc__, "figures/ch05")
+LR, MOMENTUM, LR_FACTOR = 0.05, 0.9, 0.1  # Han et al.: retrain at 1/10 of the training rate
+RETRAIN = lesson.pick(full=3, quick=1)  # retraining epochs per round
 SPARSITIES = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
-QS = (0.25, 0.5, 1.0, 1.5, 2.0)  # Han et al.'s quality parameter: tau = q * std(W)
-FINAL_SPARSITY, ROUNDS = 0.9, 3
+PCT = {k: "{:.2%}" for k in ("revived", "sparsity", "val_accuracy", "test_pruned", "test")}
+say = lambda text: print(textwrap.fill(text, 100, subsequent_indent="  "))  # noqa: E731
+splits = digits_splits(lesson.seed)
+model = mlp((64, 300, 100, 10), seed=lesson.seed).to(lesson.backend)
+retrain(model, splits, lesson.pick(full=20, quick=4), LR, momentum=MOMENTUM, seed=lesson.seed)
+trained = copy.deepcopy(model)
+dense_test, dense_val = evaluate(model, splits.test)[1], evaluate(model, splits.val)[1]
+print(f"dense MLP: test accuracy {dense_test:.2%}, validation accuracy {dense_val:.2%}")
 
+# %% [markdown]
+# ## §5.1 剪枝算法的流程 — the pruning pipeline
+#
+# The book's loop has seven steps: initialise → forward → backward → decide → update →
+# retrain → evaluate. Each is one function of `nnprune.pipeline`; here they run once each.
 
-def step_by_step(model, splits, seed: int) -> None:
-    """§5.1: each named step, once, printed."""
-    print("§5.1 the pruning loop, one step at a time")
-    print(f"  initialise: trained MLP, test accuracy {evaluate(model, splits.test)[1]:.2%}")
-    batch = (splits.train[0][:64], splits.train[1][:64])
-    loss = forward_backward(model, batch)
-    print(f"  forward:    loss on one batch of 64 = {loss:.4f}")
-    grad = np.mean([float(np.abs(to_numpy(p.grad)).mean()) for p in model.parameters()])
-    print(f"  backward:   every param.grad filled (mean |grad| {grad:.2e})")
-    decide(model, 0.5, "magnitude", "global")
-    print(f"  decide:     global magnitude masks, sparsity {weight_sparsity(model):.2%}")
-    update(optim.SGD(model.parameters(), lr=LR * LR_FACTOR, momentum=MOMENTUM))
-    print(f"  update:     one SGD step; sparsity still {weight_sparsity(model):.2%}")
-    retrain(model, splits, 1, LR * LR_FACTOR, seed=seed)
-    print("  retrain:    1 epoch at lr = 0.1 x the training rate, masks kept")
-    print(f"  evaluate:   test accuracy {evaluate(model, splits.test)[1]:.2%}\n")
+# %%
+lesson.section("5.1", "the loop one step at a time, then one-shot vs iterative")
+print(f"  initialise: trained MLP, test accuracy {evaluate(model, splits.test)[1]:.2%}")
+loss = forward_backward(model, (splits.train[0][:64], splits.train[1][:64]))
+print(f"  forward:    loss on one batch of 64 = {loss:.4f}")
+grad = np.mean([float(np.abs(to_numpy(p.grad)).mean()) for p in model.parameters()])
+print(f"  backward:   every param.grad filled (mean |grad| {grad:.2e})")
+decide(model, 0.5, "magnitude", "global")
+print(f"  decide:     global magnitude masks, sparsity {weight_sparsity(model):.2%}")
+update(optim.SGD(model.parameters(), lr=LR * LR_FACTOR, momentum=MOMENTUM))
+print(f"  update:     one SGD step; sparsity still {weight_sparsity(model):.2%}")
+retrain(model, splits, 1, LR * LR_FACTOR, seed=lesson.seed)
+print("  retrain:    1 epoch at lr = 0.1 x the training rate, masks kept")
+print(f"  evaluate:   test accuracy {evaluate(model, splits.test)[1]:.2%}")
 
+# %% [markdown]
+# The same final sparsity (90%) and the same retraining budget, reached in one round or
+# in three (each round removes the same fraction of the survivors):
 
-def literal_vs_corrected(state, splits, epochs: int, seed: int) -> list[dict]:
-    """§5.3: the book's loop keeps no mask, so momentum regrows the pruned weights."""
-    rows = []
-    for version in ("literal (book)", "corrected"):
-        model = mlp(MLP_SIZES, seed=seed)
-        model.load_state_dict(state)
-        decide(model, LITERAL_SPARSITY, "magnitude", "global")  # pruning_decision
-        targets = select(model)
-        weights = {t.name: t.param for t in model.prunable_parameters()}
-        pruned = {n: ~to_numpy(weights[n].mask) for n in targets}
-        if version.startswith("literal"):
-            for mod, attr in targets.values():
-                prune.remove(mod, attr)  # the zeros stay, the mask goes: what the book does
-        opt = optim.SGD(model.parameters(), lr=LR * LR_FACTOR, momentum=MOMENTUM)
-        params = dict(model.named_parameters())
-        for epoch in range(1, epochs + 1):
-            for xb, yb in _batches(splits.train, seed + epoch):
-                forward_backward(model, (xb, yb))
-                update(opt)  # update_parameters
-            revived = sum(int((to_numpy(params[n].data)[m] != 0).sum()) for n, m in pruned.items())
-            rows.append({
-                "version": version, "epoch": epoch,
-                "revived": revived / sum(int(m.sum()) for m in pruned.values()),
-                "sparsity": weight_sparsity(model),
-                "val_accuracy": evaluate(model, splits.val)[1],
-            })  # fmt: skip
-    return rows
+# %%
+rounds = 3
+schedules = pruning_loop.one_shot_vs_iterative(
+    lambda: copy.deepcopy(trained), splits, 0.9, rounds, RETRAIN * rounds,
+    lr=LR, lr_factor=LR_FACTOR, momentum=MOMENTUM, seed=lesson.seed,
+)  # fmt: skip
+for r in schedules:
+    r["test_pruned"], r["test"] = r.pop("accuracy_pruned"), r.pop("accuracy_retrained")
+print(format_table(schedules, ["schedule", "round", "sparsity", "test_pruned", "test"], PCT,
+                   f"one-shot vs {rounds} rounds to 90%, {RETRAIN * rounds} retraining epochs in "
+                   f"all for each (test split; dense {dense_test:.2%})"))  # fmt: skip
 
+# %% [markdown]
+# ## §5.2 剪枝算法的参数调优 — tuning the pruning parameters
+#
+# Parameters are chosen on the **validation** split, never on the test split. Sensitivity:
+# prune one layer at a time and watch the validation accuracy; then sweep the global
+# sparsity, and Han et al.'s threshold |w| < q·std(W). The dense row is the same model
+# unpruned, on the same split.
 
-def _batches(data, seed: int, batch_size: int = 64):
-    order = np.random.default_rng(seed).permutation(len(data[1]))
-    for i in range(0, len(order), batch_size):
-        idx = order[i : i + batch_size]
-        yield data[0][idx], data[1][idx]
+# %%
+lesson.section("5.2", "sensitivity, sparsity and threshold sweeps")
+sens = sensitivity_analysis(trained, splits, SPARSITIES)
+table = pruning_loop.sensitivity_table(sens, dense_val)
+fmt = {k: "{:.2%}" for k in table[0] if k != "sparsity"}
+print(format_table(table, None, fmt, "validation accuracy, one layer pruned (columns)"))
+print(write_csv(sens, lesson.out / "ch05_sensitivity.csv"))
+print(plot_sensitivity(sens, lesson.out, "ch05_sensitivity.png", dense=dense_val))
 
+# %%
+sweeps = {"sparsity": sparsity_sweep(trained, splits, SPARSITIES, seed=lesson.seed),
+          "threshold": threshold_sweep(trained, splits, (0.25, 0.5, 1.0, 1.5, 2.0))}  # fmt: skip
+how = {"sparsity": "global magnitude", "threshold": "per layer |w| < q std(W)"}
+for key, rows in sweeps.items():
+    first = "target" if key == "sparsity" else "q"
+    shown = [{first: r[first], "sparsity": r["sparsity"], "val_accuracy": r["accuracy"],
+              "vs_dense_pts": 100 * (r["accuracy"] - dense_val)} for r in rows]  # fmt: skip
+    print(format_table(shown, None, PCT | {"vs_dense_pts": "{:+.2f}"},
+                       f"\n{key} sweep, one-shot, no retraining (validation split; "
+                       f"dense {dense_val:.2%})"))  # fmt: skip
+    print(plot_sweep(rows, lesson.out, f"ch05_{key}_sweep.png",
+                     f"{key} sweep ({how[key]}), digits MLP", dense=dense_val))  # fmt: skip
 
-def one_shot_vs_iterative(state, splits, retrain_epochs: int, seed: int) -> list[dict]:
-    """§5.1: the same final sparsity and the same retraining budget, 1 vs ROUNDS rounds."""
-    rows = []
-    for rounds in (1, ROUNDS):
-        model = mlp(MLP_SIZES, seed=seed)
-        model.load_state_dict(state)
-        result = prune_retrain(model, splits, sparsity=FINAL_SPARSITY, rounds=rounds,
-                               retrain_epochs=retrain_epochs * ROUNDS // rounds, lr=LR,
-                               lr_factor=LR_FACTOR, momentum=MOMENTUM, seed=seed)  # fmt: skip
-        for r in result.table():
-            rows.append({"schedule": "one-shot" if rounds == 1 else "iterative", **r})
-    return rows
+# %% [markdown]
+# ## §5.3 剪枝算法的代码实现 — the pruning code
+#
+# The book's loop prunes by zeroing weights and keeps no mask, then goes on updating with
+# SGD + momentum. The momentum buffer and the gradients move the zeros again. Corrected:
+# keep the mask and re-apply it after every update (nnprune's optimisers do).
 
+# %%
+lesson.section("5.3", "the book's loop taken literally, and corrected")
+literal = pruning_loop.literal_vs_corrected(
+    lambda: copy.deepcopy(trained), splits, 0.8, RETRAIN + 1,
+    lr=LR * LR_FACTOR, momentum=MOMENTUM, seed=lesson.seed,
+)  # fmt: skip
+print(
+    format_table(
+        literal,
+        None,
+        PCT,
+        "pruned once to 80%, then SGD + momentum (validation "
+        f"split, dense {dense_val:.2%})\nrevived = pruned weights non-zero again",
+    )
+)
 
-def main(argv: list[str] | None = None) -> dict:
-    args = chapter_parser(__doc__, "figures/ch05").parse_args(argv)
-    use_agg()
-    epochs = QUICK_EPOCHS if args.quick else EPOCHS
-    retrain_epochs = QUICK_RETRAIN_EPOCHS if args.quick else RETRAIN_EPOCHS
-    splits = digits_splits(args.seed)
-    model = mlp(MLP_SIZES, seed=args.seed)
-    if args.backend != "numpy":
-        model.to(args.backend)
-    retrain(model, splits, epochs, LR, momentum=MOMENTUM, seed=args.seed)
-    trained = model.state_dict()
-    out: dict = {"baseline_accuracy": evaluate(model, splits.test)[1]}
+# %% [markdown]
+# ## What we measured
+# Sentences computed from this run's numbers.
 
-    step_by_step(model, splits, args.seed)
+# %%
+final = {r["schedule"]: r for r in schedules if r["round"] == (1 if r["schedule"] == "one-shot"
+                                                               else rounds)}  # fmt: skip
+by_layer = {r["layer"]: r["accuracy"] for r in sens if r["sparsity"] == SPARSITIES[-1]}
+fragile = min(by_layer, key=by_layer.get)
+best = max(sweeps["sparsity"], key=lambda r: (r["accuracy"], r["sparsity"]))
+lit = [r for r in literal if r["version"].startswith("literal")][-1]
+say(
+    f"- §5.1: at 90% sparsity, one-shot reached {final['one-shot']['test']:.2%}, {rounds} rounds "
+    f"{final['iterative']['test']:.2%} on the test split (dense {dense_test:.2%}), "
+    f"{100 * (final['iterative']['test'] - final['one-shot']['test']):+.2f} points for iterative."
+)
+say(
+    f"- §5.2: at {SPARSITIES[-1]:.0%} of one layer, {fragile} is the most sensitive "
+    f"({by_layer[fragile]:.2%} validation accuracy vs dense {dense_val:.2%}). The best sweep "
+    f"point was {best['sparsity']:.0%} sparse at {best['accuracy']:.2%}, "
+    f"{100 * (best['accuracy'] - dense_val):+.2f} points from dense on the same split "
+    f"(one validation image = {100 / len(splits.val[1]):.2f} points)."
+)
+say(
+    f"- §5.3: after {lit['epoch']} epoch(s) the book's loop had revived {lit['revived']:.2%} of "
+    f"the pruned weights (sparsity {lit['sparsity']:.2%}, target 80%); the corrected loop none."
+)
 
-    out["literal"] = literal_vs_corrected(trained, splits, retrain_epochs + 1, args.seed)
-    print(format_table(
-        out["literal"], ["version", "epoch", "revived", "sparsity", "val_accuracy"],
-        {"revived": "{:.2%}", "sparsity": "{:.2%}", "val_accuracy": "{:.2%}"},
-        f"§5.3 pruned once to {LITERAL_SPARSITY:.0%}, then SGD + momentum "
-        "(revived = pruned weights non-zero again)",
-    ))  # fmt: skip
+# %% [markdown]
+# ## Try this
+# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
-    model.load_state_dict(trained)
-    out["sensitivity"] = sensitivity_analysis(model, splits, SPARSITIES)
-    csv = write_csv(out["sensitivity"], f"{args.out}/ch05_sensitivity.csv")
-    fig = plot_sensitivity(out["sensitivity"], args.out, "ch05_sensitivity.png")
-    print(f"\n§5.2 sensitivity: {csv}, {fig}")
-    print(format_table(out["sensitivity"], ["layer", "sparsity", "accuracy", "pruned"],
-                       {"sparsity": "{:.0%}", "accuracy": "{:.2%}"}))  # fmt: skip
-
-    out["sparsity_sweep"] = sparsity_sweep(model, splits, SPARSITIES, seed=args.seed)
-    out["threshold_sweep"] = threshold_sweep(model, splits, QS, seed=args.seed)
-    for key, first in (("sparsity_sweep", "target"), ("threshold_sweep", "q")):
-        print(format_table(out[key], [first, "sparsity", "accuracy"],
-                           {"sparsity": "{:.2%}", "accuracy": "{:.2%}"},
-                           f"\n§5.2 {key.replace('_', ' ')}, one-shot, no retraining"))  # fmt: skip
-        print(plot_sweep(out[key], args.out, f"ch05_{key}.png", key.replace("_", " ")))
-
-    out["one_shot_vs_iterative"] = one_shot_vs_iterative(trained, splits, retrain_epochs,
-                                                         args.seed)  # fmt: skip
-    print(format_table(
-        out["one_shot_vs_iterative"],
-        ["schedule", "round", "sparsity", "accuracy_pruned", "accuracy_retrained"],
-        {"sparsity": "{:.2%}", "accuracy_pruned": "{:.2%}", "accuracy_retrained": "{:.2%}"},
-        f"\n§5.1 one-shot vs {ROUNDS} rounds to {FINAL_SPARSITY:.0%} "
-        f"(dense test accuracy {out['baseline_accuracy']:.2%})",
-    ))  # fmt: skip
-    return out
-
-
-if __name__ == "__main__":
-    main()
+# %%
+print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
+for ex in (e for e in EXERCISES if e.chapter == "ch5"):
+    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
+print("More to try:")
+print("  - Sweep with scope='layer' instead of 'global': which layer drags accuracy down first?")
+print("  - Give the literal loop momentum=0: do the pruned weights still come back?")

@@ -1,203 +1,122 @@
-r"""Chapter 6: pruning each model family (book §6.1–6.3).
+# %% [markdown]
+# # Chapter 6: 稀疏性剪枝优化在项目中的应用 — applications
+#
+# Chapter 6 of the book applies pruning to three kinds of models: convolutional networks
+# for images (§6.1), Transformers for language (§6.2) and recurrent networks for speech
+# (§6.3). Each family has its own structure to remove: filters and channels, attention
+# heads, recurrent weights and hidden units. This lesson trains one small model of each,
+# prunes it the way its structure allows, and measures the test accuracy right after
+# pruning, **without retraining** (chapter 7 retrains, against an equal-budget control).
+#
+# Run: `python chapters/ch06_applications.py [--quick] [--seed 0] [--out figures/ch06]
+# [--backend numpy|cupy]`, or as a notebook (`NNPRUNE_QUICK=1` for the quick run).
 
-What it shows
--------------
-* §6.1 CNN / ResNet: a small CNN on the 8x8 digits loses half the filters
-  of each convolution *physically* (the next layer's inputs go too); a
-  ``small_resnet`` shows the channel groups its residual additions couple,
-  and loses half of the channels inside every block and in every group;
-* §6.2 Transformer: the importance of each attention head (Michel et al.,
-  2019: the mean :math:`|\partial L/\partial \xi_h|` of a gate on the head)
-  on a synthetic text task, then the lower half of the heads removed: the
-  ``q_proj``/``k_proj``/``v_proj`` rows and ``out_proj`` columns go;
-* §6.3 RNN: 80% of a GRU's recurrent weights set to zero by magnitude; the
-  zeros survive an optimiser step, and the CSR bytes of the weights shrink.
+# %%
+"""Chapter 6 lesson: pruning a CNN, a ResNet, a Transformer and a GRU, each its own way."""
 
-Accuracies are measured right after pruning, *without* retraining (the
-full before/after studies with retraining are chapter 7). Runs in about
-half a minute on a 2-core machine (``--quick``: a few seconds).
-
-``--backend cupy`` trains and prunes on a GPU (CuPy); without CuPy and a GPU
-the script stops at once with a RuntimeError that says so.
-
-Usage::
-
-    python chapters/ch06_applications.py [--quick] [--seed 0] [--out figures/ch06]
-        [--backend numpy|cupy]
-"""
-
-from __future__ import annotations
+import textwrap
 
 import numpy as np
 
-from nnprune import nn, optim, prune
-from nnprune.backend import get_backend, to_backend
-from nnprune.casestudies.common import train_model
-from nnprune.casestudies.speech import prune_recurrent, speech_model, speech_splits
-from nnprune.casestudies.text import text_splits
-from nnprune.casestudies.text_model import TransformerClassifier
-from nnprune.data import digits_splits
-from nnprune.metrics import model_bytes
-from nnprune.models import small_cnn
-from nnprune.models_resnet import small_resnet
-from nnprune.report import chapter_parser, format_table, save_figure, use_agg
-from nnprune.train import evaluate
+from nnprune.backend import get_backend
+from nnprune.casestudies import applications as apps
+from nnprune.exercises.registry import EXERCISES
+from nnprune.lesson import start
+from nnprune.report import format_table
 
-EPOCHS = {"cnn": 8, "resnet": 4, "text": 25, "speech": 10}
-QUICK_EPOCHS = {"cnn": 1, "resnet": 1, "text": 1, "speech": 1}
-FRACTION = 0.5
-RNN_SPARSITY = 0.8
+lesson = start(__doc__, "figures/ch06")
+get_backend(lesson.backend)  # stop now, not after training, when CuPy or a GPU is missing
+say = lambda text: print(textwrap.fill(text, 100, subsequent_indent="  "))  # noqa: E731
+rows = []
 
+# %% [markdown]
+# ## §6.1 稀疏性剪枝优化在图像识别中的应用 — image recognition
+#
+# A CNN with convolutions of 16 and 32 filters on the 8x8 digits. Half of the filters of
+# each convolution go, lowest L1 norm first (Li et al. 2017), *physically*: the layer
+# shrinks and so do the next layer's inputs.
 
-def accuracy(model: nn.Module, data: tuple) -> float:
-    return evaluate(model, nn.CrossEntropyLoss(), data)[1]
+# %%
+lesson.section("6.1", "filters of a CNN, channels of a ResNet")
+cnn = apps.cnn_filters(lesson.seed, lesson.pick(full=8, quick=1), lesson.backend)
+rows.append(cnn["row"])
+print(f"convolution widths after removal: {cnn['widths']}")
 
+# %% [markdown]
+# In a ResNet, a residual addition `y = F(x) + x` ties the channels of `F`'s last layer to
+# those of `x`: they can only be removed together. `prune.channel_groups` finds these
+# groups; channels *inside* a block are free.
 
-def cnn_demo(seed: int, epochs: dict, quick: bool, backend: str = "numpy") -> list[dict]:
-    """§6.1: remove filters from a plain CNN and from a ResNet, physically."""
-    data = digits_splits(seed, flatten=False)
-    rows = []
-    cnn = small_cnn(1, 10, 8, channels=(16, 32), seed=seed).to(backend)
-    train_model(cnn, data.train, None, epochs=epochs["cnn"], lr=0.05, seed=seed)
-    before = (cnn.num_parameters(), accuracy(cnn, data.test))
-    for conv in [m for m in cnn.modules() if isinstance(m, nn.Conv2d)]:
-        prune.prune_units(cnn, conv, FRACTION, "l1", input_shape=(1, 8, 8))
-    widths = [m.out_channels for m in cnn.modules() if isinstance(m, nn.Conv2d)]
-    rows.append(
-        {
-            "model": "CNN 16-32",
-            "change": f"filters -50% -> {widths}",
-            "params": f"{before[0]:,} -> {cnn.num_parameters():,}",
-            "accuracy": f"{before[1]:.1%} -> {accuracy(cnn, data.test):.1%}",
-        }
+# %%
+if not lesson.quick:  # the ResNet needs more time than the quick run has
+    res = apps.resnet_channels(lesson.seed, 4, lesson.backend)
+    rows.append(res["row"])
+    for g in res["groups"]:
+        why = f"  [not prunable: {g.reason}]" if g.reason else ""
+        say(f"  {g.name or '(input)'}: {g.channels} channels, producers {g.producers}, "
+            f"consumers {g.consumers}{why}")  # fmt: skip
+
+# %% [markdown]
+# ## §6.2 稀疏性剪枝优化在自然语言处理中的应用 — natural language processing
+#
+# A 2-layer Transformer encoder on a synthetic text task that needs word order and
+# negation. Each head gets a gate ξ_h = 1; its importance is the mean |∂L/∂ξ_h| over the
+# validation sentences (Michel et al. 2019). The lower half of the heads, ranked over
+# both layers, is removed: the rows of `q_proj`, `k_proj`, `v_proj` and the columns of
+# `out_proj` that belong to them.
+
+# %%
+lesson.section("6.2", "attention heads")
+tf = apps.transformer_heads(lesson.seed, lesson.pick(full=25, quick=1),
+                            lesson.pick(full=2000, quick=600), lesson.backend)  # fmt: skip
+rows.append(tf["row"])
+for name, s in tf["scores"].items():
+    print(f"importance of the heads of {name}: {np.round(s, 3)}")
+print(f"removed heads: {tf['removed']}")
+attn = tf["model"].encoder[0].self_attn
+print(f"encoder.0 now: q_proj.weight {attn.q_proj.weight.shape}, "
+      f"out_proj.weight {attn.out_proj.weight.shape}")  # fmt: skip
+print(apps.plot_head_importance(tf["scores"], tf["removed"], lesson.out))
+
+# %% [markdown]
+# ## §6.3 稀疏性剪枝优化在语音识别中的应用 — speech recognition
+#
+# A Conv1d front end and a GRU on synthetic spoken-word features. 80% of the recurrent
+# weights (`weight_ih_l0`, `weight_hh_l0`) are set to zero by magnitude. The mask stays on
+# the parameters, so an optimiser step cannot bring them back.
+
+# %%
+lesson.section("6.3", "recurrent weights of a GRU")
+gru = apps.gru_recurrent(lesson.seed, lesson.pick(full=10, quick=1),
+                         lesson.pick(full=1000, quick=300), backend=lesson.backend)  # fmt: skip
+rows.append(gru["row"])
+print(f"GRU weight_hh_l0 zeros after one Adam step: {gru['zeros_after_step']:.1%} (mask kept)")
+
+# %% [markdown]
+# ## What we measured
+# The table and sentences below come from this run.
+
+# %%
+print(
+    format_table(
+        rows,
+        ["model", "change", "params", "test_acc"],
+        title="each family pruned once, no retraining (test split, before -> after)",
     )
-    if quick:
-        return rows
-    res = small_resnet(1, 10, widths=(16, 32), seed=seed).to(backend)
-    train_model(res, data.train, None, epochs=epochs["resnet"], lr=0.05, seed=seed)
-    before = (res.num_parameters(), accuracy(res, data.test))
-    print("§6.1 channel groups coupled by the residual additions of small_resnet(16, 32):")
-    for g in prune.channel_groups(res):
-        print(
-            f"  {g.name or '(input)'}: {g.channels} channels, producers {g.producers}, "
-            f"consumers {g.consumers}" + (f"  [not prunable: {g.reason}]" if g.reason else "")
-        )
-    for name, block in res.named_children():
-        if isinstance(block, nn.BasicBlock):
-            prune.prune_block_inner(res, name, FRACTION)
-    for g in prune.channel_groups(res):
-        if g.prunable:
-            scores = prune.coupled_channel_scores(res, g.name)
-            prune.prune_coupled_channels(res, g.name, np.argsort(scores)[: g.channels // 2])
-    rows.append(
-        {
-            "model": "ResNet 16-32",
-            "change": "inner and coupled channels -50%",
-            "params": f"{before[0]:,} -> {res.num_parameters():,}",
-            "accuracy": f"{before[1]:.1%} -> {accuracy(res, data.test):.1%}",
-        }
-    )
-    return rows
+)
+for r in rows:
+    before, after = 100 * r["acc_before"], 100 * r["acc_after"]
+    say(f"- {r['model']}: {r['change']} moved test accuracy by {after - before:+.1f} points "
+        f"without retraining ({r['params']}).")  # fmt: skip
 
+# %% [markdown]
+# ## Try this
+# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
-def transformer_demo(
-    seed: int, epochs: dict, quick: bool, out: str, backend: str = "numpy"
-) -> dict:
-    """§6.2: score attention heads, then remove the lower half physically."""
-    data, vocab = text_splits(seed, 600 if quick else 2000, None)
-    model = TransformerClassifier(len(vocab), 4, num_layers=2, pad_id=vocab.pad_id, seed=seed)
-    model.to(backend)
-    train_model(
-        model,
-        data.train,
-        None,
-        epochs=epochs["text"],
-        lr=3e-3,
-        seed=seed,
-        optimizer="adam",
-        batch_size=32,
-    )
-    before = (model.num_parameters(), accuracy(model, data.test))
-    scores = prune.head_importance(model, nn.CrossEntropyLoss(), data.val, batch_size=1)
-    for name, s in scores.items():
-        print(f"§6.2 head importance of {name}: {np.round(s, 3)}")
-    removed = prune.prune_heads(model, scores, FRACTION, scope="global")
-    print(f"     removed heads (global ranking, one kept per layer): {removed}")
-    attn = model.encoder[0].self_attn
-    print(
-        f"     encoder.0: q_proj.weight {attn.q_proj.weight.shape}, "
-        f"out_proj.weight {attn.out_proj.weight.shape}"
-    )
-    _plot_heads(scores, out)
-    return {
-        "model": "Transformer 2L",
-        "change": "heads -50%",
-        "params": f"{before[0]:,} -> {model.num_parameters():,}",
-        "accuracy": f"{before[1]:.1%} -> {accuracy(model, data.test):.1%}",
-    }
-
-
-def rnn_demo(seed: int, epochs: dict, quick: bool, backend: str = "numpy") -> dict:
-    """§6.3: sparse recurrent weights that stay sparse through an optimiser step."""
-    data = speech_splits(seed, 300 if quick else 1000, None)
-    model = speech_model(data.train[0].shape[2], 10, 16, 48, seed).to(backend)
-    train_model(
-        model,
-        data.train,
-        None,
-        epochs=epochs["speech"],
-        lr=3e-3,
-        seed=seed,
-        optimizer="adam",
-        batch_size=32,
-    )
-    before = (model_bytes(model, "csr"), accuracy(model, data.test))
-    prune_recurrent(model, RNN_SPARSITY)
-    gru = model.rnn
-    opt = optim.Adam(model.parameters(), lr=1e-3)
-    model.forward(to_backend(data.train[0][:32], backend))
-    model.backward(get_backend(backend).ones((32, 10), np.float32))
-    opt.step()
-    zeros = float((gru.weight_hh_l0.data == 0).mean())
-    print(f"§6.3 GRU weight_hh_l0 zeros after one Adam step: {zeros:.1%} (mask kept)")
-    return {
-        "model": "Conv1d+GRU",
-        "change": "recurrent weights 80% zero",
-        "params": f"CSR {before[0] / 1000:.1f} kB -> {model_bytes(model, 'csr') / 1000:.1f} kB",
-        "accuracy": f"{before[1]:.1%} -> {accuracy(model, data.test):.1%}",
-    }
-
-
-def _plot_heads(scores: dict, out: str) -> str:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 2.5))
-    matrix = np.stack(list(scores.values()))
-    im = ax.imshow(matrix, cmap="viridis")
-    ax.set(xlabel="head", ylabel="layer", title="Head importance (Michel et al.)")
-    fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    return str(save_figure(fig, out, "ch06_head_importance.png"))
-
-
-def main(argv: list[str] | None = None) -> list[dict]:
-    args = chapter_parser(__doc__, "figures/ch06").parse_args(argv)
-    get_backend(args.backend)  # fail now, not after training, when CuPy or a GPU is missing
-    use_agg()
-    epochs = QUICK_EPOCHS if args.quick else EPOCHS
-    rows = cnn_demo(args.seed, epochs, args.quick, args.backend)
-    rows.append(transformer_demo(args.seed, epochs, args.quick, args.out, args.backend))
-    rows.append(rnn_demo(args.seed, epochs, args.quick, args.backend))
-    print()
-    print(
-        format_table(
-            rows,
-            ["model", "change", "params", "accuracy"],
-            title="Pruning each model family, no retraining (test accuracy)",
-        )
-    )
-    return rows
-
-
-if __name__ == "__main__":
-    main()
+# %%
+print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
+for ex in (e for e in EXERCISES if e.chapter == "ch6"):
+    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
+print("More to try:")
+print("  - Remove the heads with scope='layer' instead of 'global': which layer loses more?")
+print("  - Retrain each pruned model 2 epochs (casestudies.common.train_model): what comes back?")

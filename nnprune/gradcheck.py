@@ -213,6 +213,11 @@ def gradcheck(
     dx = module.backward(r)
     if not bool(xp.all(r == r_copy)):
         raise GradcheckError(f"{type(module).__name__}.backward modified its dout argument")
+    if check_input and dx is None:
+        raise GradcheckError(
+            f"{type(module).__name__}.backward returned no input gradient "
+            "(input_requires_grad is False): set it to True, or pass check_input=False"
+        )
 
     report = GradcheckReport(tol=tol)
     largest = 0.0

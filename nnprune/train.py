@@ -253,7 +253,9 @@ def fit(
     Parameters
     ----------
     model : Module
-        Put in training mode for the whole run (and left in it).
+        Put in training mode for the whole run (and left in it). Its
+        ``input_requires_grad`` is False during the run (the first layer skips
+        the gradient of the data, as in PyTorch) and restored afterwards.
     loss_fn : Module
         E.g. ``nn.CrossEntropyLoss()``.
     optimizer : nnprune.optim.Optimizer
@@ -314,6 +316,9 @@ def fit(
     best_loss, best_state, since_best = math.inf, None, 0
     step = 0
     model.train()
+    # As in PyTorch, where the data never requires a gradient: the first layer skips dL/dx.
+    input_requires_grad = model.input_requires_grad
+    model.input_requires_grad = False
     bar = tqdm(total=epochs * len(loader), file=sys.stderr, disable=not _progress_enabled(progress))
     try:
         for epoch in range(epochs):
@@ -374,6 +379,7 @@ def fit(
                 break
     finally:
         bar.close()
+        model.input_requires_grad = input_requires_grad
     if best_state is not None:
         model.load_state_dict(best_state)
     return history

@@ -35,3 +35,44 @@ def _load_script(folder: str, name: str) -> ModuleType:
 def load_script() -> Callable[[str, str], ModuleType]:
     """``load_script("chapters", "ch01_neural_network_basics")`` imports a script by path."""
     return _load_script
+
+
+_LESSON_RUNS: dict[tuple[str, ...], tuple[dict, str]] = {}
+
+
+def run_lesson_quick(name: str, out: Path, *args: str) -> tuple[dict, str]:
+    """Run ``chapters/<name>.py --quick --out <out> [args]`` in this process.
+
+    Returns the lesson's globals and its captured stdout. Each (name, args) runs
+    once per session: the chapter tests and ``test_lessons.py`` share the run.
+    """
+    import contextlib
+    import io
+    import runpy
+    import sys
+
+    key = (name, *args)
+    if key not in _LESSON_RUNS:
+        argv = [str(ROOT / "chapters" / f"{name}.py"), "--quick", "--out", str(out), *args]
+        buffer = io.StringIO()
+        old_argv = sys.argv
+        sys.argv = argv
+        try:
+            with contextlib.redirect_stdout(buffer):
+                env = runpy.run_path(argv[0], run_name="__main__")
+        finally:
+            sys.argv = old_argv
+        _LESSON_RUNS[key] = (env, buffer.getvalue())
+    return _LESSON_RUNS[key]
+
+
+@pytest.fixture(scope="session")
+def lesson_out(tmp_path_factory) -> Path:
+    """One folder for the figures of every quick lesson run of the session."""
+    return tmp_path_factory.mktemp("lessons")
+
+
+@pytest.fixture
+def run_lesson(lesson_out) -> Callable[..., tuple[dict, str]]:
+    """``run_lesson("ch03_pruning_methods")`` -> (globals, stdout) of its quick run (cached)."""
+    return lambda name, *args: run_lesson_quick(name, lesson_out, *args)

@@ -24,50 +24,49 @@ def mlp_params(h1: int, h2: int, d_in: int = 64, d_out: int = 10) -> int:
 
 
 @pytest.mark.slow
-def test_ch02_quick_measures_match_the_weights(tmp_path, load_script):
-    ch02 = load_script("chapters", "ch02_sparsity")
-    res = ch02.main(["--quick", "--out", str(tmp_path)])
+def test_ch02_quick_measures_match_the_weights(run_lesson, lesson_out):
+    env, _ = run_lesson("ch02_sparsity")
     for name in ("weight_histograms", "sparse_masks", "tiny_layer_graph"):
-        assert (tmp_path / f"ch02_{name}.png").stat().st_size > 1000
-    w = weights(res["model"])
+        assert (lesson_out / f"ch02_{name}.png").stat().st_size > 1000
+    model, pruned = env["model"], env["pruned"]
+    w = weights(model)
     total = sum(MLP_WEIGHTS.values())
     zeros = sum(int(np.sum(a == 0)) for a in w.values())
-    assert abs(zeros - ch02.SPARSITY * total) <= 1, (zeros, ch02.SPARSITY * total)
-    assert res["pruned"]["model_sparsity"] == pytest.approx(zeros / total)
+    assert abs(zeros - env["SPARSITY"] * total) <= 1, (zeros, env["SPARSITY"] * total)
+    assert pruned["model_sparsity"] == pytest.approx(zeros / total)
     # the kept weights are exactly the largest magnitudes: the gap of the histograms
     kept = np.concatenate([np.abs(a[a != 0]) for a in w.values()])
-    assert kept.min() == pytest.approx(res["threshold"])
+    assert kept.min() == pytest.approx(env["threshold"])
     # connection sparsity: all-zero rows and columns, counted by NumPy
     for name, a in w.items():
-        conn = res["pruned"]["connections"][name]
+        conn = pruned["connections"][name]
         assert conn["zero_outputs"] == int(np.sum(~a.any(axis=1)))
         assert conn["zero_inputs"] == int(np.sum(~a.any(axis=0)))
     # activation sparsity of the first ReLU, computed by hand on the same test set
     X = digits_splits(0).test[0]
-    layer0 = res["model"][0]
-    relu = np.maximum(X @ layer0.weight.data.T + layer0.bias.data, 0)
-    assert res["pruned"]["activations"]["1"] == pytest.approx(np.mean(relu == 0))
+    relu = np.maximum(X @ model[0].weight.data.T + model[0].bias.data, 0)
+    assert pruned["activations"]["1"] == pytest.approx(np.mean(relu == 0))
     # CSR bytes: float32 values + int32 column indices + int32 row pointers; biases dense
     csr = sum(8 * np.count_nonzero(a) + 4 * (a.shape[0] + 1) for a in w.values())
-    csr += sum(4 * m.bias.size for m in res["model"].modules() if isinstance(m, nn.Linear))
-    by_format = {r["format"]: r["bytes"] for r in res["bytes"]}
+    csr += sum(4 * m.bias.size for m in model.modules() if isinstance(m, nn.Linear))
+    by_format = {r["format"]: r["bytes"] for r in env["bytes_rows"]}
     assert by_format["csr"] == csr
     assert by_format["dense"] == 4 * mlp_params(300, 100)
-    assert [r["batch"] for r in res["timing"]] == list(ch02.TIMING_BATCHES)
-    assert all(r["dense_us"] > 0 and r["csr_us"] > 0 for r in res["timing"])
-    assert res["accuracy"]["dense"] > 0.8  # chance is 10%
+    assert [r["batch"] for r in env["timing"]] == [1, 256]
+    assert all(r["dense us"] > 0 and r["csr us"] > 0 for r in env["timing"])
+    assert env["acc_dense"] > 0.8  # chance is 10%
 
 
 @pytest.mark.slow
-def test_ch03_quick_rows_match_the_models(tmp_path, load_script):
-    ch03 = load_script("chapters", "ch03_pruning_methods")
-    res = ch03.main(["--quick", "--out", str(tmp_path)])
-    assert res["cnn"] is None
-    mlp = res["mlp"]
-    assert (tmp_path / "ch03_mlp_accuracy_vs_sparsity.png").stat().st_size > 1000
-    assert (tmp_path / "ch03_mlp_table.csv").is_file()
+def test_ch03_quick_rows_match_the_models(run_lesson, lesson_out):
+    env, out = run_lesson("ch03_pruning_methods")
+    assert set(env["results"]) == {"mlp"}  # the CNN runs in the full lesson only
+    study = env["study"]
+    mlp = env["results"]["mlp"]
+    assert (lesson_out / "ch03_mlp_accuracy_vs_sparsity.png").stat().st_size > 1000
+    assert (lesson_out / "ch03_mlp_table.csv").is_file()
     rows, models = mlp["rows"], mlp["models"]
-    assert len(rows) == len(models) == 2 + sum(len(v) for v in ch03.QUICK_POINTS.values())
+    assert len(rows) == len(models) == 2 + sum(len(v) for v in env["POINTS"].values())
     dense_w = weights(models["dense"])
     all_dense = np.concatenate([np.abs(a).ravel() for a in dense_w.values()])
     total = all_dense.size
@@ -89,20 +88,29 @@ def test_ch03_quick_rows_match_the_models(tmp_path, load_script):
             for n, m in masks.items():
                 expected = np.abs(dense_w[n]) >= row["value"] * np.std(dense_w[n].astype(float))
                 np.testing.assert_array_equal(m, expected, err_msg=f"{key} layer {n}")
-        elif row["method"] == "L1 units removed":
+        elif row["method"] == study.STRUCTURED:
             h1 = 300 - round(row["value"] * 300)
             h2 = 100 - round(row["value"] * 100)
             assert model.num_parameters() == row["params"] == mlp_params(h1, h2)
             assert row["params"] < rows[0]["params"]
             assert model[0].weight.shape == (h1, 64) and model[2].weight.shape == (h2, h1)
         else:
-            assert row["method"] in ("dense", ch03.CONTROL)
+            assert row["method"] in ("dense", study.CONTROL)
             assert row["nonzeros"] == row["params"] == mlp_params(300, 100)
+        # differences of percentages are printed in points, against the dense row
+        expected = 100 * (row["acc retrained"] - rows[0]["acc retrained"])
+        assert row["vs dense"] == pytest.approx(expected)
     assert all(r["ms dense"] > 0 for r in rows)
-    assert all(("x csr" in r) == (r["method"] != "L1 units removed") for r in rows)
-    methods = [m for m in ch03.QUICK_POINTS]
-    for method, line in zip(methods, mlp["conclusion"], strict=False):
-        assert line.startswith(method)
+    assert all(("x csr" in r) == (r["method"] != study.STRUCTURED) for r in rows)
+    assert "accuracy on the test split" in out and " pts" in out
+
+
+def test_ch03_study_refuses_an_unknown_method():
+    from nnprune.models import mlp
+    from nnprune.studies.methods import prune_model
+
+    with pytest.raises(ValueError, match="method must be one of the study's methods, got 'x'"):
+        prune_model(mlp((4, 3, 2), seed=0), "x", 0.5, (4,))
 
 
 @pytest.mark.slow

@@ -201,7 +201,12 @@ def test_every_method_reaches_the_target_within_one_weight(quick):
     grid = [r for r in result.rows if r["method"] != "dense"]
     assert {r["method"] for r in grid} == set(available_methods())
     assert len(grid) == len(available_methods()) * 2
-    for r in grid:
+    control = [r for r in grid if r["method"] == "dense_retrain"]
+    dense = next(r for r in result.rows if r["method"] == "dense")
+    for r in control:  # the equal-budget control: trained further, never pruned
+        assert r["achieved_sparsity"] == 0 and r["nonzeros"] == r["params"] == dense["params"]
+        assert r["accuracy_before_retrain"] == pytest.approx(dense["accuracy"])
+    for r in (r for r in grid if r["method"] != "dense_retrain"):
         gap = abs(r["achieved_sparsity"] - r["target_sparsity"]) * N_WEIGHTS
         assert gap <= 1, (r["method"], r["target_sparsity"], r["achieved_sparsity"])
         assert r["nonzeros"] == r["params"] - round(r["achieved_sparsity"] * N_WEIGHTS)

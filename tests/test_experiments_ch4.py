@@ -23,8 +23,8 @@ N_WEIGHTS = 64 * 300 + 300 * 100 + 100 * 10  # prunable weights of the digits ML
 
 def test_chapter4_methods_are_registered_after_the_baselines():
     names = available_methods()
-    assert names[:3] == ("random", "global_magnitude", "layer_magnitude")
-    assert names[3:] == CH4
+    assert names[:4] == ("random", "global_magnitude", "layer_magnitude", "dense_retrain")
+    assert names[4:] == CH4
     assert "slimming" not in names and available_methods(batchnorm=True)[-1] == "slimming"
     for name in (*CH4, "slimming"):
         assert get_method(name).fn.__module__ == "nnprune.experiments.methods_ch4"

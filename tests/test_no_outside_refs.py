@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
+
+from _repo import repo_files
 
 ROOT = Path(__file__).resolve().parent.parent
 # Built from pieces so that this file does not contain what it looks for.
 FORBIDDEN = ("BOOK" + ".md", "STYLE" + ".md", "../" + "shared")
 SUFFIXES = {".py", ".md", ".toml"}
-SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "build", "dist", "__pycache__"}
 
 
 def text_files() -> list[Path]:
-    """The repository's .py, .md and .toml files (git's list when available)."""
-    try:
-        out = subprocess.run(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split("\n")
-        files = [ROOT / f for f in out if f]
-    except (OSError, subprocess.CalledProcessError):
-        files = [p for p in ROOT.rglob("*") if not SKIP_DIRS & set(p.relative_to(ROOT).parts)]
-    return [p for p in files if p.suffix in SUFFIXES and p.is_file()]
+    """The repository's .py, .md and .toml files."""
+    return repo_files(SUFFIXES)
 
 
 def outside_refs(path: Path, root: Path = ROOT) -> list[str]:

@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from _repo import repo_files
 
 from nnprune import nn
 from nnprune.rng import as_generator
@@ -30,8 +31,8 @@ def test_no_call_or_example_passes_rng():
     """Docstring examples, benchmarks, chapters and docs are not all run: grep them."""
     pattern = re.compile(r"[(, ]rng=")
     offenders = []
-    for path in sorted(ROOT.rglob("*")):
-        if path.suffix not in {".py", ".md"} or ".git" in path.parts or path == THIS:
+    for path in repo_files({".py", ".md"}):
+        if path == THIS:
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if pattern.search(line):

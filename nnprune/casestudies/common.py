@@ -25,18 +25,22 @@ column              meaning
 ``kB_dense``        bytes of parameters and buffers stored dense
 ``kB_csr``          the same with each prunable weight in CSR
                     (:func:`nnprune.metrics.model_bytes`, SciPy's int32 indices)
-``latency_ms``      median forward time of one batch; the models of a family
-                    take turns, one timed pass each per round
-                    (:func:`nnprune.metrics.latency.compare_latency`)
 ``accuracy``        test accuracy, mean ± std over seeds
 ``delta_pts``       accuracy minus that of ``dense+retrain`` of the same seed,
                     in points, then mean ± std over seeds
 ==================  ==========================================================
 
 Structure, size and FLOP columns are those of the first seed (the methods
-remove the same counts for every seed); latency is measured on the first
-seed's models. Nothing here is asserted about quality: the numbers are
-measured where they are printed.
+remove the same counts for every seed). Latency is not reported here: on a
+shared machine, forward times of these small models varied by more than the
+differences between them (chapter 3 and the chapter-8 lesson measure latency
+with interleaved medians and a noise row). Nothing here is asserted about
+quality: the numbers are measured where they are printed.
+
+The study flow itself is written once, in :func:`run_study`; each study
+(:mod:`.image`, :mod:`.text`, :mod:`.speech`) is a :class:`Study` that says
+only what differs: its data, its dense model, its pruning methods and its
+training settings.
 
 Book: §7 (corrected, see docs/errata.md#s7: the book's parameter counts and
 accuracy gains have no measurement behind them; these tables do).
@@ -45,33 +49,24 @@ accuracy gains have no measurement behind them; these tables do).
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .. import nn, optim
-from ..backend import to_backend
+from .._atomic import save_figure
 from ..metrics import flops as count_flops
 from ..metrics import model_bytes, model_size
-from ..metrics.latency import compare_latency
 from ..optim.lr_scheduler import CosineAnnealingLR
-from ..report import format_table, save_figure
+from ..report import format_table
 from ..train import History, evaluate, fit
 
-COLUMNS = [
-    "model",
-    "method",
-    "params",
-    "nonzeros",
-    "flops",
-    "flops_nz",
-    "kB_dense",
-    "kB_csr",
-    "latency_ms",
-    "accuracy",
-    "delta_pts",
-]
+ACCURACY_COLUMNS = ["model", "method", "test_acc_%", "delta_pts"]
+SIZE_COLUMNS = ["model", "method", "params", "nonzeros", "flops", "flops_nz", "kB_dense", "kB_csr"]
+COLUMNS = ["model", "method", "accuracy", "delta_pts", *SIZE_COLUMNS[2:]]
 FORMATS = {
     "params": "{:,}",
     "nonzeros": "{:,}",
@@ -79,9 +74,53 @@ FORMATS = {
     "flops_nz": "{:,}",
     "kB_dense": "{:.1f}",
     "kB_csr": "{:.1f}",
-    "latency_ms": "{:.2f}",
 }
 CONTROL = "dense+retrain"
+Prune = Callable[[nn.Module, str, Any, dict], Any]
+
+
+@dataclass(frozen=True)
+class Study:
+    """What one case study is made of; :func:`run_study` runs every study the same way.
+
+    Attributes
+    ----------
+    section, name : str
+        The book section (``"7.1"``) and a short name (``"image"``).
+    dataset : str
+        The data's name, printed in the header.
+    families : tuple of str
+        The model families, each trained dense then pruned (``("cnn", "resnet")``).
+    load : callable
+        ``load(seed) -> (splits, context)``: train/val/test and what ``build`` needs.
+    build : callable
+        ``build(family, splits, context, seed) -> Module``, the untrained dense model.
+    methods : dict of str to callable
+        ``{method name: prune(model, family, splits, context)}``, each pruning a
+        copy of the trained dense model in place.
+    input_shape : callable
+        ``input_shape(splits) -> tuple``: one sample's shape, for the FLOP count.
+    train, retrain : dict
+        Keyword arguments of :func:`train_model` for the dense run and for the
+        retraining of the control and of every method (the equal budget).
+    extra : callable, optional
+        ``extra(model, dense) -> dict`` of study-specific columns.
+    figure : str
+        File name of the plot.
+    """
+
+    section: str
+    name: str
+    dataset: str
+    families: tuple[str, ...]
+    load: Callable[[int], tuple[Any, dict]]
+    build: Callable[[str, Any, dict, int], nn.Module]
+    methods: dict[str, Prune]
+    input_shape: Callable[[Any], tuple[int, ...]]
+    train: dict[str, Any]
+    retrain: dict[str, Any]
+    figure: str
+    extra: Callable[[nn.Module, nn.Module], dict] | None = None
 
 
 def clone(model: nn.Module) -> nn.Module:
@@ -146,7 +185,7 @@ def train_model(
 
 
 def measure(model: nn.Module, test: tuple[Any, Any], input_shape: Sequence[int]) -> dict[str, Any]:
-    """Size, FLOPs, bytes and test accuracy of one model (latency: :func:`add_latency`)."""
+    """Size, FLOPs, bytes and test accuracy of one model."""
     size, nonzero = model_size(model)
     total, total_nz = count_flops(model, input_shape)
     _, acc = evaluate(model, nn.CrossEntropyLoss(), test)
@@ -159,32 +198,6 @@ def measure(model: nn.Module, test: tuple[Any, Any], input_shape: Sequence[int])
         "kB_csr": model_bytes(model, "csr") / 1000,
         "acc": float(acc),
     }
-
-
-def add_latency(
-    records: list[dict], models: dict[tuple[str, str], nn.Module], x: Any, repeats: int
-) -> None:
-    """Time ``models`` (keyed ``(model, method)``) on ``x``; set ``latency_ms`` in ``records``.
-
-    The models of one family take turns (:func:`~nnprune.metrics.latency.compare_latency`,
-    one timed pass each per round, ``repeats`` rounds); ``x`` is moved to their backend.
-    """
-    families = sorted({key[0] for key in models})
-    for family in families:
-        group = {key[1]: m for key, m in models.items() if key[0] == family}
-        xb = to_backend(x, next(iter(group.values())).backend)
-        times = compare_latency(group, xb, repeats=repeats)
-        for r in records:
-            if r["model"] == family and r["method"] in times:
-                r["latency_ms"] = 1000 * times[r["method"]]
-
-
-def latency_note(repeats: int, x: Any) -> str:
-    """The header line saying how ``latency_ms`` was measured (on batch ``x``)."""
-    return (
-        f"latency_ms: median of {repeats} interleaved repeats (models taking turns) "
-        f"on this machine, batch of shape {tuple(x.shape)}"
-    )
 
 
 def _pm(values: Sequence[float], scale: float, signed: bool = False) -> str:
@@ -233,8 +246,12 @@ def summarize(records: list[dict]) -> list[dict]:
 
 
 def format_study(rows: list[dict], title: str) -> str:
-    """The before/after table as plain text."""
-    return format_table(rows, COLUMNS, FORMATS, title)
+    """The before/after tables as plain text: accuracy first, then size (each < 100 columns)."""
+    extra = [c for c in ("heads", "rnn_sparsity") if c in rows[0]]
+    fmt = FORMATS | {"rnn_sparsity": "{:.1%}"}
+    shown = [{"test_acc_%": r["accuracy"], **r} for r in rows]
+    accuracy = format_table(shown, ACCURACY_COLUMNS + extra, fmt, title)
+    return accuracy + "\n\n" + format_table(rows, SIZE_COLUMNS, fmt, "size of each model")
 
 
 def retrain_and_measure(
@@ -245,96 +262,159 @@ def retrain_and_measure(
     family: str,
     seed: int,
     records: list[dict],
-    timed: dict[tuple[str, str], nn.Module] | None,
-    extra: Any = None,
+    extra: Callable[[nn.Module], dict] | None = None,
+    log: Callable[[str], None] | None = None,
     **train_kwargs: Any,
 ) -> None:
     """Retrain every variant but ``"dense"`` with the same budget, then measure it.
 
     One record per variant is appended to ``records`` (``model``, ``method``,
     ``seed``, the :func:`measure` columns and ``extra(model) -> dict`` if
-    given); ``timed`` (when not ``None``) keeps each model for the latency
-    pass. ``train_kwargs`` go to :func:`train_model` unchanged for every
+    given). ``train_kwargs`` go to :func:`train_model` unchanged for every
     variant, the control ``dense+retrain`` included: that is the equal budget.
+    ``log`` gets one line per finished model.
     """
     for method, model in variants.items():
+        start = time.perf_counter()
         if method != "dense":
             train_model(model, splits.train, None, seed=seed, **train_kwargs)
         row = measure(model, splits.test, input_shape)
         if extra is not None:
             row.update(extra(model))
         records.append({"model": family, "method": method, "seed": seed, **row})
-        if timed is not None:
-            timed[(family, method)] = model
+        if log is not None and method != "dense":
+            log(
+                f"  seed {seed} {family} {method}: retrained {train_kwargs.get('epochs')} epochs "
+                f"in {time.perf_counter() - start:.1f} s, test accuracy {row['acc']:.2%}"
+            )
 
 
-def finish_study(
-    records: list[dict],
-    timed: dict[tuple[str, str], nn.Module],
-    x_time: Any,
-    repeats: int,
-    *,
-    dataset: str,
-    header: str,
+def run_study(
+    study: Study,
+    seeds: Sequence[int],
     out: str | None,
-    figure: str,
-    verbose: bool,
-    footer: Any = None,
-) -> list[dict]:
-    """Time the first seed's models, summarise over seeds, print the table, save the plot.
+    *,
+    backend: str = "numpy",
+    verbose: bool = True,
+) -> list[dict[str, Any]]:
+    """Train, prune, retrain and measure, for every seed and family; print and plot the tables.
 
-    The last steps every study shares: :func:`add_latency` on ``timed``,
-    :func:`summarize`, the table (``header`` plus the :func:`latency_note`),
-    an optional ``footer(rows) -> str`` line and the figure ``out/figure``.
+    For each seed and family: build and train the dense model
+    (``study.train``), copy it once per method and once for the control
+    :data:`CONTROL`, prune each copy with its method, retrain the control and
+    every pruned copy with ``study.retrain`` (the equal budget), measure all
+    (:func:`measure` and ``study.extra``), then :func:`summarize` over seeds.
+    With ``verbose``, one line per finished training (progress) and the
+    tables; with ``out``, the figure ``out/study.figure``.
     """
-    add_latency(records, timed, x_time, repeats)
+    log = print if verbose else None
+    records: list[dict] = []
+    for seed in seeds:
+        splits, context = study.load(seed)
+        shape = study.input_shape(splits)
+        for family in study.families:
+            start = time.perf_counter()
+            dense = study.build(family, splits, context, seed).to(backend)
+            train_model(dense, splits.train, None, seed=seed, **study.train)
+            if log is not None:
+                log(
+                    f"  seed {seed} {family} dense: trained {study.train['epochs']} epochs "
+                    f"in {time.perf_counter() - start:.1f} s"
+                )
+            variants = {"dense": dense, CONTROL: clone(dense)}
+            for method, prune_fn in study.methods.items():
+                variants[method] = copy_ = clone(dense)
+                prune_fn(copy_, family, splits, context)
+            extra = None if study.extra is None else (lambda m, d=dense: study.extra(m, d))
+            retrain_and_measure(
+                variants,
+                splits,
+                shape,
+                family=family,
+                seed=seed,
+                records=records,
+                extra=extra,
+                log=log,
+                **study.retrain,
+            )
     rows = summarize(records)
     for r in rows:
-        r["dataset"] = dataset
-    title = header + "\n" + latency_note(repeats, x_time)
+        r["dataset"] = study.dataset
+    optimiser = study.train.get("optimizer", "sgd")
+    title = (
+        f"case study {study.name} (§{study.section}): {study.dataset}, {len(seeds)} seed(s), "
+        f"{backend}, "
+        f"dense {study.train['epochs']} epochs ({optimiser}),\nthen {study.retrain['epochs']} "
+        f"epochs for {CONTROL} and each method;\ndelta_pts vs {CONTROL} (equal budget), "
+        "accuracy on the test split"
+    )
     if verbose:
         print(format_study(rows, title))
-        if footer is not None:
-            print(footer(rows))
     if out is not None:
-        path = plot_study(rows, out, figure, title)
+        path = plot_study(
+            rows, out, study.figure, f"§{study.section} {study.name}, {study.dataset}"
+        )
         if verbose:
             print(f"plot: {path}")
     return rows
 
 
 def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
-    """Bar charts: accuracy (mean ± std over seeds) and non-zero parameters per (model, method)."""
+    """Accuracy change against the equal-budget control, and the size, per (model, method).
+
+    Horizontal bars, so that the labels never collide. The left panel starts
+    at the reference, the control ``dense+retrain`` (0 points); the test
+    accuracy of each model is written beside its bar. Error bars (sample std
+    over seeds) only when there are several seeds.
+    """
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['model']}\n{r['method']}" for r in rows]
-    acc = [100 * np.mean(r["accs"]) for r in rows]
-    err = [100 * np.std(r["accs"], ddof=1) if len(r["accs"]) > 1 else 0.0 for r in rows]
-    pos = np.arange(len(rows))
-    fig, (ax_acc, ax_nz) = plt.subplots(1, 2, figsize=(max(8, 1.6 * len(rows)), 3.8))
-    ax_acc.bar(pos, acc, yerr=err, capsize=3, color="tab:blue")
-    ax_acc.set(ylabel="test accuracy (%)", title="Accuracy (mean ± std over seeds)")
-    ax_acc.set_ylim(max(0.0, min(acc) - 10), 100)
-    ax_nz.bar(pos - 0.2, [r["params"] for r in rows], 0.4, label="parameters")
-    ax_nz.bar(pos + 0.2, [r["nonzeros"] for r in rows], 0.4, label="non-zeros")
-    ax_nz.set(ylabel="count", title="Size")
-    ax_nz.legend(fontsize=8)
-    for ax in (ax_acc, ax_nz):
-        ax.set_xticks(pos, labels, fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    seeds = rows[0]["seeds"]
+    shown = [r for r in rows if r["method"] != CONTROL]
+    labels = [f"{r['model']}: {r['method']}" for r in shown]
+    control = {r["model"]: r["accs"] for r in rows if r["method"] == CONTROL}
+    delta = [100 * (np.array(r["accs"]) - np.array(control[r["model"]])) for r in shown]
+    mean = [d.mean() for d in delta]
+    err = [d.std(ddof=1) if seeds > 1 else 0.0 for d in delta]
+    pos = np.arange(len(shown))[::-1]
+    height = 0.5 + 0.45 * len(shown)
+    fig, (ax, ax_nz) = plt.subplots(1, 2, figsize=(11, height + 1.3), layout="constrained")
+    ax.barh(pos, mean, xerr=err if seeds > 1 else None, capsize=3, color="tab:blue")
+    ax.axvline(0, color="k", lw=1)
+    for p, m, r in zip(pos, mean, shown, strict=True):
+        ax.annotate(f"{100 * r['acc_mean']:.1f}%", (m, p), xytext=(3 if m >= 0 else -3, 0),
+                    textcoords="offset points", va="center", ha="left" if m >= 0 else "right",
+                    fontsize=8)  # fmt: skip
+    lo, hi = min(0.0, *mean), max(0.0, *mean)
+    pad = 0.25 * (hi - lo) + 1
+    ax.set_xlim(lo - pad, hi + pad)
+    spread = "mean ± std over seeds" if seeds > 1 else "1 seed"
+    ax.set(
+        yticks=pos,
+        yticklabels=labels,
+        xlabel=f"test accuracy minus {CONTROL} (points; {spread})",
+        title="Accuracy vs the equal-budget control (labels: accuracy)\n0 = dense+retrain: "
+        + ", ".join(f"{m} {100 * np.mean(a):.1f}%" for m, a in control.items()),
+    )
+    ax_nz.barh(pos + 0.2, [r["params"] for r in shown], 0.4, label="parameters")
+    ax_nz.barh(pos - 0.2, [r["nonzeros"] for r in shown], 0.4, label="non-zeros")
+    ax_nz.set(yticks=pos, yticklabels=[], xlabel="count", title="Size of each model")
+    ax_nz.set_xlim(0, 1.45 * max(r["params"] for r in shown))  # room for the legend
+    ax_nz.legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"{title} ({spread})")
     return str(save_figure(fig, out, name))
 
 
 __all__ = [
     "COLUMNS",
     "CONTROL",
-    "add_latency",
+    "Study",
     "clone",
     "format_study",
-    "latency_note",
     "measure",
     "plot_study",
+    "retrain_and_measure",
+    "run_study",
     "summarize",
     "train_model",
     "weights_of",

@@ -51,14 +51,7 @@ from ..models import small_cnn
 from ..models_resnet import small_resnet
 from ..prune._checks import amount_to_count
 from ..prune.importance import lowest
-from .common import (
-    CONTROL,
-    clone,
-    finish_study,
-    retrain_and_measure,
-    train_model,
-    weights_of,
-)
+from .common import CONTROL, Study, run_study, weights_of
 
 SPARSITY = 0.8
 FILTER_FRACTION = 0.5
@@ -68,7 +61,6 @@ SETTINGS = {  # full run / quick run
 }
 CNN_CHANNELS = {"full": (16, 32), "quick": (8, 16)}
 RESNET_WIDTHS = {"full": (16, 32), "quick": (4, 8)}
-LATENCY_REPEATS = {"full": 20, "quick": 3}
 METHODS = ("dense", CONTROL, "magnitude 80%", "filters -50%")
 
 
@@ -117,6 +109,56 @@ def _cifar_splits(root: str, seed: int, limit: int | None) -> Splits:
     return Splits(*prep, (test[0].astype(np.float32).reshape(shape), test[1]))
 
 
+def image_study(
+    quick: bool = False,
+    *,
+    models: Sequence[str] = ("cnn", "resnet"),
+    cifar_root: str | None = None,
+    cifar_limit: int | None = 10000,
+) -> Study:
+    """The §7.1 study: what differs from the other case studies (:class:`~.common.Study`)."""
+    for family in models:
+        if family not in ("cnn", "resnet"):
+            raise ValueError(f"models must name 'cnn' and/or 'resnet', got {family!r}")
+    mode = "quick" if quick else "full"
+    cfg = SETTINGS[mode]
+    shape = (3, 32, 32) if cifar_root else (1, 8, 8)
+
+    def load(seed: int) -> tuple[Splits, dict]:
+        if cifar_root:
+            return _cifar_splits(cifar_root, seed, cifar_limit), {}
+        return digits_splits(seed, flatten=False), {}
+
+    def build(family: str, splits: Splits, context: dict, seed: int) -> nn.Module:
+        if family == "cnn":
+            return small_cnn(shape[0], 10, shape[1], channels=CNN_CHANNELS[mode], seed=seed)
+        return small_resnet(shape[0], 10, widths=RESNET_WIDTHS[mode], seed=seed)
+
+    def remove_filters(model: nn.Module, family: str, splits: Splits, context: dict) -> None:
+        if family == "cnn":
+            remove_cnn_filters(model, shape, FILTER_FRACTION)
+        else:
+            remove_resnet_filters(model, FILTER_FRACTION)
+
+    batch = {"batch_size": cfg["batch"]}
+    return Study(
+        section="7.1",
+        name="image",
+        dataset="CIFAR-10" if cifar_root else "digits 8x8",
+        families=tuple(models),
+        load=load,
+        build=build,
+        methods={
+            "magnitude 80%": lambda model, *_: magnitude_prune(model),
+            "filters -50%": remove_filters,
+        },
+        input_shape=lambda splits: shape,
+        train={"epochs": cfg["epochs"], "lr": cfg["lr"], **batch},
+        retrain={"epochs": cfg["retrain"], "lr": cfg["retrain_lr"], **batch},
+        figure="ch07_image.png",
+    )
+
+
 def run_image_study(
     seeds: Sequence[int] = (0, 1, 2),
     quick: bool = False,
@@ -145,7 +187,7 @@ def run_image_study(
     backend : {"numpy", "cupy"}, default "numpy"
         Where the models train and run (the data moves batch by batch).
     verbose : bool
-        Print the table.
+        Print one line per finished training, then the tables.
 
     Returns
     -------
@@ -162,79 +204,14 @@ def run_image_study(
 
     Book: §7.1.
     """
-    mode = "quick" if quick else "full"
-    cfg = SETTINGS[mode]
-    dataset = "CIFAR-10" if cifar_root else "digits 8x8"
-    shape = (3, 32, 32) if cifar_root else (1, 8, 8)
-    records: list[dict] = []
-    timed: dict[tuple[str, str], nn.Module] = {}
-    x_time = None
-    for family in models:
-        if family not in ("cnn", "resnet"):
-            raise ValueError(f"models must name 'cnn' and/or 'resnet', got {family!r}")
-    for seed in seeds:
-        if cifar_root:
-            splits = _cifar_splits(cifar_root, seed, cifar_limit)
-        else:
-            splits = digits_splits(seed, flatten=False)
-        for family in models:
-            if family == "cnn":
-                dense = small_cnn(shape[0], 10, shape[1], channels=CNN_CHANNELS[mode], seed=seed)
-            else:
-                dense = small_resnet(shape[0], 10, widths=RESNET_WIDTHS[mode], seed=seed)
-            dense.to(backend)
-            train_model(
-                dense,
-                splits.train,
-                None,
-                epochs=cfg["epochs"],
-                lr=cfg["lr"],
-                seed=seed,
-                batch_size=cfg["batch"],
-            )
-            variants = {"dense": dense, CONTROL: clone(dense)}
-            variants["magnitude 80%"] = magnitude_prune(clone(dense))
-            thin = clone(dense)
-            if family == "cnn":
-                remove_cnn_filters(thin, shape, FILTER_FRACTION)
-            else:
-                remove_resnet_filters(thin, FILTER_FRACTION)
-            variants["filters -50%"] = thin
-            retrain_and_measure(
-                variants,
-                splits,
-                shape,
-                family=family,
-                seed=seed,
-                records=records,
-                timed=timed if seed == seeds[0] else None,
-                epochs=cfg["retrain"],
-                lr=cfg["retrain_lr"],
-                batch_size=cfg["batch"],
-            )
-        if x_time is None:
-            x_time = splits.test[0][:256]
-    header = (
-        f"§7.1 image: {dataset}, {len(seeds)} seed(s), {backend}, dense {cfg['epochs']} epochs, "
-        f"then {cfg['retrain']} epochs for {CONTROL} and each method; "
-        f"delta_pts vs {CONTROL} (equal budget)"
-    )
-    return finish_study(
-        records,
-        timed,
-        x_time,
-        LATENCY_REPEATS[mode],
-        dataset=dataset,
-        header=header,
-        out=out,
-        figure="ch07_image.png",
-        verbose=verbose,
-    )
+    study = image_study(quick, models=models, cifar_root=cifar_root, cifar_limit=cifar_limit)
+    return run_study(study, seeds, out, backend=backend, verbose=verbose)
 
 
 __all__ = [
     "magnitude_prune",
     "remove_cnn_filters",
+    "image_study",
     "remove_resnet_filters",
     "run_image_study",
 ]

@@ -49,13 +49,7 @@ import numpy as np
 from .. import nn, prune
 from ..data.audio import load_fsdd, make_speech_commands
 from ..data.loader import Splits, train_val_test_split
-from .common import (
-    CONTROL,
-    clone,
-    finish_study,
-    retrain_and_measure,
-    train_model,
-)
+from .common import CONTROL, Study, run_study
 from .speech_model import SpeechClassifier
 
 SPARSITY = 0.8
@@ -66,7 +60,6 @@ SETTINGS = {  # full run / quick run
     "quick": {"samples": 300, "conv": 8, "hidden": 16, "epochs": 2, "retrain": 1},
 }
 LR, RETRAIN_LR, BATCH = 3e-3, 1e-3, 32
-LATENCY_REPEATS = {"full": 20, "quick": 3}
 METHODS = ("dense", CONTROL, "recurrent 80%", "hidden units -50%")
 
 
@@ -144,6 +137,34 @@ def recurrent_sparsity(model: nn.Module) -> dict[str, float]:
     return {"rnn_sparsity": zeros / sum(p.size for p in weights)}
 
 
+def speech_study(quick: bool = False, *, fsdd_root: str | None = None, cell: str = "gru") -> Study:
+    """The §7.3 study: what differs from the other case studies (:class:`~.common.Study`)."""
+    cfg = SETTINGS["quick" if quick else "full"]
+
+    def build(family: str, splits: Splits, context: dict, seed: int) -> nn.Module:
+        n_mels, classes = splits.train[0].shape[2], int(splits.train[1].max()) + 1
+        return speech_model(n_mels, classes, cfg["conv"], cfg["hidden"], seed, cell)
+
+    adam = {"optimizer": "adam", "batch_size": BATCH}
+    return Study(
+        section="7.3",
+        name="speech",
+        dataset="FSDD" if fsdd_root else f"synthetic speech (noise {NOISE_STD})",
+        families=(f"conv1d+{cell}",),
+        load=lambda seed: (speech_splits(seed, cfg["samples"], fsdd_root), {}),
+        build=build,
+        methods={
+            "recurrent 80%": lambda model, *_: prune_recurrent(model),
+            "hidden units -50%": lambda model, *_: remove_units(model),
+        },
+        input_shape=lambda splits: splits.train[0].shape[1:],  # (T, F)
+        train={"epochs": cfg["epochs"], "lr": LR, **adam},
+        retrain={"epochs": cfg["retrain"], "lr": RETRAIN_LR, **adam},
+        figure="ch07_speech.png",
+        extra=lambda model, dense: recurrent_sparsity(model),
+    )
+
+
 def run_speech_study(
     seeds: Sequence[int] = (0, 1, 2),
     quick: bool = False,
@@ -174,7 +195,7 @@ def run_speech_study(
     backend : {"numpy", "cupy"}, default "numpy"
         Where the models train and run (the data moves batch by batch).
     verbose : bool
-        Print the table.
+        Print one line per finished training, then the tables.
 
     Returns
     -------
@@ -189,73 +210,8 @@ def run_speech_study(
 
     Book: §7.3.
     """
-    mode = "quick" if quick else "full"
-    cfg = SETTINGS[mode]
-    dataset = "FSDD" if fsdd_root else f"synthetic speech (noise {NOISE_STD})"
-    family = f"conv1d+{cell}"
-    records: list[dict] = []
-    timed: dict[tuple[str, str], nn.Module] = {}
-    x_time = None
-    for seed in seeds:
-        splits = speech_splits(seed, cfg["samples"], fsdd_root)
-        shape = splits.train[0].shape[1:]  # (T, F)
-        classes = int(splits.train[1].max()) + 1
-        dense = speech_model(shape[1], classes, cfg["conv"], cfg["hidden"], seed, cell)
-        dense.to(backend)
-        train_model(
-            dense,
-            splits.train,
-            None,
-            epochs=cfg["epochs"],
-            lr=LR,
-            seed=seed,
-            optimizer="adam",
-            batch_size=BATCH,
-        )
-        thin = clone(dense)
-        remove_units(thin)
-        variants = {
-            "dense": dense,
-            CONTROL: clone(dense),
-            "recurrent 80%": prune_recurrent(clone(dense)),
-            "hidden units -50%": thin,
-        }
-        retrain_and_measure(
-            variants,
-            splits,
-            shape,
-            family=family,
-            seed=seed,
-            records=records,
-            timed=timed if seed == seeds[0] else None,
-            epochs=cfg["retrain"],
-            lr=RETRAIN_LR,
-            optimizer="adam",
-            batch_size=BATCH,
-            extra=recurrent_sparsity,
-        )
-        if x_time is None:
-            x_time = splits.test[0][:256]
-    header = (
-        f"§7.3 speech: {dataset}, {len(seeds)} seed(s), {backend}, dense {cfg['epochs']} epochs "
-        f"(Adam), then {cfg['retrain']} epochs for {CONTROL} and each method; "
-        f"delta_pts vs {CONTROL} (equal budget)"
-    )
-    return finish_study(
-        records,
-        timed,
-        x_time,
-        LATENCY_REPEATS[mode],
-        dataset=dataset,
-        header=header,
-        out=out,
-        figure="ch07_speech.png",
-        verbose=verbose,
-        footer=lambda rows: (
-            "recurrent-weight sparsity: "
-            + ", ".join(f"{r['method']} {r['rnn_sparsity']:.1%}" for r in rows)
-        ),
-    )
+    study = speech_study(quick, fsdd_root=fsdd_root, cell=cell)
+    return run_study(study, seeds, out, backend=backend, verbose=verbose)
 
 
 __all__ = [
@@ -265,5 +221,6 @@ __all__ = [
     "run_speech_study",
     "speech_model",
     "speech_splits",
+    "speech_study",
     "standardize_frames",
 ]

@@ -41,14 +41,7 @@ import numpy as np
 from .. import nn, prune
 from ..data.loader import Splits, train_val_test_split
 from ..data.text import Tokenizer, Vocabulary, make_text_classification, pad_batch, read_ag_news
-from .common import (
-    CONTROL,
-    clone,
-    finish_study,
-    retrain_and_measure,
-    train_model,
-    weights_of,
-)
+from .common import Study, run_study, weights_of
 from .text_model import TransformerClassifier
 
 SPARSITY = 0.8
@@ -60,7 +53,6 @@ SETTINGS = {  # full run / quick run
 MODEL = {"d_model": 32, "nhead": 4, "dim_feedforward": 64}
 LR, RETRAIN_LR, BATCH = 3e-3, 2e-3, 32
 AG_NEWS = {"train_limit": 8000, "max_len": 48, "vocab": 10000}
-LATENCY_REPEATS = {"full": 20, "quick": 3}
 METHODS = ("dense", "heads -50%", "magnitude 80%")
 
 
@@ -108,6 +100,48 @@ def head_count(model: nn.Module) -> int:
     return sum(layer.self_attn.num_heads for layer in model.encoder)
 
 
+def text_study(quick: bool = False, *, ag_news: str | None = None) -> Study:
+    """The §7.2 study: what differs from the other case studies (:class:`~.common.Study`)."""
+    cfg = SETTINGS["quick" if quick else "full"]
+
+    def load(seed: int) -> tuple[Splits, dict]:
+        splits, vocab = text_splits(seed, cfg["samples"], ag_news)
+        return splits, {"vocab": vocab}
+
+    def build(family: str, splits: Splits, context: dict, seed: int) -> nn.Module:
+        vocab = context["vocab"]
+        return TransformerClassifier(
+            len(vocab),
+            int(splits.train[1].max()) + 1,
+            num_layers=cfg["layers"],
+            max_len=max(splits.train[0].shape[1], 16),
+            pad_id=vocab.pad_id,
+            seed=seed,
+            **MODEL,
+        )
+
+    adam = {"lr": LR, "optimizer": "adam", "batch_size": BATCH}
+    return Study(
+        section="7.2",
+        name="text",
+        dataset="AG News" if ag_news else "synthetic order+negation",
+        families=(f"transformer-{cfg['layers']}L",),
+        load=load,
+        build=build,
+        methods={
+            "heads -50%": lambda model, family, splits, context: prune_half_heads(
+                model, splits.val
+            ),
+            "magnitude 80%": lambda model, *_: magnitude_prune_linear(model),
+        },
+        input_shape=lambda splits: (splits.train[0].shape[1],),
+        train={"epochs": cfg["epochs"], **adam},
+        retrain={"epochs": cfg["retrain"], **adam, "lr": RETRAIN_LR},
+        figure="ch07_text.png",
+        extra=lambda model, dense: {"heads": f"{head_count(model)}/{head_count(dense)}"},
+    )
+
+
 def run_text_study(
     seeds: Sequence[int] = (0, 1, 2),
     quick: bool = False,
@@ -136,7 +170,7 @@ def run_text_study(
     backend : {"numpy", "cupy"}, default "numpy"
         Where the models train and run (the data moves batch by batch).
     verbose : bool
-        Print the table.
+        Print one line per finished training, then the tables.
 
     Returns
     -------
@@ -151,77 +185,8 @@ def run_text_study(
 
     Book: §7.2.
     """
-    mode = "quick" if quick else "full"
-    cfg = SETTINGS[mode]
-    dataset = "AG News" if ag_news else "synthetic order+negation"
-    records: list[dict] = []
-    timed: dict[tuple[str, str], nn.Module] = {}
-    x_time = None
-    family = f"transformer-{cfg['layers']}L"
-    for seed in seeds:
-        splits, vocab = text_splits(seed, cfg["samples"], ag_news)
-        seq_len = splits.train[0].shape[1]
-        dense = TransformerClassifier(
-            len(vocab),
-            int(splits.train[1].max()) + 1,
-            num_layers=cfg["layers"],
-            max_len=max(seq_len, 16),
-            pad_id=vocab.pad_id,
-            seed=seed,
-            **MODEL,
-        ).to(backend)
-        train_model(
-            dense,
-            splits.train,
-            None,
-            epochs=cfg["epochs"],
-            lr=LR,
-            seed=seed,
-            optimizer="adam",
-            batch_size=BATCH,
-        )
-        heads_before = head_count(dense)
-        thin = clone(dense)
-        prune_half_heads(thin, splits.val)
-        variants = {
-            "dense": dense,
-            CONTROL: clone(dense),
-            "heads -50%": thin,
-            "magnitude 80%": magnitude_prune_linear(clone(dense)),
-        }
-        retrain_and_measure(
-            variants,
-            splits,
-            (seq_len,),
-            family=family,
-            seed=seed,
-            records=records,
-            timed=timed if seed == seeds[0] else None,
-            epochs=cfg["retrain"],
-            lr=RETRAIN_LR,
-            optimizer="adam",
-            batch_size=BATCH,
-            extra=lambda m, before=heads_before: {"heads": f"{head_count(m)}/{before}"},
-        )
-        if x_time is None:
-            x_time = splits.test[0][:256]
-    header = (
-        f"§7.2 text: {dataset}, {len(seeds)} seed(s), {backend}, dense {cfg['epochs']} epochs "
-        f"(Adam), then {cfg['retrain']} epochs for {CONTROL} and each method; "
-        f"delta_pts vs {CONTROL} (equal budget)"
-    )
-    return finish_study(
-        records,
-        timed,
-        x_time,
-        LATENCY_REPEATS[mode],
-        dataset=dataset,
-        header=header,
-        out=out,
-        figure="ch07_text.png",
-        verbose=verbose,
-        footer=lambda rows: "heads left: " + ", ".join(f"{r['method']} {r['heads']}" for r in rows),
-    )
+    return run_study(text_study(quick, ag_news=ag_news), seeds, out, backend=backend,
+                     verbose=verbose)  # fmt: skip
 
 
 __all__ = [
@@ -230,4 +195,5 @@ __all__ = [
     "prune_half_heads",
     "run_text_study",
     "text_splits",
+    "text_study",
 ]

@@ -12,9 +12,10 @@ deviation over seeds, prints a table, and writes to the output folder:
 * ``results.csv``: one row per run (and one ``dense`` row per seed);
 * ``summary.csv``: one row per (method, sparsity);
 * ``results.json``: the config, the library version, the rows and the summary;
-* ``accuracy_vs_sparsity.png``: test accuracy against the compression ratio
-  (log scale), one line per method with error bars of one standard deviation,
-  after and before retraining, the dense accuracy as a band.
+* ``accuracy_vs_sparsity.png``: test accuracy (%) against the achieved sparsity
+  (%), one line per method (display names) with error bars of one standard
+  deviation after retraining, and right after pruning on the full range; the
+  dense model and the equal-budget control ``dense_retrain`` as reference lines.
 
 The folder is checked before any work (not a file, writable), and a folder
 that already holds results is refused unless ``resume`` or ``overwrite`` is
@@ -165,59 +166,129 @@ def format_summary(summary: Sequence[dict[str, Any]], config: CompareConfig) -> 
     return format_table(table, formats=formats, title=title)
 
 
-def plot_summary(summary: Sequence[dict[str, Any]], out: str | os.PathLike) -> Path:
-    """Accuracy (after and before retraining) against the compression ratio, log x."""
+DISPLAY_NAMES = {  # the legend's names for the registered methods
+    "random": "random",
+    "global_magnitude": "global magnitude",
+    "layer_magnitude": "layer-wise magnitude",
+    "dense_retrain": "dense + retraining (same epochs)",
+    "gsp": "GSP |gradient|",
+    "taylor": "Taylor |g·w| (AGSP)",
+    "snip": "SNIP (at initialisation)",
+    "gsap": "GSAP",
+    "ista": "ISTA (proximal L1)",
+    "reweighted_l1": "reweighted L1",
+    "admm": "ADMM",
+    "slimming": "network slimming",
+}
+CONTROL = "dense_retrain"
+_ZOOM_POINTS = 8.0  # the left panel shows this many points below the best accuracy
+
+
+def display_name(method: str) -> str:
+    """The name shown in figures: ``global_magnitude`` -> ``global magnitude``."""
+    return DISPLAY_NAMES.get(method, method.replace("_", " "))
+
+
+def plot_summary(
+    summary: Sequence[dict[str, Any]],
+    out: str | os.PathLike,
+    config: CompareConfig | None = None,
+) -> Path:
+    """Test accuracy (%) against achieved sparsity (%): after retraining, and right after pruning.
+
+    Left: after retraining, mean ± std over seeds, on a range that shows the
+    differences (points more than ``_ZOOM_POINTS`` below the best are listed
+    under the panel); the dense model and the equal-budget control
+    (``dense_retrain``) as reference lines. Right: right after pruning, on the
+    full 0-100 % range, where collapses show (methods that prune at
+    initialisation, e.g. SNIP, have not been trained yet there: chance level).
+    The title names the data, the model and the seeds (``config``).
+    """
     use_agg()
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=False)
-    dense = [s for s in summary if s["method"] == "dense"]
-    for s in dense:
-        for ax in axes:
-            lo, hi = s["accuracy_mean"] - s["accuracy_std"], s["accuracy_mean"] + s["accuracy_std"]
-            ax.axhspan(lo, hi, color="0.85")
-            ax.axhline(s["accuracy_mean"], color="0.4", ls="--", lw=1, label="dense")
-    methods = list(dict.fromkeys(s["method"] for s in summary if s["method"] != "dense"))
-    ticks = sorted(
-        {
-            round(s["compression_ratio"], 1)
-            for s in summary
-            if s["method"] != "dense" and math.isfinite(s["compression_ratio"])
-        }
-    )
-    for method in methods:
+    fig, (ax, ax_before) = plt.subplots(1, 2, figsize=(13, 6), width_ratios=[3, 2])
+    refs = []
+    for s, style in [(s, "--") for s in summary if s["method"] == "dense"] + [
+        (s, ":") for s in summary if s["method"] == CONTROL
+    ][:1]:
+        mean, std = 100 * s["accuracy_mean"], 100 * s["accuracy_std"]
+        if s["method"] == CONTROL:  # one row per target; all the same model and budget
+            rows = [r for r in summary if r["method"] == CONTROL]
+            mean = 100 * float(np.mean([r["accuracy_mean"] for r in rows]))
+        label = f"{display_name(s['method'])}: {mean:.2f} %"
+        for a in (ax, ax_before):
+            a.axhspan(mean - std, mean + std, color="0.88", zorder=0)
+            a.axhline(mean, color="0.3", ls=style, lw=1.2, label=label)
+        refs.append(mean)
+    methods = [
+        m for m in dict.fromkeys(s["method"] for s in summary) if m not in ("dense", CONTROL)
+    ]
+    after_values, below = list(refs), []
+    for i, method in enumerate(methods):
         pts = sorted(
             (s for s in summary if s["method"] == method), key=lambda s: s["target_sparsity"]
         )
-        x = [s["compression_ratio"] for s in pts]
-        axes[0].errorbar(
-            x,
-            [s["accuracy_mean"] for s in pts],
-            yerr=[s["accuracy_std"] for s in pts],
-            marker="o",
-            ms=3,
-            capsize=2,
-            label=method,
+        x = [min(max(s["achieved_sparsity"], 1e-3), 1 - 1e-4) for s in pts]  # logit axis
+        y = [100 * s["accuracy_mean"] for s in pts]
+        after_values += y
+        style = dict(
+            marker="os^Dv<>pP*Xh"[i % 12], ms=5, color=f"C{i % 10}", label=display_name(method)
         )
-        axes[1].plot(x, [s["accuracy_before_retrain"] for s in pts], marker="o", ms=3, label=method)
-    for ax, title in zip(
-        axes,
-        ("after retraining (mean ± std over seeds)", "right after pruning (mean over seeds)"),
-        strict=True,
-    ):
-        ax.set_xscale("log")
-        if ticks:  # label the operating points themselves, not powers of ten
-            ax.set_xticks(ticks, [f"{t:.3g}x" for t in ticks])
-            ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set(
-            xlabel="compression ratio (parameters / non-zeros), log scale",
-            ylabel="test accuracy",
-            title=title,
+        ax.errorbar(x, y, yerr=[100 * s["accuracy_std"] for s in pts], capsize=2, **style)
+        ax_before.plot(x, [100 * s["accuracy_before_retrain"] for s in pts], **style)
+    top = max(after_values) if after_values else 100.0
+    low = [v for v in after_values if v >= top - _ZOOM_POINTS]
+    ax.set_ylim(min(low) - 1.0, top + 1.0)
+    for method in methods:
+        out_of_range = [
+            f"{100 * s['achieved_sparsity']:.0f} %: {100 * s['accuracy_mean']:.1f}"
+            for s in summary
+            if s["method"] == method and 100 * s["accuracy_mean"] < min(low) - 1.0
+        ]
+        if out_of_range:
+            below.append(f"{display_name(method)} ({', '.join(out_of_range)})")
+    if below:  # one line per method, in the empty lower-left corner, on white
+        ax.text(
+            0.01,
+            0.02,
+            "below this range:\n" + "\n".join(below),
+            transform=ax.transAxes,
+            fontsize=7,
+            va="bottom",
+            bbox=dict(facecolor="white", alpha=0.85, lw=0.5),
         )
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
+    ax_before.set_ylim(0, 100)
+    ax.set(
+        xlabel="achieved sparsity (% of weights zero, logit scale)",
+        ylabel="test accuracy (%)",
+        title="after retraining (mean ± std over seeds)",
+    )
+    ax_before.set(
+        xlabel="achieved sparsity (% of weights zero, logit scale)",
+        ylabel="test accuracy (%)",
+        title="right after pruning, before retraining\n"
+        "(SNIP prunes at initialisation: untrained there)",
+    )
+    ticks = sorted({s["target_sparsity"] for s in summary if 0 < s["target_sparsity"] < 1})
+    for a in (ax, ax_before):
+        a.grid(True, alpha=0.3)
+        a.set_xscale("logit")  # spreads 90-98 % where the methods part
+        if ticks:
+            a.set_xticks(ticks, [f"{100 * t:g} %" for t in ticks])
+            a.xaxis.set_minor_formatter(NullFormatter())
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, ncol=4, loc="lower center")  # both panels
+    if config is not None:
+        seeds = ", ".join(map(str, config.seeds))
+        fig.suptitle(
+            f"{config.dataset} · {config.model} · seeds {seeds} · {config.train_epochs} dense + "
+            f"{config.retrain_epochs} retraining epochs: test accuracy against sparsity"
+        )
+    else:
+        fig.suptitle("Test accuracy against sparsity")
+    fig.tight_layout(rect=(0, 0.04 + 0.03 * math.ceil(len(labels) / 4), 1, 1))
     return save_figure(fig, out, "accuracy_vs_sparsity.png")
 
 
@@ -472,7 +543,7 @@ def compare(
         ),
     )
     if summary:
-        files["plot"] = lambda d: plot_summary(summary, d)
+        files["plot"] = lambda d: plot_summary(summary, d, config)
     paths = {"runs": out / RUNS_FILE, **_write_final(out, files)}
     if summary:
         print(format_summary(summary, config))

@@ -250,3 +250,21 @@ def layer_magnitude(ctx: RunContext) -> None:
     """
     prune.to_sparsity(ctx.model, ctx.sparsity, scope="layer")
     ctx.retrain()
+
+
+# ---------------------------------------------------------------- control
+@register(
+    "dense_retrain",
+    summary="control: the dense model, unpruned, trained for the same extra epochs",
+)
+def dense_retrain(ctx: RunContext) -> None:
+    """The equal-budget control: no pruning, the same ``retrain_epochs`` of training.
+
+    Every pruned model gets ``train_epochs + retrain_epochs`` of training; the
+    dense row only ``train_epochs``. This row gives the dense model the same
+    total, so that what the extra epochs add is not credited to pruning. It
+    ignores the target sparsity (its achieved sparsity is 0).
+
+    Book: §3.3 (comparing methods at equal training budget)
+    """
+    ctx.retrain()

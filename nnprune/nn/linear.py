@@ -74,6 +74,8 @@ class Linear(Module):
         self.weight.grad += d2.T @ x2
         if self.bias is not None:
             self.bias.grad += d2.sum(axis=0)
+        if not self.input_requires_grad:  # see Module: PyTorch's x.requires_grad = False
+            return None
         return dout @ self.weight.data
 
     def extra_repr(self) -> str:

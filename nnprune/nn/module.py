@@ -77,7 +77,20 @@ class Module:
     (``self.register_buffer("running_mean", arr)``) and sub-modules
     (``self.fc1 = Linear(...)``) as attributes, and implement
     :meth:`forward` and :meth:`backward`.
+
+    Attributes
+    ----------
+    input_requires_grad : bool, default True
+        PyTorch's ``x.requires_grad`` for this module's input. When False, a
+        layer that can skip the input gradient dL/dx (``Linear``,
+        ``Conv2d``) still adds its parameter gradients but returns ``None``
+        from :meth:`backward`. Set it on a whole ``Sequential``: the flag then
+        goes to its leading layers up to the first with parameters, the only
+        ones whose input gradient nobody reads. :func:`nnprune.train.fit` sets
+        it for the run, as PyTorch never computes the data's gradient.
     """
+
+    input_requires_grad: bool = True
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -489,10 +502,35 @@ class Sequential(Module):
             x = m(x)
         return x
 
+    @property
+    def input_requires_grad(self) -> bool:  # noqa: D102 (documented in Module)
+        return self.__dict__.get("_input_requires_grad", True)
+
+    @input_requires_grad.setter
+    def input_requires_grad(self, value: bool) -> None:
+        object.__setattr__(self, "_input_requires_grad", bool(value))
+        for m in self._modules.values():  # the leading layers, up to the first with parameters
+            m.input_requires_grad = bool(value)
+            if next(m.parameters(), None) is not None:
+                break
+
     def backward(self, dout: Any) -> Any:
-        """Run the layers' backward passes in reverse order."""
-        for m in reversed(list(self._modules.values())):
-            dout = m.backward(dout)
+        """Run the layers' backward passes in reverse order.
+
+        Returns ``None`` when a layer skipped its input gradient
+        (``input_requires_grad = False``) and no earlier layer has parameters.
+        """
+        mods = list(self._modules.values())
+        for i in range(len(mods) - 1, -1, -1):
+            dout = mods[i].backward(dout)
+            if dout is None:
+                if any(next(m.parameters(), None) is not None for m in mods[:i]):
+                    raise RuntimeError(
+                        f"layer {i} of Sequential returned no input gradient "
+                        "(input_requires_grad=False) but earlier layers have parameters; "
+                        "set input_requires_grad on the Sequential, not on a middle layer"
+                    )
+                return None
         return dout
 
     def __len__(self) -> int:

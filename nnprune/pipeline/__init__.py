@@ -1,9 +1,11 @@
-"""Pruning pipelines: schedules, prune-retrain loops, lottery tickets, sensitivity (§5).
+"""Pruning pipelines: schedules, prune-retrain loops, lottery tickets, sensitivity (§5),
+dynamic sparse training (§8.2).
 
 Book: §5.1–5.3, §8.
 """
 
 from ._select import CRITERIA, SCOPES, prunable_names, select, weight_sparsity
+from .dynamic import SET, DynamicSparsity, RigL, update_mask
 from .gradual import GradualPruning
 from .loop import (
     STEPS,
@@ -39,13 +41,16 @@ __all__ = [
     "STEPS",
     "ConstantSparsity",
     "ControlResult",
+    "DynamicSparsity",
     "GradualPruning",
     "LotteryResult",
     "LotteryRound",
     "PipelineResult",
     "PolynomialDecay",
     "PruningSchedule",
+    "RigL",
     "RoundResult",
+    "SET",
     "decide",
     "evaluate",
     "forward_backward",
@@ -62,6 +67,7 @@ __all__ = [
     "sparsity_sweep",
     "threshold_sweep",
     "update",
+    "update_mask",
     "weight_sparsity",
     "write_csv",
 ]

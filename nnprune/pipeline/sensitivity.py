@@ -108,20 +108,34 @@ def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
     return _write_csv(path, rows)
 
 
+def _dense_line(ax: Any, dense: float | None) -> None:
+    if dense is not None:
+        ax.axhline(100 * dense, color="k", ls="--", lw=1, label=f"dense {100 * dense:.2f}%")
+
+
 def plot_sensitivity(
-    rows: Sequence[dict[str, Any]], out_dir: str | os.PathLike, name: str = "sensitivity.png"
+    rows: Sequence[dict[str, Any]],
+    out_dir: str | os.PathLike,
+    name: str = "sensitivity.png",
+    dense: float | None = None,
 ) -> Path:
-    """One accuracy-vs-sparsity curve per layer; saved as ``out_dir/name``."""
+    """One validation-accuracy-vs-sparsity curve per layer; saved as ``out_dir/name``.
+
+    ``dense``: the unpruned model's validation accuracy, drawn as a dashed reference.
+    """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    _dense_line(ax, dense)
     for layer in dict.fromkeys(r["layer"] for r in rows):
-        pts = [(r["sparsity"], r["accuracy"]) for r in rows if r["layer"] == layer]
-        ax.plot(*zip(*pts, strict=True), marker="o", label=layer)
-    ax.set(xlabel="sparsity of this layer only", ylabel="validation accuracy",
-           title="Per-layer sensitivity (no retraining)")  # fmt: skip
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+        pts = [(100 * r["sparsity"], 100 * r["accuracy"]) for r in rows if r["layer"] == layer]
+        ax.plot(*zip(*pts, strict=True), marker="o", label=f"only {layer} pruned")
+    ax.set(
+        xlabel="sparsity of this layer only (%)",
+        ylabel="validation accuracy (%)",
+        title="Per-layer sensitivity, one-shot, no retraining",
+    )
+    ax.legend(fontsize=8, loc="lower left")
     return save_figure(fig, out_dir, name)
 
 
@@ -130,14 +144,25 @@ def plot_sweep(
     out_dir: str | os.PathLike,
     name: str = "sweep.png",
     label: str = "",
+    dense: float | None = None,
 ) -> Path:
-    """Accuracy against achieved sparsity for sweep rows; saved as ``out_dir/name``."""
+    """Validation accuracy against achieved sparsity for sweep rows; saved as ``out_dir/name``.
+
+    Rows of :func:`threshold_sweep` get each point labelled with its ``q``;
+    ``dense`` (the unpruned validation accuracy) is drawn as a dashed reference.
+    """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    ax.plot([r["sparsity"] for r in rows], [r["accuracy"] for r in rows], marker="o")
-    ax.set(xlabel="achieved weight sparsity", ylabel="validation accuracy", title=label)
-    fig.tight_layout()
+    fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    _dense_line(ax, dense)
+    x = [100 * r["sparsity"] for r in rows]
+    y = [100 * r["accuracy"] for r in rows]
+    ax.plot(x, y, marker="o", label="pruned, one-shot")
+    for r, xi, yi in zip(rows, x, y, strict=True):
+        if "q" in r:
+            ax.annotate(f"q={r['q']:g}", (xi, yi), xytext=(4, 4), textcoords="offset points")
+    ax.set(xlabel="achieved weight sparsity (%)", ylabel="validation accuracy (%)", title=label)
+    ax.legend(fontsize=8, loc="lower left")
     return save_figure(fig, out_dir, name)
 
 

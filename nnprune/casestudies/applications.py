@@ -1,0 +1,161 @@
+r"""The demonstrations of book §6 (pruning in image, language and speech models) for its lesson.
+
+Each function trains one small model of its family, prunes it the way that
+family allows, and returns what it measured; accuracies are on the test split,
+measured right after pruning, *without* retraining (chapter 7 retrains):
+
+* :func:`cnn_filters` (§6.1): half the filters of every convolution of a
+  plain CNN removed *physically* (the next layer's inputs go too);
+* :func:`resnet_channels` (§6.1): the channel groups that a ResNet's residual
+  additions couple, then half of the channels inside every block and of every
+  group removed;
+* :func:`transformer_heads` (§6.2): head importance (Michel et al. 2019, the
+  mean :math:`|\partial L/\partial \xi_h|` of a gate on each head), then the
+  lower half of the heads removed (``q/k/v_proj`` rows, ``out_proj`` columns);
+  :func:`plot_head_importance` draws the scores and marks the removed heads;
+* :func:`gru_recurrent` (§6.3): 80% of a GRU's recurrent weights set to zero by
+  magnitude; they stay zero through an optimiser step, and the CSR bytes shrink.
+
+Book: §6.1–6.3.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import nn, optim, prune
+from .._atomic import save_figure
+from ..backend import get_backend, to_backend, to_numpy
+from ..data import digits_splits
+from ..metrics import model_bytes
+from ..models import small_cnn
+from ..models_resnet import small_resnet
+from ..train import evaluate
+from .common import train_model
+from .speech import prune_recurrent, speech_model, speech_splits
+from .text import text_splits
+from .text_model import TransformerClassifier
+
+FRACTION = 0.5
+
+
+def accuracy(model: nn.Module, data: tuple) -> float:
+    """Test accuracy (eval mode)."""
+    return evaluate(model, nn.CrossEntropyLoss(), data)[1]
+
+
+def _row(model: str, change: str, params: tuple[int, int], acc: tuple[float, float]) -> dict:
+    return {
+        "model": model,
+        "change": change,
+        "params": f"{params[0]:,} -> {params[1]:,}",
+        "test_acc": f"{acc[0]:.1%} -> {acc[1]:.1%}",
+        "acc_before": acc[0],
+        "acc_after": acc[1],
+    }
+
+
+def cnn_filters(seed: int, epochs: int, backend: str = "numpy") -> dict:
+    """§6.1: a CNN 16-32 on the digits loses half the filters of each convolution."""
+    data = digits_splits(seed, flatten=False)
+    cnn = small_cnn(1, 10, 8, channels=(16, 32), seed=seed).to(backend)
+    train_model(cnn, data.train, None, epochs=epochs, lr=0.05, seed=seed)
+    before = (cnn.num_parameters(), accuracy(cnn, data.test))
+    for conv in [m for m in cnn.modules() if isinstance(m, nn.Conv2d)]:
+        prune.prune_units(cnn, conv, FRACTION, "l1", input_shape=(1, 8, 8))
+    widths = [m.out_channels for m in cnn.modules() if isinstance(m, nn.Conv2d)]
+    after = (cnn.num_parameters(), accuracy(cnn, data.test))
+    return {"row": _row("CNN 16-32", f"filters -50% -> {widths}", *zip(before, after, strict=True)),
+            "widths": widths, "model": cnn}  # fmt: skip
+
+
+def resnet_channels(seed: int, epochs: int, backend: str = "numpy") -> dict:
+    """§6.1: the channel groups of ``small_resnet(16, 32)``, then half of every channel set."""
+    data = digits_splits(seed, flatten=False)
+    res = small_resnet(1, 10, widths=(16, 32), seed=seed).to(backend)
+    train_model(res, data.train, None, epochs=epochs, lr=0.05, seed=seed)
+    before = (res.num_parameters(), accuracy(res, data.test))
+    groups = prune.channel_groups(res)
+    for name, block in res.named_children():
+        if isinstance(block, nn.BasicBlock):
+            prune.prune_block_inner(res, name, FRACTION)
+    for g in prune.channel_groups(res):
+        if g.prunable:
+            scores = prune.coupled_channel_scores(res, g.name)
+            prune.prune_coupled_channels(res, g.name, np.argsort(scores)[: g.channels // 2])
+    after = (res.num_parameters(), accuracy(res, data.test))
+    row = _row("ResNet 16-32", "inner + coupled channels -50%", *zip(before, after, strict=True))
+    return {"row": row, "groups": groups, "model": res}
+
+
+def transformer_heads(seed: int, epochs: int, samples: int, backend: str = "numpy") -> dict:
+    """§6.2: score the heads of a 2-layer Transformer, then remove the lower half globally."""
+    data, vocab = text_splits(seed, samples, None)
+    model = TransformerClassifier(len(vocab), 4, num_layers=2, pad_id=vocab.pad_id, seed=seed)
+    model.to(backend)
+    train_model(model, data.train, None, epochs=epochs, lr=3e-3, seed=seed, optimizer="adam",
+                batch_size=32)  # fmt: skip
+    before = (model.num_parameters(), accuracy(model, data.test))
+    scores = prune.head_importance(model, nn.CrossEntropyLoss(), data.val, batch_size=1)
+    removed = prune.prune_heads(model, scores, FRACTION, scope="global")
+    after = (model.num_parameters(), accuracy(model, data.test))
+    row = _row("Transformer 2L", "heads -50%", *zip(before, after, strict=True))
+    return {"row": row, "scores": scores, "removed": removed, "model": model}
+
+
+def gru_recurrent(seed: int, epochs: int, samples: int, sparsity: float = 0.8,
+                  backend: str = "numpy") -> dict:  # fmt: skip
+    """§6.3: ``sparsity`` of a GRU's recurrent weights; the zeros survive one Adam step."""
+    data = speech_splits(seed, samples, None)
+    model = speech_model(data.train[0].shape[2], 10, 16, 48, seed).to(backend)
+    train_model(model, data.train, None, epochs=epochs, lr=3e-3, seed=seed, optimizer="adam",
+                batch_size=32)  # fmt: skip
+    before = (model_bytes(model, "csr"), accuracy(model, data.test))
+    prune_recurrent(model, sparsity)
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    model.forward(to_backend(data.train[0][:32], backend))
+    model.backward(get_backend(backend).ones((32, 10), np.float32))
+    opt.step()
+    zeros = float((to_numpy(model.rnn.weight_hh_l0.data) == 0).mean())
+    after = (model_bytes(model, "csr"), accuracy(model, data.test))
+    row = {
+        "model": "Conv1d+GRU",
+        "change": f"recurrent weights {sparsity:.0%} zero",
+        "params": f"CSR {before[0] / 1000:.1f} kB -> {after[0] / 1000:.1f} kB",
+        "test_acc": f"{before[1]:.1%} -> {after[1]:.1%}",
+        "acc_before": before[1],
+        "acc_after": after[1],
+    }
+    return {"row": row, "zeros_after_step": zeros, "model": model}
+
+
+def plot_head_importance(scores: dict[str, Any], removed: dict[str, Any], out: str) -> str:
+    """Heat map of head importance per layer; removed heads crossed out; ``out/ch06_...png``."""
+    import matplotlib.pyplot as plt
+
+    matrix = np.stack([to_numpy(s) for s in scores.values()])
+    layers, heads = matrix.shape
+    fig, ax = plt.subplots(figsize=(1.3 * heads + 2.5, 0.9 * layers + 1.6), layout="constrained")
+    im = ax.imshow(matrix, cmap="viridis")
+    for i, name in enumerate(scores):
+        for h in removed.get(name, ()):
+            ax.plot(h, i, "x", color="red", ms=14, mew=2.5)
+    ax.plot([], [], "x", color="red", ms=8, mew=2, label="removed (lowest half, global)")
+    ax.set_xticks(range(heads), [f"head {h}" for h in range(heads)])
+    ax.set_yticks(range(layers), list(scores))
+    ax.set(xlabel="attention head", ylabel="encoder layer",
+           title="Head importance (Michel et al. 2019), synthetic text task")  # fmt: skip
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), fontsize=8, frameon=False)
+    fig.colorbar(im, ax=ax, label="importance: mean |dL/d gate|")
+    return str(save_figure(fig, out, "ch06_head_importance.png"))
+
+
+__all__ = [
+    "cnn_filters",
+    "gru_recurrent",
+    "plot_head_importance",
+    "resnet_channels",
+    "transformer_heads",
+]

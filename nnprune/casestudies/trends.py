@@ -1,0 +1,440 @@
+r"""The studies of book §8 (summary and outlook) that the chapter-8 lesson calls, with their plots.
+
+All on the digits MLP 64-300-100-10 (:func:`nnprune.models.mlp`), each a
+function that trains, measures and returns rows (and a figure path):
+
+* §8.1 trends: :func:`nm_vs_unstructured`, :func:`nm_bytes`, :func:`forward_time`
+  (2:4 sparsity, Mishra et al. 2021), :func:`gradual_vs_one_shot` (Zhu & Gupta
+  2017), :func:`lottery` (Frankle & Carbin 2019, rewinding of Frankle et al. 2020);
+* §8.2 future directions: :func:`dynamic_vs_static` (dynamic sparse training,
+  SET and RigL, :mod:`nnprune.pipeline.dynamic`, against static pruning at the
+  same sparsity and budget) and :func:`surviving_inputs` (interpretability: which
+  input pixels keep connections);
+* §8.3 industrial outlook: :func:`shrunk_copy` (the structured alternative);
+  the lesson measures the files with :func:`nnprune.export.costs.export_costs`
+  and the latency with :func:`forward_time`.
+
+Book: §8.1–8.3.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import nn, optim, prune
+from .._atomic import save_figure
+from ..backend import to_backend, to_numpy
+from ..metrics.latency import compare_latency
+from ..models import mlp
+from ..pipeline import (
+    SET,
+    GradualPruning,
+    PolynomialDecay,
+    RigL,
+    decide,
+    evaluate,
+    lottery_ticket,
+    random_reinit_control,
+    retrain,
+    weight_sparsity,
+)
+from ..sparse import sparse_nbytes, to_sparse
+from ..train import fit
+
+MLP_SIZES = (64, 300, 100, 10)
+LR, MOMENTUM, LR_FACTOR = 0.05, 0.9, 0.1  # retrain at 1/10 of the rate (Han et al.)
+NM_LAYERS = ("0.weight", "2.weight")  # the hidden layers; the 10-way output stays dense
+BATCH_SIZE = 64
+PERCENT = ("sparsity", "masked", "zeros", "test_pruned", "test_retrained")
+FORMATS = {k: "{:.2%}" for k in (*PERCENT, "val_accuracy", "test_accuracy")}
+FORMATS |= {"ms_forward": "{:.3f}", "vs_dense": "{:.2f}x", "kB_disk": "{:.1f}"}
+Build = Callable[[int], nn.Module]
+
+
+def build_mlp(seed: int, backend: str = "numpy") -> nn.Module:
+    """The chapter's MLP 64-300-100-10, seeded, on ``backend``."""
+    model = mlp(MLP_SIZES, seed=seed)
+    return model if backend == "numpy" else model.to(backend)
+
+
+def _steps(splits: Any, epochs: int) -> int:
+    return epochs * -(-len(splits.train[1]) // BATCH_SIZE)
+
+
+# --------------------------------------------------------------------------- §8.1
+
+
+def nm_vs_unstructured(state: dict, splits: Any, epochs: int, seed: int, build: Build) -> dict:
+    """2:4 and unstructured 50% on the hidden layers, both retrained the same way (test split)."""
+    rows, models = [], {}
+    for method in ("2:4 (N:M)", "unstructured 50%"):
+        model = build(seed)
+        model.load_state_dict(state)
+        if method.startswith("2:4"):
+            for name in NM_LAYERS:
+                prune.nm_structured(model.get_submodule(name.split(".")[0]), "weight", 2, 4)
+        else:
+            decide(model, 0.5, "magnitude", "global", NM_LAYERS)
+        acc_pruned = evaluate(model, splits.test)[1]
+        retrain(model, splits, epochs, LR * LR_FACTOR, momentum=MOMENTUM, seed=seed)
+        rows.append(
+            {
+                "method": method,
+                "sparsity": weight_sparsity(model, NM_LAYERS),
+                "test_pruned": acc_pruned,
+                "test_retrained": evaluate(model, splits.test)[1],
+            }
+        )
+        models[method] = model
+    return {"rows": rows, "models": models}
+
+
+def nm_bytes(models: dict[str, nn.Module]) -> list[dict]:
+    """Bytes of the hidden weights: dense float32, 2:4 (values + 2-bit indices), CSR."""
+    weights = {
+        m: [to_numpy(dict(models[m].named_parameters())[n].data) for n in NM_LAYERS] for m in models
+    }
+    dense = sum(w.size * w.itemsize for w in weights["2:4 (N:M)"])
+    # 2:4 keeps 2 of every 4 values; each kept value needs its position 0..3 in the group: 2 bits
+    kept = sum(int(np.count_nonzero(w)) for w in weights["2:4 (N:M)"])
+    nm = kept * 4 + (kept * 2 + 7) // 8
+    csr = sum(sparse_nbytes(to_sparse(w)) for w in weights["unstructured 50%"])
+    return [
+        {"format": "dense float32", "bytes": dense, "vs_dense": 1.0},
+        {"format": "2:4 values + 2-bit indices", "bytes": nm, "vs_dense": nm / dense},
+        {"format": "CSR, unstructured 50%", "bytes": csr, "vs_dense": csr / dense},
+    ]
+
+
+def forward_time(models: dict[str, nn.Module], X: Any, repeats: int = 30) -> list[dict]:
+    """Interleaved median forward time of ``models`` on a batch ``X`` (8 copies of the test set).
+
+    The first model is timed twice under two names; the difference between
+    its two medians is the timing noise of this machine, printed as a row.
+    """
+    X = to_backend(np.repeat(to_numpy(X), 8, axis=0), next(iter(models.values())).backend)
+    first = next(iter(models))
+    timed = {first: models[first], f"{first} (timed again: noise)": models[first]}
+    timed |= {k: v for k, v in models.items() if k != first}
+    times = compare_latency(timed, X, repeats=repeats)
+    base = times[first]
+    return [
+        {"model": name, "batch": len(X), "ms_forward": 1000 * t, "vs_dense": base / t}
+        for name, t in times.items()
+    ]
+
+
+def gradual_vs_one_shot(
+    splits: Any, epochs: int, sparsity: float, seed: int, build: Build, out: str
+) -> dict:
+    """The same epochs, pruned gradually during training (cubic) or once halfway (test split)."""
+    steps_per_epoch = -(-len(splits.train[1]) // BATCH_SIZE)
+    frequency = 10
+    begin = steps_per_epoch  # one dense epoch first
+    end = begin + frequency * ((int(0.6 * epochs * steps_per_epoch) - begin) // frequency)
+    schedule = PolynomialDecay(0.0, sparsity, begin, end, power=3, frequency=frequency)
+    callback = GradualPruning(schedule)
+    model = build(seed)
+    retrain(model, splits, epochs, LR, momentum=MOMENTUM, seed=seed, callbacks=[callback])
+    rows = [
+        {
+            "schedule": "gradual (cubic)",
+            "epochs": f"{epochs}, pruning steps {begin}-{end}",
+            "sparsity": weight_sparsity(model),
+            "test_accuracy": evaluate(model, splits.test)[1],
+        }
+    ]
+    model = build(seed)
+    dense_epochs = epochs // 2
+    retrain(model, splits, dense_epochs, LR, momentum=MOMENTUM, seed=seed)
+    decide(model, sparsity, "magnitude", "global")
+    retrain(model, splits, epochs - dense_epochs, LR * LR_FACTOR, momentum=MOMENTUM, seed=seed)
+    rows.append(
+        {
+            "schedule": "one-shot + retrain",
+            "epochs": f"{dense_epochs} dense + {epochs - dense_epochs} at lr x {LR_FACTOR}",
+            "sparsity": weight_sparsity(model),
+            "test_accuracy": evaluate(model, splits.test)[1],
+        }
+    )
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
+    t = np.arange(epochs * steps_per_epoch)
+    ax.plot(t, [100 * schedule.sparsity(int(s)) for s in t], label="target $s_t$ (cubic)")
+    hist = np.array(callback.history_)
+    ax.plot(hist[:, 0], 100 * hist[:, 2], "o", ms=3, label="achieved at pruning steps")
+    ax.set(
+        xlabel="optimiser step (batches of 64)",
+        ylabel="weight sparsity (%)",
+        title=f"Zhu & Gupta gradual pruning to {sparsity:.0%}, digits MLP",
+    )
+    ax.legend(loc="lower right")
+    figure = save_figure(fig, out, "ch08_gradual_schedule.png")
+    return {"rows": rows, "history": callback.history_, "figure": str(figure)}
+
+
+def lottery(
+    splits: Any, sparsity: float, epochs: int, rounds: int, seed: int, build: Build, out: str
+) -> dict:
+    """Rewinding to theta_0 (k=0) and theta_1 (k=1), and the random re-initialisation control."""
+    tickets, rows = {}, []
+    for k in (0, 1):
+        res = lottery_ticket(
+            build,
+            splits,
+            final_sparsity=sparsity,
+            rounds=rounds,
+            epochs=epochs,
+            lr=LR,
+            momentum=MOMENTUM,
+            rewind_epoch=k,
+            seed=seed,
+        )
+        tickets[k] = res
+        # round 0 (the dense run) and the round-1 masks are the same for every k
+        rows += [
+            {"run": "dense" if r["round"] == 0 else f"ticket, rewind k={k}", **r}
+            for r in res.table()
+            if k == 0 or r["round"] > 0
+        ]
+    masks = [t.rounds[-1].masks for t in tickets.values()]
+    same = all(np.array_equal(masks[0][n], masks[1][n]) for n in masks[0])
+    for k, m in enumerate(masks[:1] if same else masks):
+        ctrl = random_reinit_control(
+            build, m, splits, epochs=epochs, lr=LR, momentum=MOMENTUM, seed=seed + 1
+        )
+        rows.append(
+            {
+                "run": "random re-init, " + ("same masks" if same else f"k={k} masks"),
+                "round": rounds,
+                "sparsity": ctrl.sparsity,
+                "val_accuracy": ctrl.val_accuracy,
+                "test_accuracy": ctrl.test_accuracy,
+            }
+        )
+    return {"rows": rows, "tickets": tickets, "figure": _plot_lottery(rows, out)}
+
+
+def _plot_lottery(rows: list[dict], out: str) -> str:
+    import matplotlib.pyplot as plt
+
+    runs = list(dict.fromkeys(r["run"] for r in rows if r["run"] != "dense"))
+    dense = next(r for r in rows if r["run"] == "dense")
+    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    ax.axhline(100 * dense["test_accuracy"], color="k", ls="--", lw=1, label="dense (round 0)")
+    markers = ("o", "s", "x", "^")
+    for i, run in enumerate(runs):  # side by side: equal sparsities would hide each other
+        pts = sorted((r["round"], r["test_accuracy"]) for r in rows if r["run"] == run)
+        x = np.array([p[0] for p in pts]) + 0.12 * (i - (len(runs) - 1) / 2)
+        ax.plot(x, [100 * p[1] for p in pts], markers[i % 4] + "-", label=run)
+    rounds = sorted({r["round"] for r in rows if r["round"] > 0})
+    spars = {r["round"]: r["sparsity"] for r in rows}
+    ax.set_xticks(rounds, [f"round {k}\n{100 * spars[k]:.0f}% sparse" for k in rounds])
+    ax.set_xlim(min(rounds) - 0.5, max(rounds) + 0.5)
+    ax.set(
+        xlabel="pruning round (weight sparsity after it)",
+        ylabel="test accuracy (%)",
+        title="Lottery tickets with rewinding, digits MLP (runs side by side)",
+    )
+    ax.legend(fontsize=8, loc="lower left")
+    return str(save_figure(fig, out, "ch08_lottery.png"))
+
+
+# --------------------------------------------------------------------------- §8.2
+
+
+class _ValCurve:
+    """Records validation accuracy after every epoch (``fit`` already computes it)."""
+
+    def __init__(self) -> None:
+        self.acc: list[float] = []
+
+    def on_epoch_end(self, epoch: int, history: Any) -> None:
+        self.acc.append(history.val_accuracy[-1])
+
+
+def _train(model: nn.Module, splits: Any, epochs: int, lr: float, seed: int, callbacks=()) -> list:
+    curve = _ValCurve()
+    opt = optim.SGD(model.parameters(), lr=lr, momentum=MOMENTUM)
+    fit(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        splits.train,
+        splits.val,
+        epochs=epochs,
+        batch_size=BATCH_SIZE,
+        seed=seed,
+        callbacks=[*callbacks, curve],
+        progress=False,
+    )
+    return curve.acc
+
+
+def dynamic_vs_static(
+    splits: Any,
+    epochs: int,
+    sparsity: float,
+    seed: int,
+    build: Build,
+    out: str,
+    *,
+    update_every: int = 20,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """SET and RigL against static sparse training, all at ``sparsity`` for ``epochs`` epochs.
+
+    Every method prunes the same weights (all ``Linear`` weights, each layer
+    to ``sparsity``) and trains ``epochs`` epochs of SGD + momentum in total:
+
+    * ``dense``: no pruning (the reference);
+    * ``static random``: a random mask from the start, never changed;
+    * ``static magnitude``: dense for half the epochs, layer-wise magnitude
+      pruning, masked retraining for the other half at lr x 0.1;
+    * ``SET`` / ``RigL``: a random mask from the start, pruned and regrown
+      every ``update_every`` steps (:mod:`nnprune.pipeline.dynamic`).
+
+    Returns ``rows`` (val and test accuracy, sparsity), per-epoch ``curves``
+    of validation accuracy, the DST ``history`` and the trained ``models``.
+    """
+    steps = _steps(splits, epochs)
+    rows, curves, models, history = [], {}, {}, {}
+    for method in ("dense", "static random", "static magnitude", "SET", "RigL"):
+        model = build(seed)
+        if method == "static magnitude":
+            half = epochs // 2
+            curve = _train(model, splits, half, LR, seed)
+            prune.to_sparsity(model, sparsity, scope="layer")
+            curve += _train(model, splits, epochs - half, LR * LR_FACTOR, seed + 1)
+        else:
+            cbs = []
+            if method == "static random":
+                # the same random start as SET and RigL, never updated
+                cbs = [SET(model, sparsity, total_steps=steps, stop_fraction=0.0, seed=seed)]
+            elif method in ("SET", "RigL"):
+                make = SET if method == "SET" else RigL
+                cbs = [
+                    make(model, sparsity, total_steps=steps, update_every=update_every, seed=seed)
+                ]
+            curve = _train(model, splits, epochs, LR, seed, cbs)
+            if method in ("SET", "RigL"):
+                history[method] = cbs[0].history_
+        curves[method], models[method] = curve, model
+        masks = [t.param.mask for t in model.prunable_parameters()]
+        n = sum(t.param.size for t in model.prunable_parameters())
+        rows.append(
+            {
+                "method": method,
+                "masked": 0.0 if masks[0] is None else 1 - sum(int(m.sum()) for m in masks) / n,
+                "zeros": weight_sparsity(model),
+                "val_accuracy": evaluate(model, splits.val)[1],
+                "test_accuracy": evaluate(model, splits.test)[1],
+            }
+        )
+        log(
+            f"  trained {method:<16} {epochs} epochs, test accuracy {rows[-1]['test_accuracy']:.2%}"
+        )
+    figure = _plot_dynamic(curves, history, sparsity, out)
+    return {"rows": rows, "curves": curves, "history": history, "models": models, "figure": figure}
+
+
+def _plot_dynamic(curves: dict, history: dict, sparsity: float, out: str) -> str:
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax_moved) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for method, curve in curves.items():
+        style = {"color": "k", "ls": "--"} if method == "dense" else {}
+        label = f"{method} (dense first half)" if method == "static magnitude" else method
+        ax.plot(np.arange(1, len(curve) + 1), [100 * a for a in curve], label=label, **style)
+    lo = min(min(c) for c in curves.values())
+    ax.set_ylim(max(0, 100 * lo - 2), 100)
+    ax.set(
+        xlabel="epoch",
+        ylabel="validation accuracy (%)",
+        title=f"Sparse training at {sparsity:.0%}, digits MLP (y from {max(0, 100 * lo - 2):.0f}%)",
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    for method, hist in history.items():
+        ax_moved.plot(
+            [h["step"] for h in hist], [h["moved"] for h in hist], "o-", ms=3, label=method
+        )
+    ax_moved.set(
+        xlabel="optimiser step",
+        ylabel="connections regrown per update",
+        title="Prune-and-regrow updates (RigL: cosine decay)",
+    )
+    ax_moved.legend(fontsize=8)
+    return str(save_figure(fig, out, "ch08_dynamic_sparse_training.png"))
+
+
+def surviving_inputs(models: dict[str, nn.Module], splits: Any, out: str) -> dict:
+    """Interpretability: how many first-layer connections each of the 64 input pixels keeps.
+
+    Returns ``kept`` (``{method: (8, 8) counts}``), ``constant`` (pixels with
+    zero spread in the training set: they carry no information) and the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    kept = {
+        m: (to_numpy(model[0].weight.data) != 0).sum(axis=0).reshape(8, 8)
+        for m, model in models.items()
+    }
+    spread = splits.train[0].std(axis=0).reshape(8, 8)
+    constant = spread < 1e-6
+    fig, axes = plt.subplots(
+        1, len(kept) + 1, figsize=(3 * (len(kept) + 1), 3.3), layout="constrained"
+    )
+    axes[0].imshow(splits.train[0][0].reshape(8, 8), cmap="gray_r")
+    label = f"a training digit (label {splits.train[1][0]})"
+    axes[0].set_title(f"{label}\nx = pixel constant in training", fontsize=9)
+    top = max(int(k.max()) for k in kept.values())
+    for ax, (method, k) in zip(axes[1:], kept.items(), strict=True):
+        im = ax.imshow(k, cmap="viridis", vmin=0, vmax=top)
+        ax.set_title(f"{method}\nkept connections per pixel", fontsize=9)
+    for ax in axes:
+        ys, xs = np.nonzero(constant)
+        ax.plot(xs, ys, "rx", ms=6)
+        ax.set_xticks(range(0, 8, 2))
+        ax.set_yticks(range(0, 8, 2))
+        ax.set(xlabel="pixel column", ylabel="pixel row")
+    fig.colorbar(im, ax=axes[1:], label=f"kept connections to layer 0 (of {MLP_SIZES[1]})")
+    fig.suptitle("Which input pixels survive pruning (8x8 digits, first layer)")
+    figure = save_figure(fig, out, "ch08_surviving_inputs.png")
+    return {"kept": kept, "constant": constant, "figure": str(figure)}
+
+
+# --------------------------------------------------------------------------- §8.3
+
+
+def shrunk_copy(dense: nn.Module, splits: Any, seed: int, retrain_epochs: int) -> nn.Module:
+    """A copy of ``dense`` with half of each hidden layer's units removed physically, retrained.
+
+    Lowest L1 norm first (:func:`nnprune.prune.prune_units`), then ``retrain_epochs``
+    at lr x 0.1: the structured alternative to a sparse model, a smaller dense one.
+    """
+    shrunk = copy.deepcopy(dense)
+    for layer in ("0", "2"):
+        prune.prune_units(shrunk, layer, 0.5, "l1")
+    retrain(shrunk, splits, retrain_epochs, LR * LR_FACTOR, momentum=MOMENTUM, seed=seed)
+    return shrunk
+
+
+__all__ = [
+    "FORMATS",
+    "MLP_SIZES",
+    "NM_LAYERS",
+    "build_mlp",
+    "dynamic_vs_static",
+    "forward_time",
+    "gradual_vs_one_shot",
+    "lottery",
+    "nm_bytes",
+    "nm_vs_unstructured",
+    "shrunk_copy",
+    "surviving_inputs",
+]

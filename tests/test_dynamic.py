@@ -1,0 +1,133 @@
+"""Dynamic sparse training (SET, RigL): fixed sparsity, zero-started growth, the grow rules."""
+
+import numpy as np
+import pytest
+
+from nnprune import nn, optim
+from nnprune.models import mlp
+from nnprune.pipeline import SET, DynamicSparsity, RigL, update_mask
+from nnprune.train import fit
+
+SIZES = (8, 16, 12, 3)
+
+
+def data(rng, n=96):
+    X = rng.standard_normal((n, SIZES[0])).astype(np.float32)
+    return X, (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 1)
+
+
+def weights(model):
+    return {t.name: t.param for t in model.prunable_parameters()}
+
+
+class Spy:
+    """Runs after the DST callback: records (step, masks, data) at every step."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_step_end(self, step, model):
+        self.seen.append({n: (p.mask.copy(), p.data.copy()) for n, p in weights(model).items()})
+
+
+@pytest.mark.parametrize("make", [SET, RigL])
+def test_sparsity_exactly_constant_and_grown_weights_start_at_zero(make, rng):
+    model = mlp(SIZES, seed=0)
+    train = data(rng)
+    steps = 4 * 3  # 4 epochs of 96 / 32 batches
+    cb = make(model, 0.75, total_steps=steps, update_every=2, seed=3)
+    kept = {n: int(p.mask.sum()) for n, p in weights(model).items()}
+    assert kept == {n: p.size - round(0.75 * p.size) for n, p in weights(model).items()}
+    spy = Spy()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loss = nn.CrossEntropyLoss()
+    fit(
+        model,
+        loss,
+        opt,
+        train,
+        epochs=4,
+        batch_size=32,
+        seed=0,
+        callbacks=[cb, spy],
+        progress=False,
+    )
+    assert len(cb.history_) >= 2 and cb.history_[0]["moved"] > 0
+    for after in spy.seen:
+        for name, (mask, w) in after.items():
+            assert int(mask.sum()) == kept[name]  # the sparsity never changes
+            assert np.all(w[~mask] == 0)  # the mask invariant
+    # grown at an update: inactive before it, active after it, and exactly zero then
+    grown_any = False
+    for h in cb.history_:
+        before, after = spy.seen[h["step"] - 1], spy.seen[h["step"]]
+        for name in after:
+            grown = after[name][0] & ~before[name][0]
+            grown_any |= bool(grown.any())
+            assert np.all(after[name][1][grown] == 0)
+    assert grown_any
+    assert all(h["sparsity"] == pytest.approx(0.75, abs=0.01) for h in cb.history_)
+
+
+def test_update_mask_drops_smallest_and_rigl_grows_largest_gradient(rng):
+    w = rng.standard_normal(40)
+    mask = rng.random(40) < 0.5
+    w[~mask] = 0
+    g = rng.standard_normal(40)
+    new = update_mask(w, mask, 0.3, np.abs(g))
+    k = int(0.3 * mask.sum())
+    # brute force: the k active entries of smallest |w| go
+    active = sorted(np.flatnonzero(mask), key=lambda i: (abs(w[i]), i))
+    dropped = set(active[:k])
+    # the k largest |g| among the entries inactive after the drop come in
+    candidates = [i for i in range(40) if not mask[i] or i in dropped]
+    grown = set(sorted(candidates, key=lambda i: (-abs(g[i]), i))[:k])
+    expected = (set(np.flatnonzero(mask)) - dropped) | grown
+    assert set(np.flatnonzero(new)) == expected
+    assert new.sum() == mask.sum()
+
+
+def test_set_regrowth_follows_the_seed(rng):
+    w = rng.standard_normal(200)
+    mask = rng.random(200) < 0.3
+    w[~mask] = 0
+    a, b, c = (update_mask(w, mask, 0.5, None, seed=s) for s in (7, 7, 8))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    # the drop is the same whatever the seed: only the random regrowth differs
+    kept = mask & a & c
+    assert kept.sum() >= mask.sum() - int(0.5 * mask.sum())
+    # the same seed gives the same initial masks and the same history of moves
+    masks = []
+    for _ in range(2):
+        model = mlp(SIZES, seed=0)
+        SET(model, 0.5, total_steps=10, seed=5)
+        masks.append([p.mask.copy() for p in weights(model).values()])
+    for m0, m1 in zip(*masks, strict=True):
+        np.testing.assert_array_equal(m0, m1)
+
+
+def test_fraction_schedules():
+    model = mlp(SIZES, seed=0)
+    rigl = RigL(model, 0.5, total_steps=1000, update_fraction=0.4)
+    assert rigl.stop_step == 750
+    assert rigl.fraction(0) == pytest.approx(0.4)
+    assert rigl.fraction(375) == pytest.approx(0.2)
+    assert rigl.fraction(750) == 0.0 and rigl.fraction(999) == 0.0
+    s = SET(mlp(SIZES, seed=0), 0.5, total_steps=1000, update_fraction=0.3)
+    assert s.fraction(10) == s.fraction(990) == pytest.approx(0.3)
+
+
+def test_layers_leave_others_dense_and_bad_arguments():
+    model = mlp(SIZES, seed=0)
+    RigL(model, 0.5, total_steps=10, layers=["0.weight"])
+    params = weights(model)
+    assert params["0.weight"].mask is not None and params["4.weight"].mask is None
+    with pytest.raises(ValueError, match="grow must be one of"):
+        DynamicSparsity(mlp(SIZES, seed=0), 0.5, total_steps=10, grow="magnitude")
+    with pytest.raises(ValueError, match=r"sparsity must be in \[0, 1\), got 1.5"):
+        SET(mlp(SIZES, seed=0), 1.5, total_steps=10)
+    with pytest.raises(ValueError, match=r"update_fraction must be in \(0, 1\], got 0"):
+        SET(mlp(SIZES, seed=0), 0.5, total_steps=10, update_fraction=0)
+    with pytest.raises(ValueError, match="total_steps must be a positive integer, got 0"):
+        RigL(mlp(SIZES, seed=0), 0.5, total_steps=0)

@@ -185,7 +185,7 @@ def test_a_failure_while_writing_keeps_the_old_files_together(tmp_path, monkeypa
     old = {p.name: p.read_bytes() for p in out.iterdir() if p.name != RUNS_FILE}
     assert set(old) == {"results.csv", "summary.csv", "results.json", "accuracy_vs_sparsity.png"}
 
-    def broken_plot(summary, folder):
+    def broken_plot(summary, folder, *args):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(compare_module, "plot_summary", broken_plot)

@@ -199,9 +199,7 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
             if key in ("hidden", "channels"):
                 for i, width in enumerate(value):
                     if not 1 <= width <= MAX_WIDTH:
-                        raise ValueError(
-                            f"{name}[{i}] must be in [1, {MAX_WIDTH}], got {width}"
-                        )
+                        raise ValueError(f"{name}[{i}] must be in [1, {MAX_WIDTH}], got {width}")
             elif len(set(value)) != len(value):
                 raise ValueError(f"{name} has duplicates: {list(value)}")
         elif key == "batchnorm":

@@ -58,6 +58,19 @@ import numpy as np
 from ..backend import backend_of, get_xp, to_backend
 
 
+def zero_pruned(array: Any, mask: Any) -> None:
+    """Set ``array[~mask]`` to exactly +0.0 in place, by selection (see ``apply_mask``).
+
+    Also used by the optimisers to clear their state (momentum, Adam's moments)
+    where a parameter is pruned.
+    """
+    xp = get_xp(array)
+    bits = array.view(f"i{array.itemsize}")  # the same memory, as integers
+    keep = mask.astype(bits.dtype)  # 1 = kept, 0 = pruned
+    xp.negative(keep, out=keep)  # -1 = all bits set, 0 = none
+    xp.bitwise_and(bits, keep, out=bits)
+
+
 class Parameter:
     """A trainable array with ``grad``, an optional pruning ``mask`` and flags.
 
@@ -154,13 +167,8 @@ class Parameter:
         Each kept entry is AND-ed with all ones, each pruned entry with all
         zeros, the bit pattern of +0.0. The ``data`` getter calls it on every read.
         """
-        if self._mask is None:
-            return
-        xp = get_xp(self._data)
-        bits = self._data.view(f"i{self._data.itemsize}")  # the same memory, as integers
-        keep = self._mask.astype(bits.dtype)  # 1 = kept, 0 = pruned
-        xp.negative(keep, out=keep)  # -1 = all bits set, 0 = none
-        xp.bitwise_and(bits, keep, out=bits)
+        if self._mask is not None:
+            zero_pruned(self._data, self._mask)
 
     # ------------------------------------------------------------- utilities
     @property

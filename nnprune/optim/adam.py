@@ -31,9 +31,9 @@ class Adam(Optimizer):
     stochastic optimization", ICLR; :math:`\epsilon` is added after the bias
     correction, as in PyTorch). ``weight_decay`` here is an L2 penalty added
     to the gradient, so Adam rescales it like the gradient; :class:`AdamW`
-    decouples it. The base class masks :math:`g_t`, re-applies the mask to
-    :math:`w_t` and zeroes ``exp_avg`` (:math:`m`) and ``exp_avg_sq``
-    (:math:`v`) where pruned.
+    decouples it. The base class masks :math:`g_t` and zeroes ``exp_avg``
+    (:math:`m`) and ``exp_avg_sq`` (:math:`v`) where pruned; ``Parameter.data``
+    reads every pruned entry of :math:`w_t` as zero.
 
     Parameters
     ----------

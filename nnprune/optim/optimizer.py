@@ -44,7 +44,7 @@ from typing import Any
 
 from ..backend import backend_of, get_xp, to_backend
 from ..checks import check_nonnegative
-from ..nn.parameter import Parameter
+from ..nn.parameter import Parameter, zero_pruned
 
 ParamsLike = Iterable[Parameter] | Iterable[dict[str, Any]]
 
@@ -177,8 +177,8 @@ class Optimizer:
                 self._update(p, grad, state, group)
                 if p.mask is not None:
                     for value in state.values():
-                        if _is_array(value):
-                            value[~p.mask] = 0
+                        if _is_array(value) and value.shape == p.mask.shape:
+                            zero_pruned(value, p.mask)
 
     def _update(
         self, param: Parameter, grad: Any, state: dict[str, Any], group: dict[str, Any]

@@ -33,8 +33,8 @@ class SGD(Optimizer):
     importance of initialization and momentum in deep learning", ICML): the
     learning rate multiplies the buffer rather than each gradient, and the
     Nesterov variant looks ahead along the buffer. The base class masks
-    :math:`g_t`, re-applies the mask to :math:`w_t` and zeroes :math:`b_t`
-    where pruned, so a pruned weight stays exactly zero.
+    :math:`g_t` and zeroes :math:`b_t` where pruned, and ``Parameter.data``
+    reads every pruned entry as zero, so a pruned weight stays exactly zero.
 
     Parameters
     ----------

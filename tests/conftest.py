@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,43 @@ def load_script() -> Callable[[str, str], ModuleType]:
 
 
 _LESSON_RUNS: dict[tuple[str, ...], tuple[dict, str]] = {}
+LESSON_FIGURES: dict[tuple[str, ...], list[tuple[str, list[str]]]] = {}
+
+
+@contextlib.contextmanager
+def _checking_figures(found: list[tuple[str, list[str]]]):
+    """Record ``(file name, figure_problems(fig))`` for every figure nnprune saves meanwhile.
+
+    Every plotting module imports ``save_figure`` by name, so each module already
+    imported is patched, and ``nnprune._atomic`` itself for the ones imported later.
+    """
+    import sys
+
+    from nnprune import _atomic
+    from nnprune.plots import figure_problems
+
+    original = _atomic.save_figure
+
+    def save_and_check(fig, out_dir, name, *args, **kwargs):
+        found.append((name, figure_problems(fig)))
+        return original(fig, out_dir, name, *args, **kwargs)
+
+    patched = [
+        m
+        for m in list(sys.modules.values())
+        if getattr(m, "__name__", "").startswith("nnprune")
+        and getattr(m, "save_figure", None) is original
+    ]
+    for module in patched:
+        module.save_figure = save_and_check
+    try:
+        yield
+    finally:
+        for module in patched:
+            module.save_figure = original
+        for module in list(sys.modules.values()):  # imported during the run
+            if getattr(module, "save_figure", None) is save_and_check:
+                module.save_figure = original
 
 
 def run_lesson_quick(name: str, out: Path, *args: str) -> tuple[dict, str]:
@@ -45,8 +83,9 @@ def run_lesson_quick(name: str, out: Path, *args: str) -> tuple[dict, str]:
 
     Returns the lesson's globals and its captured stdout. Each (name, args) runs
     once per session: the chapter tests and ``test_lessons.py`` share the run.
+    ``LESSON_FIGURES[(name, *args)]`` lists the figures it saved, each with what
+    ``nnprune.plots.figure_problems`` found wrong in it.
     """
-    import contextlib
     import io
     import runpy
     import sys
@@ -57,12 +96,14 @@ def run_lesson_quick(name: str, out: Path, *args: str) -> tuple[dict, str]:
         buffer = io.StringIO()
         old_argv = sys.argv
         sys.argv = argv
+        figures: list[tuple[str, list[str]]] = []
         try:
-            with contextlib.redirect_stdout(buffer):
+            with contextlib.redirect_stdout(buffer), _checking_figures(figures):
                 env = runpy.run_path(argv[0], run_name="__main__")
         finally:
             sys.argv = old_argv
         _LESSON_RUNS[key] = (env, buffer.getvalue())
+        LESSON_FIGURES[key] = figures
     return _LESSON_RUNS[key]
 
 

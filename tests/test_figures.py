@@ -141,3 +141,18 @@ def test_compare_figure_is_readable_and_uses_display_names(caught, tmp_path):
     assert any(label.startswith("dense + retraining") for label in labels)
     assert fig.axes[0].get_ylim()[0] > 50  # the collapse does not squeeze the others
     assert "below this range" in " ".join(t.get_text() for t in fig.axes[0].texts)
+
+
+LESSONS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "chapters").glob("*.py"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", LESSONS)
+def test_every_figure_a_quick_lesson_saves_is_readable(stem, run_lesson):
+    from conftest import LESSON_FIGURES
+
+    run_lesson(stem)  # cached: shared with the chapter tests
+    figures = LESSON_FIGURES[(stem,)]
+    assert figures, f"{stem} saved no figure"
+    bad = {name: problems for name, problems in figures if problems}
+    assert not bad, f"{stem}: {bad}"

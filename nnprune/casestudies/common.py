@@ -392,13 +392,20 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
     ax.set(
         yticks=pos,
         yticklabels=labels,
+        ylabel="model: pruning method",
         xlabel=f"test accuracy minus {CONTROL} (points; {spread})",
         title="Accuracy vs the equal-budget control (labels: accuracy)\n0 = dense+retrain: "
         + ", ".join(f"{m} {100 * np.mean(a):.1f}%" for m, a in control.items()),
     )
     ax_nz.barh(pos + 0.2, [r["params"] for r in shown], 0.4, label="parameters")
     ax_nz.barh(pos - 0.2, [r["nonzeros"] for r in shown], 0.4, label="non-zeros")
-    ax_nz.set(yticks=pos, yticklabels=[], xlabel="count", title="Size of each model")
+    ax_nz.set(
+        yticks=pos,
+        yticklabels=[],
+        ylabel="model: pruning method (as left)",
+        xlabel="number of weights",
+        title="Size of each model",
+    )
     ax_nz.set_xlim(0, 1.45 * max(r["params"] for r in shown))  # room for the legend
     ax_nz.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"{title} ({spread})")

@@ -356,9 +356,9 @@ def _plot_dynamic(curves: dict, history: dict, sparsity: float, out: str) -> str
     ax.set(
         xlabel="epoch",
         ylabel="validation accuracy (%)",
-        title=f"Sparse training at {sparsity:.0%}, digits MLP (y from {max(0, 100 * lo - 2):.0f}%)",
+        title=f"Sparse training at {sparsity:.0%} per layer, digits MLP",
     )
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.18), ncol=3)
     for method, hist in history.items():
         ax_moved.plot(
             [h["step"] for h in hist], [h["moved"] for h in hist], "o-", ms=3, label=method
@@ -368,7 +368,7 @@ def _plot_dynamic(curves: dict, history: dict, sparsity: float, out: str) -> str
         ylabel="connections regrown per update",
         title="Prune-and-regrow updates (RigL: cosine decay)",
     )
-    ax_moved.legend(fontsize=8)
+    ax_moved.legend(fontsize=8, loc="upper right")
     return str(save_figure(fig, out, "ch08_dynamic_sparse_training.png"))
 
 

@@ -111,14 +111,19 @@ def admm_residual(rows: Sequence[dict[str, Any]], out: str | Path) -> Path:
     """ADMM's primal residual ``||W - Z||`` per iteration, one line per target sparsity."""
     use_agg()
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for r in rows:
         it = np.arange(1, len(r["residuals"]) + 1)
         ax.semilogy(it, r["residuals"], "o-", label=f"sparsity {r['sparsity']:.0%}")
     ax.set(
-        xlabel="ADMM iteration", ylabel="primal residual ||W - Z|| (log)", title="ADMM convergence"
+        xlabel="ADMM iteration",
+        ylabel="primal residual ||W - Z|| (log scale)",
+        title="ADMM convergence, digits MLP",
     )
+    ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))  # 0.5, 1, 2: no 2x10^0
+    ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
     ax.set_xticks(np.arange(1, max(len(r["residuals"]) for r in rows) + 1))
     ax.legend(fontsize=8)
     fig.tight_layout()

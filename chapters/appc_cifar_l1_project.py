@@ -22,10 +22,8 @@ Besides the options below: --cifar-root DIR (CIFAR-10 batches, binary or python)
 
 import argparse
 import sys
-import textwrap
 
 from nnprune.casestudies import l1_project as project
-from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.metrics import model_size
 from nnprune.report import format_table
@@ -37,7 +35,7 @@ more.add_argument("--limit", type=int, default=0)
 opts, rest = more.parse_known_args([] if "ipykernel" in sys.modules else sys.argv[1:])
 lesson = start(__doc__, "figures/appc", argv=rest)
 kw = dict(batch_size=project.BATCH_SIZE, seed=lesson.seed, progress=None, backend=lesson.backend)
-say = lambda text: print(textwrap.fill(text, 100, subsequent_indent="  "))  # noqa: E731
+say = lesson.say
 lesson.section("C", "the book's CIFAR-10 L1 project, run and corrected")
 
 # %% [markdown]
@@ -107,6 +105,7 @@ print(format_table(prune_rows, None, project.FORMATS, f"global magnitude pruning
 # Sentences computed from this run's numbers.
 
 # %%
+lesson.part("What we measured")
 by = {(r["method"], r["lam"]): r for r in l1_rows}
 lam = project.PRUNE_LAM if project.PRUNE_LAM in lams else lams[0]
 sub, ista = by["subgradient", lam], by["ista", lam]
@@ -133,9 +132,10 @@ say(
 # The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
-for ex in (e for e in EXERCISES if e.chapter == "appc"):
-    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
-print("More to try:")
-print("  - Add momentum 0.9 to the ISTA run: are the zeros still exact? (see nnprune.algorithms)")
-print("  - Run on real CIFAR-10 with --cifar-root DIR --limit 5000: does the ranking hold?")
+lesson.try_this(
+    "appc",
+    [
+        "Add momentum 0.9 to the ISTA run: are the zeros still exact? (see nnprune.algorithms)",
+        "Run on real CIFAR-10 with --cifar-root DIR --limit 5000: does the ranking hold?",
+    ],
+)

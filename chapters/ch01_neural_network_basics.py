@@ -14,7 +14,6 @@ import numpy as np
 
 from nnprune import nn, optim
 from nnprune.data import digits_splits
-from nnprune.exercises.registry import EXERCISES
 from nnprune.gradcheck import gradcheck
 from nnprune.lesson import start
 from nnprune.models import mlp, small_cnn
@@ -115,6 +114,7 @@ print(f"learning curves: {figure}")
 # The sentences below are computed from the numbers above.
 
 # %%
+lesson.part("What we measured")
 mlp_row, cnn_row = results
 gap = 100 * (mlp_row["test accuracy"] - cnn_row["test accuracy"])
 print(
@@ -126,13 +126,13 @@ print(
 
 # %% [markdown]
 # ## Try this
-# * Run with `--seed 1` and `--seed 2`: how much do the accuracies move between seeds?
-# * Halve the MLP's hidden layers, `mlp((64, 150, 50, 10))`: what does it cost in points?
-# * The graded exercises of this chapter: copy them with `nnprune exercises init work/`,
-#   solve one, then check it with `nnprune check <id> --path work/`.
+# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-print("\nGraded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
-for ex in EXERCISES:
-    if ex.id.startswith("ch1."):
-        print(f"  {ex.id:<22} §{ex.section}  {ex.title}")
+lesson.try_this(
+    "ch1",
+    [
+        "Run with `--seed 1` and `--seed 2`: how much do the accuracies move between seeds?",
+        "Halve the MLP's hidden layers, `mlp((64, 150, 50, 10))`: what does it cost in points?",
+    ],
+)

@@ -14,7 +14,6 @@ import numpy as np
 
 from nnprune import metrics, nn, optim, prune
 from nnprune.data import digits_splits
-from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.models import mlp
 from nnprune.plots import basics as plots
@@ -132,6 +131,7 @@ print(
 # Computed from the numbers above.
 
 # %%
+lesson.part("What we measured")
 csr = next(r for r in bytes_rows if r["format"] == "csr")
 small, large = timing[0], timing[-1]
 print(
@@ -144,14 +144,14 @@ print(
 
 # %% [markdown]
 # ## Try this
-# * Set `SPARSITY = 0.5`: at what sparsity does CSR stop saving bytes?
-# * Replace `scope="global"` by `scope="layer"`: which layer loses most, and what happens
-#   to the dead neurons?
-# * The graded exercises of this chapter: copy them with `nnprune exercises init work/`,
-#   solve one, then check it with `nnprune check <id> --path work/`.
+# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-print("\nGraded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
-for ex in EXERCISES:
-    if ex.id.startswith("ch2."):
-        print(f"  {ex.id:<22} §{ex.section}  {ex.title}")
+lesson.try_this(
+    "ch2",
+    [
+        "Set `SPARSITY = 0.5`: at what sparsity does CSR stop saving bytes?",
+        'Replace `scope="global"` by `scope="layer"`: which layer loses most, and what '
+        "happens to the dead neurons?",
+    ],
+)

@@ -17,7 +17,6 @@ import numpy as np
 
 from nnprune import nn, optim, prune
 from nnprune.data import digits_splits
-from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.models import mlp, small_cnn
 from nnprune.plots.methods import accuracy_and_speed
@@ -158,6 +157,7 @@ for title, (net, data, points) in networks.items():
 # Computed from the MLP's table above (and the CNN's, in a full run).
 
 # %%
+lesson.part("What we measured")
 for slug, res in results.items():
     rows = res["rows"]
     ctrl = next(r for r in rows if r["method"] == study.CONTROL)
@@ -178,13 +178,13 @@ for slug, res in results.items():
 
 # %% [markdown]
 # ## Try this
-# * Give every method `RETRAIN_EPOCHS = 10`: which gap to dense closes, which does not?
-# * Add `"layer-wise magnitude": (0.98,)` to `POINTS`: where does layer-wise pruning break?
-# * The graded exercises of this chapter: copy them with `nnprune exercises init work/`,
-#   solve one, then check it with `nnprune check <id> --path work/`.
+# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-print("\nGraded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
-for ex in EXERCISES:
-    if ex.id.startswith("ch3."):
-        print(f"  {ex.id:<22} §{ex.section}  {ex.title}")
+lesson.try_this(
+    "ch3",
+    [
+        "Give every method `RETRAIN_EPOCHS = 10`: which gap to dense closes, which does not?",
+        'Add `"layer-wise magnitude": (0.98,)` to `POINTS`: where does layer-wise pruning break?',
+    ],
+)

@@ -13,7 +13,6 @@
 from nnprune import nn, optim
 from nnprune.algorithms import lambda_path
 from nnprune.data import digits_splits
-from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.models import mlp
 from nnprune.plots import optimisation as plots
@@ -157,6 +156,7 @@ print(
 # Computed from the numbers above.
 
 # %%
+lesson.part("What we measured")
 top = max(L1_LAMS)
 at_top = {r["method"]: r for r in path if r["lam"] == top}
 vs = ", ".join(f"{r['vs one-shot']:+.2f} points at {r['sparsity']:.0%}" for r in admm)
@@ -170,13 +170,13 @@ print(
 
 # %% [markdown]
 # ## Try this
-# * Raise `PATH_EPOCHS`: does the subgradient ever reach exact zeros?
-# * Set `ADMM["rho"]` ten times smaller: how does the residual figure change?
-# * The graded exercises of this chapter: copy them with `nnprune exercises init work/`,
-#   solve one, then check it with `nnprune check <id> --path work/`.
+# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-print("\nGraded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
-for ex in EXERCISES:
-    if ex.id.startswith("ch4."):
-        print(f"  {ex.id:<22} §{ex.section}  {ex.title}")
+lesson.try_this(
+    "ch4",
+    [
+        "Raise `PATH_EPOCHS`: does the subgradient ever reach exact zeros?",
+        'Set `ADMM["rho"]` ten times smaller: how does the residual figure change?',
+    ],
+)

@@ -18,7 +18,6 @@ Usage::
 """
 
 import copy
-import textwrap
 
 import numpy as np
 
@@ -26,7 +25,6 @@ from nnprune import optim
 from nnprune.backend import to_numpy
 from nnprune.casestudies import pruning_loop
 from nnprune.data import digits_splits
-from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.models import mlp
 from nnprune.pipeline import (
@@ -50,7 +48,7 @@ LR, MOMENTUM, LR_FACTOR = 0.05, 0.9, 0.1  # Han et al.: retrain at 1/10 of the t
 RETRAIN = lesson.pick(full=3, quick=1)  # retraining epochs per round
 SPARSITIES = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
 PCT = {k: "{:.2%}" for k in ("revived", "sparsity", "val_accuracy", "test_pruned", "test")}
-say = lambda text: print(textwrap.fill(text, 100, subsequent_indent="  "))  # noqa: E731
+say = lesson.say
 splits = digits_splits(lesson.seed)
 model = mlp((64, 300, 100, 10), seed=lesson.seed).to(lesson.backend)
 retrain(model, splits, lesson.pick(full=20, quick=4), LR, momentum=MOMENTUM, seed=lesson.seed)
@@ -154,6 +152,7 @@ print(
 # Sentences computed from this run's numbers.
 
 # %%
+lesson.part("What we measured")
 final = {r["schedule"]: r for r in schedules if r["round"] == (1 if r["schedule"] == "one-shot"
                                                                else rounds)}  # fmt: skip
 by_layer = {r["layer"]: r["accuracy"] for r in sens if r["sparsity"] == SPARSITIES[-1]}
@@ -182,9 +181,10 @@ say(
 # The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
-for ex in (e for e in EXERCISES if e.chapter == "ch5"):
-    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
-print("More to try:")
-print("  - Sweep with scope='layer' instead of 'global': which layer drags accuracy down first?")
-print("  - Give the literal loop momentum=0: do the pruned weights still come back?")
+lesson.try_this(
+    "ch5",
+    [
+        "Sweep with scope='layer' instead of 'global': which layer drags accuracy down first?",
+        "Give the literal loop momentum=0: do the pruned weights still come back?",
+    ],
+)

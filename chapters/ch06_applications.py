@@ -14,19 +14,16 @@
 # %%
 """Chapter 6 lesson: pruning a CNN, a ResNet, a Transformer and a GRU, each its own way."""
 
-import textwrap
-
 import numpy as np
 
 from nnprune.backend import get_backend
 from nnprune.casestudies import applications as apps
-from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 from nnprune.report import format_table
 
 lesson = start(__doc__, "figures/ch06")
 get_backend(lesson.backend)  # stop now, not after training, when CuPy or a GPU is missing
-say = lambda text: print(textwrap.fill(text, 100, subsequent_indent="  "))  # noqa: E731
+say = lesson.say
 rows = []
 
 # %% [markdown]
@@ -55,6 +52,8 @@ if not lesson.quick:  # the ResNet needs more time than the quick run has
         why = f"  [not prunable: {g.reason}]" if g.reason else ""
         say(f"  {g.name or '(input)'}: {g.channels} channels, producers {g.producers}, "
             f"consumers {g.consumers}{why}")  # fmt: skip
+else:
+    print("(the ResNet's channel groups are shown in a full run, without --quick)")
 
 # %% [markdown]
 # ## §6.2 稀疏性剪枝优化在自然语言处理中的应用 — natural language processing
@@ -97,6 +96,7 @@ print(f"GRU weight_hh_l0 zeros after one Adam step: {gru['zeros_after_step']:.1%
 # The table and sentences below come from this run.
 
 # %%
+lesson.part("What we measured")
 print(
     format_table(
         rows,
@@ -114,9 +114,11 @@ for r in rows:
 # The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
-for ex in (e for e in EXERCISES if e.chapter == "ch6"):
-    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
-print("More to try:")
-print("  - Remove the heads with scope='layer' instead of 'global': which layer loses more?")
-print("  - Retrain each pruned model 2 epochs (casestudies.common.train_model): what comes back?")
+lesson.try_this(
+    "ch6",
+    [
+        "In apps.transformer_heads, remove the heads with scope='layer' instead of "
+        "'global': which layer loses more?",
+        "Retrain each pruned model 2 epochs (casestudies.common.train_model): what comes back?",
+    ],
+)

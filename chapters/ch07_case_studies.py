@@ -25,11 +25,9 @@ Besides the options below: --seeds 0 1 2 (mean ± std over seeds), --study image
 
 import argparse
 import sys
-import textwrap
 
 from nnprune.backend import get_backend
 from nnprune.casestudies import CONTROL, run_image_study, run_speech_study, run_text_study
-from nnprune.exercises.registry import EXERCISES
 from nnprune.lesson import start
 
 more = argparse.ArgumentParser(add_help=False)
@@ -44,7 +42,7 @@ get_backend(lesson.backend)  # stop now, not after training, when CuPy or a GPU 
 seeds = tuple(opts.seeds or (lesson.seed,))
 out = str(lesson.out)
 results: dict[str, list[dict]] = {}
-say = lambda text: print(textwrap.fill(text, 100, subsequent_indent="  "))  # noqa: E731
+say = lesson.say
 print(f"seeds {seeds}; one line per finished training, then the tables (test split)")
 
 # %% [markdown]
@@ -96,6 +94,7 @@ if "speech" in opts.study:
 # closest to its equal-budget control and the one that lost most.
 
 # %%
+lesson.part("What we measured")
 for study, rows in results.items():
     pruned = [r for r in rows if r["method"] not in ("dense", CONTROL)]
     best = max(pruned, key=lambda r: r["delta_mean"])
@@ -112,9 +111,10 @@ for study, rows in results.items():
 # The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
-for ex in (e for e in EXERCISES if e.chapter == "ch7"):
-    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
-print("More to try:")
-print("  - Run with --seeds 0 1 2: which differences stay larger than the spread over seeds?")
-print("  - Try cell='lstm' in run_speech_study: does the LSTM tolerate 80% recurrent sparsity?")
+lesson.try_this(
+    "ch7",
+    [
+        "Run with --seeds 0 1 2: which differences stay larger than the spread over seeds?",
+        "Try cell='lstm' in run_speech_study: does the LSTM tolerate 80% recurrent sparsity?",
+    ],
+)

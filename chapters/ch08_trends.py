@@ -11,14 +11,11 @@
 # %%
 """Chapter 8 lesson: trends (2:4, gradual, lottery), dynamic sparse training, export costs."""
 
-import textwrap
-
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nnprune.casestudies import trends
 from nnprune.data import digits_splits
-from nnprune.exercises.registry import EXERCISES
 from nnprune.export.costs import export_costs, onnx_available, onnx_latency
 from nnprune.lesson import start
 from nnprune.pipeline import evaluate, retrain
@@ -30,7 +27,7 @@ threadpool_limits(limits=1)  # small matrices: more BLAS threads only wait on a 
 EPOCHS = lesson.pick(full=30, quick=6)  # dense training, and each study's whole budget
 SPARSITY = 0.9  # the sparsity of §8.1's gradual and lottery runs and of §8.2
 PCT = trends.FORMATS  # how each column prints
-say = lambda text: print(textwrap.fill(text, 100, subsequent_indent="  "))  # noqa: E731
+say = lesson.say
 splits = digits_splits(lesson.seed)
 build = lambda seed: trends.build_mlp(seed, lesson.backend)  # noqa: E731
 dense = build(lesson.seed)
@@ -168,6 +165,7 @@ if onnx_available():  # the onnx extra: ONNX Runtime runs the exported files
 # Sentences computed from this run's numbers.
 
 # %%
+lesson.part("What we measured")
 by = {r["method"]: r for r in dst["rows"]}
 kb = {(r["model"], r["format"]): r["kB_disk"] for r in disk}
 noise = max(abs(timing[1]["vs_dense"] - 1), abs(latency[1]["vs_dense"] - 1))
@@ -210,9 +208,10 @@ say(
 # The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-print("Graded exercises: `nnprune exercises init work/`, then `nnprune check <id> --path work/`")
-for ex in (e for e in EXERCISES if e.chapter == "ch8"):
-    print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
-print("More to try:")
-print("  - Rerun with SPARSITY = 0.97: does the gap between RigL and static pruning grow?")
-print("  - Pass update_every=5 to trends.dynamic_vs_static: how many connections move now?")
+lesson.try_this(
+    "ch8",
+    [
+        "Rerun with SPARSITY = 0.97: does the gap between RigL and static pruning grow?",
+        "Pass update_every=5 to trends.dynamic_vs_static: how many connections move now?",
+    ],
+)

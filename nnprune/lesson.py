@@ -12,7 +12,10 @@ runs as a script *and* opens as a notebook (``jupytext``). Its first code cell i
 
 and each book section opens with ``lesson.section("3.1")``, which prints the
 book's number, its Chinese title and the English one, e.g.
-``§3.1 传统剪枝方法 — traditional pruning``.
+``§3.1 传统剪枝方法 — traditional pruning``. Every lesson ends with the same two
+parts: ``lesson.part("What we measured")`` before the sentences computed from the
+run, and ``lesson.try_this("ch3", [...])`` (the chapter's graded exercises, then
+open questions). ``lesson.say(text)`` prints a sentence wrapped to 100 columns.
 
 Options (a script's command line; inside a notebook, environment variables):
 
@@ -31,6 +34,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -41,6 +47,11 @@ from .report import use_agg
 T = TypeVar("T")
 
 _RULE_WIDTH = 100
+
+
+def columns(text: str) -> int:
+    """Terminal columns of ``text``: a wide (CJK) character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 @dataclass(frozen=True)
@@ -63,8 +74,43 @@ class Lesson:
         the output reads in the book's order: ``§4.2 基于稀疏度的优化算法 — ...``.
         """
         text = heading(number, detail)
-        print(f"\n{text}\n{'=' * min(len(text) + 8, _RULE_WIDTH)}", flush=True)
+        print(f"\n{text}\n{'=' * min(columns(text), _RULE_WIDTH)}", flush=True)
         return text
+
+    def part(self, title: str) -> str:
+        """Print the heading of a part that is not a book section, e.g. "What we measured"."""
+        print(f"\n{title}\n{'-' * min(columns(title), _RULE_WIDTH)}", flush=True)
+        return title
+
+    def say(self, text: str) -> None:
+        """Print one sentence, wrapped to 100 columns, continuation lines indented."""
+        print(textwrap.fill(text, _RULE_WIDTH, subsequent_indent="  "))
+
+    def try_this(self, chapter: str, ideas: Sequence[str] = ()) -> None:
+        """Print the "Try this" part: chapter's graded exercises, then ``ideas``.
+
+        Parameters
+        ----------
+        chapter : str
+            The exercises' chapter, e.g. ``"ch3"`` or ``"appc"`` (``nnprune exercises list``).
+        ideas : sequence of str
+            Open questions, one line each.
+        """
+        from .exercises.registry import EXERCISES
+
+        self.part("Try this")
+        print(
+            "Graded exercises: `nnprune exercises init work/`, "
+            "then `nnprune check <id> --path work/`"
+        )
+        for ex in EXERCISES:
+            if ex.chapter == chapter:
+                print(f"  {ex.id:<24} §{ex.section}  {ex.title}")
+        if ideas:
+            print("More to try:")
+            for idea in ideas:
+                print(textwrap.fill(idea, _RULE_WIDTH, initial_indent="  - ",
+                                    subsequent_indent="    "))  # fmt: skip
 
 
 def _in_notebook() -> bool:

@@ -100,14 +100,14 @@ lesson.part("What we measured")
 print(
     format_table(
         rows,
-        ["model", "change", "params", "test_acc"],
+        ["model", "change", "size", "test_acc"],
         title="each family pruned once, no retraining (test split, before -> after)",
     )
 )
 for r in rows:
     before, after = 100 * r["acc_before"], 100 * r["acc_after"]
     say(f"- {r['model']}: {r['change']} moved test accuracy by {after - before:+.1f} points "
-        f"without retraining ({r['params']}).")  # fmt: skip
+        f"without retraining ({r['size']}).")  # fmt: skip
 
 # %% [markdown]
 # ## Try this

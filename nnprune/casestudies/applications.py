@@ -50,7 +50,7 @@ def _row(model: str, change: str, params: tuple[int, int], acc: tuple[float, flo
     return {
         "model": model,
         "change": change,
-        "params": f"{params[0]:,} -> {params[1]:,}",
+        "size": f"params {params[0]:,} -> {params[1]:,}",
         "test_acc": f"{acc[0]:.1%} -> {acc[1]:.1%}",
         "acc_before": acc[0],
         "acc_after": acc[1],
@@ -123,7 +123,7 @@ def gru_recurrent(seed: int, epochs: int, samples: int, sparsity: float = 0.8,
     row = {
         "model": "Conv1d+GRU",
         "change": f"recurrent weights {sparsity:.0%} zero",
-        "params": f"CSR {before[0] / 1000:.1f} kB -> {after[0] / 1000:.1f} kB",
+        "size": f"CSR {before[0] / 1000:.1f} kB -> {after[0] / 1000:.1f} kB",
         "test_acc": f"{before[1]:.1%} -> {after[1]:.1%}",
         "acc_before": before[1],
         "acc_after": after[1],

@@ -101,6 +101,10 @@ for study, rows in results.items():
     worst = min(pruned, key=lambda r: r["delta_mean"])
     control = {r["model"]: r["acc_mean"] for r in rows if r["method"] == CONTROL}
     smaller = worst["nonzeros"] / next(r["nonzeros"] for r in rows if r["model"] == worst["model"])
+    if best["delta_mean"] == worst["delta_mean"]:  # a tie: no best and no worst
+        say(f"- {study}: every pruned model ended {best['delta_mean']:+.2f} points from its "
+            f"control ({len(seeds)} seed(s), test split).")  # fmt: skip
+        continue
     say(f"- {study}: best vs its control ({100 * control[best['model']]:.2f}%): {best['model']} "
         f"{best['method']}, {best['delta_mean']:+.2f} points; worst: {worst['model']} "
         f"{worst['method']}, {worst['delta_mean']:+.2f} points with {smaller:.0%} of the "

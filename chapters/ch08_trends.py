@@ -66,7 +66,7 @@ print(format_table(nm_bytes, None, PCT, "\nbytes of the hidden weights 0.weight 
 timing = trends.forward_time(
     {"dense": dense, "2:4, zeros stored": nm["models"]["2:4 (N:M)"]}, splits.test[0]
 )
-print(format_table(timing, None, PCT, "NumPy forward pass, interleaved medians"))
+print(format_table(timing, None, PCT, "\nNumPy forward pass, interleaved medians"))
 
 # %% [markdown]
 # **Schedules and tickets.** Gradual pruning (Zhu & Gupta 2017) raises the sparsity along a
@@ -80,7 +80,8 @@ print(
         gradual["rows"],
         None,
         PCT,
-        f"gradual vs one-shot to {SPARSITY:.0%}, {EPOCHS} epochs each (test split)",
+        f"\ngradual vs one-shot to {SPARSITY:.0%}, {EPOCHS} epochs each "
+        f"(test split; dense {dense_test:.2%})",
     )
 )
 rounds, lt_epochs = lesson.pick(full=3, quick=1), lesson.pick(full=15, quick=4)

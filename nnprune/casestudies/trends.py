@@ -51,7 +51,7 @@ NM_LAYERS = ("0.weight", "2.weight")  # the hidden layers; the 10-way output sta
 BATCH_SIZE = 64
 PERCENT = ("sparsity", "masked", "zeros", "test_pruned", "test_retrained")
 FORMATS = {k: "{:.2%}" for k in (*PERCENT, "val_accuracy", "test_accuracy")}
-FORMATS |= {"ms_forward": "{:.3f}", "vs_dense": "{:.2f}x", "kB_disk": "{:.1f}"}
+FORMATS |= {"ms_forward": "{:.3f}", "vs_dense": "{:.2f}x", "kB_disk": "{:.1f}", "bytes": "{:,}"}
 Build = Callable[[int], nn.Module]
 
 

@@ -41,9 +41,11 @@ MERGE_EPOCHS = 2
 PRUNE_LAM = 3e-3  # the lambda whose models are plotted, pruned and retrained
 SPARSITY = 0.9
 SMALL = 1e-3  # the "near zero" threshold of the table
-PERCENT = "zero_fraction small_fraction bias_zero_fraction test_acc test_pruned test_retrained"
+PERCENT = "zero_fraction small_fraction bias_zero_fraction test_acc test_start test_pruned"
+PERCENT += " test_retrained"
 PERCENT = PERCENT.split()
 FORMATS = {"lam": "{:g}"} | {k: "{:.2%}" for k in PERCENT}
+FORMATS |= {k: "{:,}" for k in ("nonzeros", "dense_bytes", "csr_bytes")}
 LOSS = nn.CrossEntropyLoss()
 
 
@@ -160,7 +162,7 @@ def l1_training(dense, lams, epochs: int, train, test, kw: dict) -> tuple[list[d
 def prune_and_retrain(start: str, model, epochs: int, train, test, kw: dict) -> dict:
     """Global magnitude pruning of all weights to SPARSITY, then masked retraining."""
     m = copy.deepcopy(model)
-    row = {"start": start, "test_acc": accuracy(m, test)}
+    row = {"start": start, "test_start": accuracy(m, test)}
     prune.to_sparsity(m, SPARSITY, scope="global")
     row["test_pruned"] = accuracy(m, test)
     fit(m, LOSS, sgd(m), train, epochs=epochs, **kw)  # the masks keep pruned weights at 0
@@ -180,9 +182,11 @@ def plot(models: dict, lam: float, out: str) -> str:
         ax_lin.hist(w, bins=np.linspace(-0.05, 0.05, 101), alpha=0.6, color=f"C{i}", label=label)
         nz = np.log10(np.abs(w[w != 0]))
         ax_log.hist(nz, bins=80, alpha=0.6, color=f"C{i}", label=f"{method}: non-zeros")
-    ax_lin.set(xlabel="weight", ylabel="count", title=f"Weights after L1 training, lambda {lam:g}")
-    ax_log.set(xlabel="log10 |weight| (non-zero weights only)", ylabel="count",
+    ax_lin.set(xlabel="weight value (only |w| < 0.05 drawn)", ylabel="number of weights",
+               title="Weights near zero")  # fmt: skip
+    ax_log.set(xlabel="log10 |weight| (non-zero weights only)", ylabel="number of weights",
                title="How small the non-zero weights get")  # fmt: skip
+    fig.suptitle(f"Appendix C: the corrected CNN's weights after L1 training, λ = {lam:g}")
     ax_lin.legend(fontsize=8)
     ax_log.legend(fontsize=8)
     return str(save_figure(fig, out, "appc_weight_histograms.png"))

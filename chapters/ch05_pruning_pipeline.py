@@ -111,7 +111,8 @@ table = pruning_loop.sensitivity_table(sens, dense_val)
 fmt = {k: "{:.2%}" for k in table[0] if k != "sparsity"}
 print(format_table(table, None, fmt, "validation accuracy, one layer pruned (columns)"))
 print(write_csv(sens, lesson.out / "ch05_sensitivity.csv"))
-print(plot_sensitivity(sens, lesson.out, "ch05_sensitivity.png", dense=dense_val))
+title = "Per-layer sensitivity of the digits MLP, one-shot, no retraining"
+print(plot_sensitivity(sens, lesson.out, "ch05_sensitivity.png", dense=dense_val, title=title))
 
 # %%
 sweeps = {"sparsity": sparsity_sweep(trained, splits, SPARSITIES, seed=lesson.seed),

@@ -118,10 +118,12 @@ def plot_sensitivity(
     out_dir: str | os.PathLike,
     name: str = "sensitivity.png",
     dense: float | None = None,
+    title: str = "Per-layer sensitivity, one-shot, no retraining",
 ) -> Path:
     """One validation-accuracy-vs-sparsity curve per layer; saved as ``out_dir/name``.
 
-    ``dense``: the unpruned model's validation accuracy, drawn as a dashed reference.
+    ``dense``: the unpruned model's validation accuracy, drawn as a dashed reference;
+    ``title``: the figure's title (name the model and data there).
     """
     import matplotlib.pyplot as plt
 
@@ -133,7 +135,7 @@ def plot_sensitivity(
     ax.set(
         xlabel="sparsity of this layer only (%)",
         ylabel="validation accuracy (%)",
-        title="Per-layer sensitivity, one-shot, no retraining",
+        title=title,
     )
     ax.legend(fontsize=8, loc="lower left")
     return save_figure(fig, out_dir, name)
@@ -161,6 +163,9 @@ def plot_sweep(
     for r, xi, yi in zip(rows, x, y, strict=True):
         if "q" in r:
             ax.annotate(f"q={r['q']:g}", (xi, yi), xytext=(4, 4), textcoords="offset points")
+    if any("q" in r for r in rows):  # room for the labels of the top points
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + 0.06 * (hi - lo))
     ax.set(xlabel="achieved weight sparsity (%)", ylabel="validation accuracy (%)", title=label)
     ax.legend(fontsize=8, loc="lower left")
     return save_figure(fig, out_dir, name)

@@ -410,9 +410,11 @@ def test_ch07_quick(run_lesson) -> None:
     for name in ("image", "text", "speech"):
         assert (g["lesson"].out / f"ch07_{name}.png").stat().st_size > 1000
     for study, rows in g["results"].items():
-        worst = min((r for r in rows if r["method"] not in ("dense", CONTROL)),
-                    key=lambda r: r["delta_mean"])  # fmt: skip
-        assert f"{worst['delta_mean']:+.2f} points with" in out, study
+        deltas = [r["delta_mean"] for r in rows if r["method"] not in ("dense", CONTROL)]
+        if min(deltas) == max(deltas):  # a tie is reported as one, not as best and worst
+            assert f"- {study}: every pruned model ended {min(deltas):+.2f} points" in out
+        else:
+            assert f"{min(deltas):+.2f} points with" in out, study
 
 
 @pytest.mark.slow

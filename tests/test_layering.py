@@ -33,6 +33,7 @@ LAYERS: list[list[str]] = [
         "nnprune._npzcheck",
         "nnprune.checks",
         "nnprune.book",
+        "nnprune.exercises.registry",  # data only: exercise ids, titles, book sections
     ],
     ["nnprune.nn", "nnprune.optim"],
     ["nnprune.gradcheck"],

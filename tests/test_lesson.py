@@ -32,3 +32,30 @@ def test_negative_seed_is_refused(capsys):
     with pytest.raises(SystemExit):
         start("demo", "figures/demo", argv=["--seed", "-1"])
     assert "--seed must be a non-negative integer, got -1" in capsys.readouterr().err
+
+
+def test_section_rule_is_as_wide_as_the_heading_on_a_terminal(capsys):
+    from nnprune.lesson import columns
+
+    lesson = start("t", "figures/t", argv=[])
+    text = lesson.section("1.1")
+    _, title, rule = capsys.readouterr().out.split("\n")[:3]
+    assert title == text and set(rule) == {"="}
+    assert len(rule) == columns(text) == len(text) + sum(c > "\u2e80" for c in text)
+
+
+def test_parts_and_try_this_list_the_chapters_exercises(capsys):
+    from nnprune.exercises.registry import EXERCISES
+
+    lesson = start("t", "figures/t", argv=[])
+    lesson.part("What we measured")
+    lesson.try_this("ch2", ["a question " * 12])
+    out = capsys.readouterr().out
+    assert "\nWhat we measured\n----------------\n" in out
+    assert out.index("What we measured") < out.index("Try this\n--------")
+    ids = [e.id for e in EXERCISES if e.chapter == "ch2"]
+    assert ids and all(f"  {i} " in out for i in ids)
+    assert not any(e.id in out for e in EXERCISES if e.chapter != "ch2")
+    idea = [line for line in out.splitlines() if "a question" in line]
+    assert idea[0].startswith("  - ") and len(idea) > 1 and idea[1].startswith("    ")
+    assert all(len(line) <= 100 for line in out.splitlines())

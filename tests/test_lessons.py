@@ -93,5 +93,8 @@ def test_quick_run_prints_the_same_headings_within_100_columns(stem, run_lesson)
     assert [number(t) for t in printed] == [number(t) for t in titles]
     for line in printed:
         assert line.startswith(heading(number(line))), line
+    lines = out.splitlines()  # every lesson ends alike: what we measured, then try this
+    assert lines.index("What we measured") < lines.index("Try this")
+    assert lines.index("What we measured") > max(lines.index(p) for p in printed)
     wide = [line for line in out.splitlines() if columns(line) > MAX_COLUMNS]
     assert not wide, f"{stem}: {len(wide)} lines over {MAX_COLUMNS} columns, e.g. {wide[0]!r}"

@@ -71,7 +71,7 @@ print(study.activation_table(model, dense, pruned))
 # %% [markdown]
 # The figures: weight histograms (pruning opens a gap around zero), the masks of
 # two layers, and a tiny layer drawn with only its kept connections (the book's
-# "sparse" diagram connects every neuron, see `docs/errata.md#s2-1`).
+# "sparse" diagram connects every neuron, see [errata §2.1](../docs/errata.md#s2-1)).
 
 # %%
 figures = [

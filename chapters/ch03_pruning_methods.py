@@ -4,7 +4,7 @@
 # One trained digits MLP (64-300-100-10), pruned by every method of the chapter,
 # each copy given the same short masked retraining, then measured: accuracy,
 # size, FLOPs and *measured* latency. The book ranks the methods in §3.3 without
-# evidence (`docs/errata.md#s3-3`); here the ranking comes from the table.
+# evidence ([errata §3.3](../docs/errata.md#s3-3)); here the ranking comes from the table.
 #
 # `python chapters/ch03_pruning_methods.py [--quick] [--seed 0] [--out figures/ch03]`,
 # or as a notebook (`NNPRUNE_QUICK=1` for the quick run). The full run adds the
@@ -49,7 +49,7 @@ print(f"dense MLP, {EPOCHS} epochs: test split accuracy {dense_acc:.2%}")
 #
 # **Unstructured** pruning multiplies weights by a 0/1 mask: the arrays keep their
 # shape and the kept weights keep their values (the book calls this quantising to
-# 0 or 1, which is binarisation: `docs/errata.md#s3-1`). **Structured** pruning
+# 0 or 1, which is binarisation: [errata §3.1](../docs/errata.md#s3-1)). **Structured** pruning
 # removes whole neurons, so the matrices really shrink.
 
 # %%

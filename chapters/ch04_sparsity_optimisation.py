@@ -2,9 +2,9 @@
 # # Chapter 4 · 稀疏性优化算法 — sparsity optimisation algorithms
 #
 # Sparsity as an optimisation problem: minimise `Loss(W) + λ·Ω(W)`. Several of
-# the book's formulas are wrong (`docs/errata.md#s4-1-l0`, `#s4-1-l1`,
-# `#s4-2-admm`, `#s4-2-irls`, `#s4-2-lasso`, `#s4-3-gsp`); this lesson shows in
-# numbers why, and runs the standard algorithms on the digits MLP 64-300-100-10.
+# the book's formulas are wrong ([errata](../docs/errata.md#s4-1-l0): L0, L1, ADMM,
+# IRLS, Lasso, GSP); this lesson shows in numbers why, and runs the standard
+# algorithms on the digits MLP 64-300-100-10.
 #
 # `python chapters/ch04_sparsity_optimisation.py [--quick] [--seed 0] [--out figures/ch04]`,
 # or as a notebook (`NNPRUNE_QUICK=1` for the quick run).

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 5: 剪枝算法实现 — implementing pruning
+# # Chapter 5 · 剪枝算法实现 — implementing pruning
 #
 # Chapter 5 of the book turns pruning into a procedure: §5.1 the loop, step by step;
 # §5.2 how to choose its parameters (which layers, how sparse, which threshold); §5.3 the
@@ -131,9 +131,10 @@ for key, rows in sweeps.items():
 # %% [markdown]
 # ## §5.3 剪枝算法的代码实现 — the pruning code
 #
-# The book's loop prunes by zeroing weights and keeps no mask, then goes on updating with
-# SGD + momentum. The momentum buffer and the gradients move the zeros again. Corrected:
-# keep the mask and re-apply it after every update (nnprune's optimisers do).
+# The book's loop ([errata §5.3](../docs/errata.md#s5-3)) prunes by zeroing weights and
+# keeps no mask, then goes on updating with SGD + momentum. The momentum buffer and the
+# gradients move the zeros again. Corrected: keep the mask and re-apply it after every
+# update (nnprune's optimisers do).
 
 # %%
 lesson.section("5.3", "the book's loop taken literally, and corrected")

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 6: 稀疏性剪枝优化在项目中的应用 — applications
+# # Chapter 6 · 稀疏性剪枝优化在项目中的应用 — applications
 #
 # Chapter 6 of the book applies pruning to three kinds of models: convolutional networks
 # for images (§6.1), Transformers for language (§6.2) and recurrent networks for speech

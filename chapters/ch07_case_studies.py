@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 7: 神经网络剪枝优化案例研究 — case studies
+# # Chapter 7 · 神经网络剪枝优化案例研究 — case studies
 #
 # Three case studies, one per section of the book's chapter 7: image recognition, natural
 # language processing and speech recognition. Each trains a dense model, prunes copies of

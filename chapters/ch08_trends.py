@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 8: 总结与展望 — summary and outlook
+# # Chapter 8 · 总结与展望 — summary and outlook
 #
 # The book's last chapter looks at where pruning is going: §8.1 the trends, §8.2 the
 # directions of future research (among them *dynamic* pruning and interpretability),

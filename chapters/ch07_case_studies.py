@@ -58,6 +58,8 @@ print(f"seeds {seeds}; one line per finished training, then the tables (test spl
 lesson.section("7.1", "a CNN and a ResNet")
 if "image" in opts.study:
     models = lesson.pick(full=("cnn", "resnet"), quick=("cnn",))  # the ResNet takes minutes
+    if lesson.quick:
+        print("  (the ResNet runs in a full run, without --quick)")
     results["image"] = run_image_study(
         seeds, lesson.quick, out, models=models, cifar_root=opts.cifar_root, backend=lesson.backend
     )
@@ -65,9 +67,10 @@ if "image" in opts.study:
 # %% [markdown]
 # ## §7.2 案例二：自然语言处理任务中的剪枝优化 — case 2: pruning for NLP
 #
-# A 2-layer Transformer encoder on a synthetic task that needs word order and negation
-# (AG News with `--ag-news`). Methods: half of the attention heads removed (importance of
-# Michel et al. 2019, ranked over all layers), and magnitude 80% of the `Linear` weights.
+# A 2-layer Transformer encoder (1 layer in the quick run) on a synthetic task that needs
+# word order and negation (AG News with `--ag-news`). Methods: half of the attention heads
+# removed (importance of Michel et al. 2019, ranked over all layers), and magnitude 80% of
+# the `Linear` weights.
 
 # %%
 lesson.section("7.2", "a Transformer")

@@ -116,7 +116,7 @@ for s in lesson.pick(full=(0.9, 0.95, 0.98), quick=(0.95,)):
     print(f"  ADMM done: sparsity {s:.0%}")
 cols = {
     "sparsity": "{:.0%}",
-    "achieved": "{:.4f}",
+    "achieved": "{:.2%}",
     "epochs": "{}",
     "admm acc": "{:.2%}",
     "one-shot acc": "{:.2%}",

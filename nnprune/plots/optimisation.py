@@ -123,7 +123,8 @@ def admm_residual(rows: Sequence[dict[str, Any]], out: str | Path) -> Path:
         title="ADMM convergence, digits MLP",
     )
     ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))  # 0.5, 1, 2: no 2x10^0
-    ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
+    # minor ticks labelled only when the axis spans about one decade or less
+    ax.yaxis.set_minor_formatter(ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 1)))
     ax.set_xticks(np.arange(1, max(len(r["residuals"]) for r in rows) + 1))
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -117,9 +117,9 @@ print(f"learning curves: {figure}")
 lesson.part("What we measured")
 mlp_row, cnn_row = results
 gap = 100 * (mlp_row["test accuracy"] - cnn_row["test accuracy"])
-print(
+lesson.say(
     f"The MLP has {mlp_row['parameters'] / cnn_row['parameters']:.1f}x the CNN's parameters "
-    f"and its test accuracy\ndiffers from the CNN's by {gap:+.2f} points "
+    f"and its test accuracy differs from the CNN's by {gap:+.2f} points "
     f"({mlp_row['test accuracy']:.2%} vs {cnn_row['test accuracy']:.2%}); an epoch took it "
     f"{mlp_row['ms per epoch'] / cnn_row['ms per epoch']:.1f}x the CNN's time."
 )

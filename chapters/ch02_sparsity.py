@@ -134,11 +134,14 @@ print(
 lesson.part("What we measured")
 csr = next(r for r in bytes_rows if r["format"] == "csr")
 small, large = timing[0], timing[-1]
-print(
+lesson.say(
     f"Pruning {SPARSITY:.0%} of the weights cost {100 * (acc_dense - acc_pruned):.2f} points "
-    f"of test accuracy without retraining.\nCSR stores the pruned model in "
+    f"of test accuracy without retraining."
+)
+lesson.say(
+    f"CSR stores the pruned model in "
     f"{csr['vs dense']:.0%} of the dense bytes. Layer 2 at {layer_s:.1%} sparsity ran "
-    f"{small['csr speed-up']:.2f}x\nwith CSR at batch {small['batch']} ({small['verdict']}) "
+    f"{small['csr speed-up']:.2f}x with CSR at batch {small['batch']} ({small['verdict']}) "
     f"and {large['csr speed-up']:.2f}x at batch {large['batch']} ({large['verdict']})."
 )
 

@@ -349,7 +349,7 @@ def test_speech_study_quick(tmp_path, capsys) -> None:
     rows = run_speech_study((0,), quick=True, out=str(tmp_path))
     out = capsys.readouterr().out
     assert "delta_pts vs dense+retrain (equal budget), accuracy on the test split" in out
-    assert "  seed 0 conv1d+gru recurrent 80%: retrained 1 epochs" in out  # progress lines
+    assert "  seed 0 conv1d+gru recurrent 80%: retrained 1 epoch(s)" in out  # progress lines
     assert max(len(line) for line in out.splitlines() if "plot:" not in line) <= 100
     by = {r["method"]: r for r in rows}
     dense, rec, units = by["dense"], by["recurrent 80%"], by["hidden units -50%"]

@@ -284,7 +284,7 @@ def retrain_and_measure(
         records.append({"model": family, "method": method, "seed": seed, **row})
         if log is not None and method != "dense":
             log(
-                f"  seed {seed} {family} {method}: retrained {train_kwargs.get('epochs')} epochs "
+                f"  seed {seed} {family} {method}: retrained {train_kwargs.get('epochs')} epoch(s) "
                 f"in {time.perf_counter() - start:.1f} s, test accuracy {row['acc']:.2%}"
             )
 
@@ -318,7 +318,7 @@ def run_study(
             train_model(dense, splits.train, None, seed=seed, **study.train)
             if log is not None:
                 log(
-                    f"  seed {seed} {family} dense: trained {study.train['epochs']} epochs "
+                    f"  seed {seed} {family} dense: trained {study.train['epochs']} epoch(s) "
                     f"in {time.perf_counter() - start:.1f} s"
                 )
             variants = {"dense": dense, CONTROL: clone(dense)}

@@ -159,14 +159,14 @@ def span(values: list[float], fmt: str = "{:.2f}x") -> str:
 
 
 def speed_verdict(speedups: list[float], noise: float = NOISE) -> str:
-    """Whether the best of ``speedups`` is a real speed-up, a slow-down, or within ``noise``.
+    """Whether ``speedups`` are a real speed-up (all, or only the best), a slow-down, or noise.
 
     Pass the control's own deviation from 1x as ``noise`` (it times the dense
     network against itself), so that no verdict claims more than the timer can tell.
     """
-    best = max(speedups)
+    best, worst = max(speedups), min(speedups)
     if best > 1 + noise:
-        return "a real speed-up"
+        return "a real speed-up" if worst > 1 + noise else "a real speed-up at best, not everywhere"
     return "slower than dense" if best < 1 / (1 + noise) else "no speed-up beyond noise"
 
 

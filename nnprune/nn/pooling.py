@@ -76,13 +76,21 @@ class _Pool2d(Module):
         """Kernel offsets ``(i, j)`` in row-major order (the order PyTorch scans a window)."""
         return [(i, j) for i in range(self.kernel_size[0]) for j in range(self.kernel_size[1])]
 
-    def _zeros_like_input(self, dtype: Any) -> Any:
+    def _zeros_like_input(self, dtype: Any, covered: bool = False) -> Any:
         """Zero gradient shaped and laid out in memory like the input (order ``"K"``).
 
         Keeping the input's memory order (e.g. ``(C, N, H, W)`` after a
         convolution) lets the next layer's backward reshape it without a copy.
+        With ``covered`` (the caller writes every entry) the array is left
+        uninitialised: no pass over memory that is overwritten anyway.
         """
-        return get_xp(self._x).zeros_like(self._x, dtype=dtype)
+        xp = get_xp(self._x)
+        return (xp.empty_like if covered else xp.zeros_like)(self._x, dtype=dtype)
+
+    def _tiled_exactly(self, oh: int, ow: int) -> bool:
+        """Whether the ``OH x OW`` windows of the fast path cover the whole input."""
+        h, w = self._x_shape[2:]
+        return oh * self.kernel_size[0] == h and ow * self.kernel_size[1] == w
 
     def _cols(self, x: Any, pad_value: float) -> Any:
         """Windows as ``(C, kH*kW, OH*OW*N)`` via im2col (batch-last columns)."""
@@ -168,7 +176,7 @@ class MaxPool2d(_Pool2d):
         xp = get_xp(dout)
         kk = self.kernel_size[0] * self.kernel_size[1]
         if self._fast:
-            dx = self._zeros_like_input(dout.dtype)
+            dx = self._zeros_like_input(dout.dtype, self._tiled_exactly(*dout.shape[2:]))
             dtiles = self._tiles(dx, *dout.shape[2:])  # (N, C, OH, kH, OW, kW) view into dx
             # One copy into the memory order of dx and argmax (dout may come in another,
             # e.g. from Flatten): the kH*kW products below then run over aligned arrays.
@@ -221,7 +229,7 @@ class AvgPool2d(_Pool2d):
         kh, kw = self.kernel_size
         share = dout * (1.0 / (kh * kw))  # (N, C, OH, OW), a new array: dout is not touched
         if self._fast:
-            dx = self._zeros_like_input(dout.dtype)
+            dx = self._zeros_like_input(dout.dtype, self._tiled_exactly(*dout.shape[2:]))
             dtiles = self._tiles(dx, *dout.shape[2:])  # (N, C, OH, kH, OW, kW) view into dx
             for i, j in self._offsets():
                 dtiles[:, :, :, i, :, j] = share

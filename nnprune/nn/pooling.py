@@ -155,7 +155,6 @@ class MaxPool2d(_Pool2d):
         self._argmax = None
 
     def forward(self, x: Any) -> Any:
-        xp = get_xp(x)
         oh, ow = self._prepare(x)
         if self._fast:
             self._argmax = None

@@ -7,6 +7,7 @@ and monkey-patching students are handled.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -132,7 +133,8 @@ def test_every_solution_passes(capsys):
     assert main(["check", "ch3.l1_unstructured", "--path", str(SOLUTIONS)]) == 0
     report = capsys.readouterr().out
     assert "PASS  masks equal nnprune's L1Unstructured" in report
-    assert "score 3/3: all checks pass" in report
+    torch_parity = importlib.util.find_spec("torch") is not None  # else that check is a SKIP
+    assert ("score 3/3" if torch_parity else "score 2/2") + ": all checks pass" in report
 
 
 def test_missing_file_is_reported(tmp_path, capsys):

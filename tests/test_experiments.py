@@ -24,6 +24,7 @@ from nnprune.experiments import (
     summarize,
 )
 from nnprune.experiments import methods as methods_module
+from nnprune.experiments.compare import format_summary
 from nnprune.experiments.runner import TIMING_FIELDS
 from nnprune.models import mlp
 
@@ -233,6 +234,18 @@ def test_outputs_are_written_and_parse(quick):
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # atomic writes
     for r in result.rows:
         assert r["latency_ms"] > 0 and r["latency_csr_ms"] > 0 and "state_dict" not in r
+
+
+def test_printed_summary_fits_100_columns_and_compares_with_dense(quick):
+    result, _ = quick
+    text = format_summary(result.summary, result.config)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "Test-split accuracy" in text and "vs dense (pt)" in text
+    dense = next(s for s in result.summary if s["method"] == "dense")
+    row = next(s for s in result.summary if s["method"] == "global_magnitude")
+    points = 100 * (row["accuracy_mean"] - dense["accuracy_mean"])
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith("global_magnitude"))
+    assert f"{points:+.2f}" in line
 
 
 def test_summary_is_mean_and_sample_std_over_seeds():

@@ -53,8 +53,9 @@ class ExerciseReport:
 
     @property
     def score(self) -> tuple[int, int]:
-        """``(checks passed, checks)``."""
-        return sum(r.passed for r in self.results), len(self.results)
+        """``(checks passed, checks)``; skipped checks (e.g. no PyTorch) are left out."""
+        counted = [r for r in self.results if not r.skipped]
+        return sum(r.passed for r in counted), len(counted)
 
 
 def _root() -> str:
@@ -220,7 +221,7 @@ def format_report(report: ExerciseReport) -> str:
     ex = report.exercise
     lines = [f"{ex.id}: {ex.title}", f"  book: {ex.section_title}"]
     for r in report.results:
-        head = f"  {'PASS' if r.passed else 'FAIL'}  {r.name}"
+        head = f"  {'SKIP' if r.skipped else 'PASS' if r.passed else 'FAIL'}  {r.name}"
         message = r.message.splitlines()
         if r.passed:
             lines.append(head + (f" ({message[0]})" if message else ""))

@@ -35,7 +35,7 @@ class CheckFailed(AssertionError):
 
 
 class CheckSkipped(Exception):  # noqa: N818 - a verdict, like CheckFailed
-    """The check does not apply here (e.g. PyTorch is not installed); it counts as passed."""
+    """The check does not apply here (e.g. no PyTorch): SKIP, and left out of the score."""
 
 
 @dataclass
@@ -48,6 +48,7 @@ class CheckResult:
     hint: str | None = None
     traceback: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    skipped: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,7 @@ class CheckResult:
             "hint": self.hint,
             "traceback": self.traceback,
             "seconds": self.seconds,
+            "skipped": self.skipped,
         }
 
     @classmethod
@@ -68,6 +70,7 @@ class CheckResult:
             hint=row.get("hint"),
             traceback=[str(line) for line in row.get("traceback", [])],
             seconds=float(row.get("seconds", 0.0)),
+            skipped=bool(row.get("skipped", False)),
         )
 
 
@@ -209,7 +212,7 @@ def require(condition: bool, message: str, hint: str | None = None) -> None:
 
 
 def need_torch() -> Any:
-    """``torch`` if it is installed, else a skipped check (it counts as passed)."""
+    """``torch`` if it is installed, else a skipped check (left out of the score)."""
     import importlib.util
 
     if importlib.util.find_spec("torch") is None:

@@ -139,7 +139,7 @@ def run_checks(
             fn(student)
             result = CheckResult(name, True)
         except CheckSkipped as exc:
-            result = CheckResult(name, True, str(exc))
+            result = CheckResult(name, True, str(exc), skipped=True)
         except CheckFailed as exc:
             result = CheckResult(name, False, exc.message, exc.hint)
         except BaseException as exc:  # noqa: BLE001 - a student's error is a failed check

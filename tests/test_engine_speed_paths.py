@@ -242,3 +242,23 @@ def test_bench_cifar_cnn_smoke(load_script, capsys, monkeypatch):
     assert all(r > 0 for r in ratios.values())
     assert "OPENBLAS_CORETYPE=" in out and "kernel=" in out
     assert out.count("PASS") + out.count("FAIL") == 3
+
+
+@pytest.mark.parametrize("kernel", [2, 3])
+def test_maxpool_eval_forward_then_backward_matches_training(rng, kernel):
+    # Integer values: many ties, where the first maximum in row-major order wins.
+    x = rng.integers(0, 3, size=(2, 3, 7, 6)).astype(float)
+    dout = rng.standard_normal((2, 3, 7 // kernel, 6 // kernel))
+    train_pool, eval_pool = nn.MaxPool2d(kernel), nn.MaxPool2d(kernel).eval()
+    np.testing.assert_array_equal(eval_pool.forward(x), train_pool.forward(x))
+    assert eval_pool._argmax is None  # not computed by an eval() forward
+    np.testing.assert_array_equal(eval_pool.backward(dout), train_pool.backward(dout))
+    assert train_pool.backward(dout).sum() == pytest.approx(dout.sum())  # one winner each
+
+
+def test_relu_backward_is_the_plain_formula(rng):
+    x = rng.integers(-2, 3, size=(4, 5)).astype(float)  # zeros included: 1[x > 0] is 0 there
+    dout = rng.standard_normal(x.shape)
+    relu = nn.ReLU()
+    np.testing.assert_array_equal(relu.forward(x), x * (x > 0))
+    np.testing.assert_array_equal(relu.backward(dout), dout * (x > 0))

@@ -15,18 +15,26 @@ from .module import Module
 
 
 class ReLU(Module):
-    r""":math:`y = \max(x, 0)`, :math:`\partial L/\partial x = \delta \cdot 1[x > 0]`."""
+    r""":math:`y = \max(x, 0)`, :math:`\partial L/\partial x = \delta \cdot 1[x > 0]`.
+
+    The forward pass keeps its output :math:`y` (as PyTorch's ReLU does) and the
+    backward pass uses :math:`1[y > 0] = 1[x > 0]`: one pass over :math:`x` in
+    ``forward`` instead of two (a comparison and a product), the cheaper half
+    when no gradient follows (inference).
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self._positive = None
+        self._y = None
 
     def forward(self, x: Any) -> Any:
-        self._positive = x > 0  # cache named for what it is; "mask" is reserved for pruning
-        return x * self._positive
+        self._y = get_xp(x).maximum(x, 0)  # same dtype and memory order as x
+        return self._y
 
     def backward(self, dout: Any) -> Any:
-        return dout * self._positive
+        if self._y is None:
+            raise RuntimeError("ReLU.backward called before forward")
+        return dout * (self._y > 0)
 
 
 class LeakyReLU(Module):

@@ -76,13 +76,21 @@ class _Pool2d(Module):
         """Kernel offsets ``(i, j)`` in row-major order (the order PyTorch scans a window)."""
         return [(i, j) for i in range(self.kernel_size[0]) for j in range(self.kernel_size[1])]
 
-    def _zeros_like_input(self, dtype: Any) -> Any:
+    def _zeros_like_input(self, dtype: Any, covered: bool = False) -> Any:
         """Zero gradient shaped and laid out in memory like the input (order ``"K"``).
 
         Keeping the input's memory order (e.g. ``(C, N, H, W)`` after a
         convolution) lets the next layer's backward reshape it without a copy.
+        With ``covered`` (the caller writes every entry) the array is left
+        uninitialised: no pass over memory that is overwritten anyway.
         """
-        return get_xp(self._x).zeros_like(self._x, dtype=dtype)
+        xp = get_xp(self._x)
+        return (xp.empty_like if covered else xp.zeros_like)(self._x, dtype=dtype)
+
+    def _tiled_exactly(self, oh: int, ow: int) -> bool:
+        """Whether the ``OH x OW`` windows of the fast path cover the whole input."""
+        h, w = self._x_shape[2:]
+        return oh * self.kernel_size[0] == h and ow * self.kernel_size[1] == w
 
     def _cols(self, x: Any, pad_value: float) -> Any:
         """Windows as ``(C, kH*kW, OH*OW*N)`` via im2col (batch-last columns)."""
@@ -124,6 +132,10 @@ class MaxPool2d(_Pool2d):
     where :math:`(i^*, j^*)` is the *first* maximum of the window in row-major
     order, as in PyTorch; every other entry of the window gets no gradient.
 
+    On the fast path the training-mode forward records :math:`(i^*, j^*)`; after
+    an ``eval()`` forward (inference: usually no backward follows) it is found
+    from the cached input when :meth:`backward` is called. Same result either way.
+
     Parameters
     ----------
     kernel_size : int or pair of int
@@ -143,32 +155,48 @@ class MaxPool2d(_Pool2d):
         self._argmax = None
 
     def forward(self, x: Any) -> Any:
-        xp = get_xp(x)
         oh, ow = self._prepare(x)
         if self._fast:
-            tiles = self._tiles(x, oh, ow)  # (N, C, OH, kH, OW, kW) view
-            best = tiles[:, :, :, 0, :, 0].copy(order="K")  # (N, C, OH, OW)
-            # One byte per output is enough for windows of up to 255 entries.
-            index_type = xp.uint8 if len(self._offsets()) <= 256 else xp.int32
-            argmax = xp.zeros_like(best, dtype=index_type)  # same memory order as best
-            for k, (i, j) in enumerate(self._offsets()[1:], start=1):
-                window = tiles[:, :, :, i, :, j]  # (N, C, OH, OW) view, offset (i, j)
-                # Strictly greater keeps the first maximum; k grows, so max() keeps the last win.
-                xp.maximum(argmax, (window > best) * index_type(k), out=argmax)
-                xp.maximum(best, window, out=best)
-            self._argmax = argmax  # (N, C, OH, OW), row-major offset in the window
-            return best
+            self._argmax = None
+            if self.training:
+                best, self._argmax = self._tiled_max(x, oh, ow, argmax=True)
+                return best
+            # eval(): backward is rare here (e.g. saliency scores); it finds argmax then.
+            return self._tiled_max(x, oh, ow, argmax=False)[0]
         cols = self._cols(x, float("-inf"))  # (C, kH*kW, OH*OW*N)
         self._argmax = cols.argmax(axis=1)[:, None]  # (C, 1, OH*OW*N), first max
         return self._from_cols(cols.max(axis=1), oh, ow)
 
+    def _tiled_max(self, x: Any, oh: int, ow: int, argmax: bool) -> tuple[Any, Any]:
+        """Fast path: ``(y, argmax)`` (``argmax`` ``None`` unless asked), both ``(N, C, OH, OW)``.
+
+        ``argmax`` is the row-major offset of the first maximum in each window.
+        """
+        xp = get_xp(x)
+        tiles = self._tiles(x, oh, ow)  # (N, C, OH, kH, OW, kW) view
+        best = tiles[:, :, :, 0, :, 0].copy(order="K")  # (N, C, OH, OW)
+        index = None
+        if argmax:
+            # One byte per output is enough for windows of up to 255 entries.
+            index_type = xp.uint8 if len(self._offsets()) <= 256 else xp.int32
+            index = xp.zeros_like(best, dtype=index_type)  # same memory order as best
+        for k, (i, j) in enumerate(self._offsets()[1:], start=1):
+            window = tiles[:, :, :, i, :, j]  # (N, C, OH, OW) view, offset (i, j)
+            if index is not None:
+                # Strictly greater keeps the first maximum; k grows, so max() keeps the last win.
+                xp.maximum(index, (window > best) * index_type(k), out=index)
+            xp.maximum(best, window, out=best)
+        return best, index
+
     def backward(self, dout: Any) -> Any:
-        if self._argmax is None:
+        if self._x is None:
             raise RuntimeError("MaxPool2d.backward called before forward")
         xp = get_xp(dout)
         kk = self.kernel_size[0] * self.kernel_size[1]
         if self._fast:
-            dx = self._zeros_like_input(dout.dtype)
+            if self._argmax is None:  # forward ran in eval mode
+                self._argmax = self._tiled_max(self._x, *dout.shape[2:], argmax=True)[1]
+            dx = self._zeros_like_input(dout.dtype, self._tiled_exactly(*dout.shape[2:]))
             dtiles = self._tiles(dx, *dout.shape[2:])  # (N, C, OH, kH, OW, kW) view into dx
             # One copy into the memory order of dx and argmax (dout may come in another,
             # e.g. from Flatten): the kH*kW products below then run over aligned arrays.
@@ -221,7 +249,7 @@ class AvgPool2d(_Pool2d):
         kh, kw = self.kernel_size
         share = dout * (1.0 / (kh * kw))  # (N, C, OH, OW), a new array: dout is not touched
         if self._fast:
-            dx = self._zeros_like_input(dout.dtype)
+            dx = self._zeros_like_input(dout.dtype, self._tiled_exactly(*dout.shape[2:]))
             dtiles = self._tiles(dx, *dout.shape[2:])  # (N, C, OH, kH, OW, kW) view into dx
             for i, j in self._offsets():
                 dtiles[:, :, :, i, :, j] = share

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from .backend import get_xp, to_numpy
+from .nn.parameter import masks_lifted
 from .rng import SeedLike, as_generator
 
 _R_STREAM = 0x67726164  # tag mixed into an int seed for the output weights r
@@ -223,17 +224,11 @@ def gradcheck(
     largest = 0.0
     pairs = [("input", dx, x)] if check_input else []
     pairs += [(n, p.grad.copy(), p.data) for n, p in params]
-    masks = [(p, p.mask) for _, p in params]
-    try:
-        for p, _ in masks:
-            p.mask = None  # the dense gradient: pruned entries may move (from zero)
+    with masks_lifted(p for _, p in params):  # the dense gradient: pruned entries move too
         for name, analytic, wrt in pairs:
             numeric = numerical_gradient(objective, wrt, eps)
             largest = max(largest, float(np.max(np.abs(to_numpy(numeric)), initial=0.0)))
             report.errors[name] = relative_error(analytic, numeric)
-    finally:
-        for p, mask in masks:
-            p.mask = mask
     if largest == 0.0:
         raise GradcheckError(
             f"{type(module).__name__}: every numerical gradient is zero, so the check proves "

@@ -11,12 +11,12 @@ A chapter not yet in Jupyter's percent format is an expected failure.
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
 
 import pytest
 
 from nnprune.book import SECTIONS, heading
+from nnprune.lesson import columns
 
 CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 LESSONS = sorted(p.stem for p in CHAPTERS.glob("*.py"))
@@ -44,11 +44,6 @@ def markdown_headings(text: str) -> list[str]:
             if line.startswith("# ") and match:
                 found.append(line.removeprefix("# ").lstrip("#").strip())
     return found
-
-
-def columns(line: str) -> int:
-    """Terminal columns of ``line``: wide (CJK) characters count two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
 
 
 def number(title: str) -> str:

@@ -199,3 +199,17 @@ def test_every_library_optimizer_keeps_pruned_weights_and_state_zero(cls, tmp_pa
     for key, value in opt.state[p].items():
         if hasattr(value, "shape"):
             assert np.all(value[~p.mask] == 0), f"{cls.__name__} state {key!r} at pruned entries"
+
+
+def test_masks_lifted_restores_the_masks_even_after_an_error() -> None:
+    from nnprune.nn.parameter import masks_lifted
+
+    p = nn.Parameter(np.array([1.0, 2.0, 3.0]))
+    p.mask = np.array([True, False, True])
+    with pytest.raises(RuntimeError, match="boom"), masks_lifted([p]):
+        assert p.mask is None
+        p.data[1] = 5.0  # inside the block the pruned entry can move
+        assert p.data[1] == 5.0
+        raise RuntimeError("boom")
+    np.testing.assert_array_equal(p.mask, [True, False, True])
+    np.testing.assert_array_equal(p.data, [1.0, 0.0, 3.0])

@@ -10,6 +10,7 @@ import pytest
 from nnprune import nn, prune
 from nnprune.gradcheck import numerical_gradient
 from nnprune.models import mlp, small_cnn
+from nnprune.nn.parameter import masks_lifted
 from nnprune.saliency import (
     agsp_scores,
     book_gsp_select,
@@ -42,10 +43,8 @@ def _numeric_grads(model, loss_fn, xb, yb) -> dict[str, np.ndarray]:
     out = {}
     for name, p in model.named_parameters():
         if p.prunable:
-            # The dense gradient: lift the mask, or every perturbed pruned entry reads as 0.
-            mask, p.mask = p.mask, None
-            out[name] = numerical_gradient(lambda: loss_fn.forward(model.forward(xb), yb), p.data)
-            p.mask = mask
+            with masks_lifted([p]):  # the dense gradient, pruned entries included
+                out[name] = numerical_gradient(lambda: loss_fn(model(xb), yb), p.data)
     model.train()
     return out
 

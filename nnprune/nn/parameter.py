@@ -51,6 +51,8 @@ Book: §1.1 (weights), §3.1 (pruning multiplies weights by a 0/1 mask).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -216,3 +218,22 @@ class Parameter:
             f"Parameter(name={self.name!r}, shape={self.shape}, dtype={self.dtype}"
             f"{pruned}, prunable={self.prunable})"
         )
+
+
+@contextlib.contextmanager
+def masks_lifted(params: Iterable[Parameter]) -> Iterator[None]:
+    """Take the masks off ``params`` for the ``with`` block, then put them back.
+
+    For numerical (dense) gradients: with a mask on, the mask rule reads every
+    perturbed pruned entry as zero, so central differences there would be 0.
+    Putting a mask back zeroes the pruned entries again.
+    """
+    params = list(params)
+    masks = [p.mask for p in params]
+    try:
+        for p in params:
+            p.mask = None
+        yield
+    finally:
+        for p, mask in zip(params, masks, strict=True):
+            p.mask = mask

@@ -24,6 +24,13 @@ blocks is printed next to it.
 optimiser exist) minus the resident size at that moment. It counts every allocation
 (NumPy's, PyTorch's own allocator, the BLAS buffers) the same way for both. Linux only.
 
+**Floor** (``--floor``): where the rest of the gap is. The same nnprune training step is
+timed against PyTorch's once more with its data-movement passes (im2col, padding, col2im,
+ReLU, max-pooling) replaced by no-ops: the GEMMs run on the columns an earlier real step
+left in the scratch array, so the numbers computed are meaningless, but the time is that
+of the arithmetic (GEMMs, bias, loss, Linear layers, SGD) alone. If this floor is already
+close to the target, no rearrangement of NumPy passes can reach it.
+
 ``--clock cpu`` times with ``time.process_time`` (this process's CPU time) instead of
 the wall clock: on a machine shared with other jobs it does not count the time the
 process waits for a core, but with several threads it also counts threads spinning
@@ -37,6 +44,7 @@ finds it.
 Run::
 
     python benchmarks/bench_cifar_cnn.py --threads 2
+    python benchmarks/bench_cifar_cnn.py --threads 2 --floor --no-memory
 
 Book: appendix C (the CIFAR-10 project), §1.2 (the engine).
 """
@@ -106,13 +114,13 @@ def _data():  # noqa: ANN202
     return rng.standard_normal((BATCH, 3, 32, 32), dtype=np.float32), rng.integers(0, 10, BATCH)
 
 
-def _nnprune_steps(bn: bool, x, y):  # noqa: ANN001, ANN202
+def _nnprune_steps(bn: bool, x, y, lr: float = LR):  # noqa: ANN001, ANN202
     from nnprune import nn, optim
 
     model = nnprune_cnn(bn)
     model.input_requires_grad = False  # what train.fit does
     criterion = nn.CrossEntropyLoss()
-    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    opt = optim.SGD(model.parameters(), lr=lr, momentum=MOMENTUM)
 
     def step() -> None:
         opt.zero_grad()
@@ -137,6 +145,76 @@ def _torch_steps(bn: bool, x, y):  # noqa: ANN001, ANN202
         opt.step()
 
     return model, step
+
+
+class _NoDataMovement:
+    """Context manager: nnprune's copy passes become no-ops (for the ``--floor`` timing only).
+
+    The convolutions' GEMMs then read whatever an earlier real step left in the scratch
+    columns; ReLU is the identity, max-pooling a strided view and its backward an
+    array of zeros allocated once. Nothing computed inside is meaningful; only its time is.
+    """
+
+    def __enter__(self) -> None:
+        import numpy as np
+
+        from nnprune import nn
+        from nnprune.nn import _im2col, conv
+
+        # The backward pass writes W^T Delta over the scratch columns, which the next
+        # forward pass would read: left alone, the values shrink step after step into
+        # subnormal numbers, on which the GEMMs run 100 times slower. One fill per step
+        # (one write pass over the 16 MB scratch array, counted in the floor) keeps them at 0.5.
+        for buf in _im2col._scratch.__dict__.get("buffers", {}).values():
+            buf.fill(0.5)
+
+        def im2col(x, *args, out=None, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            return out  # stale columns, same shape
+
+        def pad_images(x, padding, *args, out=None, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            return out.transpose(3, 0, 1, 2)
+
+        def pool_forward(self, x):  # noqa: ANN001, ANN202
+            self._floor_shape = x.shape
+            return x[:, :, ::2, ::2]
+
+        def pool_backward(self, dout):  # noqa: ANN001, ANN202
+            n, c, h, w = self._floor_shape
+            buf = getattr(self, "_floor_dx", None)
+            if buf is None or buf.shape != (c, h, w, n):  # allocated once, finite
+                buf = self._floor_dx = np.zeros((c, h, w, n), dout.dtype)
+            return buf.transpose(3, 0, 1, 2)
+
+        patches = [
+            (conv, "im2col", im2col),
+            (conv, "pad_images", pad_images),
+            (conv, "col2im_add", lambda *args, **kwargs: None),
+            (nn.ReLU, "forward", lambda self, x: x),
+            (nn.ReLU, "backward", lambda self, dout: dout),
+            (nn.MaxPool2d, "forward", pool_forward),
+            (nn.MaxPool2d, "backward", pool_backward),
+        ]
+        self._saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
+        for obj, name, fn in patches:
+            setattr(obj, name, fn)
+
+    def __exit__(self, *exc: object) -> None:
+        for obj, name, fn in self._saved:
+            setattr(obj, name, fn)
+
+
+def _floor_steps(x, y):  # noqa: ANN001, ANN202
+    """nnprune's training step (no BatchNorm) inside :class:`_NoDataMovement`."""
+    # lr = 0: the weights stay the trained-from-scratch ones, so every number stays finite
+    # (NaN or subnormal operands would slow the GEMMs down and distort the floor).
+    _, step = _nnprune_steps(False, x, y, lr=0.0)
+    step()  # one real step fills the scratch columns with finite numbers
+
+    def floor_step() -> None:
+        with _NoDataMovement():
+            step()
+
+    return floor_step
 
 
 def _memory_child(library: str, bn: bool, steps: int) -> None:
@@ -257,6 +335,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--memory-steps", type=int, default=20, help="steps per memory run")
     parser.add_argument("--memory-runs", type=int, default=3, help="subprocesses per library")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory runs")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time nnprune's step without its data-movement passes (see the module notes)",
+    )
     parser.add_argument("--memory-child", choices=["nnprune", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--bn", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -288,6 +371,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             t_model(xt)
 
     columns["inference"] = {"nnprune": lambda: nn_model.forward(x), "torch": t_infer}
+    if args.floor:  # timed in the same blocks as the training step it is compared with
+        columns["training step"]["floor"] = _floor_steps(x, y)
 
     print(f"CIFAR-shaped CNN, batch {BATCH}, float32, {args.threads} thread(s), numpy "
           f"{np.__version__}, torch {torch.__version__}")  # fmt: skip
@@ -309,6 +394,21 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             f"{row:<26}{overall['nnprune']:>11.1f}{overall['torch']:>10.1f}{ratio:>7.2f}  "
             f"{min(spread):.2f}-{max(spread):<6.2f}{fastest['nnprune'] / fastest['torch']:>8.2f}"
             f"  <= {TARGET:<5}{_verdict(ratio, TARGET, stretch)}"
+        )
+        if "floor" in steps:
+            ratio = overall["floor"] / overall["torch"]
+            spread = [b["floor"] / b["torch"] for b in per]
+            ratios["floor"] = ratio
+            print(
+                f"{'  floor: no data movement':<26}{overall['floor']:>11.1f}"
+                f"{overall['torch']:>10.1f}{ratio:>7.2f}  {min(spread):.2f}-{max(spread):<6.2f}"
+                f"{fastest['floor'] / fastest['torch']:>8.2f}"
+            )
+    if args.floor:
+        print(
+            "  floor = nnprune's training step with im2col, padding, col2im, ReLU and max-pool "
+            "as no-ops,\n  timed in the same blocks: the arithmetic alone (what it computes "
+            "is meaningless)"
         )
     if not args.no_memory:
         for bn in (False, True):

@@ -26,7 +26,10 @@ cell as 10% plus the relative interquartile range of both timings.
 
 At 95% sparsity it compares speed-ups over dense: SparseLinear's against
 ``torch.sparse_csr``'s (target: at least 0.67 of torch's at batch >= 32) and the
-bare SciPy kernel's, with each kernel's GFLOP/s, and ends with PASS/FAIL lines.
+bare SciPy kernel's, with each kernel's GFLOP/s. On a machine with two or more CPUs it
+then tries both cores at 95% (batch >= 32): SciPy's kernel with the rows split over two
+threads, against dense BLAS and ``torch.sparse_csr`` on two threads. It ends with
+PASS/FAIL lines.
 
 Last, the bytes of the weight: dense, CSR with SciPy's int32 indices, CSR with
 the smallest index dtype (as ``save_sparse`` writes it) and BSR with 4x4 blocks.
@@ -82,13 +85,22 @@ def _loops(fn: Callable[[], object], target_s: float = 1e-3) -> int:
 
 
 def time_interleaved(
-    fns: dict[str, Callable[[], object]], repeats: int
+    fns: dict[str, Callable[[], object]], repeats: int, settle: float = 0.0
 ) -> dict[str, tuple[float, float]]:
-    """``{name: (median seconds per call, relative IQR)}``, methods interleaved per repeat."""
+    """``{name: (median seconds per call, relative IQR)}``, methods interleaved per repeat.
+
+    ``settle`` seconds of untimed calls before each sample let the worker threads of
+    the previous method's library stop spinning (OpenBLAS's and OpenMP's wait busily
+    for new work for a while after each call, holding a core that another library's
+    threads need) and get this method's threads running.
+    """
     loops = {name: _loops(fn) for name, fn in fns.items()}
     samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            settled = time.perf_counter() + settle
+            while time.perf_counter() < settled:
+                fn()
             start = time.perf_counter()
             for _ in range(loops[name]):
                 fn()
@@ -132,6 +144,64 @@ def run_cell(shape, sparsity, batch, repeats, rng) -> dict[str, object]:
         fns["torch csr"] = torch_fn
     timings = time_interleaved(fns, repeats)
     return {"timings": timings, "mode": layer.mode_, "nnz": int(csr.nnz)}
+
+
+def two_cores(layers, batches, repeats, rng) -> list[str]:  # noqa: ANN001
+    """Both cores at 95 % sparsity: SciPy's kernel with the rows split over two threads.
+
+    SciPy's CSR kernel releases the GIL, so two threads can each multiply half of the
+    rows (prepared once as two CSR matrices) into their own output, joined afterwards.
+    Compared with dense BLAS and ``torch.sparse_csr``, both on two threads too.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    lines = [
+        f"\nBoth cores, {TARGET_SPARSITY:.0%} sparsity: speed-up over dense (BLAS, 2 threads) of "
+        "SciPy's kernel on 1 thread and\nwith the rows split over 2 threads (ready (in, N) "
+        "input), and of torch.sparse_csr on 2 threads",
+        f"{'layer':>9} {'batch':>5} {'dense ms':>9} {'csr 1 thr x':>11} {'csr 2 thr x':>11} "
+        f"{'torch x':>8} {'2 thr / torch':>13}",
+    ]
+    torch_fn_ok = _torch_fn(np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32))
+    with ThreadPoolExecutor(1) as pool, threadpool_limits(2):
+        if torch_fn_ok is not None:
+            import torch
+
+            threads = torch.get_num_threads()
+            torch.set_num_threads(2)
+        for shape in layers:
+            for batch in (b for b in batches if b >= 32):
+                w = pruned_weight(shape, TARGET_SPARSITY, rng)
+                x = rng.standard_normal((batch, shape[1])).astype(np.float32)
+                xt = np.ascontiguousarray(x.T)
+                csr = to_sparse(w, "csr")
+                top, bottom = csr[: shape[0] // 2], csr[shape[0] // 2 :]
+                linear = nn.Linear(shape[1], shape[0], bias=False, seed=0)
+                linear.weight.data = w
+
+                def split(top=top, bottom=bottom, xt=xt) -> np.ndarray:
+                    lower = pool.submit(bottom.__matmul__, xt)
+                    return np.concatenate((top @ xt, lower.result()))  # (out, N)
+
+                np.testing.assert_allclose(split(), csr @ xt, rtol=1e-5, atol=1e-5)
+                fns = {
+                    "dense": lambda linear=linear, x=x: linear(x),
+                    "csr": lambda csr=csr, xt=xt: csr @ xt,
+                    "split": split,
+                }
+                torch_fn = _torch_fn(w, x)
+                if torch_fn is not None:
+                    fns["torch"] = torch_fn
+                t = {k: v[0] for k, v in time_interleaved(fns, repeats, settle=0.2).items()}
+                tx = t["dense"] / t["torch"] if "torch" in t else float("nan")
+                lines.append(
+                    f"{shape[0]}x{shape[1]:<5} {batch:>5} {t['dense'] * 1e3:>9.4f} "
+                    f"{t['dense'] / t['csr']:>11.2f} {t['dense'] / t['split']:>11.2f} "
+                    f"{tx:>8.2f} {t['dense'] / t['split'] / tx:>13.2f}"
+                )
+        if torch_fn_ok is not None:
+            torch.set_num_threads(threads)
+    return lines
 
 
 def break_even(cells: dict[float, dict], sparsities) -> str:
@@ -256,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
                     min(ratios) >= TARGET_FRACTION,
                 )
             )
+
+    if (os.cpu_count() or 1) >= 2:
+        print("\n".join(two_cores(layers, batches, repeats, rng)))
 
     print(f"\nBytes of the weight (float32 values; BSR blocks {BSR_BLOCK[0]}x{BSR_BLOCK[1]})")
     titles = ("dense", "csr int32", "csr small", "bsr")

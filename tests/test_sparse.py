@@ -332,6 +332,8 @@ def test_bench_sparse_quick_runs(capsys):
     assert bench.main(["--quick", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "Break-even sparsity" in out and "Check: SparseLinear (auto) was" in out
+    if (os.cpu_count() or 1) >= 2:
+        assert "Both cores, 95% sparsity" in out
     assert "940,800" in out  # dense bytes of the 300x784 float32 weight: 300 * 784 * 4
 
 

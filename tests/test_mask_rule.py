@@ -213,3 +213,21 @@ def test_masks_lifted_restores_the_masks_even_after_an_error() -> None:
         raise RuntimeError("boom")
     np.testing.assert_array_equal(p.mask, [True, False, True])
     np.testing.assert_array_equal(p.data, [1.0, 0.0, 3.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_selection_zeroes_any_pruned_value_and_keeps_kept_bits(dtype):
+    # The two primitives of the rule, in place and as a copy, on the values that
+    # multiplying by the mask would get wrong (nan * 0 = nan, -x * 0 = -0.0).
+    from nnprune.nn.parameter import pruned_zeroed, zero_pruned
+
+    values = np.array([np.nan, np.inf, -np.inf, -0.0, -1.5, 2.5, np.nan, -np.inf], dtype=dtype)
+    mask = np.array([False, False, False, False, False, True, True, True])
+    copy = pruned_zeroed(values, mask)
+    assert copy.dtype == values.dtype and copy is not values
+    expected_bits = np.where(mask, values, 0).view(f"u{values.itemsize}")
+    assert np.array_equal(copy.view(expected_bits.dtype), expected_bits)  # bit for bit
+    assert not np.signbit(copy[~mask]).any()  # +0.0, not -0.0
+    assert np.isnan(values[0])  # the input is untouched
+    zero_pruned(values, mask)
+    assert np.array_equal(values.view(expected_bits.dtype), expected_bits)

@@ -68,9 +68,20 @@ def zero_pruned(array: Any, mask: Any) -> None:
     """
     xp = get_xp(array)
     bits = array.view(f"i{array.itemsize}")  # the same memory, as integers
-    keep = mask.astype(bits.dtype)  # 1 = kept, 0 = pruned
-    xp.negative(keep, out=keep)  # -1 = all bits set, 0 = none
-    xp.bitwise_and(bits, keep, out=bits)
+    # Integer times 1 keeps a kept entry's bit pattern exactly; times 0 gives the
+    # all-zero pattern, +0.0, whatever the float was (NaN, inf, -0.0).
+    xp.multiply(bits, mask, out=bits)
+
+
+def pruned_zeroed(array: Any, mask: Any) -> Any:
+    """A new array equal to ``array`` with ``array[~mask]`` exactly +0.0 (by selection).
+
+    The copy version of :func:`zero_pruned`, in one pass: what
+    ``xp.where(mask, array, 0)`` means, about 3x faster here (the optimisers' masked
+    gradient).
+    """
+    bits = array.view(f"i{array.itemsize}")
+    return get_xp(array).multiply(bits, mask).view(array.dtype)
 
 
 class Parameter:
@@ -164,10 +175,11 @@ class Parameter:
         By selection, not multiplication: whatever a pruned entry holds, NaN
         and infinities included, it becomes 0 (``nan * 0`` would stay NaN). The
         meaning is ``xp.copyto(data, 0, where=~mask)``; it is done on the bits
-        because ``copyto`` with a scattered mask is about 15x slower (a branch
-        per entry: 860 vs 59 µs on a 300x784 float32 weight at 90% sparsity).
-        Each kept entry is AND-ed with all ones, each pruned entry with all
-        zeros, the bit pattern of +0.0. The ``data`` getter calls it on every read.
+        because ``copyto`` with a scattered mask is about 10x slower (a branch
+        per entry: 438 vs 43 µs on a 300x784 float32 weight at 90% sparsity).
+        Seen as integers, each kept entry is multiplied by 1 (its bits unchanged)
+        and each pruned entry by 0, the bit pattern of +0.0. The ``data`` getter
+        calls it on every read.
         """
         if self._mask is not None:
             zero_pruned(self._data, self._mask)

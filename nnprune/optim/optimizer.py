@@ -44,7 +44,7 @@ from typing import Any
 
 from ..backend import backend_of, get_xp, to_backend
 from ..checks import check_nonnegative
-from ..nn.parameter import Parameter, zero_pruned
+from ..nn.parameter import Parameter, pruned_zeroed, zero_pruned
 
 ParamsLike = Iterable[Parameter] | Iterable[dict[str, Any]]
 
@@ -172,8 +172,7 @@ class Optimizer:
                 if not p.requires_grad:
                     continue
                 state = self._state_for(p)
-                xp = get_xp(p.grad)
-                grad = p.grad if p.mask is None else xp.where(p.mask, p.grad, 0)
+                grad = p.grad if p.mask is None else pruned_zeroed(p.grad, p.mask)
                 self._update(p, grad, state, group)
                 if p.mask is not None:
                     for value in state.values():

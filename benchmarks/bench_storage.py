@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         acc_pruned = evaluate(model, loss, splits.test)[1]
         print(
             f"\n64-300-100-10 on the 8x8 digits: test accuracy {acc_dense:.4f} dense, "
-            f"{acc_pruned:.4f} at {SPARSITY:.0%} (global magnitude, fine-tuned); "
+            f"{acc_pruned:.4f} at {SPARSITY:.0%}\n(global magnitude, fine-tuned); "
             f"dense file {dense:,} B"
         )
         print(f"{'file':<44} {'bytes':>10} {'/ dense':>8} {'accuracy':>9} {'change':>8}")

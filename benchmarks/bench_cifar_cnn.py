@@ -292,24 +292,11 @@ def gemm_peak() -> float:
 
 
 def blas_report() -> list[str]:
-    """One line per thread pool threadpoolctl sees (library, version, kernel, threads)."""
-    from threadpoolctl import threadpool_info
+    """numpy's one-thread GEMM speed, then :func:`nnprune.metrics.latency.blas_report`."""
+    from nnprune.metrics.latency import blas_report as libraries
 
-    lines = [f"numpy float32 GEMM 1024x1024, 1 thread: {gemm_peak():.0f} GFLOP/s (CPU time)"]
-    for info in threadpool_info():
-        kernel = info.get("architecture") or info.get("corename") or "-"
-        lines.append(
-            f"{info.get('internal_api')} {info.get('version')} kernel={kernel} "
-            f"threads={info.get('num_threads')} ({os.path.basename(info.get('filepath', ''))})"
-        )
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        lines.append(f"{var}={os.environ.get(var, '(unset)')}")
-    if os.environ.get("OPENBLAS_CORETYPE"):
-        lines.append(
-            "note: OPENBLAS_CORETYPE forces an older OpenBLAS kernel; numpy's GEMM peak "
-            "can halve, which moves every ratio below"
-        )
-    return lines
+    speed = f"numpy float32 GEMM 1024x1024, 1 thread: {gemm_peak():.0f} GFLOP/s (CPU time)"
+    return [speed, *libraries()]
 
 
 def _verdict(ratio: float, target: float, stretch: float | None = None) -> str:

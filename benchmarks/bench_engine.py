@@ -194,6 +194,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     results = {name: _median_ms(s, args.repeats, args.warmup) for name, s in steps.items()}
 
     print(f"one training step, float32, {args.threads} thread(s), median of {args.repeats}")
+    from nnprune.metrics.latency import blas_report
+
     print("BLAS: " + "\n      ".join(blas_report()))
     print(
         f"{'model':<8}{'nnprune ms':>12}{'torch ms':>10}{'ratio':>8}"
@@ -205,22 +207,6 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         n, n0 = row["nnprune"], row["nnprune, no dx"]
         print(f"{name:<8}{n:>12.2f}{t:>10.2f}{n / t:>8.2f}{n0:>15.2f}{t0:>13.2f}{n0 / t0:>8.2f}")
     return results
-
-
-def blas_report() -> list[str]:
-    """One line per thread pool threadpoolctl sees, then the OpenBLAS kernel variables."""
-    from threadpoolctl import threadpool_info
-
-    lines = []
-    for info in threadpool_info():
-        kernel = info.get("architecture") or info.get("corename") or "-"
-        lines.append(
-            f"{info.get('internal_api')} {info.get('version')} kernel={kernel} "
-            f"threads={info.get('num_threads')}"
-        )
-    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        lines.append(f"{var}={os.environ.get(var, '(unset)')}")
-    return lines
 
 
 if __name__ == "__main__":

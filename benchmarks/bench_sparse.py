@@ -64,6 +64,7 @@ import scipy
 from threadpoolctl import threadpool_limits
 
 from nnprune import nn
+from nnprune.metrics.latency import blas_report
 from nnprune.sparse import SparseLinear, dense_nbytes, sparse_nbytes, to_sparse
 from nnprune.sparse.storage import compact_components
 
@@ -262,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, {args.threads} BLAS/torch thread(s), float32,\n"
         f"median of {repeats} repeats, load average {os.getloadavg()[0]:.1f}"
     )
+    print("BLAS: " + "\n      ".join(blas_report()))
 
     results: dict[tuple, dict[float, dict]] = {}
     header = None

@@ -47,7 +47,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nnprune import metrics, nn, prune
-from nnprune.metrics.latency import compare_latency
+from nnprune.metrics.latency import blas_report, compare_latency
 from nnprune.report import format_table
 
 FRACTIONS = (0.25, 0.5, 0.75)
@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"{args.threads} BLAS thread(s), float32, median of {repeats} repeats, "
         f"load average {os.getloadavg()[0]:.1f}"
     )
+    with threadpool_limits(args.threads):  # report the threads the timings run with
+        print("BLAS: " + "\n      ".join(blas_report()))
     rows = []
     with threadpool_limits(args.threads):
         for name, net_batches in batches.items():

@@ -162,4 +162,40 @@ def compare_latency(
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
-__all__ = ["compare_latency", "measure_latency", "median_time"]
+def blas_report() -> list[str]:
+    """The BLAS and OpenMP libraries in use, one line each, then the OpenBLAS kernel variables.
+
+    Timings of dense layers are the BLAS's timings, so a benchmark should say which
+    one ran: library, version, kernel (the CPU code path OpenBLAS picked) and
+    threads, from ``threadpoolctl``. ``OPENBLAS_CORETYPE`` forces OpenBLAS onto
+    another kernel (an older one can halve NumPy's GEMM speed) and
+    ``OPENBLAS_L2_SIZE`` changes its blocking; both are reported, set or not.
+
+    Examples
+    --------
+    >>> lines = blas_report()
+    >>> lines[-2].startswith("OPENBLAS_CORETYPE=")
+    True
+    """
+    import os
+
+    from threadpoolctl import threadpool_info
+
+    lines = []
+    for info in threadpool_info():
+        kernel = info.get("architecture") or info.get("corename") or "-"
+        lines.append(
+            f"{info.get('internal_api')} {info.get('version')} kernel={kernel} "
+            f"threads={info.get('num_threads')} ({os.path.basename(info.get('filepath', ''))})"
+        )
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        lines.append(f"{var}={os.environ.get(var, '(unset)')}")
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        lines.append(
+            "note: OPENBLAS_CORETYPE forces an OpenBLAS kernel; an older one can halve "
+            "NumPy's GEMM speed, which moves every ratio"
+        )
+    return lines
+
+
+__all__ = ["blas_report", "compare_latency", "measure_latency", "median_time"]

@@ -104,7 +104,8 @@ print(lt["figure"])
 # and moves the connections: every ΔT steps it drops the smallest-magnitude fraction ζ of
 # the active weights and regrows as many, at random (SET, Mocanu et al. 2018) or where the
 # gradient is largest (RigL, Evci et al. 2020, with ζ decayed by a cosine). Grown weights
-# start at zero. Same sparsity, same epochs for every method, each layer at 90%:
+# start at zero. Same epochs for every method, each layer at 90% (`distribution="uniform"`;
+# SET's and RigL's own default, Erdős–Rényi-Kernel, keeps small layers denser):
 
 # %%
 lesson.section("8.2", "dynamic sparse training, surviving inputs")
@@ -214,5 +215,6 @@ lesson.try_this(
     [
         "Rerun with SPARSITY = 0.97: does the gap between RigL and static pruning grow?",
         "Pass update_every=5 to trends.dynamic_vs_static: how many connections move now?",
+        "pipeline.layer_sparsities(build(0), 0.9) is RigL's default split: train with it?",
     ],
 )

@@ -5,7 +5,7 @@ import pytest
 
 from nnprune import nn, optim
 from nnprune.models import mlp
-from nnprune.pipeline import SET, DynamicSparsity, RigL, update_mask
+from nnprune.pipeline import SET, DynamicSparsity, RigL, layer_sparsities, update_mask
 from nnprune.train import fit
 
 SIZES = (8, 16, 12, 3)
@@ -30,14 +30,20 @@ class Spy:
         self.seen.append({n: (p.mask.copy(), p.data.copy()) for n, p in weights(model).items()})
 
 
+@pytest.mark.parametrize("distribution", ["erk", "uniform"])
 @pytest.mark.parametrize("make", [SET, RigL])
-def test_sparsity_exactly_constant_and_grown_weights_start_at_zero(make, rng):
+def test_sparsity_exactly_constant_and_grown_weights_start_at_zero(make, distribution, rng):
     model = mlp(SIZES, seed=0)
     train = data(rng)
     steps = 4 * 3  # 4 epochs of 96 / 32 batches
-    cb = make(model, 0.75, total_steps=steps, update_every=2, seed=3)
+    cb = make(model, 0.75, total_steps=steps, update_every=2, distribution=distribution, seed=3)
+    layer = cb.layer_sparsity_
+    if distribution == "uniform":
+        assert layer == {n: 0.75 for n in weights(model)}
+    else:
+        assert len(set(layer.values())) == len(layer)  # one sparsity per layer
     kept = {n: int(p.mask.sum()) for n, p in weights(model).items()}
-    assert kept == {n: p.size - round(0.75 * p.size) for n, p in weights(model).items()}
+    assert kept == {n: p.size - round(layer[n] * p.size) for n, p in weights(model).items()}
     spy = Spy()
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     loss = nn.CrossEntropyLoss()
@@ -131,3 +137,64 @@ def test_layers_leave_others_dense_and_bad_arguments():
         SET(mlp(SIZES, seed=0), 0.5, total_steps=10, update_fraction=0)
     with pytest.raises(ValueError, match="total_steps must be a positive integer, got 0"):
         RigL(mlp(SIZES, seed=0), 0.5, total_steps=0)
+
+
+def _shapes_model(*shapes):
+    """A model whose prunable weights have the given shapes (2-D: Linear, 4-D: Conv2d)."""
+    layers = []
+    for shape in shapes:
+        if len(shape) == 2:
+            layers.append(nn.Linear(shape[1], shape[0], seed=0))
+        else:
+            layers.append(nn.Conv2d(shape[1], shape[0], shape[2:], seed=0))
+    return nn.Sequential(*layers)
+
+
+@pytest.mark.parametrize("sparsity", [0.5, 0.8, 0.9, 0.99])
+def test_erk_density_follows_sum_over_product_at_the_requested_total(sparsity):
+    shapes = [(64, 3, 3, 3), (64, 64, 3, 3), (128, 64, 3, 3), (256, 2048), (10, 256)]
+    model = _shapes_model(*shapes)
+    s = layer_sparsities(model, sparsity)  # default: ERK
+    sizes = {n: p.size for n, p in weights(model).items()}
+    score = {n: sum(p.shape) / p.size for n, p in weights(model).items()}
+    # the total number of non-zeros is the requested one
+    nonzeros = sum((1 - s[n]) * sizes[n] for n in s)
+    assert nonzeros == pytest.approx((1 - sparsity) * sum(sizes.values()))
+    # every sparse layer has density eps * sum(d) / prod(d), with one eps
+    sparse = [n for n in s if s[n] > 0]
+    eps = {(1 - s[n]) / score[n] for n in sparse}
+    assert max(eps) == pytest.approx(min(eps))
+    # a layer is dense exactly when eps * its score would exceed 1
+    for n in s:
+        assert (s[n] == 0) == (min(eps) * score[n] > 1 - 1e-12)
+        assert 0 <= s[n] < 1
+
+
+def test_erk_counts_the_kernel_and_makes_small_layers_dense():
+    # Conv weights (C_out, C_in, kH, kW): the kernel sides enter sum(d), as in Evci et al.
+    model = _shapes_model((16, 8, 3, 3), (16, 8, 1, 1))
+    s = layer_sparsities(model, 0.95)  # both sparse at 95 %
+    dens = {n: 1 - v for n, v in s.items()}
+    assert dens["0.weight"] / dens["1.weight"] == pytest.approx(
+        (16 + 8 + 3 + 3) / (16 * 8 * 9) / ((16 + 8 + 1 + 1) / (16 * 8))
+    )
+    # 784-300-100-10 at 50 %: the two small layers would need densities above 1
+    s = layer_sparsities(mlp((784, 300, 100, 10), seed=0), 0.5)
+    assert s["2.weight"] == 0 and s["4.weight"] == 0
+    first = 784 * 300
+    small = 300 * 100 + 100 * 10  # kept whole: the first layer gives up their share
+    assert (1 - s["0.weight"]) * first + small == pytest.approx(0.5 * (first + small))
+    # almost no sparsity: every layer dense, and no division by zero
+    assert set(layer_sparsities(model, 0.0).values()) == {0.0}
+
+
+def test_layer_sparsities_uniform_and_bad_arguments():
+    model = mlp(SIZES, seed=0)
+    assert layer_sparsities(model, 0.6, "uniform") == {n: 0.6 for n in weights(model)}
+    assert list(layer_sparsities(model, 0.6, layers=["2"])) == ["2.weight"]
+    with pytest.raises(ValueError, match="distribution must be one of"):
+        layer_sparsities(model, 0.5, "er")
+    with pytest.raises(ValueError, match="distribution must be one of"):
+        RigL(model, 0.5, total_steps=10, distribution="normal")
+    with pytest.raises(ValueError, match=r"sparsity must be in \[0, 1\), got 1.0"):
+        layer_sparsities(model, 1.0)

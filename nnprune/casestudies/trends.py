@@ -315,11 +315,27 @@ def dynamic_vs_static(
             cbs = []
             if method == "static random":
                 # the same random start as SET and RigL, never updated
-                cbs = [SET(model, sparsity, total_steps=steps, stop_fraction=0.0, seed=seed)]
+                cbs = [
+                    SET(
+                        model,
+                        sparsity,
+                        total_steps=steps,
+                        stop_fraction=0.0,
+                        distribution="uniform",
+                        seed=seed,
+                    )
+                ]
             elif method in ("SET", "RigL"):
                 make = SET if method == "SET" else RigL
                 cbs = [
-                    make(model, sparsity, total_steps=steps, update_every=update_every, seed=seed)
+                    make(
+                        model,
+                        sparsity,
+                        total_steps=steps,
+                        update_every=update_every,
+                        distribution="uniform",  # every method: `sparsity` in every layer
+                        seed=seed,
+                    )
                 ]
             curve = _train(model, splits, epochs, LR, seed, cbs)
             if method in ("SET", "RigL"):

@@ -5,7 +5,7 @@ Book: §5.1–5.3, §8.
 """
 
 from ._select import CRITERIA, SCOPES, prunable_names, select, weight_sparsity
-from .dynamic import SET, DynamicSparsity, RigL, update_mask
+from .dynamic import SET, DynamicSparsity, RigL, layer_sparsities, update_mask
 from .gradual import GradualPruning
 from .loop import (
     STEPS,
@@ -55,6 +55,7 @@ __all__ = [
     "evaluate",
     "forward_backward",
     "iterative_sparsities",
+    "layer_sparsities",
     "lottery_ticket",
     "plot_sensitivity",
     "plot_sweep",

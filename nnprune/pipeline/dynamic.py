@@ -37,10 +37,25 @@ A weight dropped at this update may be grown back at once (the candidates
 are all inactive entries after the drop, as in Evci et al.'s Algorithm 1);
 it then restarts at zero.
 
-The initial topology is random with the same sparsity in every chosen layer
-(Evci et al.'s "uniform" distribution; their ERK distribution is not
-implemented). Static pruning at the same sparsity and training budget is the
-baseline these methods are compared with (chapter 8 lesson).
+The initial topology is random, with a sparsity per layer chosen by
+``distribution`` (:func:`layer_sparsities`):
+
+* ``"erk"`` (the default; Evci et al.'s Erdős–Rényi-Kernel, which for fully
+  connected layers is the Erdős–Rényi rule of Mocanu et al.): the density
+  (fraction of non-zeros) of a layer with weight shape :math:`(d_1, \dots, d_k)`
+  is proportional to :math:`\sum_i d_i / \prod_i d_i`, scaled by one
+  :math:`\varepsilon` so that the whole model has the requested sparsity:
+
+  .. math::  1 - s_l = \varepsilon\,\frac{\sum_i d_{l,i}}{\prod_i d_{l,i}},\qquad
+             \sum_l n_l (1 - s_l) = (1 - s) \sum_l n_l.
+
+  Small layers (few weights per unit) stay denser; a layer whose density would
+  exceed 1 is kept dense and :math:`\varepsilon` is solved again over the others;
+* ``"uniform"``: the same sparsity :math:`s` in every chosen layer.
+
+Static pruning at the same sparsity and training budget is the baseline these
+methods are compared with (the chapter 8 lesson uses ``"uniform"``, so that
+every method has the same sparsity in every layer).
 
 References
 ----------
@@ -69,13 +84,69 @@ from ._select import selected_parameters
 
 GROW = ("random", "gradient")
 DECAY = ("constant", "cosine")
+DISTRIBUTIONS = ("erk", "uniform")
+
+
+def layer_sparsities(
+    model: Module,
+    sparsity: float,
+    distribution: str = "erk",
+    layers: Sequence[str] | None = None,
+) -> dict[str, float]:
+    r"""The sparsity of each chosen weight for an overall ``sparsity`` (see the module notes).
+
+    Parameters
+    ----------
+    model : Module
+    sparsity : float in [0, 1)
+        Fraction of zeros over all the chosen weights together.
+    distribution : {"erk", "uniform"}, default "erk"
+        Erdős–Rényi-Kernel (Evci et al. 2020) or the same sparsity everywhere.
+    layers : list of str, optional
+        Weights to consider (:func:`nnprune.pipeline.select`); default every prunable weight.
+
+    Returns
+    -------
+    dict
+        ``{dotted name: sparsity}``, each in ``[0, 1)``; 0 for a layer kept dense.
+
+    Examples
+    --------
+    >>> from nnprune.models import mlp
+    >>> s = layer_sparsities(mlp((784, 300, 100, 10), seed=0), 0.9)
+    >>> [round(v, 3) for v in s.values()]  # the large first layer is the sparsest
+    [0.92, 0.77, 0.0]
+    """
+    sparsity = check_sparsity("sparsity", sparsity)
+    distribution = check_one_of("distribution", distribution, DISTRIBUTIONS)
+    params = selected_parameters(model, layers)
+    if distribution == "uniform":
+        return {name: sparsity for name in params}
+    size = {name: p.size for name, p in params.items()}
+    score = {name: sum(p.shape) / p.size for name, p in params.items()}  # sum(d) / prod(d)
+    dense: set[str] = set()
+    while True:
+        # Non-zeros the sparse layers share: the budget, less what the dense layers
+        # hold beyond their own share of it.
+        budget = sum((1 - sparsity) * size[n] for n in params if n not in dense)
+        budget -= sum(sparsity * size[n] for n in dense)
+        sparse = [n for n in params if n not in dense]
+        if not sparse:
+            break
+        eps = budget / sum(score[n] * size[n] for n in sparse)
+        top = max(score[n] for n in sparse)
+        if eps * top <= 1:
+            break
+        dense |= {n for n in sparse if score[n] == top}  # would be denser than dense
+    return {n: 0.0 if n in dense else 1 - eps * score[n] for n in params}
 
 
 class DynamicSparsity:
     r"""``fit`` callback: prune and regrow every ``update_every`` steps at a fixed sparsity.
 
     The constructor gives every chosen weight a random mask with exactly
-    ``round(sparsity * n_l)`` zeros (a sparse network from the start); pass
+    ``round(s_l * n_l)`` zeros, ``s_l`` its sparsity under ``distribution``
+    (a sparse network from the start); pass
     the callback to :func:`nnprune.train.fit` (``callbacks=[cb]``), whose
     optimiser keeps the masked weights at zero between updates.
 
@@ -84,7 +155,7 @@ class DynamicSparsity:
     model : Module
         Masked in place.
     sparsity : float in [0, 1)
-        Fraction of zeros of every chosen weight, constant through training.
+        Fraction of zeros of the chosen weights together, constant through training.
     total_steps : int
         The optimiser steps of the whole training (epochs x batches per epoch).
     grow : {"random", "gradient"}
@@ -100,11 +171,15 @@ class DynamicSparsity:
     layers : list of str, optional
         Weights to train sparse (dotted or module names,
         :func:`nnprune.pipeline.select`); default every prunable weight.
+    distribution : {"erk", "uniform"}, default "erk"
+        How ``sparsity`` is spread over the layers (:func:`layer_sparsities`).
     seed : int or numpy.random.Generator, default 0
         The initial masks and SET's regrowth.
 
     Attributes
     ----------
+    layer_sparsity_ : dict
+        ``{dotted name: sparsity}`` of every chosen weight, fixed from the start.
     history_ : list of dict
         One entry per update: ``step``, ``fraction`` (:math:`\zeta_t`), ``moved``
         (weights dropped = weights grown), ``sparsity`` after the update.
@@ -129,6 +204,7 @@ class DynamicSparsity:
         update_every: int = 100,
         stop_fraction: float = 0.75,
         layers: Sequence[str] | None = None,
+        distribution: str = "erk",
         seed: SeedLike = 0,
     ) -> None:
         self.grow = check_one_of("grow", grow, GROW)
@@ -143,10 +219,12 @@ class DynamicSparsity:
         self.layers = None if layers is None else list(layers)
         self.rng = as_generator(seed)
         self.history_: list[dict[str, Any]] = []
-        for p in selected_parameters(model, self.layers).values():
+        self.distribution = check_one_of("distribution", distribution, DISTRIBUTIONS)
+        self.layer_sparsity_ = layer_sparsities(model, self.sparsity, distribution, self.layers)
+        for name, p in selected_parameters(model, self.layers).items():
             n = p.size
             mask = np.ones(n, dtype=bool)
-            mask[self.rng.permutation(n)[: round(self.sparsity * n)]] = False
+            mask[self.rng.permutation(n)[: round(self.layer_sparsity_[name] * n)]] = False
             p.mask = mask.reshape(p.shape)
 
     @property
@@ -230,12 +308,15 @@ def SET(  # noqa: N802 - the method's name
     update_every: int = 100,
     stop_fraction: float = 1.0,
     layers: Sequence[str] | None = None,
+    distribution: str = "erk",
     seed: SeedLike = 0,
 ) -> DynamicSparsity:
     r"""Sparse Evolutionary Training (Mocanu et al. 2018): drop by magnitude, regrow at random.
 
     :math:`\zeta` constant (0.3 in the paper), updates until ``stop_fraction``
-    of the training (the paper: after every epoch, to the end). See
+    of the training (the paper: after every epoch, to the end), layer
+    sparsities by Erdős–Rényi (``distribution="erk"``, the same for fully
+    connected layers). See
     :class:`DynamicSparsity` for the arguments and the update rule.
 
     Book: §8.2 (dynamic pruning).
@@ -250,6 +331,7 @@ def SET(  # noqa: N802 - the method's name
         update_every=update_every,
         stop_fraction=stop_fraction,
         layers=layers,
+        distribution=distribution,
         seed=seed,
     )
 
@@ -263,13 +345,15 @@ def RigL(  # noqa: N802 - the method's name
     update_every: int = 100,
     stop_fraction: float = 0.75,
     layers: Sequence[str] | None = None,
+    distribution: str = "erk",
     seed: SeedLike = 0,
 ) -> DynamicSparsity:
     r"""Rigged Lottery (Evci et al. 2020): drop by magnitude, regrow by largest ``|grad|``.
 
     Cosine-decayed :math:`\zeta_t` from ``update_fraction`` (0.3 in the paper),
     an update every ``update_every`` steps (ΔT = 100), none after
-    ``stop_fraction`` of the training (:math:`T_\text{end}` = 75%). See
+    ``stop_fraction`` of the training (:math:`T_\text{end}` = 75%), layer
+    sparsities by Erdős–Rényi-Kernel (``distribution="erk"``). See
     :class:`DynamicSparsity` for the arguments and the update rule.
 
     Book: §8.2 (dynamic pruning).
@@ -284,8 +368,18 @@ def RigL(  # noqa: N802 - the method's name
         update_every=update_every,
         stop_fraction=stop_fraction,
         layers=layers,
+        distribution=distribution,
         seed=seed,
     )
 
 
-__all__ = ["DECAY", "GROW", "RigL", "SET", "DynamicSparsity", "update_mask"]
+__all__ = [
+    "DECAY",
+    "DISTRIBUTIONS",
+    "GROW",
+    "RigL",
+    "SET",
+    "DynamicSparsity",
+    "layer_sparsities",
+    "update_mask",
+]

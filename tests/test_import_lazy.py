@@ -9,8 +9,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Optional dependencies, and scipy.io (slow: ~0.1 s), that `import nnprune` must not pull in.
-LAZY = ("scipy.io", "torch", "cupy", "onnx", "onnxruntime", "jupytext")
+# Optional dependencies, and the slow imports of the core ones (SciPy: ~0.1 s, matplotlib,
+# scikit-learn, tqdm), that `import nnprune` must not pull in: each loads where it is used.
+LAZY = (
+    "scipy",
+    "matplotlib",
+    "sklearn",
+    "tqdm",
+    "dask",
+    "torch",
+    "cupy",
+    "onnx",
+    "onnxruntime",
+    "jupytext",
+)
 
 
 def test_import_nnprune_does_not_import_optional_or_slow_modules() -> None:

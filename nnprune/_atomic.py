@@ -213,11 +213,12 @@ def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> Path:
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write a JSON-serialisable object atomically; return the path."""
-    text = json.dumps(obj, indent=2, default=_json_default)
+    text = json.dumps(obj, indent=2, default=json_default)
     return atomic_write(Path(path), lambda fh: fh.write(text + "\n"), fsync=True)
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """``json.dumps(..., default=json_default)``: NumPy scalars and arrays as Python values."""
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):

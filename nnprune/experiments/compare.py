@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import json_default
 from ..report import format_table, save_figure, use_agg, write_csv, write_json
 from .config import CompareConfig, config_hash, load_config, make_config, quick_config
 from .runner import plan_runs, run_grid, run_key
@@ -434,7 +435,7 @@ class _RunLog:
         status = "failed" if "error" in record else "ok"
         line = json.dumps(
             {"config_hash": self.digest, "status": status, **_without_state(record)},
-            default=_jsonable,
+            default=json_default,
         )
         data = (line + "\n").encode("utf-8")
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
@@ -443,12 +444,6 @@ class _RunLog:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"object of type {type(obj).__name__} is not JSON serialisable")
 
 
 def _previous_runs(out: Path, digest: str) -> list[dict[str, Any]]:

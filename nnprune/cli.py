@@ -294,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         help="a checkpoint as CSR (.npz) or ONNX",
         description="Write a checkpoint as a CSR .npz (nnprune.sparse.save_sparse) or as an "
-        "ONNX file (needs pip install 'nnprune[onnx]'; MLPs and CNNs, BatchNorm folded).",
+        "ONNX file (needs pip install 'nnprune[onnx]'; MLPs, CNNs and ResNets, BatchNorm folded).",
         formatter_class=fmt,
     )
     ex.add_argument("checkpoint")

@@ -201,6 +201,29 @@ def test_onnx_matches_nnprune(kind, tmp_path):
     np.testing.assert_allclose(y, model(x), rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize("shrunk", [False, True])
+def test_onnx_resnet_matches_nnprune(shrunk, tmp_path):
+    # BasicBlocks: both branches, the 1x1 downsample shortcut, Add and Relu, BatchNorms folded.
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from nnprune.export import export_onnx
+    from nnprune.models_resnet import small_resnet
+
+    model = small_resnet(1, 10, widths=(4, 8), blocks_per_stage=2, seed=0)
+    if shrunk:  # a coupled channel group and a block's inner filters removed
+        prune.prune_coupled_channels(model, "0.0", [0, 3])
+        prune.remove_block_inner(model, "1", [1])
+        assert model[1].conv1.out_channels == 3 and model[0][0].out_channels == 2
+    _random_bn(model)
+    path = export_onnx(model, (1, 8, 8), tmp_path / "r.onnx")
+    ops = [node.op_type for node in __import__("onnx").load(str(path)).graph.node]
+    assert ops.count("Add") == 4 and "BatchNormalization" not in ops
+    x = np.random.default_rng(1).standard_normal((5, 1, 8, 8)).astype(np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (y,) = session.run(None, {"input": x})
+    np.testing.assert_allclose(y, model(x), rtol=0, atol=1e-5)
+
+
 def test_onnx_refuses_unknown_layers(tmp_path):
     pytest.importorskip("onnx")
     from nnprune.export import export_onnx

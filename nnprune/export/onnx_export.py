@@ -1,12 +1,15 @@
-r"""Export MLPs and CNNs to ONNX, BatchNorm folded, for ONNX Runtime and other tools.
+r"""Export MLPs, CNNs and ResNets to ONNX, BatchNorm folded, for ONNX Runtime and other tools.
 
 :func:`export_onnx` walks a ``Sequential`` chain (nested chains allowed) and
 writes one ONNX node per layer: ``Linear`` -> ``Gemm`` (``y = x W^T + b``,
 ``transB=1``), ``Conv2d`` -> ``Conv``, ``MaxPool2d``/``AvgPool2d`` ->
 ``MaxPool``/``AveragePool``, ``GlobalAvgPool2d`` -> ``GlobalAveragePool`` then
 ``Flatten``, ``Flatten`` -> ``Flatten``, the activations by name; ``Dropout`` is
-the identity at inference and is dropped. A ``BatchNorm`` right after a
-``Linear`` or ``Conv2d`` is folded into it (running statistics, eval mode):
+the identity at inference and is dropped. A residual ``BasicBlock`` (the
+ResNets of :func:`nnprune.models_resnet.small_resnet`) becomes its two branches,
+the convolutions and the shortcut (identity or 1x1 ``Conv``), joined by
+``Add`` and ``Relu``. A ``BatchNorm`` right after a ``Linear`` or ``Conv2d``
+is folded into it (running statistics, eval mode):
 
 .. math::
 
@@ -54,8 +57,8 @@ def _import_onnx() -> Any:
     return onnx
 
 
-def _flat(model: Module) -> Iterator[tuple[str, Module]]:
-    """The leaf layers of a chain in order, with their dotted names."""
+def _flat(model: Module, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    """The layers of a chain in order (nested chains flattened), with their dotted names."""
     if type(model).forward is not Sequential.forward or not isinstance(model, Sequential):
         raise ValueError(
             f"ONNX export handles Sequential chains of layers; got a {type(model).__name__} "
@@ -63,10 +66,9 @@ def _flat(model: Module) -> Iterator[tuple[str, Module]]:
         )
     for name, child in model.named_children():
         if isinstance(child, Sequential) and type(child).forward is Sequential.forward:
-            for sub, leaf in _flat(child):
-                yield f"{name}.{sub}", leaf
+            yield from _flat(child, f"{prefix}{name}.")
         else:
-            yield name, child
+            yield prefix + name, child
 
 
 def _array(p: Any) -> np.ndarray:
@@ -100,10 +102,10 @@ def export_onnx(
     Parameters
     ----------
     model : Sequential
-        An MLP or CNN chain: ``Linear``, ``Conv2d``, ``BatchNorm1d/2d``,
+        An MLP, CNN or ResNet chain: ``Linear``, ``Conv2d``, ``BatchNorm1d/2d``,
         ``MaxPool2d``, ``AvgPool2d``, ``GlobalAvgPool2d``, ``Flatten``,
-        ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``, ``Dropout``; pruned
-        (masked) or physically shrunk.
+        ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``, ``Dropout``,
+        ``BasicBlock``; pruned (masked) or physically shrunk.
     input_shape : sequence of int
         One sample's shape, e.g. ``(1, 28, 28)`` or ``(784,)``; the batch axis is free (``"N"``).
     path : str or path-like
@@ -127,6 +129,7 @@ def export_onnx(
     from .._atomic import atomic_write
     from ..nn import (
         AvgPool2d,
+        BasicBlock,
         BatchNorm1d,
         BatchNorm2d,
         Conv2d,
@@ -141,11 +144,8 @@ def export_onnx(
         Tanh,
     )
 
-    layers = list(_flat(model))
     nodes: list[Any] = []
     inits: list[Any] = []
-    current = "input"
-    i = 0
 
     def out(name: str) -> str:
         return f"{name}_out"
@@ -154,92 +154,111 @@ def export_onnx(
         inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
-    while i < len(layers):
-        name, layer = layers[i]
-        nxt = layers[i + 1][1] if i + 1 < len(layers) else None
-        tag = name.replace(".", "_")
-        if isinstance(layer, Linear | Conv2d):
-            w = _array(layer.weight)
-            b = None if layer.bias is None else _array(layer.bias)
-            folded = isinstance(nxt, BatchNorm1d | BatchNorm2d)
-            if folded:
-                w, b = fold_batchnorm_arrays(w, b, nxt)
-            if b is None:
-                b = np.zeros(w.shape[0], np.float32)
-            inputs = [current, init(f"{tag}.weight", w), init(f"{tag}.bias", b)]
-            if isinstance(layer, Linear):
-                nodes.append(helper.make_node("Gemm", inputs, [out(tag)], name=tag, transB=1))
-            else:
-                ph, pw = layer.padding
+    def emit(layers: list[tuple[str, Module]], current: str) -> str:
+        """Append the nodes of a chain of layers reading ``current``; return its output."""
+        i = 0
+        while i < len(layers):
+            name, layer = layers[i]
+            nxt = layers[i + 1][1] if i + 1 < len(layers) else None
+            tag = name.replace(".", "_")
+            if isinstance(layer, Linear | Conv2d):
+                w = _array(layer.weight)
+                b = None if layer.bias is None else _array(layer.bias)
+                folded = isinstance(nxt, BatchNorm1d | BatchNorm2d)
+                if folded:
+                    w, b = fold_batchnorm_arrays(w, b, nxt)
+                if b is None:
+                    b = np.zeros(w.shape[0], np.float32)
+                inputs = [current, init(f"{tag}.weight", w), init(f"{tag}.bias", b)]
+                if isinstance(layer, Linear):
+                    nodes.append(helper.make_node("Gemm", inputs, [out(tag)], name=tag, transB=1))
+                else:
+                    ph, pw = layer.padding
+                    nodes.append(
+                        helper.make_node(
+                            "Conv",
+                            inputs,
+                            [out(tag)],
+                            name=tag,
+                            kernel_shape=list(layer.kernel_size),
+                            strides=list(layer.stride),
+                            pads=[ph, pw, ph, pw],
+                        )
+                    )
+                current = out(tag)
+                i += 2 if folded else 1
+                continue
+            if isinstance(layer, BasicBlock):
+                # relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), BatchNorms folded
+                main = [(f"{name}.{n}", getattr(layer, n)) for n in ("conv1", "bn1", "relu")]
+                main += [(f"{name}.{n}", getattr(layer, n)) for n in ("conv2", "bn2")]
+                branch = emit(main, current)
+                shortcut = current
+                if layer.downsample is not None:
+                    shortcut = emit(list(_flat(layer.downsample, f"{name}.downsample.")), current)
+                nodes.append(helper.make_node("Add", [branch, shortcut], [f"{tag}_sum"]))
+                nodes.append(helper.make_node("Relu", [f"{tag}_sum"], [out(tag)], name=tag))
+            elif isinstance(layer, BatchNorm1d | BatchNorm2d):
+                scale, shift = _bn_scale_shift(layer)
+                c = scale.shape[0]
+                inputs = [
+                    current,
+                    init(f"{tag}.scale", scale.astype(np.float32)),
+                    init(f"{tag}.shift", shift.astype(np.float32)),
+                    init(f"{tag}.zero", np.zeros(c, np.float32)),
+                    init(f"{tag}.one", np.ones(c, np.float32)),
+                ]
                 nodes.append(
                     helper.make_node(
-                        "Conv",
-                        inputs,
+                        "BatchNormalization", inputs, [out(tag)], name=tag, epsilon=0.0
+                    )
+                )
+            elif isinstance(layer, MaxPool2d | AvgPool2d):
+                ph, pw = layer.padding
+                op = "MaxPool" if isinstance(layer, MaxPool2d) else "AveragePool"
+                extra = {} if op == "MaxPool" else {"count_include_pad": 1}
+                nodes.append(
+                    helper.make_node(
+                        op,
+                        [current],
                         [out(tag)],
                         name=tag,
                         kernel_shape=list(layer.kernel_size),
                         strides=list(layer.stride),
                         pads=[ph, pw, ph, pw],
+                        **extra,
                     )
                 )
+            elif isinstance(layer, GlobalAvgPool2d):
+                nodes.append(helper.make_node("GlobalAveragePool", [current], [f"{tag}_pool"]))
+                nodes.append(helper.make_node("Flatten", [f"{tag}_pool"], [out(tag)], axis=1))
+            elif isinstance(layer, Flatten):
+                if layer.start_dim != 1:
+                    raise ValueError(f"ONNX export: Flatten {name!r} must have start_dim=1")
+                nodes.append(helper.make_node("Flatten", [current], [out(tag)], name=tag, axis=1))
+            elif isinstance(layer, ReLU | Tanh | Sigmoid):
+                op = {ReLU: "Relu", Tanh: "Tanh", Sigmoid: "Sigmoid"}[type(layer)]
+                nodes.append(helper.make_node(op, [current], [out(tag)], name=tag))
+            elif isinstance(layer, LeakyReLU):
+                nodes.append(
+                    helper.make_node(
+                        "LeakyRelu", [current], [out(tag)], name=tag, alpha=layer.negative_slope
+                    )
+                )
+            elif isinstance(layer, Dropout):
+                i += 1
+                continue
+            else:
+                raise ValueError(
+                    f"ONNX export does not handle layer {name!r} ({type(layer).__name__}); it "
+                    "exports Linear, Conv2d, BatchNorm, pooling, Flatten, activations, Dropout, "
+                    "BasicBlock"
+                )
             current = out(tag)
-            i += 2 if folded else 1
-            continue
-        if isinstance(layer, BatchNorm1d | BatchNorm2d):
-            scale, shift = _bn_scale_shift(layer)
-            c = scale.shape[0]
-            inputs = [
-                current,
-                init(f"{tag}.scale", scale.astype(np.float32)),
-                init(f"{tag}.shift", shift.astype(np.float32)),
-                init(f"{tag}.zero", np.zeros(c, np.float32)),
-                init(f"{tag}.one", np.ones(c, np.float32)),
-            ]
-            nodes.append(
-                helper.make_node("BatchNormalization", inputs, [out(tag)], name=tag, epsilon=0.0)
-            )
-        elif isinstance(layer, MaxPool2d | AvgPool2d):
-            ph, pw = layer.padding
-            op = "MaxPool" if isinstance(layer, MaxPool2d) else "AveragePool"
-            extra = {} if op == "MaxPool" else {"count_include_pad": 1}
-            nodes.append(
-                helper.make_node(
-                    op,
-                    [current],
-                    [out(tag)],
-                    name=tag,
-                    kernel_shape=list(layer.kernel_size),
-                    strides=list(layer.stride),
-                    pads=[ph, pw, ph, pw],
-                    **extra,
-                )
-            )
-        elif isinstance(layer, GlobalAvgPool2d):
-            nodes.append(helper.make_node("GlobalAveragePool", [current], [f"{tag}_pool"]))
-            nodes.append(helper.make_node("Flatten", [f"{tag}_pool"], [out(tag)], axis=1))
-        elif isinstance(layer, Flatten):
-            if layer.start_dim != 1:
-                raise ValueError(f"ONNX export: Flatten {name!r} must have start_dim=1")
-            nodes.append(helper.make_node("Flatten", [current], [out(tag)], name=tag, axis=1))
-        elif isinstance(layer, ReLU | Tanh | Sigmoid):
-            op = {ReLU: "Relu", Tanh: "Tanh", Sigmoid: "Sigmoid"}[type(layer)]
-            nodes.append(helper.make_node(op, [current], [out(tag)], name=tag))
-        elif isinstance(layer, LeakyReLU):
-            nodes.append(
-                helper.make_node(
-                    "LeakyRelu", [current], [out(tag)], name=tag, alpha=layer.negative_slope
-                )
-            )
-        elif isinstance(layer, Dropout):
             i += 1
-            continue
-        else:
-            raise ValueError(
-                f"ONNX export does not handle layer {name!r} ({type(layer).__name__}); it "
-                "exports Linear, Conv2d, BatchNorm, pooling, Flatten, activations, Dropout"
-            )
-        current = out(tag)
-        i += 1
+        return current
+
+    current = emit(list(_flat(model)), "input")
     nodes.append(helper.make_node("Identity", [current], ["output"]))
     graph = helper.make_graph(
         nodes,

@@ -294,8 +294,10 @@ def save_model(
     "mlp" or "module:function", "args": {...}, "input_shape": [...],
     "num_classes": n}``, see :func:`nnprune.models.build_architecture`) and
     ``"shapes"``: every state entry's shape as saved, so a model whose units
-    were physically removed (smaller ``Linear``/``Conv2d``/``BatchNorm``) is
-    rebuilt at its reduced size.
+    were physically removed (smaller ``Linear``/``Conv2d``/``BatchNorm``,
+    attention heads, recurrent hidden units) is rebuilt at its reduced size. A
+    model whose layers were deleted or merged is not: its builder makes layers
+    the file does not hold (build it yourself and use :func:`load`).
 
     Parameters
     ----------
@@ -338,8 +340,8 @@ def _resize(model: Module, shapes: dict[str, list[int]]) -> None:
     own = dict(model.named_parameters())
     buffers = dict(model.named_buffers())
     for key, shape in shapes.items():
-        if key.endswith("_mask"):
-            continue
+        if key.endswith(MASK_SUFFIX) and key[: -len(MASK_SUFFIX)] in own:
+            continue  # a parameter's pruning mask: it follows the parameter
         shape = tuple(shape)
         if key in own and own[key].shape != shape:
             p: Parameter = own[key]
@@ -350,6 +352,16 @@ def _resize(model: Module, shapes: dict[str, list[int]]) -> None:
             module, attr = _module_and_attr(model, key)
             module._buffers[attr] = np.zeros(shape, dtype=buffers[key].dtype)
     for _, module in model.named_modules():
+        if isinstance(getattr(module, "head_mask", None), np.ndarray) and hasattr(
+            module, "num_heads"
+        ):  # attention with heads removed: one gate per remaining head
+            module.num_heads = int(module.head_mask.shape[0])
+            module.head_mask_grad_ = np.zeros(module.num_heads)
+        w_hh = getattr(module, "weight_hh_l0", None)
+        if isinstance(w_hh, Parameter) and hasattr(module, "hidden_size"):
+            # recurrent layer with hidden units removed (every layer keeps the same width)
+            module.hidden_size = int(w_hh.shape[1])
+            module.input_size = int(module.weight_ih_l0.shape[1])
         weight = getattr(module, "weight", None)
         if not isinstance(weight, Parameter):
             continue

@@ -233,6 +233,32 @@ def test_checkpoint_rebuilds_a_shrunk_pruned_model(tmp_path):
     assert again[0].out_channels == 3 and again[-1].weight.mask is not None
 
 
+def test_checkpoint_rebuilds_removed_heads_and_recurrent_units(tmp_path):
+    # Transformer: two of four heads removed from the first block, one head masked in the
+    # second; GRU: three hidden units removed (the head's inputs follow).
+    arch = {"model": "transformer", "input_shape": [12], "num_classes": 3}
+    arch["args"] = {"vocab_size": 50, "num_layers": 2}
+    net = build_architecture("transformer", (12,), 3, 0, arch["args"])
+    first, second = prune.heads.attention_modules(net).values()
+    prune.heads.remove_heads(first, [0, 2])
+    prune.heads.mask_heads(second, [1])
+    io.save_model(net, tmp_path / "t.npz", arch)
+    again = io.load_model(tmp_path / "t.npz")
+    a1, a2 = prune.heads.attention_modules(again).values()
+    assert (a1.num_heads, a2.num_heads) == (2, 4) and a2.head_mask.tolist() == [1, 0, 1, 1]
+    tokens = np.random.default_rng(0).integers(1, 50, (4, 12))
+    assert np.array_equal(again.eval()(tokens), net.eval()(tokens))
+
+    arch = {"model": "gru", "input_shape": [20, 13], "num_classes": 4}
+    net = build_architecture("gru", (20, 13), 4, 0, None)
+    prune.remove_hidden_units(net.rnn, [1, 5, 7], next_layer=net.head)
+    io.save_model(net, tmp_path / "g.npz", arch)
+    again = io.load_model(tmp_path / "g.npz")
+    assert again.rnn.hidden_size == 61 and again.head.in_features == 61
+    frames = np.random.default_rng(1).standard_normal((3, 20, 13)).astype(np.float32)
+    assert np.array_equal(again.eval()(frames), net.eval()(frames))
+
+
 def test_checkpoint_of_another_architecture(tmp_path):
     ds = prepare_data("digits", "mlp")
     arch = architecture("mlp", ds, {"hidden": [20]})

@@ -46,7 +46,7 @@ import numpy as np
 
 from .._atomic import atomic_write
 from .._npzcheck import check_npz_members
-from ..backend import to_numpy
+from ..backend import get_sparse_module, to_numpy
 from ..nn.module import MASK_SUFFIX, Module
 from ..nn.parameter import Parameter
 
@@ -64,16 +64,9 @@ _COMPONENTS = {
 }
 
 
-def _scipy_sparse() -> Any:
-    """``scipy.sparse``, imported on first use: it is a fifth of ``import nnprune``'s time."""
-    import scipy.sparse
-
-    return scipy.sparse
-
-
 def _constructor(format: str) -> Any:
-    """SciPy's array class for ``format`` (``csr_array``, ``csc_array``, ...)."""
-    return getattr(_scipy_sparse(), f"{format}_array")
+    """SciPy's array class for ``format`` (``csr_array``, ...); SciPy loads on first use."""
+    return getattr(get_sparse_module(np), f"{format}_array")
 
 
 def check_format(format: str) -> str:
@@ -171,7 +164,7 @@ def to_sparse(
         rows, cols = padded_shape(mat.shape, pair)
         mat = np.pad(mat, ((0, rows - mat.shape[0]), (0, cols - mat.shape[1])))
     if format == "bsr":
-        return _scipy_sparse().bsr_array(mat, blocksize=pair)
+        return _constructor("bsr")(mat, blocksize=pair)
     return _constructor(format)(mat)
 
 

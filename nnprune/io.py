@@ -335,7 +335,9 @@ def _module_and_attr(model: Module, key: str) -> tuple[Module, str]:
 
 def _resize(model: Module, shapes: dict[str, list[int]]) -> None:
     """Give parameters and buffers the saved shapes and update the layers' size attributes."""
+    from .nn.attention import MultiHeadSelfAttention
     from .nn.parameter import Parameter
+    from .nn.rnn import RNNBase
 
     own = dict(model.named_parameters())
     buffers = dict(model.named_buffers())
@@ -352,15 +354,11 @@ def _resize(model: Module, shapes: dict[str, list[int]]) -> None:
             module, attr = _module_and_attr(model, key)
             module._buffers[attr] = np.zeros(shape, dtype=buffers[key].dtype)
     for _, module in model.named_modules():
-        if isinstance(getattr(module, "head_mask", None), np.ndarray) and hasattr(
-            module, "num_heads"
-        ):  # attention with heads removed: one gate per remaining head
+        if isinstance(module, MultiHeadSelfAttention):  # heads removed: one gate per head left
             module.num_heads = int(module.head_mask.shape[0])
             module.head_mask_grad_ = np.zeros(module.num_heads)
-        w_hh = getattr(module, "weight_hh_l0", None)
-        if isinstance(w_hh, Parameter) and hasattr(module, "hidden_size"):
-            # recurrent layer with hidden units removed (every layer keeps the same width)
-            module.hidden_size = int(w_hh.shape[1])
+        elif isinstance(module, RNNBase):  # hidden units removed (every layer as wide)
+            module.hidden_size = int(module.weight_hh_l0.shape[1])
             module.input_size = int(module.weight_ih_l0.shape[1])
         weight = getattr(module, "weight", None)
         if not isinstance(weight, Parameter):

@@ -128,11 +128,11 @@ def layer_sparsities(
     while True:
         # Non-zeros the sparse layers share: the budget, less what the dense layers
         # hold beyond their own share of it.
-        budget = sum((1 - sparsity) * size[n] for n in params if n not in dense)
-        budget -= sum(sparsity * size[n] for n in dense)
         sparse = [n for n in params if n not in dense]
         if not sparse:
             break
+        budget = sum((1 - sparsity) * size[n] for n in sparse)
+        budget -= sum(sparsity * size[n] for n in dense)
         eps = budget / sum(score[n] * size[n] for n in sparse)
         top = max(score[n] for n in sparse)
         if eps * top <= 1:
@@ -219,8 +219,8 @@ class DynamicSparsity:
         self.layers = None if layers is None else list(layers)
         self.rng = as_generator(seed)
         self.history_: list[dict[str, Any]] = []
-        self.distribution = check_one_of("distribution", distribution, DISTRIBUTIONS)
         self.layer_sparsity_ = layer_sparsities(model, self.sparsity, distribution, self.layers)
+        self.distribution = distribution  # checked by layer_sparsities
         for name, p in selected_parameters(model, self.layers).items():
             n = p.size
             mask = np.ones(n, dtype=bool)

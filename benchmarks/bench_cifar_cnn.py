@@ -205,7 +205,7 @@ class _NoDataMovement:
 
 def _floor_steps(x, y):  # noqa: ANN001, ANN202
     """nnprune's training step (no BatchNorm) inside :class:`_NoDataMovement`."""
-    # lr = 0: the weights stay the trained-from-scratch ones, so every number stays finite
+    # lr = 0: the weights stay the initial ones, so every number stays finite
     # (NaN or subnormal operands would slow the GEMMs down and distort the floor).
     _, step = _nnprune_steps(False, x, y, lr=0.0)
     step()  # one real step fills the scratch columns with finite numbers

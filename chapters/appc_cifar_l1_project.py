@@ -24,7 +24,7 @@ import argparse
 import sys
 
 from nnprune.casestudies import l1_project as project
-from nnprune.lesson import start
+from nnprune.lesson import in_notebook, start
 from nnprune.metrics import model_size
 from nnprune.report import format_table
 from nnprune.train import fit
@@ -32,7 +32,7 @@ from nnprune.train import fit
 more = argparse.ArgumentParser(add_help=False)
 more.add_argument("--cifar-root", default=None)
 more.add_argument("--limit", type=int, default=0)
-opts, rest = more.parse_known_args([] if "ipykernel" in sys.modules else sys.argv[1:])
+opts, rest = more.parse_known_args([] if in_notebook() else sys.argv[1:])
 lesson = start(__doc__, "figures/appc", argv=rest)
 kw = dict(batch_size=project.BATCH_SIZE, seed=lesson.seed, progress=None, backend=lesson.backend)
 say = lesson.say
@@ -85,8 +85,7 @@ l1_epochs = lesson.pick(full=10, quick=3)
 l1_rows, l1_models = project.l1_training(dense, lams, l1_epochs, train, test, kw)
 print(format_table(l1_rows, None, project.FORMATS, f"L1 training from the dense CNN, {l1_epochs} "
                    f"epochs of SGD (lr {project.LR}, no momentum) each; test split"))  # fmt: skip
-figure = project.plot(l1_models, project.PRUNE_LAM, lesson.out)
-print(figure)
+lesson.figure(project.plot(l1_models, project.PRUNE_LAM, lesson.out))
 
 # %% [markdown]
 # ### 5. Prune 90% of the weights by global magnitude, retrain with the masks kept

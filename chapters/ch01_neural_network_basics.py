@@ -106,8 +106,7 @@ print(
         f"({n_test} images)",
     )
 )
-figure = learning_curves(results, lesson.out)
-print(f"learning curves: {figure}")
+lesson.figure(learning_curves(results, lesson.out))
 
 # %% [markdown]
 # ## What we measured

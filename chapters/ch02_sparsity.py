@@ -74,12 +74,9 @@ print(study.activation_table(model, dense, pruned))
 # "sparse" diagram connects every neuron, see [errata §2.1](../docs/errata.md#s2-1)).
 
 # %%
-figures = [
-    plots.weight_histograms(before, after, threshold, lesson.out),
-    plots.masks(layers["0"], layers["2"], lesson.out),
-    plots.tiny_layer(lesson.seed, lesson.out),
-]
-print("figures:\n  " + "\n  ".join(map(str, figures)))
+lesson.figure(plots.weight_histograms(before, after, threshold, lesson.out))
+lesson.figure(plots.masks(layers["0"], layers["2"], lesson.out))
+lesson.figure(plots.tiny_layer(lesson.seed, lesson.out))
 
 # %% [markdown]
 # ## §2.2 稀疏性在神经网络中的重要性 — why sparsity matters in neural networks

@@ -140,15 +140,14 @@ for title, (net, data, points) in networks.items():
     print(study.accuracy_table(rows, f"\n{title}"))
     print(study.speed_table(rows, f"\n{title}"))
     slug = title.split()[0].lower()
-    figure = accuracy_and_speed(
+    lesson.figure(accuracy_and_speed(
         rows,
         f"{title} on digits, seed {lesson.seed}",
         lesson.out,
         f"ch03_{slug}_accuracy_vs_sparsity.png",
         study.CONTROL,
-    )
-    csv = write_csv(lesson.out / f"ch03_{slug}_table.csv", rows)  # every column
-    print(f"figure: {figure}\ntable: {csv}")
+    ))
+    print(f"table: {write_csv(lesson.out / f'ch03_{slug}_table.csv', rows)}")  # every column
     results[slug] = res
 
 

@@ -124,11 +124,8 @@ cols = {
 }
 title = "\nADMM + retraining vs one-shot magnitude + retraining, same epochs; test split"
 print(format_table(admm, list(cols), cols, f"{title} (dense {dense_acc:.2%})"))
-figures = [
-    plots.lambda_path(path, dense_acc, len(splits.test[1]), lesson.out),
-    plots.admm_residual(admm, lesson.out),
-]
-print("figures:\n  " + "\n  ".join(map(str, figures)))
+lesson.figure(plots.lambda_path(path, dense_acc, len(splits.test[1]), lesson.out))
+lesson.figure(plots.admm_residual(admm, lesson.out))
 
 # %% [markdown]
 # ## §4.3 基于梯度敏感性的优化算法 — gradient-sensitivity algorithms (GSP, AGSP, GSAP)

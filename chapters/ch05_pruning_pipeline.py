@@ -112,7 +112,8 @@ fmt = {k: "{:.2%}" for k in table[0] if k != "sparsity"}
 print(format_table(table, None, fmt, "validation accuracy, one layer pruned (columns)"))
 print(write_csv(sens, lesson.out / "ch05_sensitivity.csv"))
 title = "Per-layer sensitivity of the digits MLP, one-shot, no retraining"
-print(plot_sensitivity(sens, lesson.out, "ch05_sensitivity.png", dense=dense_val, title=title))
+lesson.figure(plot_sensitivity(sens, lesson.out, "ch05_sensitivity.png", dense=dense_val,
+                               title=title))  # fmt: skip
 
 # %%
 sweeps = {"sparsity": sparsity_sweep(trained, splits, SPARSITIES, seed=lesson.seed),
@@ -125,7 +126,7 @@ for key, rows in sweeps.items():
     print(format_table(shown, None, PCT | {"vs_dense_pts": "{:+.2f}"},
                        f"\n{key} sweep, one-shot, no retraining (validation split; "
                        f"dense {dense_val:.2%})"))  # fmt: skip
-    print(plot_sweep(rows, lesson.out, f"ch05_{key}_sweep.png",
+    lesson.figure(plot_sweep(rows, lesson.out, f"ch05_{key}_sweep.png",
                      f"{key} sweep ({how[key]}), digits MLP", dense=dense_val))  # fmt: skip
 
 # %% [markdown]

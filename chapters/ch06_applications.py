@@ -75,7 +75,7 @@ print(f"removed heads: {tf['removed']}")
 attn = tf["model"].encoder[0].self_attn
 print(f"encoder.0 now: q_proj.weight {attn.q_proj.weight.shape}, "
       f"out_proj.weight {attn.out_proj.weight.shape}")  # fmt: skip
-print(apps.plot_head_importance(tf["scores"], tf["removed"], lesson.out))
+lesson.figure(apps.plot_head_importance(tf["scores"], tf["removed"], lesson.out))
 
 # %% [markdown]
 # ## §6.3 稀疏性剪枝优化在语音识别中的应用 — speech recognition

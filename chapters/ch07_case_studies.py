@@ -28,7 +28,7 @@ import sys
 
 from nnprune.backend import get_backend
 from nnprune.casestudies import CONTROL, run_image_study, run_speech_study, run_text_study
-from nnprune.lesson import start
+from nnprune.lesson import in_notebook, start
 
 more = argparse.ArgumentParser(add_help=False)
 more.add_argument("--seeds", type=int, nargs="+", default=None)
@@ -36,7 +36,7 @@ more.add_argument("--study", nargs="+", choices=("image", "text", "speech"),
                   default=["image", "text", "speech"])  # fmt: skip
 for name in ("--cifar-root", "--ag-news", "--fsdd-root"):
     more.add_argument(name, default=None)
-opts, rest = more.parse_known_args([] if "ipykernel" in sys.modules else sys.argv[1:])
+opts, rest = more.parse_known_args([] if in_notebook() else sys.argv[1:])
 lesson = start(__doc__, "figures/ch07", argv=rest)
 get_backend(lesson.backend)  # stop now, not after training, when CuPy or a GPU is missing
 seeds = tuple(opts.seeds or (lesson.seed,))
@@ -63,6 +63,7 @@ if "image" in opts.study:
     results["image"] = run_image_study(
         seeds, lesson.quick, out, models=models, cifar_root=opts.cifar_root, backend=lesson.backend
     )
+    lesson.figure(lesson.out / "ch07_image.png")
 
 # %% [markdown]
 # ## §7.2 案例二：自然语言处理任务中的剪枝优化 — case 2: pruning for NLP
@@ -77,6 +78,7 @@ lesson.section("7.2", "a Transformer")
 if "text" in opts.study:
     results["text"] = run_text_study(seeds, lesson.quick, out, ag_news=opts.ag_news,
                                      backend=lesson.backend)  # fmt: skip
+    lesson.figure(lesson.out / "ch07_text.png")
 
 # %% [markdown]
 # ## §7.3 案例三：语音识别任务中的剪枝优化 — case 3: pruning for speech recognition
@@ -90,6 +92,7 @@ lesson.section("7.3", "a Conv1d + GRU")
 if "speech" in opts.study:
     results["speech"] = run_speech_study(seeds, lesson.quick, out, fsdd_root=opts.fsdd_root,
                                          backend=lesson.backend)  # fmt: skip
+    lesson.figure(lesson.out / "ch07_speech.png")
 
 # %% [markdown]
 # ## What we measured

@@ -94,8 +94,8 @@ print(
         f"\nlottery tickets, {lt_epochs} epochs per round",
     )
 )
-print(gradual["figure"])
-print(lt["figure"])
+lesson.figure(gradual["figure"])
+lesson.figure(lt["figure"])
 
 # %% [markdown]
 # ## §8.2 未来研究的方向 — future directions
@@ -119,7 +119,7 @@ print(
         f"{EPOCHS} epochs (val and test split; zeros = masked + grown, still 0)",
     )
 )
-print(f"figure: {dst['figure']}")
+lesson.figure(dst["figure"])
 
 # %% [markdown]
 # **Interpretability.** Which inputs does a pruned network still read? For each of the 64
@@ -137,7 +137,7 @@ for m in chosen:
         f"{m}: {per_dead[m]:.1f} kept connections per constant pixel ({int(dead.sum())}), "
         f"{per_live[m]:.1f} per varying pixel ({int((~dead).sum())})"
     )
-print(f"figure: {seen['figure']}")
+lesson.figure(seen["figure"])
 
 # %% [markdown]
 # ## §8.3 剪枝优化在工业界的应用前景 — industrial outlook

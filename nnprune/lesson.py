@@ -17,6 +17,13 @@ parts: ``lesson.part("What we measured")`` before the sentences computed from th
 run, and ``lesson.try_this("ch3", [...])`` (the chapter's graded exercises, then
 open questions). ``lesson.say(text)`` prints a sentence wrapped to 100 columns.
 
+Figures and code are shown where the reader is: ``lesson.figure(fig_or_path)``
+saves a figure under ``--out`` and, inside Jupyter, displays it inline (a script
+prints its path); ``lesson.show(function)`` prints the source of a library
+function, syntax-highlighted in a notebook, so that the algorithm a section
+teaches is on the page. A quick run prints ``quick run: these numbers are not
+findings`` before "What we measured".
+
 Options (a script's command line; inside a notebook, environment variables):
 
 ======================  =====================  =======================================
@@ -32,6 +39,7 @@ option                  notebook               meaning
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 import textwrap
@@ -39,7 +47,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .book import heading
 from .report import use_agg
@@ -78,9 +86,70 @@ class Lesson:
         return text
 
     def part(self, title: str) -> str:
-        """Print the heading of a part that is not a book section, e.g. "What we measured"."""
+        """Print the heading of a part that is not a book section, e.g. "What we measured".
+
+        In a quick run, "What we measured" is preceded by :data:`QUICK_NOTE`.
+        """
+        if self.quick and title == "What we measured":
+            print(f"\n{QUICK_NOTE}", flush=True)
         print(f"\n{title}\n{'-' * min(columns(title), _RULE_WIDTH)}", flush=True)
         return title
+
+    def figure(self, fig: Any, name: str | None = None) -> Path:
+        """Show a figure: inline in Jupyter, as a file (its path printed) in a script.
+
+        Parameters
+        ----------
+        fig : matplotlib.figure.Figure or path
+            A figure (saved as ``out/name`` and closed) or the path of a PNG a
+            plotting function already saved.
+        name : str, optional
+            File name for a figure object, e.g. ``"ch04_lambda_path.png"``.
+
+        Returns
+        -------
+        pathlib.Path
+            Where the PNG is.
+        """
+        if isinstance(fig, str | os.PathLike):
+            path = Path(fig)
+        else:
+            if not name:
+                raise ValueError("name must be given with a figure object, e.g. 'ch01_x.png'")
+            from ._atomic import save_figure
+
+            path = save_figure(fig, self.out, name)
+        if in_notebook():
+            from IPython.display import Image, display
+
+            display(Image(filename=str(path)))
+        else:
+            print(f"figure: {path}")
+        return path
+
+    def show(self, function: Any) -> str:
+        """Print the source of ``function`` (a library function or class), and return it.
+
+        Syntax-highlighted in Jupyter (IPython's ``Code``, via Pygments), plain text
+        in a script. Editing the function in ``nnprune/`` changes what is printed
+        and what the lesson computes (an editable install, ``pip install -e .``).
+        """
+        source = inspect.getsource(function)
+        where = Path(inspect.getsourcefile(function) or "?")
+        parts = where.parts
+        rel = "/".join(parts[parts.index("nnprune"):]) if "nnprune" in parts else where.name
+        line = inspect.getsourcelines(function)[1]
+        print(f"source of {function.__module__}.{function.__qualname__} ({rel}:{line}):")
+        if in_notebook():
+            try:
+                from IPython.display import Code, display
+
+                display(Code(source, language="python"))
+                return source
+            except ImportError:  # pragma: no cover - IPython without pygments
+                pass
+        print(textwrap.indent(source.rstrip(), "  "))
+        return source
 
     def say(self, text: str) -> None:
         """Print one sentence, wrapped to 100 columns, continuation lines indented."""
@@ -113,8 +182,15 @@ class Lesson:
                                     subsequent_indent="    "))  # fmt: skip
 
 
-def _in_notebook() -> bool:
-    return "ipykernel" in sys.modules
+QUICK_NOTE = "quick run: these numbers are not findings (run without --quick for them)"
+
+
+def in_notebook() -> bool:
+    """Whether this code runs in a Jupyter kernel (not merely with ipykernel imported)."""
+    if "ipykernel" not in sys.modules or "IPython" not in sys.modules:
+        return False
+    shell = sys.modules["IPython"].get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def _env_flag(name: str) -> bool:
@@ -156,7 +232,7 @@ def start(description: str, default_out: str, argv: list[str] | None = None) -> 
         choices=["numpy", "cupy"],
         help="array backend",
     )
-    if argv is None and _in_notebook():
+    if argv is None and in_notebook():
         argv = []
     args = parser.parse_args(argv)
     if args.seed < 0:

@@ -351,11 +351,7 @@ def run_study(
     if verbose:
         print(format_study(rows, title))
     if out is not None:
-        path = plot_study(
-            rows, out, study.figure, f"§{study.section} {study.name}, {study.dataset}"
-        )
-        if verbose:
-            print(f"plot: {path}")
+        plot_study(rows, out, study.figure, f"§{study.section} {study.name}, {study.dataset}")
     return rows
 
 

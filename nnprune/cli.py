@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nnprune {__version__}")
     sub = parser.add_subparsers(
         dest="command",
-        metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check}",
+        metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check,lessons}",
     )
 
     cmp = sub.add_parser(
@@ -318,7 +318,26 @@ def build_parser() -> argparse.ArgumentParser:
         "and architectures, and the registered pruning methods.",
     )
     _add_exercise_parsers(sub)
+    _add_lessons_parser(sub)
     return parser
+
+
+# ---- the lessons as a static HTML book (nnprune.lesson_book): `lessons build OUT`
+def _add_lessons_parser(sub) -> None:
+    les = sub.add_parser("lessons", help="build the executed lessons as an HTML book (build OUT)")
+    les_sub = les.add_subparsers(dest="lessons_command", metavar="{build}", required=True)
+    build = les_sub.add_parser("build", help="run every lesson as a notebook, write OUT/index.html")
+    build.add_argument("out", metavar="OUT", help="folder for the HTML pages and figures")
+    build.add_argument("--quick", action="store_true", help="quick runs (seconds per lesson)")
+    build.add_argument("--only", nargs="+", metavar="STEM", help="lessons by name prefix (ch01)")
+
+
+def _lessons(args: argparse.Namespace) -> int:
+    from .lesson_book import build_book
+
+    index = build_book(args.out, quick=args.quick, only=args.only)
+    print(f"lessons book: {index}")
+    return 0
 
 
 # ---- classroom exercises (nnprune.exercises): `exercises list|init DIR`, `check ID|all`
@@ -547,6 +566,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _info()
         if args.command in ("exercises", "check"):
             return _exercises(args)
+        if args.command == "lessons":
+            return _lessons(args)
         return _run(args)
     except SystemExit as exc:  # --help, --version, SIGTERM
         return int(exc.code or 0)

@@ -48,7 +48,7 @@ LAYERS: list[list[str]] = [
     ["nnprune.pipeline"],
     ["nnprune.models", "nnprune.models_resnet"],
     # output for the harness, chapters and CLI; the library never imports it
-    ["nnprune.report", "nnprune.lesson", "nnprune.plots", "nnprune.studies"],
+    ["nnprune.report", "nnprune.lesson", "nnprune.lesson_book", "nnprune.plots", "nnprune.studies"],
     ["nnprune.casestudies"],
     # architectures by name or import path; checkpoints that rebuild themselves; ONNX/torch
     ["nnprune.architectures", "nnprune.io", "nnprune.export"],

@@ -26,7 +26,7 @@ import argparse
 import time
 
 from nnprune.casestudies import run_image_study, run_speech_study, run_text_study
-from nnprune.casestudies.common import CONTROL
+from nnprune.experiments.casestudy import CONTROL
 from nnprune.report import format_table, use_agg
 
 # (study, model, method, largest accepted drop in points)

@@ -71,7 +71,7 @@ def _build_transformer(
     dim_feedforward=64,
     pad_id=0,
 ):
-    from .casestudies.text_model import TransformerClassifier
+    from .models_text import TransformerClassifier
 
     if len(input_shape) != 1 or vocab_size is None:
         raise ValueError(
@@ -92,7 +92,7 @@ def _build_transformer(
 
 
 def _build_gru(input_shape, num_classes, seed, conv=32, hidden=64):
-    from .casestudies.speech_model import SpeechClassifier
+    from .models_speech import SpeechClassifier
 
     if len(input_shape) != 2:
         raise ValueError(

@@ -11,8 +11,7 @@ from scipy.io import wavfile
 from nnprune import nn
 from nnprune.backend import cupy_available
 from nnprune.book import heading
-from nnprune.casestudies import TransformerClassifier, common, image, run_image_study, speech, text
-from nnprune.casestudies.common import CONTROL, summarize
+from nnprune.casestudies import TransformerClassifier, image, run_image_study, speech, text
 from nnprune.casestudies.image import magnitude_prune, remove_cnn_filters, remove_resnet_filters
 from nnprune.casestudies.speech import (
     prune_recurrent,
@@ -22,14 +21,16 @@ from nnprune.casestudies.speech import (
     speech_splits,
     standardize_frames,
 )
-from nnprune.casestudies.speech_model import SpeechClassifier
 from nnprune.casestudies.text import run_text_study
 from nnprune.data.audio import load_fsdd
+from nnprune.experiments import casestudy as common
+from nnprune.experiments.casestudy import CONTROL, summarize
 from nnprune.gradcheck import gradcheck
 from nnprune.metrics import flops, layer_flops
 from nnprune.metrics.flops import sub_flops
 from nnprune.models import small_cnn
 from nnprune.models_resnet import small_resnet
+from nnprune.models_speech import SpeechClassifier
 
 
 def _ids(rng, n=3, t=5, vocab=7, pad=0):

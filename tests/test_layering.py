@@ -46,13 +46,13 @@ LAYERS: list[list[str]] = [
     ["nnprune.saliency"],
     ["nnprune.algorithms"],
     ["nnprune.pipeline"],
-    ["nnprune.models", "nnprune.models_resnet"],
+    ["nnprune.models", "nnprune.models_resnet", "nnprune.models_text", "nnprune.models_speech"],
     # output for the harness, chapters and CLI; the library never imports it
     ["nnprune.report", "nnprune.lesson", "nnprune.lesson_book", "nnprune.plots", "nnprune.studies"],
-    ["nnprune.casestudies"],
     # architectures by name or import path; checkpoints that rebuild themselves; ONNX/torch
     ["nnprune.architectures", "nnprune.io", "nnprune.export"],
     ["nnprune.experiments"],
+    ["nnprune.casestudies"],  # the lessons' studies, built on the experiments' runner
     ["nnprune.exercises"],  # classroom exercises: checks use the whole library
     ["nnprune.cli", "nnprune.commands"],
     ["nnprune"],  # the package __init__: re-exports only

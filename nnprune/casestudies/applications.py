@@ -29,14 +29,14 @@ from .. import nn, optim, prune
 from .._atomic import save_figure
 from ..backend import get_backend, to_backend, to_numpy
 from ..data import digits_splits
+from ..data.splits import speech_splits, text_splits
+from ..experiments.casestudy import train_model
 from ..metrics import model_bytes
 from ..models import small_cnn
 from ..models_resnet import small_resnet
+from ..models_text import TransformerClassifier
 from ..train import evaluate
-from .common import train_model
-from .speech import prune_recurrent, speech_model, speech_splits
-from .text import text_splits
-from .text_model import TransformerClassifier
+from .speech import prune_recurrent, speech_model
 
 FRACTION = 0.5
 

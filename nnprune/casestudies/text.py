@@ -1,48 +1,31 @@
-r"""Case study §7.2: pruning a small Transformer text classifier.
+r"""Case study §7.2: a small Transformer text classifier (synthetic sentences or AG News).
 
-Data: the built-in synthetic set :func:`nnprune.data.text.make_text_classification`
-(the label needs word order and negation: a bag of words is at chance), or
-AG News from a folder holding ``train.csv`` and ``test.csv`` (``ag_news``;
-nothing is downloaded). Model: :class:`~nnprune.casestudies.text_model.TransformerClassifier`
-(embedding, sinusoidal positions, encoder layers with key padding masks,
-masked mean pooling, ``Linear``). Methods, each on a copy of the trained
-dense model and followed by the same retraining budget, compared with the
-dense model given that budget unpruned (``dense+retrain``):
+Data: :func:`nnprune.data.splits.text_splits` (the label needs word order and negation: a
+bag of words is at chance). Model: :class:`~nnprune.models_text.TransformerClassifier`.
+Methods, each on a copy of the trained dense model, then the same retraining as the
+control ``dense+retrain``:
 
-* ``heads -50%``: score every head by Michel et al.'s importance
-  :math:`I_h = \mathbb E_x |\partial L/\partial \xi_h|` on the validation
-  set (normalised per layer), remove the lowest half of all heads globally
-  (at least one kept per layer) **physically**
-  (:func:`nnprune.prune.prune_heads`), retrain;
-* ``magnitude 80%``: global magnitude pruning of all ``Linear`` weights
-  (the attention projections, the feed-forward layers and the head), masked
-  retraining. The embedding table is left dense.
+* ``heads -50%``: Michel et al.'s head importance
+  :math:`I_h = \mathbb E_x |\partial L/\partial \xi_h|` on the validation split, the lowest
+  half of all heads removed physically (:func:`nnprune.prune.prune_heads`);
+* ``magnitude 80%``: global magnitude pruning of every ``Linear`` weight (the embedding
+  stays dense), masked retraining.
 
-The book's §7 says "BERT 300 million" parameters (BERT-base has about 110M,
-BERT-large about 340M) and quotes accuracy gains without a source; this
-study prints what it measures on a model that trains here in seconds.
-
-References
-----------
-P. Michel, O. Levy and G. Neubig, "Are Sixteen Heads Really Better than
-One?", NeurIPS 2019.
+Reference: P. Michel, O. Levy and G. Neubig, "Are Sixteen Heads Really Better than One?",
+NeurIPS 2019.
 
 Book: §6.2, §7.2 (corrected, see docs/errata.md#s7).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from .. import nn, prune
-from ..data.loader import Splits, train_val_test_split
-from ..data.text import Tokenizer, Vocabulary, make_text_classification, pad_batch, read_ag_news
-from .common import Study, run_study, weights_of
-from .text_model import TransformerClassifier
+from ..data.splits import text_splits
+from ..experiments.casestudy import Study, run_study, weights_of
+from ..models_text import TransformerClassifier
 
 SPARSITY = 0.8
 HEAD_FRACTION = 0.5
@@ -52,36 +35,7 @@ SETTINGS = {  # full run / quick run
 }
 MODEL = {"d_model": 32, "nhead": 4, "dim_feedforward": 64}
 LR, RETRAIN_LR, BATCH = 3e-3, 2e-3, 32
-AG_NEWS = {"train_limit": 8000, "max_len": 48, "vocab": 10000}
 METHODS = ("dense", "heads -50%", "magnitude 80%")
-
-
-def encode_texts(
-    texts: Sequence[str], vocab: Vocabulary | None = None, max_len: int | None = None
-) -> tuple[np.ndarray, Vocabulary]:
-    """Tokenise, build the vocabulary (from these texts if none is given), pad to ``(N, T)`` ids."""
-    tok = Tokenizer()
-    tokens = [tok(t) for t in texts]
-    vocab = vocab or Vocabulary.build(tokens, max_size=AG_NEWS["vocab"])
-    ids, _ = pad_batch([vocab.encode(t) for t in tokens], max_len=max_len, pad_id=vocab.pad_id)
-    return ids, vocab
-
-
-def text_splits(seed: int, samples: int, ag_news: str | None) -> tuple[Splits, Vocabulary]:
-    """Train/val/test ids and labels, synthetic or AG News (vocabulary from the training texts)."""
-    if ag_news is None:
-        texts, y = make_text_classification(samples, seed=seed)
-        ids, vocab = encode_texts(texts)
-        return train_val_test_split(ids, y, val_size=0.15, test_size=0.2, seed=seed), vocab
-    texts, y = read_ag_news(os.path.join(ag_news, "train.csv"))
-    order = np.random.default_rng(seed).permutation(len(texts))[: AG_NEWS["train_limit"]]
-    texts, y = [texts[i] for i in order], y[order]
-    cut = int(0.9 * len(texts))
-    ids, vocab = encode_texts(texts[:cut], max_len=AG_NEWS["max_len"])
-    val_ids, _ = encode_texts(texts[cut:], vocab, AG_NEWS["max_len"])
-    test_texts, y_test = read_ag_news(os.path.join(ag_news, "test.csv"))
-    test_ids, _ = encode_texts(test_texts, vocab, AG_NEWS["max_len"])
-    return Splits((ids, y[:cut]), (val_ids, y[cut:]), (test_ids, y_test)), vocab
 
 
 def prune_half_heads(model: TransformerClassifier, data: tuple[Any, Any]) -> dict:
@@ -101,24 +55,19 @@ def head_count(model: nn.Module) -> int:
 
 
 def text_study(quick: bool = False, *, ag_news: str | None = None) -> Study:
-    """The §7.2 study: what differs from the other case studies (:class:`~.common.Study`)."""
+    """The §7.2 study: what differs from the other case studies (a :class:`Study`)."""
     cfg = SETTINGS["quick" if quick else "full"]
 
-    def load(seed: int) -> tuple[Splits, dict]:
+    def load(seed: int) -> tuple[Any, dict]:
         splits, vocab = text_splits(seed, cfg["samples"], ag_news)
         return splits, {"vocab": vocab}
 
-    def build(family: str, splits: Splits, context: dict, seed: int) -> nn.Module:
+    def build(family: str, splits: Any, context: dict, seed: int) -> nn.Module:
         vocab = context["vocab"]
         return TransformerClassifier(
-            len(vocab),
-            int(splits.train[1].max()) + 1,
-            num_layers=cfg["layers"],
-            max_len=max(splits.train[0].shape[1], 16),
-            pad_id=vocab.pad_id,
-            seed=seed,
-            **MODEL,
-        )
+            len(vocab), int(splits.train[1].max()) + 1, num_layers=cfg["layers"],
+            max_len=max(splits.train[0].shape[1], 16), pad_id=vocab.pad_id, seed=seed, **MODEL,
+        )  # fmt: skip
 
     adam = {"lr": LR, "optimizer": "adam", "batch_size": BATCH}
     return Study(
@@ -129,9 +78,7 @@ def text_study(quick: bool = False, *, ag_news: str | None = None) -> Study:
         load=load,
         build=build,
         methods={
-            "heads -50%": lambda model, family, splits, context: prune_half_heads(
-                model, splits.val
-            ),
+            "heads -50%": lambda model, family, splits, ctx: prune_half_heads(model, splits.val),
             "magnitude 80%": lambda model, *_: magnitude_prune_linear(model),
         },
         input_shape=lambda splits: (splits.train[0].shape[1],),
@@ -151,37 +98,12 @@ def run_text_study(
     backend: str = "numpy",
     verbose: bool = True,
 ) -> list[dict[str, Any]]:
-    """Train, prune (heads, magnitude), retrain and measure; return the summary rows.
+    """Train, prune (heads, magnitude), retrain and measure, per seed; return the summary rows.
 
-    Every method and the control ``dense+retrain`` continue from the same
-    dense checkpoint with the same retraining budget; ``delta_pts`` is
-    measured against the control (:mod:`nnprune.casestudies.common`).
-
-    Parameters
-    ----------
-    seeds : sequence of int
-        One full run (data, split, initial weights, shuffling) per seed.
-    quick : bool
-        Fewer sentences, one encoder layer, 1-2 epochs: checks the pipeline only.
-    out : str or None
-        Folder for the plot; ``None`` skips it.
-    ag_news : str, optional
-        Folder with AG News ``train.csv`` and ``test.csv``.
-    backend : {"numpy", "cupy"}, default "numpy"
-        Where the models train and run (the data moves batch by batch).
-    verbose : bool
-        Print one line per finished training, then the tables.
-
-    Returns
-    -------
-    list of dict
-        Rows as :func:`nnprune.casestudies.common.summarize` makes them, plus
-        ``heads`` (heads left / heads before) and ``dataset``.
-
-    Raises
-    ------
-    RuntimeError
-        If ``backend="cupy"`` and CuPy or a GPU is not available.
+    ``quick``: fewer sentences, one encoder layer, 1-2 epochs (checks the pipeline
+    only); ``ag_news``: a folder with AG News ``train.csv`` and ``test.csv``. Rows
+    as :func:`nnprune.experiments.casestudy.summarize` makes them, plus ``heads``
+    (left / before) and ``dataset``.
 
     Book: §7.2.
     """
@@ -189,11 +111,5 @@ def run_text_study(
                      verbose=verbose)  # fmt: skip
 
 
-__all__ = [
-    "encode_texts",
-    "magnitude_prune_linear",
-    "prune_half_heads",
-    "run_text_study",
-    "text_splits",
-    "text_study",
-]
+__all__ = ["head_count", "magnitude_prune_linear", "prune_half_heads", "run_text_study",
+           "text_study"]  # fmt: skip

@@ -7,7 +7,7 @@ r"""``SpeechClassifier``: feature frames -> class scores, reading each clip at i
 
 with :math:`x` of shape ``(N, T, F)`` (``F`` mel bands). Clips of different
 lengths come zero-padded at the end (:func:`nnprune.data.audio.load_fsdd`
-pads that way, and :func:`~nnprune.casestudies.speech.speech_splits` keeps
+pads that way, and :func:`~nnprune.data.splits.speech_splits` keeps
 the padding exactly zero after standardising). The model reads the length
 :math:`\ell_n` of each clip from its input, as the number of frames up to its
 last frame with a non-zero entry (the convention of Keras'
@@ -32,12 +32,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import nn
-from ..backend import get_xp
-from ..checks import check_positive_int
-from ..metrics.flops import layer_flops, sub_flops
-from ..nn._validate import check_input
-from ..rng import SeedLike, as_generator
+from . import nn
+from .backend import get_xp
+from .checks import check_positive_int
+from .metrics.flops import layer_flops, sub_flops
+from .nn._validate import check_input
+from .rng import SeedLike, as_generator
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
 

@@ -38,7 +38,7 @@ with interleaved medians and a noise row). Nothing here is asserted about
 quality: the numbers are measured where they are printed.
 
 The study flow itself is written once, in :func:`run_study`; each study
-(:mod:`.image`, :mod:`.text`, :mod:`.speech`) is a :class:`Study` that says
+(:mod:`nnprune.casestudies.image`, ``.text``, ``.speech``) is a :class:`Study` that says
 only what differs: its data, its dense model, its pruning methods and its
 training settings.
 

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import nn
-from ..checks import check_positive_int
-from ..metrics.flops import sub_flops
-from ..rng import SeedLike, as_generator
+from . import nn
+from .checks import check_positive_int
+from .metrics.flops import sub_flops
+from .rng import SeedLike, as_generator
 
 
 class TransformerClassifier(nn.Module):

@@ -19,6 +19,7 @@ import numpy as np
 from nnprune.backend import get_backend
 from nnprune.casestudies import applications as apps
 from nnprune.lesson import start
+from nnprune.plots.applications import head_importance
 from nnprune.report import format_table
 
 lesson = start(__doc__, "figures/ch06")
@@ -75,7 +76,7 @@ print(f"removed heads: {tf['removed']}")
 attn = tf["model"].encoder[0].self_attn
 print(f"encoder.0 now: q_proj.weight {attn.q_proj.weight.shape}, "
       f"out_proj.weight {attn.out_proj.weight.shape}")  # fmt: skip
-lesson.figure(apps.plot_head_importance(tf["scores"], tf["removed"], lesson.out))
+lesson.figure(head_importance(tf["scores"], tf["removed"], lesson.out))
 
 # %% [markdown]
 # ## §6.3 稀疏性剪枝优化在语音识别中的应用 — speech recognition

@@ -12,7 +12,6 @@ measured right after pruning, *without* retraining (chapter 7 retrains):
 * :func:`transformer_heads` (§6.2): head importance (Michel et al. 2019, the
   mean :math:`|\partial L/\partial \xi_h|` of a gate on each head), then the
   lower half of the heads removed (``q/k/v_proj`` rows, ``out_proj`` columns);
-  :func:`plot_head_importance` draws the scores and marks the removed heads;
 * :func:`gru_recurrent` (§6.3): 80% of a GRU's recurrent weights set to zero by
   magnitude; they stay zero through an optimiser step, and the CSR bytes shrink.
 
@@ -21,12 +20,9 @@ Book: §6.1–6.3.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from .. import nn, optim, prune
-from .._atomic import save_figure
 from ..backend import get_backend, to_backend, to_numpy
 from ..data import digits_splits
 from ..data.splits import speech_splits, text_splits
@@ -131,31 +127,9 @@ def gru_recurrent(seed: int, epochs: int, samples: int, sparsity: float = 0.8,
     return {"row": row, "zeros_after_step": zeros, "model": model}
 
 
-def plot_head_importance(scores: dict[str, Any], removed: dict[str, Any], out: str) -> str:
-    """Heat map of head importance per layer; removed heads crossed out; ``out/ch06_...png``."""
-    import matplotlib.pyplot as plt
-
-    matrix = np.stack([to_numpy(s) for s in scores.values()])
-    layers, heads = matrix.shape
-    fig, ax = plt.subplots(figsize=(1.3 * heads + 2.5, 0.9 * layers + 1.6), layout="constrained")
-    im = ax.imshow(matrix, cmap="viridis")
-    for i, name in enumerate(scores):
-        for h in removed.get(name, ()):
-            ax.plot(h, i, "x", color="red", ms=14, mew=2.5)
-    ax.plot([], [], "x", color="red", ms=8, mew=2, label="removed (lowest half, global)")
-    ax.set_xticks(range(heads), [f"head {h}" for h in range(heads)])
-    ax.set_yticks(range(layers), list(scores))
-    ax.set(xlabel="attention head", ylabel="encoder layer",
-           title="Head importance (Michel et al. 2019), synthetic text task")  # fmt: skip
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), fontsize=8, frameon=False)
-    fig.colorbar(im, ax=ax, label="importance: mean |dL/d gate|")
-    return str(save_figure(fig, out, "ch06_head_importance.png"))
-
-
 __all__ = [
     "cnn_filters",
     "gru_recurrent",
-    "plot_head_importance",
     "resnet_channels",
     "transformer_heads",
 ]

@@ -28,10 +28,10 @@ import copy
 import numpy as np
 
 from .. import nn, optim, prune
-from .._atomic import save_figure
 from ..algorithms import ista_train, subgradient_l1_train
 from ..data import digits_splits, load_cifar10
 from ..metrics import model_bytes, model_size
+from ..plots.appc import weight_histograms
 from ..rng import as_generator
 from ..train import evaluate, fit
 
@@ -173,23 +173,8 @@ def prune_and_retrain(start: str, model, epochs: int, train, test, kw: dict) -> 
 
 def plot(models: dict, lam: float, out: str) -> str:
     """Histograms of the weights after subgradient and ISTA training at ``lam``."""
-    import matplotlib.pyplot as plt
-
-    fig, (ax_lin, ax_log) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
-    for i, method in enumerate(("subgradient", "ista")):
-        w = weights(models[method, lam])
-        label = f"{method}: {np.mean(w == 0):.1%} exactly 0"
-        ax_lin.hist(w, bins=np.linspace(-0.05, 0.05, 101), alpha=0.6, color=f"C{i}", label=label)
-        nz = np.log10(np.abs(w[w != 0]))
-        ax_log.hist(nz, bins=80, alpha=0.6, color=f"C{i}", label=f"{method}: non-zeros")
-    ax_lin.set(xlabel="weight value (only |w| < 0.05 drawn)", ylabel="number of weights",
-               title="Weights near zero")  # fmt: skip
-    ax_log.set(xlabel="log10 |weight| (non-zero weights only)", ylabel="number of weights",
-               title="How small the non-zero weights get")  # fmt: skip
-    fig.suptitle(f"Appendix C: the corrected CNN's weights after L1 training, λ = {lam:g}")
-    ax_lin.legend(fontsize=8)
-    ax_log.legend(fontsize=8)
-    return str(save_figure(fig, out, "appc_weight_histograms.png"))
+    return weight_histograms({m: weights(models[m, lam]) for m in ("subgradient", "ista")}, lam,
+                             out)  # fmt: skip
 
 
 __all__ = [

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from .. import nn, optim, prune
-from .._atomic import save_figure
 from ..backend import to_backend, to_numpy
 from ..metrics.latency import compare_latency
 from ..models import mlp
@@ -42,6 +41,7 @@ from ..pipeline import (
     retrain,
     weight_sparsity,
 )
+from ..plots import trends as plots
 from ..sparse import sparse_nbytes, to_sparse
 from ..train import fit
 
@@ -161,20 +161,8 @@ def gradual_vs_one_shot(
             "test_accuracy": evaluate(model, splits.test)[1],
         }
     )
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
-    t = np.arange(epochs * steps_per_epoch)
-    ax.plot(t, [100 * schedule.sparsity(int(s)) for s in t], label="target $s_t$ (cubic)")
-    hist = np.array(callback.history_)
-    ax.plot(hist[:, 0], 100 * hist[:, 2], "o", ms=3, label="achieved at pruning steps")
-    ax.set(
-        xlabel="optimiser step (batches of 64)",
-        ylabel="weight sparsity (%)",
-        title=f"Zhu & Gupta gradual pruning to {sparsity:.0%}, digits MLP",
-    )
-    ax.legend(loc="lower right")
-    figure = save_figure(fig, out, "ch08_gradual_schedule.png")
+    figure = plots.gradual_schedule(schedule, callback.history_, epochs * steps_per_epoch,
+                                    sparsity, out)  # fmt: skip
     return {"rows": rows, "history": callback.history_, "figure": str(figure)}
 
 
@@ -217,32 +205,7 @@ def lottery(
                 "test_accuracy": ctrl.test_accuracy,
             }
         )
-    return {"rows": rows, "tickets": tickets, "figure": _plot_lottery(rows, out)}
-
-
-def _plot_lottery(rows: list[dict], out: str) -> str:
-    import matplotlib.pyplot as plt
-
-    runs = list(dict.fromkeys(r["run"] for r in rows if r["run"] != "dense"))
-    dense = next(r for r in rows if r["run"] == "dense")
-    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
-    ax.axhline(100 * dense["test_accuracy"], color="k", ls="--", lw=1, label="dense (round 0)")
-    markers = ("o", "s", "x", "^")
-    for i, run in enumerate(runs):  # side by side: equal sparsities would hide each other
-        pts = sorted((r["round"], r["test_accuracy"]) for r in rows if r["run"] == run)
-        x = np.array([p[0] for p in pts]) + 0.12 * (i - (len(runs) - 1) / 2)
-        ax.plot(x, [100 * p[1] for p in pts], markers[i % 4] + "-", label=run)
-    rounds = sorted({r["round"] for r in rows if r["round"] > 0})
-    spars = {r["round"]: r["sparsity"] for r in rows}
-    ax.set_xticks(rounds, [f"round {k}\n{100 * spars[k]:.0f}% sparse" for k in rounds])
-    ax.set_xlim(min(rounds) - 0.5, max(rounds) + 0.5)
-    ax.set(
-        xlabel="pruning round (weight sparsity after it)",
-        ylabel="test accuracy (%)",
-        title="Lottery tickets with rewinding, digits MLP (runs side by side)",
-    )
-    ax.legend(fontsize=8, loc="lower left")
-    return str(save_figure(fig, out, "ch08_lottery.png"))
+    return {"rows": rows, "tickets": tickets, "figure": plots.lottery(rows, out)}
 
 
 # --------------------------------------------------------------------------- §8.2
@@ -355,37 +318,8 @@ def dynamic_vs_static(
         log(
             f"  trained {method:<16} {epochs} epochs, test accuracy {rows[-1]['test_accuracy']:.2%}"
         )
-    figure = _plot_dynamic(curves, history, sparsity, out)
+    figure = plots.dynamic_sparse_training(curves, history, sparsity, out)
     return {"rows": rows, "curves": curves, "history": history, "models": models, "figure": figure}
-
-
-def _plot_dynamic(curves: dict, history: dict, sparsity: float, out: str) -> str:
-    import matplotlib.pyplot as plt
-
-    fig, (ax, ax_moved) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
-    for method, curve in curves.items():
-        style = {"color": "k", "ls": "--"} if method == "dense" else {}
-        label = f"{method} (dense first half)" if method == "static magnitude" else method
-        ax.plot(np.arange(1, len(curve) + 1), [100 * a for a in curve], label=label, **style)
-    lo = min(min(c) for c in curves.values())
-    ax.set_ylim(max(0, 100 * lo - 2), 100)
-    ax.set(
-        xlabel="epoch",
-        ylabel="validation accuracy (%)",
-        title=f"Sparse training at {sparsity:.0%} per layer, digits MLP",
-    )
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.18), ncol=3)
-    for method, hist in history.items():
-        ax_moved.plot(
-            [h["step"] for h in hist], [h["moved"] for h in hist], "o-", ms=3, label=method
-        )
-    ax_moved.set(
-        xlabel="optimiser step",
-        ylabel="connections regrown per update",
-        title="Prune-and-regrow updates (RigL: cosine decay)",
-    )
-    ax_moved.legend(fontsize=8, loc="upper right")
-    return str(save_figure(fig, out, "ch08_dynamic_sparse_training.png"))
 
 
 def surviving_inputs(models: dict[str, nn.Module], splits: Any, out: str) -> dict:
@@ -394,33 +328,13 @@ def surviving_inputs(models: dict[str, nn.Module], splits: Any, out: str) -> dic
     Returns ``kept`` (``{method: (8, 8) counts}``), ``constant`` (pixels with
     zero spread in the training set: they carry no information) and the figure.
     """
-    import matplotlib.pyplot as plt
-
     kept = {
         m: (to_numpy(model[0].weight.data) != 0).sum(axis=0).reshape(8, 8)
         for m, model in models.items()
     }
-    spread = splits.train[0].std(axis=0).reshape(8, 8)
-    constant = spread < 1e-6
-    fig, axes = plt.subplots(
-        1, len(kept) + 1, figsize=(3 * (len(kept) + 1), 3.3), layout="constrained"
-    )
-    axes[0].imshow(splits.train[0][0].reshape(8, 8), cmap="gray_r")
-    label = f"a training digit (label {splits.train[1][0]})"
-    axes[0].set_title(f"{label}\nx = pixel constant in training", fontsize=9)
-    top = max(int(k.max()) for k in kept.values())
-    for ax, (method, k) in zip(axes[1:], kept.items(), strict=True):
-        im = ax.imshow(k, cmap="viridis", vmin=0, vmax=top)
-        ax.set_title(f"{method}\nkept connections per pixel", fontsize=9)
-    for ax in axes:
-        ys, xs = np.nonzero(constant)
-        ax.plot(xs, ys, "rx", ms=6)
-        ax.set_xticks(range(0, 8, 2))
-        ax.set_yticks(range(0, 8, 2))
-        ax.set(xlabel="pixel column", ylabel="pixel row")
-    fig.colorbar(im, ax=axes[1:], label=f"kept connections to layer 0 (of {MLP_SIZES[1]})")
-    fig.suptitle("Which input pixels survive pruning (8x8 digits, first layer)")
-    figure = save_figure(fig, out, "ch08_surviving_inputs.png")
+    constant = splits.train[0].std(axis=0).reshape(8, 8) < 1e-6
+    figure = plots.surviving_inputs(kept, constant, splits.train[0][0], int(splits.train[1][0]),
+                                    MLP_SIZES[1], out)  # fmt: skip
     return {"kept": kept, "constant": constant, "figure": str(figure)}
 
 

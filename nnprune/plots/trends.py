@@ -1,0 +1,107 @@
+r"""Chapter 8's figures: the gradual schedule, lottery tickets, sparse training, surviving pixels.
+
+Book: §8.1, §8.2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..report import save_figure, use_agg
+
+
+def gradual_schedule(schedule: Any, history: list, steps: int, sparsity: float, out: str) -> str:
+    """The cubic target sparsity per optimiser step and what was reached at each pruning step."""
+    use_agg()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
+    t = np.arange(steps)
+    ax.plot(t, [100 * schedule.sparsity(int(s)) for s in t], label="target $s_t$ (cubic)")
+    hist = np.array(history)
+    ax.plot(hist[:, 0], 100 * hist[:, 2], "o", ms=3, label="achieved at pruning steps")
+    ax.set(xlabel="optimiser step (batches of 64)", ylabel="weight sparsity (%)",
+           title=f"Zhu & Gupta gradual pruning to {sparsity:.0%}, digits MLP")  # fmt: skip
+    ax.legend(loc="lower right")
+    return str(save_figure(fig, out, "ch08_gradual_schedule.png"))
+
+
+def lottery(rows: list[dict], out: str) -> str:
+    """Test accuracy per pruning round for each ticket run, side by side, dense dashed."""
+    use_agg()
+    import matplotlib.pyplot as plt
+
+    runs = list(dict.fromkeys(r["run"] for r in rows if r["run"] != "dense"))
+    dense = next(r for r in rows if r["run"] == "dense")
+    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    ax.axhline(100 * dense["test_accuracy"], color="k", ls="--", lw=1, label="dense (round 0)")
+    markers = ("o", "s", "x", "^")
+    for i, run in enumerate(runs):  # side by side: equal sparsities would hide each other
+        pts = sorted((r["round"], r["test_accuracy"]) for r in rows if r["run"] == run)
+        x = np.array([p[0] for p in pts]) + 0.12 * (i - (len(runs) - 1) / 2)
+        ax.plot(x, [100 * p[1] for p in pts], markers[i % 4] + "-", label=run)
+    rounds = sorted({r["round"] for r in rows if r["round"] > 0})
+    spars = {r["round"]: r["sparsity"] for r in rows}
+    ax.set_xticks(rounds, [f"round {k}\n{100 * spars[k]:.0f}% sparse" for k in rounds])
+    ax.set_xlim(min(rounds) - 0.5, max(rounds) + 0.5)
+    ax.set(xlabel="pruning round (weight sparsity after it)", ylabel="test accuracy (%)",
+           title="Lottery tickets with rewinding, digits MLP (runs side by side)")  # fmt: skip
+    ax.legend(fontsize=8, loc="lower left")
+    return str(save_figure(fig, out, "ch08_lottery.png"))
+
+
+def dynamic_sparse_training(curves: dict, history: dict, sparsity: float, out: str,
+                            chance: float = 0.1) -> str:  # fmt: skip
+    """Validation accuracy per epoch of each method, and the connections moved per update.
+
+    The legend sits below the axes (it never covers a curve); the chance level is drawn.
+    """
+    use_agg()
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax_moved) = plt.subplots(1, 2, figsize=(10, 4.4), layout="constrained")
+    for method, curve in curves.items():
+        style = {"color": "k", "ls": "--"} if method == "dense" else {}
+        label = f"{method} (dense first half)" if method == "static magnitude" else method
+        ax.plot(np.arange(1, len(curve) + 1), [100 * a for a in curve], label=label, **style)
+    ax.axhline(100 * chance, color="grey", ls=":", lw=1, label=f"chance ({chance:.0%})")
+    lo = min(min(c) for c in curves.values())
+    ax.set_ylim(max(0, min(100 * lo, 100 * chance) - 2), 100)
+    ax.set(xlabel="epoch", ylabel="validation accuracy (%)",
+           title=f"Sparse training at {sparsity:.0%} per layer, digits MLP")  # fmt: skip
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+    for method, hist in history.items():
+        ax_moved.plot([h["step"] for h in hist], [h["moved"] for h in hist], "o-", ms=3,
+                      label=method)  # fmt: skip
+    ax_moved.set(xlabel="optimiser step", ylabel="connections regrown per update",
+                 title="Prune-and-regrow updates (RigL: cosine decay)")  # fmt: skip
+    ax_moved.legend(fontsize=8, loc="upper right")
+    return str(save_figure(fig, out, "ch08_dynamic_sparse_training.png"))
+
+
+def surviving_inputs(kept: dict, constant: np.ndarray, digit: np.ndarray, label: int,
+                     hidden: int, out: str) -> str:  # fmt: skip
+    """Kept first-layer connections per input pixel for each model; constant pixels marked x."""
+    use_agg()
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(kept) + 1, figsize=(3 * (len(kept) + 1), 3.3),
+                             layout="constrained")  # fmt: skip
+    axes[0].imshow(digit.reshape(8, 8), cmap="gray_r")
+    axes[0].set_title(f"a training digit (label {label})\nx = pixel constant in training",
+                      fontsize=9)  # fmt: skip
+    top = max(int(k.max()) for k in kept.values())
+    for ax, (method, k) in zip(axes[1:], kept.items(), strict=True):
+        im = ax.imshow(k, cmap="viridis", vmin=0, vmax=top)
+        ax.set_title(f"{method}\nkept connections per pixel", fontsize=9)
+    ys, xs = np.nonzero(constant)
+    for ax in axes:
+        ax.plot(xs, ys, "rx", ms=6)
+        ax.set_xticks(range(0, 8, 2))
+        ax.set_yticks(range(0, 8, 2))
+        ax.set(xlabel="pixel column", ylabel="pixel row")
+    fig.colorbar(im, ax=axes[1:], label=f"kept connections to layer 0 (of {hidden})")
+    fig.suptitle("Which input pixels survive pruning (8x8 digits, first layer)")
+    return str(save_figure(fig, out, "ch08_surviving_inputs.png"))

@@ -42,7 +42,7 @@ def test_appc_quick(run_lesson):
         assert row["dense_bytes"] == 4 * 53002 and row["csr_bytes"] < row["dense_bytes"]
         assert row["test_retrained"] > 0.5
     figure = tmp_path / "appc_weight_histograms.png"
-    assert g["figure"] == str(figure) and figure.stat().st_size > 1000
+    assert figure.stat().st_size > 1000 and f"figure: {figure}" in out
     assert f"zeroed {book['bias_zero_fraction']:.2%} of them" in out
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from nnprune import metrics, nn, optim, prune
 from nnprune.data import digits_splits
 from nnprune.lesson import start
+from nnprune.metrics.storage import bytes_per_format, dense_vs_csr_time
 from nnprune.models import mlp
 from nnprune.plots import basics as plots
 from nnprune.report import format_table
@@ -86,7 +87,7 @@ lesson.figure(plots.tiny_layer(lesson.seed, lesson.out))
 
 # %%
 lesson.section("2.2")
-bytes_rows = study.storage(model)
+bytes_rows = bytes_per_format(model)
 print(
     format_table(
         bytes_rows,
@@ -106,7 +107,7 @@ print(
 lesson.section("2.3")
 h = list(model)[1](layers["0"](X_test))  # the input of layer "2": ReLU(layer 0)
 layer_s = metrics.sparsity(layers["2"].weight)
-timing = study.time_layer(layers["2"], h, (1, 256), repeats=lesson.pick(full=101, quick=21))
+timing = dense_vs_csr_time(layers["2"], h, (1, 256), repeats=lesson.pick(full=101, quick=21))
 print(
     format_table(
         timing,

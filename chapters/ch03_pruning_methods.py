@@ -17,11 +17,11 @@ import numpy as np
 
 from nnprune import nn, optim, prune
 from nnprune.data import digits_splits
+from nnprune.experiments import method_study as study
 from nnprune.lesson import start
 from nnprune.models import mlp, small_cnn
 from nnprune.plots.methods import accuracy_and_speed
 from nnprune.report import write_csv
-from nnprune.studies import methods as study
 from nnprune.train import evaluate, fit
 
 lesson = start("Chapter 3: pruning methods compared (book §3.1-3.3)", "figures/ch03")

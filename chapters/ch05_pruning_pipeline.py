@@ -21,9 +21,8 @@ import copy
 
 import numpy as np
 
-from nnprune import optim
+from nnprune import optim, prune
 from nnprune.backend import to_numpy
-from nnprune.casestudies import pruning_loop
 from nnprune.data import digits_splits
 from nnprune.lesson import start
 from nnprune.models import mlp
@@ -33,6 +32,7 @@ from nnprune.pipeline import (
     forward_backward,
     plot_sensitivity,
     plot_sweep,
+    prune_retrain,
     retrain,
     sensitivity_analysis,
     sparsity_sweep,
@@ -85,10 +85,13 @@ print(f"  evaluate:   test accuracy {evaluate(model, splits.test)[1]:.2%}")
 
 # %%
 rounds = 3
-schedules = pruning_loop.one_shot_vs_iterative(
-    lambda: copy.deepcopy(trained), splits, 0.9, rounds, RETRAIN * rounds,
-    lr=LR, lr_factor=LR_FACTOR, momentum=MOMENTUM, seed=lesson.seed,
-)  # fmt: skip
+lesson.show(prune_retrain)  # one round = decide, then retrain; `rounds` rounds in a row
+schedules = []
+for n in (1, rounds):  # the same final sparsity and the same retraining epochs in all
+    result = prune_retrain(copy.deepcopy(trained), splits, sparsity=0.9, rounds=n,
+                           retrain_epochs=RETRAIN * rounds // n, lr=LR, lr_factor=LR_FACTOR,
+                           momentum=MOMENTUM, seed=lesson.seed)  # fmt: skip
+    schedules += [{"schedule": "one-shot" if n == 1 else "iterative", **r} for r in result.table()]
 for r in schedules:
     r["test_pruned"], r["test_retrained"] = r.pop("accuracy_pruned"), r.pop("accuracy_retrained")
 columns = ["schedule", "round", "sparsity", "test_pruned", "test_retrained"]
@@ -107,7 +110,11 @@ print(format_table(schedules, columns, PCT,
 # %%
 lesson.section("5.2", "sensitivity, sparsity and threshold sweeps")
 sens = sensitivity_analysis(trained, splits, SPARSITIES)
-table = pruning_loop.sensitivity_table(sens, dense_val)
+layer_names = list(dict.fromkeys(r["layer"] for r in sens))
+table = [{"sparsity": "dense", **dict.fromkeys(layer_names, dense_val)}]  # one column per layer
+for sp in SPARSITIES:
+    table.append({"sparsity": f"{sp:.0%}",
+                  **{r["layer"]: r["accuracy"] for r in sens if r["sparsity"] == sp}})  # fmt: skip
 fmt = {k: "{:.2%}" for k in table[0] if k != "sparsity"}
 print(format_table(table, None, fmt, "validation accuracy, one layer pruned (columns)"))
 print(write_csv(sens, lesson.out / "ch05_sensitivity.csv"))
@@ -139,10 +146,26 @@ for key, rows in sweeps.items():
 
 # %%
 lesson.section("5.3", "the book's loop taken literally, and corrected")
-literal = pruning_loop.literal_vs_corrected(
-    lambda: copy.deepcopy(trained), splits, 0.8, RETRAIN + 1,
-    lr=LR * LR_FACTOR, momentum=MOMENTUM, seed=lesson.seed,
-)  # fmt: skip
+literal = []
+for version in ("literal (book)", "corrected"):
+    m = copy.deepcopy(trained)
+    decide(m, 0.8, "magnitude", "global")  # the book's pruning_decision
+    weights = {t.name: t.param for t in m.prunable_parameters()}
+    pruned = {n: ~to_numpy(p.mask) for n, p in weights.items()}  # True = pruned
+    if version.startswith("literal"):  # the book zeroes the weights and keeps no mask
+        for t in list(m.prunable_parameters()):
+            prune.remove(t.module, t.attr)
+    opt = optim.SGD(m.parameters(), lr=LR * LR_FACTOR, momentum=MOMENTUM)
+    for epoch in range(1, RETRAIN + 2):
+        order = np.random.default_rng(lesson.seed + epoch).permutation(len(splits.train[1]))
+        for i in range(0, len(order), 64):
+            batch = order[i : i + 64]
+            forward_backward(m, (splits.train[0][batch], splits.train[1][batch]))  # fwd + bwd
+            update(opt)  # the book's update_parameters
+        back = sum(int((to_numpy(weights[n].data)[k] != 0).sum()) for n, k in pruned.items())
+        literal.append({"version": version, "epoch": epoch, "sparsity": weight_sparsity(m),
+                        "revived": back / sum(int(k.sum()) for k in pruned.values()),
+                        "val_accuracy": evaluate(m, splits.val)[1]})  # fmt: skip
 print(
     format_table(
         literal,

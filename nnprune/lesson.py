@@ -127,14 +127,17 @@ class Lesson:
             print(f"figure: {path}")
         return path
 
-    def show(self, function: Any) -> str:
+    def show(self, function: Any, docstring: bool = False) -> str:
         """Print the source of ``function`` (a library function or class), and return it.
 
         Syntax-highlighted in Jupyter (IPython's ``Code``, via Pygments), plain text
-        in a script. Editing the function in ``nnprune/`` changes what is printed
-        and what the lesson computes (an editable install, ``pip install -e .``).
+        in a script; the docstring is left out unless ``docstring=True``. Editing the
+        function in ``nnprune/`` changes what is printed and what the lesson computes
+        (an editable install, ``pip install -e .``).
         """
         source = inspect.getsource(function)
+        if not docstring:
+            source = _without_docstrings(source)
         where = Path(inspect.getsourcefile(function) or "?")
         parts = where.parts
         rel = "/".join(parts[parts.index("nnprune"):]) if "nnprune" in parts else where.name
@@ -180,6 +183,22 @@ class Lesson:
             for idea in ideas:
                 print(textwrap.fill(idea, _RULE_WIDTH, initial_indent="  - ",
                                     subsequent_indent="    "))  # fmt: skip
+
+
+def _without_docstrings(source: str) -> str:
+    """``source`` with the docstrings of its function and class definitions removed."""
+    import ast
+
+    lines = source.splitlines(keepends=True)
+    tree = ast.parse(textwrap.dedent(source))
+    drop: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):  # fmt: skip
+            drop.update(range(body[0].lineno - 1, body[0].end_lineno))
+    return "".join(line for i, line in enumerate(lines) if i not in drop)
 
 
 QUICK_NOTE = "quick run: these numbers are not findings (run without --quick for them)"

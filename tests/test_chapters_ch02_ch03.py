@@ -106,8 +106,8 @@ def test_ch03_quick_rows_match_the_models(run_lesson, lesson_out):
 
 
 def test_ch03_study_refuses_an_unknown_method():
+    from nnprune.experiments.method_study import prune_model
     from nnprune.models import mlp
-    from nnprune.studies.methods import prune_model
 
     with pytest.raises(ValueError, match="method must be one of the study's methods, got 'x'"):
         prune_model(mlp((4, 3, 2), seed=0), "x", 0.5, (4,))

@@ -20,7 +20,7 @@ from nnprune.lesson import columns
 
 CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 LESSONS = sorted(p.stem for p in CHAPTERS.glob("*.py"))
-MAX_LINES = 220  # "about 200"
+MAX_LINES = 250  # "about 250" (issue 18)
 MAX_COLUMNS = 100
 _HEADING = re.compile(r"^#+ (§\S+)")
 

@@ -65,6 +65,8 @@ def test_show_prints_the_source_of_a_library_function(capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"source of nnprune.algorithms.ista.{name} (nnprune/algorithms/ista.py:")
     assert f"def {name}(" in source and f"  def {name}(" in out
+    doc = getattr(ista, name).__doc__.strip().splitlines()[0]
+    assert doc not in source and doc in lesson.show(getattr(ista, name), docstring=True)
 
 
 def test_importing_ipykernel_does_not_make_a_notebook(monkeypatch):

@@ -15,7 +15,7 @@ from ..report import save_figure, use_agg
 def accuracy_and_speed(
     rows: Sequence[dict[str, Any]], title: str, out: str | Path, name: str, control: str
 ) -> Path:
-    """Two panels from the rows of :func:`nnprune.studies.methods.study`.
+    """Two panels from the rows of :func:`nnprune.experiments.method_study.study`.
 
     Left: test accuracy (%) after the same retraining, on a range that shows the
     differences, the dense model and the equal-budget control as marked points

@@ -6,7 +6,6 @@ all, a lambda path, the book's formulas checked in numbers), the study lives
 here, one module per chapter, and the lesson calls it and prints what it returns.
 
 * :mod:`.sparsity`: §2.1–2.3 (sparsity measures, storage, dense vs CSR timing);
-* :mod:`.methods`: §3.1–3.3 (every pruning method on one model, measured);
 * :mod:`.optimisation`: §4.1–4.3 (the book's formulas, ADMM vs one-shot, saliency).
 
 These modules sit with :mod:`nnprune.report` and :mod:`nnprune.lesson`, above

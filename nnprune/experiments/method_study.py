@@ -1,4 +1,4 @@
-r"""Chapter 3's study: prune one trained model with every method, retrain, measure, time.
+r"""Every pruning method on one trained model, the same retraining, measured and timed (§3.3).
 
 Every method starts from a copy of the same trained model and gets the same
 short masked retraining; a control row, ``dense + retraining``, gives the

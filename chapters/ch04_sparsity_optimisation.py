@@ -10,13 +10,19 @@
 # or as a notebook (`NNPRUNE_QUICK=1` for the quick run).
 
 # %%
-from nnprune import nn, optim
+import numpy as np
+
+from nnprune import nn, optim, saliency
 from nnprune.algorithms import lambda_path
+from nnprune.algorithms.admm import ADMMState
+from nnprune.algorithms.ista import SoftThresholdStep
+from nnprune.algorithms.reweighted import RefreshWeights
 from nnprune.data import digits_splits
 from nnprune.lesson import start
 from nnprune.models import mlp
 from nnprune.plots import optimisation as plots
 from nnprune.report import format_table
+from nnprune.saliency.units import taylor_terms
 from nnprune.studies import optimisation as study
 from nnprune.train import evaluate, fit
 
@@ -46,13 +52,14 @@ print(f"dense MLP: test split accuracy {dense_acc:.2%}")
 
 # %%
 lesson.section("4.1")
-e = study.book_formulas(dense[0].weight.data.astype("float64"))
-print(f"book 'L0' = sum|W| = {e['book_L0']:.2f}, which is L1 = {e['L1']:.2f};")
-print(f"true L0 = {e['L0']:,} non-zeros, unchanged by W/2 ({e['L0_of_W_half']:,})")
-print(
-    f"book 'L1' |w|/(w^2+eps): largest at |w| = {e['book_L1_argmax']:.4f} = sqrt(eps), "
-    f"value {e['book_L1_at_sqrt_eps']:.0f};\nat |w| = 1 only {e['book_L1_at_1']:.3f}"
-)
+W = dense[0].weight.data.astype("float64")  # (300, 64), trained
+EPS = 1e-4
+grid = np.logspace(-4, 1, 2001)  # |w| from 1e-4 to 10
+book_l1 = grid / (grid**2 + EPS)  # the book's "L1" term of one weight
+print(f"book 'L0' = sum|W| = {np.abs(W).sum():.2f}, which is L1 = {np.abs(W).sum():.2f};")
+print(f"true L0 = {np.count_nonzero(W):,} non-zeros, the same for W/2: {np.count_nonzero(W / 2):,}")
+print(f"book 'L1' |w|/(w^2+eps): largest at |w| = {grid[book_l1.argmax()]:.4f} = sqrt(eps), "
+      f"value {0.5 / EPS**0.5:.0f};\nat |w| = 1 only {1 / (1 + EPS):.3f}")  # fmt: skip
 
 # %% [markdown]
 # ## §4.2 基于稀疏度的优化算法 — sparsity-driven optimisation algorithms (ADMM, IRLS, Lasso)
@@ -66,11 +73,13 @@ print(
 
 # %%
 lesson.section("4.2")
-print(f"book IRLS 1/(alpha*trace(W)), W {dense[0].weight.shape}:\n  {e.get('trace_error')};")
-print(
-    f"np.trace silently gives {e['np_trace']:.3f}, and {e['np_trace_permuted']:.3f} with the "
-    "hidden units reordered"
-)
+perm = np.random.default_rng(0).permutation(W.shape[0])  # the same network, units reordered
+lesson.say(f"The book's IRLS weight 1/(α·trace(W)) cannot be computed: a trace needs a square "
+           f"matrix and W is {W.shape[0]}x{W.shape[1]}. NumPy's np.trace silently sums the "
+           f"diagonal anyway ({np.trace(W):.3f}), and gets {np.trace(W[perm]):.3f} once the "
+           "hidden units are reordered (the same network): it is no property of the weights.")
+lesson.show(SoftThresholdStep.on_step_end)  # ISTA: gradient step, then soft-threshold
+lesson.show(RefreshWeights.on_epoch_end)  # reweighted L1: λ_ij = λ / (|w_ij| + ε)
 L1_LAMS = lesson.pick(full=(0.0, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3), quick=(0.0, 2e-3, 5e-3))
 REWEIGHTED_LAMS = lesson.pick(full=(0.0, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4), quick=(0.0, 3e-5, 3e-4))
 PATH_EPOCHS = lesson.pick(full=10, quick=2)
@@ -99,7 +108,7 @@ title = f"Lambda path, {PATH_EPOCHS} epochs each from the dense model; test spli
 print(format_table(path, list(cols), cols, f"\n{title} (dense {dense_acc:.2%})"))
 
 ADMM = dict(
-    rho=0.03,
+    rho=lesson.pick(full=0.03, quick=0.3),  # few quick iterations: a stronger pull towards Z
     rho_growth=1.5,
     lr=0.02,
     momentum=0.9,
@@ -107,8 +116,8 @@ ADMM = dict(
     epochs_per_iteration=lesson.pick(full=2, quick=1),
     retrain_epochs=lesson.pick(full=8, quick=2),
 )
-if lesson.quick:
-    ADMM["rho"] = 0.3  # few iterations: start with a stronger pull towards Z
+lesson.show(ADMMState.add_grad)  # W-step: the loss gradient plus ρ(W − Z + U)
+lesson.show(ADMMState.update)  # Z-step: project W + U on k-sparse; U-step: U += W − Z
 admm = []
 for s in lesson.pick(full=(0.9, 0.95, 0.98), quick=(0.95,)):
     admm.append(study.admm_vs_one_shot(dense, splits, s, ADMM, lesson.seed))
@@ -137,6 +146,9 @@ lesson.figure(plots.admm_residual(admm, lesson.out))
 
 # %%
 lesson.section("4.3")
+lesson.show(saliency.gsp_scores)  # GSP: |∂J/∂w| accumulated over batches
+lesson.show(saliency.agsp_scores)  # AGSP: |∂J/∂w · w|
+lesson.show(taylor_terms)  # GSAP: z · ∂J/∂z per unit; gsap_scores averages |.| over batches
 sal = study.saliency_study(dense, splits, fraction=0.1)
 print(
     f"layer 0 rankings (Spearman): GSP vs AGSP {sal['rho_gsp_agsp']:.2f}, AGSP vs |W| "
@@ -174,6 +186,7 @@ lesson.try_this(
     "ch4",
     [
         "Raise `PATH_EPOCHS`: does the subgradient ever reach exact zeros?",
-        'Set `ADMM["rho"]` ten times smaller: how does the residual figure change?',
+        "Set `rho` in `ADMM` ten times smaller (both values of its `lesson.pick`): how does "
+        "the residual figure change?",
     ],
 )

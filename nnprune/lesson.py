@@ -135,14 +135,14 @@ class Lesson:
         function in ``nnprune/`` changes what is printed and what the lesson computes
         (an editable install, ``pip install -e .``).
         """
-        source = inspect.getsource(function)
+        source = textwrap.dedent(inspect.getsource(function))
         if not docstring:
             source = _without_docstrings(source)
         where = Path(inspect.getsourcefile(function) or "?")
         parts = where.parts
         rel = "/".join(parts[parts.index("nnprune"):]) if "nnprune" in parts else where.name
         line = inspect.getsourcelines(function)[1]
-        print(f"source of {function.__module__}.{function.__qualname__} ({rel}:{line}):")
+        print(f"source of {function.__qualname__}, {rel}:{line}")
         if in_notebook():
             try:
                 from IPython.display import Code, display
@@ -190,7 +190,7 @@ def _without_docstrings(source: str) -> str:
     import ast
 
     lines = source.splitlines(keepends=True)
-    tree = ast.parse(textwrap.dedent(source))
+    tree = ast.parse(source)
     drop: set[int] = set()
     for node in ast.walk(tree):
         body = getattr(node, "body", None)

@@ -1,4 +1,4 @@
-r"""Chapter 4's studies: the book's formulas in numbers, ADMM against one-shot, saliency.
+r"""Chapter 4's studies: ADMM against one-shot magnitude at equal epochs; GSP/AGSP/GSAP compared.
 
 Book: §4.1 (corrected, see docs/errata.md#s4-1-l0 and docs/errata.md#s4-1-l1),
 §4.2 (corrected, see docs/errata.md#s4-2-admm and docs/errata.md#s4-2-irls),
@@ -17,33 +17,6 @@ from .. import nn, optim, prune, saliency
 from ..algorithms import admm_prune
 from ..data.loader import Splits
 from ..train import evaluate, fit
-
-
-def book_formulas(W: np.ndarray, eps: float = 1e-4) -> dict[str, Any]:
-    """§4.1/§4.2 errata computed on a trained weight matrix ``W`` (e.g. 300x64).
-
-    The book's "L0 = sum|W|" is L1; its "L1" term ``|w|/(w^2+eps)`` peaks at
-    ``|w| = sqrt(eps)`` and vanishes for large weights; its IRLS
-    ``1/(alpha*trace(W))`` needs a square ``W`` and changes when the hidden
-    units are reordered (the same network).
-    """
-    out: dict[str, Any] = {
-        "book_L0": float(np.abs(W).sum()),
-        "L1": float(np.abs(W).sum()),
-        "L0": int(np.count_nonzero(W)),
-        "L0_of_W_half": int(np.count_nonzero(W / 2)),
-    }
-    grid = np.logspace(-4, 1, 2001)
-    book_l1 = grid / (grid**2 + eps)  # the book's "L1" term of one weight |w|
-    out["book_L1_argmax"], out["sqrt_eps"] = float(grid[book_l1.argmax()]), eps**0.5
-    out["book_L1_at_1"], out["book_L1_at_sqrt_eps"] = 1 / (1 + eps), 0.5 / eps**0.5
-    try:
-        np.einsum("ii", W)  # the trace, defined for square matrices only
-    except ValueError as err:
-        out["trace_error"] = str(err)
-    perm = np.random.default_rng(0).permutation(W.shape[0])  # same network, units reordered
-    out["np_trace"], out["np_trace_permuted"] = float(np.trace(W)), float(np.trace(W[perm]))
-    return out
 
 
 def one_shot(dense: nn.Module, splits: Splits, sparsity: float, epochs: int, seed: int, lr: float):

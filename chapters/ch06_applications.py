@@ -16,6 +16,7 @@
 
 import numpy as np
 
+from nnprune import prune
 from nnprune.backend import get_backend
 from nnprune.casestudies import applications as apps
 from nnprune.lesson import start
@@ -67,8 +68,9 @@ else:
 
 # %%
 lesson.section("6.2", "attention heads")
+lesson.show(prune.head_importance)  # mean |∂L/∂ξ_h| of a gate ξ_h = 1 on each head
 tf = apps.transformer_heads(lesson.seed, lesson.pick(full=25, quick=1),
-                            lesson.pick(full=2000, quick=600), lesson.backend)  # fmt: skip
+                            lesson.pick(full=2000, quick=600), lesson.backend, scope="global")
 rows.append(tf["row"])
 for name, s in tf["scores"].items():
     print(f"importance of the heads of {name}: {np.round(s, 3)}")
@@ -118,8 +120,9 @@ for r in rows:
 lesson.try_this(
     "ch6",
     [
-        "In apps.transformer_heads, remove the heads with scope='layer' instead of "
-        "'global': which layer loses more?",
-        "Retrain each pruned model 2 epochs (casestudies.common.train_model): what comes back?",
+        "Call apps.transformer_heads with scope=\"layer\" instead of \"global\": which layer "
+        "loses more, and what happens to the accuracy?",
+        "Retrain each pruned model 2 epochs (nnprune.experiments.casestudy.train_model): what "
+        "comes back?",
     ],
 )

@@ -14,10 +14,13 @@
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from nnprune.backend import to_backend, to_numpy
 from nnprune.casestudies import trends
 from nnprune.data import digits_splits
 from nnprune.export.costs import export_costs, onnx_available, onnx_latency
 from nnprune.lesson import start
+from nnprune.metrics.latency import latency_with_noise_row
+from nnprune.metrics.storage import nm_bytes as nm_format_bytes
 from nnprune.pipeline import evaluate, retrain
 from nnprune.report import format_table
 from nnprune.sparse import to_sparse_model
@@ -54,7 +57,9 @@ print(
         "hidden layers pruned to 50%, then retrained (test split)",
     )
 )
-nm_bytes = trends.nm_bytes(nm["models"])
+hidden = {m: [to_numpy(dict(model.named_parameters())[n].data) for n in trends.NM_LAYERS]
+          for m, model in nm["models"].items()}  # fmt: skip
+nm_bytes = nm_format_bytes(hidden["2:4 (N:M)"], hidden["unstructured 50%"])
 print(format_table(nm_bytes, None, PCT, "\nbytes of the hidden weights 0.weight + 2.weight"))
 
 # %% [markdown]
@@ -63,9 +68,9 @@ print(format_table(nm_bytes, None, PCT, "\nbytes of the hidden weights 0.weight 
 # noise row (the dense model timed twice, interleaved).
 
 # %%
-timing = trends.forward_time(
-    {"dense": dense, "2:4, zeros stored": nm["models"]["2:4 (N:M)"]}, splits.test[0]
-)
+big = np.repeat(splits.test[0], 8, axis=0)  # 8 copies of the test split: one batch
+timing = latency_with_noise_row({"dense": dense, "2:4, zeros stored": nm["models"]["2:4 (N:M)"]},
+                                to_backend(big, lesson.backend))  # fmt: skip
 print(format_table(timing, None, PCT, "\nNumPy forward pass, interleaved medians"))
 
 # %% [markdown]
@@ -155,7 +160,7 @@ disk = export_costs(exported, (64,), splits.test)
 print(format_table(disk, None, PCT, "each file written, read back and evaluated (test split)"))
 fast = {"dense": dense, "RigL 90%, CSR kernels": to_sparse_model(exported["RigL 90%"], "sparse"),
         "shrunk dense": shrunk}  # fmt: skip
-latency = trends.forward_time(fast, splits.test[0])
+latency = latency_with_noise_row(fast, to_backend(big, lesson.backend))
 print(format_table(latency, None, PCT, "\nnnprune forward pass, interleaved medians"))
 if onnx_available():  # the onnx extra: ONNX Runtime runs the exported files
     ort = onnx_latency(exported, (64,), latency_batch := np.repeat(splits.test[0], 8, axis=0))

@@ -1,19 +1,10 @@
-r"""The demonstrations of book §6 (pruning in image, language and speech models) for its lesson.
+r"""Book §6's demonstrations: one small model per family, pruned its own way, no retraining.
 
-Each function trains one small model of its family, prunes it the way that
-family allows, and returns what it measured; accuracies are on the test split,
-measured right after pruning, *without* retraining (chapter 7 retrains):
-
-* :func:`cnn_filters` (§6.1): half the filters of every convolution of a
-  plain CNN removed *physically* (the next layer's inputs go too);
-* :func:`resnet_channels` (§6.1): the channel groups that a ResNet's residual
-  additions couple, then half of the channels inside every block and of every
-  group removed;
-* :func:`transformer_heads` (§6.2): head importance (Michel et al. 2019, the
-  mean :math:`|\partial L/\partial \xi_h|` of a gate on each head), then the
-  lower half of the heads removed (``q/k/v_proj`` rows, ``out_proj`` columns);
-* :func:`gru_recurrent` (§6.3): 80% of a GRU's recurrent weights set to zero by
-  magnitude; they stay zero through an optimiser step, and the CSR bytes shrink.
+Test-split accuracy right after pruning (chapter 7 retrains): :func:`cnn_filters` (half of
+every convolution's filters removed physically), :func:`resnet_channels` (the channel
+groups that residual additions couple, then half of each), :func:`transformer_heads`
+(Michel et al. 2019's head importance, the lower half removed), :func:`gru_recurrent`
+(80% of a GRU's recurrent weights zero, kept zero through an optimiser step).
 
 Book: §6.1–6.3.
 """
@@ -86,8 +77,13 @@ def resnet_channels(seed: int, epochs: int, backend: str = "numpy") -> dict:
     return {"row": row, "groups": groups, "model": res}
 
 
-def transformer_heads(seed: int, epochs: int, samples: int, backend: str = "numpy") -> dict:
-    """§6.2: score the heads of a 2-layer Transformer, then remove the lower half globally."""
+def transformer_heads(seed: int, epochs: int, samples: int, backend: str = "numpy",
+                      scope: str = "global") -> dict:  # fmt: skip
+    """§6.2: score the heads of a 2-layer Transformer, remove the lower half.
+
+    ``scope="global"`` ranks the heads of all layers together (at least one kept per
+    layer); ``"layer"`` removes half of each layer's heads.
+    """
     data, vocab = text_splits(seed, samples, None)
     model = TransformerClassifier(len(vocab), 4, num_layers=2, pad_id=vocab.pad_id, seed=seed)
     model.to(backend)
@@ -95,9 +91,9 @@ def transformer_heads(seed: int, epochs: int, samples: int, backend: str = "nump
                 batch_size=32)  # fmt: skip
     before = (model.num_parameters(), accuracy(model, data.test))
     scores = prune.head_importance(model, nn.CrossEntropyLoss(), data.val, batch_size=1)
-    removed = prune.prune_heads(model, scores, FRACTION, scope="global")
+    removed = prune.prune_heads(model, scores, FRACTION, scope=scope)
     after = (model.num_parameters(), accuracy(model, data.test))
-    row = _row("Transformer 2L", "heads -50%", *zip(before, after, strict=True))
+    row = _row("Transformer 2L", f"heads -50% ({scope})", *zip(before, after, strict=True))
     return {"row": row, "scores": scores, "removed": removed, "model": model}
 
 

@@ -1,22 +1,12 @@
 r"""The hands-on project of the book's appendix C (CIFAR-10 with L1), made to run: its parts.
 
-What the book does: ``SimpleCNN`` (conv 3->32 3x3, ReLU, conv 32->64 3x3, ReLU,
-view as 64*8*8, fc1 -> 128, fc2 -> 10) on CIFAR-10, retrained with plain SGD on
-``loss + 0.001 * sum(|p| for p in model.parameters())``. What is wrong with it
-(docs/errata.md#app-c):
-
-* two unpadded 3x3 convolutions on 32x32 leave 64x28x28 = 50176 features (no
-  pooling), not 64*8*8 = 4096: the model fails on its first batch
-  (:func:`show_literal_error` shows it);
-* fc1 and fc2 have no non-linearity between them, so they are one linear map
-  (:func:`merge_demo` merges them with :func:`nnprune.prune.merge_linear`);
-* the L1 term penalises the biases too; and plain SGD on ``|W|`` makes weights
-  small, never exactly zero (:func:`l1_training`: subgradient SGD against ISTA,
-  the proximal step that does reach zero).
-
-:func:`prune_and_retrain` then prunes 90% of the weights by global magnitude and
-retrains with the masks kept; :func:`plot` draws the weight histograms. The
-appendix-C lesson (``chapters/appc_cifar_l1_project.py``) calls them in order.
+The book trains ``SimpleCNN`` (conv 3->32, conv 32->64, view as 64*8*8, fc1, fc2) and
+retrains it with plain SGD on ``loss + 0.001 * sum |p|`` (docs/errata.md#app-c): two
+unpadded convolutions leave 64x28x28 features, not 64*8*8 (:func:`show_literal_error`);
+fc1 and fc2 without a non-linearity are one linear map (:func:`merge_demo`); the L1 term
+penalises the biases too, and its subgradient makes weights small, never exactly zero
+(:func:`l1_training`: subgradient SGD against ISTA). :func:`prune_and_retrain` prunes 90%
+by global magnitude and retrains with the masks kept.
 
 Book: appendix C (corrected, docs/errata.md#app-c).
 """

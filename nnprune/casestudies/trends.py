@@ -3,16 +3,11 @@ r"""The studies of book §8 (summary and outlook) that the chapter-8 lesson call
 All on the digits MLP 64-300-100-10 (:func:`nnprune.models.mlp`), each a
 function that trains, measures and returns rows (and a figure path):
 
-* §8.1 trends: :func:`nm_vs_unstructured`, :func:`nm_bytes`, :func:`forward_time`
-  (2:4 sparsity, Mishra et al. 2021), :func:`gradual_vs_one_shot` (Zhu & Gupta
-  2017), :func:`lottery` (Frankle & Carbin 2019, rewinding of Frankle et al. 2020);
-* §8.2 future directions: :func:`dynamic_vs_static` (dynamic sparse training,
-  SET and RigL, :mod:`nnprune.pipeline.dynamic`, against static pruning at the
-  same sparsity and budget) and :func:`surviving_inputs` (interpretability: which
-  input pixels keep connections);
-* §8.3 industrial outlook: :func:`shrunk_copy` (the structured alternative);
-  the lesson measures the files with :func:`nnprune.export.costs.export_costs`
-  and the latency with :func:`forward_time`.
+* §8.1: :func:`nm_vs_unstructured` (2:4, Mishra et al. 2021), :func:`gradual_vs_one_shot`
+  (Zhu & Gupta 2017), :func:`lottery` (Frankle & Carbin 2019; rewinding, Frankle et al. 2020);
+* §8.2: :func:`dynamic_vs_static` (SET and RigL against static pruning, same sparsity and
+  epochs) and :func:`surviving_inputs` (which input pixels keep connections);
+* §8.3: :func:`shrunk_copy` (the structured alternative, a smaller dense model).
 
 Book: §8.1–8.3.
 """
@@ -26,8 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn, optim, prune
-from ..backend import to_backend, to_numpy
-from ..metrics.latency import compare_latency
+from ..backend import to_numpy
 from ..models import mlp
 from ..pipeline import (
     SET,
@@ -42,7 +36,6 @@ from ..pipeline import (
     weight_sparsity,
 )
 from ..plots import trends as plots
-from ..sparse import sparse_nbytes, to_sparse
 from ..train import fit
 
 MLP_SIZES = (64, 300, 100, 10)
@@ -91,41 +84,6 @@ def nm_vs_unstructured(state: dict, splits: Any, epochs: int, seed: int, build: 
         )
         models[method] = model
     return {"rows": rows, "models": models}
-
-
-def nm_bytes(models: dict[str, nn.Module]) -> list[dict]:
-    """Bytes of the hidden weights: dense float32, 2:4 (values + 2-bit indices), CSR."""
-    weights = {
-        m: [to_numpy(dict(models[m].named_parameters())[n].data) for n in NM_LAYERS] for m in models
-    }
-    dense = sum(w.size * w.itemsize for w in weights["2:4 (N:M)"])
-    # 2:4 keeps 2 of every 4 values; each kept value needs its position 0..3 in the group: 2 bits
-    kept = sum(int(np.count_nonzero(w)) for w in weights["2:4 (N:M)"])
-    nm = kept * 4 + (kept * 2 + 7) // 8
-    csr = sum(sparse_nbytes(to_sparse(w)) for w in weights["unstructured 50%"])
-    return [
-        {"format": "dense float32", "bytes": dense, "vs_dense": 1.0},
-        {"format": "2:4 values + 2-bit indices", "bytes": nm, "vs_dense": nm / dense},
-        {"format": "CSR, unstructured 50%", "bytes": csr, "vs_dense": csr / dense},
-    ]
-
-
-def forward_time(models: dict[str, nn.Module], X: Any, repeats: int = 30) -> list[dict]:
-    """Interleaved median forward time of ``models`` on a batch ``X`` (8 copies of the test set).
-
-    The first model is timed twice under two names; the difference between
-    its two medians is the timing noise of this machine, printed as a row.
-    """
-    X = to_backend(np.repeat(to_numpy(X), 8, axis=0), next(iter(models.values())).backend)
-    first = next(iter(models))
-    timed = {first: models[first], f"{first} (timed again: noise)": models[first]}
-    timed |= {k: v for k, v in models.items() if k != first}
-    times = compare_latency(timed, X, repeats=repeats)
-    base = times[first]
-    return [
-        {"model": name, "batch": len(X), "ms_forward": 1000 * t, "vs_dense": base / t}
-        for name, t in times.items()
-    ]
 
 
 def gradual_vs_one_shot(
@@ -276,30 +234,12 @@ def dynamic_vs_static(
             curve += _train(model, splits, epochs - half, LR * LR_FACTOR, seed + 1)
         else:
             cbs = []
-            if method == "static random":
-                # the same random start as SET and RigL, never updated
-                cbs = [
-                    SET(
-                        model,
-                        sparsity,
-                        total_steps=steps,
-                        stop_fraction=0.0,
-                        distribution="uniform",
-                        seed=seed,
-                    )
-                ]
-            elif method in ("SET", "RigL"):
-                make = SET if method == "SET" else RigL
-                cbs = [
-                    make(
-                        model,
-                        sparsity,
-                        total_steps=steps,
-                        update_every=update_every,
-                        distribution="uniform",  # every method: `sparsity` in every layer
-                        seed=seed,
-                    )
-                ]
+            if method != "dense":  # static random: SET's random start, never updated
+                make = RigL if method == "RigL" else SET
+                every = {"stop_fraction": 0.0} if method == "static random" else {
+                    "update_every": update_every}  # fmt: skip
+                cbs = [make(model, sparsity, total_steps=steps, distribution="uniform",
+                            seed=seed, **every)]  # fmt: skip
             curve = _train(model, splits, epochs, LR, seed, cbs)
             if method in ("SET", "RigL"):
                 history[method] = cbs[0].history_
@@ -360,10 +300,8 @@ __all__ = [
     "NM_LAYERS",
     "build_mlp",
     "dynamic_vs_static",
-    "forward_time",
     "gradual_vs_one_shot",
     "lottery",
-    "nm_bytes",
     "nm_vs_unstructured",
     "shrunk_copy",
     "surviving_inputs",

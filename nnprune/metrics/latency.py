@@ -198,4 +198,21 @@ def blas_report() -> list[str]:
     return lines
 
 
-__all__ = ["blas_report", "compare_latency", "measure_latency", "median_time"]
+def latency_with_noise_row(models: Mapping[str, Module], x: Any, repeats: int = 30) -> list[dict]:
+    """Interleaved median forward times, with the first model timed twice: a noise row.
+
+    Rows ``{"model", "batch", "ms_forward", "vs_dense"}`` (``vs_dense``: the first
+    model's time over this one's). The first model's second row ("timed again:
+    noise") differs from 1.00x only by this machine's timing noise, so no speed-up
+    within that distance is read as one.
+    """
+    first = next(iter(models))
+    timed = {first: models[first], f"{first} (timed again: noise)": models[first]}
+    timed |= {k: v for k, v in models.items() if k != first}
+    times = compare_latency(timed, x, repeats=repeats)
+    return [{"model": name, "batch": len(x), "ms_forward": 1000 * t, "vs_dense": times[first] / t}
+            for name, t in times.items()]  # fmt: skip
+
+
+__all__ = ["blas_report", "compare_latency", "latency_with_noise_row", "measure_latency",
+           "median_time"]  # fmt: skip

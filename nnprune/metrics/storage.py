@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..sparse import to_sparse
+from ..sparse import sparse_nbytes, to_sparse
 from .latency import median_time
 from .size import model_bytes
 
@@ -60,4 +60,21 @@ def dense_vs_csr_time(
     return rows
 
 
-__all__ = ["NOISE", "bytes_per_format", "dense_vs_csr_time"]
+def nm_bytes(nm_weights: list[np.ndarray], unstructured: list[np.ndarray], n: int = 2,
+             m: int = 4) -> list[dict]:  # fmt: skip
+    """Bytes of the same weights dense (float32), in N:M form and as CSR (unstructured copy).
+
+    N:M stores the ``n`` kept values of every group of ``m`` and each one's position in its
+    group, ``ceil(log2 m)`` bits (2 bits for 2:4). Rows ``{"format", "bytes", "vs_dense"}``.
+    """
+    dense = sum(w.size * 4 for w in nm_weights)
+    kept = sum(int(np.count_nonzero(w)) for w in nm_weights)
+    bits = max(1, int(np.ceil(np.log2(m))))
+    nm = kept * 4 + (kept * bits + 7) // 8
+    csr = sum(sparse_nbytes(to_sparse(np.asarray(w, dtype=np.float32))) for w in unstructured)
+    return [{"format": "dense float32", "bytes": dense, "vs_dense": 1.0},
+            {"format": f"{n}:{m} values + {bits}-bit indices", "bytes": nm, "vs_dense": nm / dense},
+            {"format": "CSR, unstructured", "bytes": csr, "vs_dense": csr / dense}]  # fmt: skip
+
+
+__all__ = ["NOISE", "bytes_per_format", "dense_vs_csr_time", "nm_bytes"]

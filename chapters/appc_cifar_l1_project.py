@@ -12,6 +12,10 @@
 # Data: the bundled 8x8 digits by default (1x8x8, runs anywhere); real CIFAR-10 with
 # `--cifar-root DIR` (never downloaded) and `--limit N` images (NumPy-only training).
 # Run: `python chapters/appc_cifar_l1_project.py [--quick] [--seed 0] [--out figures/appc]`.
+#
+# 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
+# `nnprune/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what this lesson
+# prints (install with `pip install -e .`, editable).
 
 # %%
 """Appendix C lesson: the book's CIFAR-10 L1 project, run as written, then corrected.

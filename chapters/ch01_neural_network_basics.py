@@ -8,6 +8,10 @@
 # Run it as a script, `python chapters/ch01_neural_network_basics.py [--quick]
 # [--seed 0] [--out figures/ch01]`, or open it as a notebook (`jupytext --to
 # notebook`; `NNPRUNE_QUICK=1` selects the quick run there).
+#
+# 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
+# `nnprune/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what this lesson
+# prints (install with `pip install -e .`, editable).
 
 # %%
 import numpy as np
@@ -15,7 +19,7 @@ import numpy as np
 from nnprune import nn, optim
 from nnprune.data import digits_splits
 from nnprune.gradcheck import gradcheck
-from nnprune.lesson import start
+from nnprune.lesson import Try, start
 from nnprune.models import mlp, small_cnn
 from nnprune.plots.basics import learning_curves
 from nnprune.report import format_table
@@ -132,6 +136,7 @@ lesson.try_this(
     "ch1",
     [
         "Run with `--seed 1` and `--seed 2`: how much do the accuracies move between seeds?",
-        "Halve the MLP's hidden layers, `mlp((64, 150, 50, 10))`: what does it cost in points?",
+        Try("Halve the MLP's hidden layers, `mlp((64, 150, 50, 10), ...)`: what does it cost in "
+            "points?", ("mlp((64, 300, 100, 10), seed", "mlp((64, 150, 50, 10), seed"), "results"),
     ],
 )

@@ -8,13 +8,17 @@
 #
 # `python chapters/ch02_sparsity.py [--quick] [--seed 0] [--out figures/ch02]`,
 # or as a notebook (`NNPRUNE_QUICK=1` for the quick run).
+#
+# 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
+# `nnprune/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what this lesson
+# prints (install with `pip install -e .`, editable).
 
 # %%
 import numpy as np
 
 from nnprune import metrics, nn, optim, prune
 from nnprune.data import digits_splits
-from nnprune.lesson import start
+from nnprune.lesson import Try, start
 from nnprune.metrics.storage import bytes_per_format, dense_vs_csr_time
 from nnprune.models import mlp
 from nnprune.plots import basics as plots
@@ -106,13 +110,16 @@ print(
 # %%
 lesson.section("2.3")
 h = list(model)[1](layers["0"](X_test))  # the input of layer "2": ReLU(layer 0)
-layer_s = metrics.sparsity(layers["2"].weight)
+layer_s = metrics.sparsity(layers["2"].weight)  # weights only: the matrix the product uses
+with_bias = next(r["sparsity"] for r in pruned["layers"] if r["name"] == "2")
+print(f"layer 2: {layer_s:.2%} of its weights are zero ({with_bias:.2%} with its bias counted, "
+      "as in the §2.1 table)")  # fmt: skip
 timing = dense_vs_csr_time(layers["2"], h, (1, 256), repeats=lesson.pick(full=101, quick=21))
 print(
     format_table(
         timing,
         formats={"dense us": "{:.1f}", "csr us": "{:.1f}", "csr speed-up": "{:.2f}x"},
-        title=f"x @ W.T, layer 2 {layers['2'].weight.shape} at {layer_s:.1%} sparsity; "
+        title=f"x @ W.T, layer 2 {layers['2'].weight.shape}, weights {layer_s:.2%} zero; "
         f"FLOPs promise {1 / (1 - layer_s):.1f}x",
     )
 )
@@ -138,7 +145,7 @@ lesson.say(
 )
 lesson.say(
     f"CSR stores the pruned model in "
-    f"{csr['vs dense']:.0%} of the dense bytes. Layer 2 at {layer_s:.1%} sparsity ran "
+    f"{csr['vs dense']:.0%} of the dense bytes. Layer 2 (weights {layer_s:.2%} zero) ran "
     f"{small['csr speed-up']:.2f}x with CSR at batch {small['batch']} ({small['verdict']}) "
     f"and {large['csr speed-up']:.2f}x at batch {large['batch']} ({large['verdict']})."
 )
@@ -151,8 +158,10 @@ lesson.say(
 lesson.try_this(
     "ch2",
     [
-        "Set `SPARSITY = 0.5`: at what sparsity does CSR stop saving bytes?",
-        'Replace `scope="global"` by `scope="layer"`: which layer loses most, and what '
-        "happens to the dead neurons?",
+        Try("Set `SPARSITY = 0.5`: at what sparsity does CSR stop saving bytes?",
+            ("SPARSITY = 0.9", "SPARSITY = 0.5"), "bytes_rows"),
+        Try('Replace `scope="global"` by `scope="layer"`: which layer loses most, and what '
+            "happens to the dead neurons?", ('SPARSITY, scope="global"', 'SPARSITY, scope="layer"'),
+            "pruned"),
     ],
 )

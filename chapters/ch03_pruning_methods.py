@@ -9,6 +9,10 @@
 # `python chapters/ch03_pruning_methods.py [--quick] [--seed 0] [--out figures/ch03]`,
 # or as a notebook (`NNPRUNE_QUICK=1` for the quick run). The full run adds the
 # small CNN with filter pruning.
+#
+# 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
+# `nnprune/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what this lesson
+# prints (install with `pip install -e .`, editable).
 
 # %%
 import copy
@@ -18,7 +22,7 @@ import numpy as np
 from nnprune import nn, optim, prune
 from nnprune.data import digits_splits
 from nnprune.experiments import method_study as study
-from nnprune.lesson import start
+from nnprune.lesson import Try, start
 from nnprune.models import mlp, small_cnn
 from nnprune.plots.methods import accuracy_and_speed
 from nnprune.report import write_csv
@@ -55,10 +59,11 @@ print(f"dense MLP, {EPOCHS} epochs: test split accuracy {dense_acc:.2%}")
 # %%
 lesson.section("3.1")
 masked, shrunk = copy.deepcopy(model), copy.deepcopy(model)
-prune.to_sparsity(masked, 0.5, scope="global")
-prune.prune_units(shrunk, "0", 0.5, criterion="l1", input_shape=(64,))
-print("weight shapes of layers 0 and 2, non-zeros of layer 0, accuracy on the test split:")
-for name, m in (("50% masked", masked), ("half of layer 0 removed", shrunk)):
+prune.l1_unstructured(masked[0], "weight", amount=0.5)  # half of layer 0's weights, masked
+prune.prune_units(shrunk, "0", 0.5, criterion="l1", input_shape=(64,))  # half of its units
+print("layer 0 loses half of its weights both ways;\nweight shapes of layers 0 and 2, "
+      "non-zeros of layer 0, test split accuracy:")  # fmt: skip
+for name, m in (("50% of layer 0 masked", masked), ("half of layer 0 removed", shrunk)):
     w = m[0].weight.data
     print(
         f"  {name:>23}: {w.shape} and {m[2].weight.shape}, {np.count_nonzero(w):,} "
@@ -183,7 +188,10 @@ for slug, res in results.items():
 lesson.try_this(
     "ch3",
     [
-        "Give every method `RETRAIN_EPOCHS = 10`: which gap to dense closes, which does not?",
-        'Add `"layer-wise magnitude": (0.98,)` to `POINTS`: where does layer-wise pruning break?',
+        Try("Set `RETRAIN_EPOCHS = lesson.pick(full=10, quick=3)`: which gap to dense closes?",
+            ("RETRAIN_EPOCHS = lesson.pick(full=3, quick=1)",
+             "RETRAIN_EPOCHS = lesson.pick(full=10, quick=3)"), "results"),
+        Try("Add 0.98 to the points of layer-wise magnitude: where does it break?",
+            ("quick=(0.9,)),", "quick=(0.9, 0.98)),"), "results"),
     ],
 )

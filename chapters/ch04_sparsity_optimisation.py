@@ -8,6 +8,10 @@
 #
 # `python chapters/ch04_sparsity_optimisation.py [--quick] [--seed 0] [--out figures/ch04]`,
 # or as a notebook (`NNPRUNE_QUICK=1` for the quick run).
+#
+# 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
+# `nnprune/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what this lesson
+# prints (install with `pip install -e .`, editable).
 
 # %%
 import numpy as np
@@ -18,7 +22,7 @@ from nnprune.algorithms.admm import ADMMState
 from nnprune.algorithms.ista import SoftThresholdStep
 from nnprune.algorithms.reweighted import RefreshWeights
 from nnprune.data import digits_splits
-from nnprune.lesson import start
+from nnprune.lesson import Try, start
 from nnprune.models import mlp
 from nnprune.plots import optimisation as plots
 from nnprune.report import format_table
@@ -80,7 +84,7 @@ lesson.say(f"The book's IRLS weight 1/(α·trace(W)) cannot be computed: a trace
            "hidden units are reordered (the same network): it is no property of the weights.")
 lesson.show(SoftThresholdStep.on_step_end)  # ISTA: gradient step, then soft-threshold
 lesson.show(RefreshWeights.on_epoch_end)  # reweighted L1: λ_ij = λ / (|w_ij| + ε)
-L1_LAMS = lesson.pick(full=(0.0, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3), quick=(0.0, 2e-3, 5e-3))
+L1_LAMS = lesson.pick(full=(0.0, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3), quick=(0.0, 1e-3, 2e-3, 5e-3))
 REWEIGHTED_LAMS = lesson.pick(full=(0.0, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4), quick=(0.0, 3e-5, 3e-4))
 PATH_EPOCHS = lesson.pick(full=10, quick=2)
 path = []
@@ -185,8 +189,11 @@ print(
 lesson.try_this(
     "ch4",
     [
-        "Raise `PATH_EPOCHS`: does the subgradient ever reach exact zeros?",
-        "Set `rho` in `ADMM` ten times smaller (both values of its `lesson.pick`): how does "
-        "the residual figure change?",
+        Try("Raise `PATH_EPOCHS` (e.g. quick=4): does the subgradient ever reach exact zeros?",
+            ("PATH_EPOCHS = lesson.pick(full=10, quick=2)",
+             "PATH_EPOCHS = lesson.pick(full=10, quick=4)"), "path"),
+        Try("Set `rho` in `ADMM` ten times smaller (both values of its `lesson.pick`): how does "
+            "the residual figure change?", ("rho=lesson.pick(full=0.03, quick=0.3)",
+                                            "rho=lesson.pick(full=0.003, quick=0.03)"), "admm"),
     ],
 )

@@ -8,6 +8,10 @@
 #
 # Run it as a script, `python chapters/ch05_pruning_pipeline.py [--quick] [--seed 0]
 # [--out figures/ch05]`, or as a notebook (`jupytext --to notebook`; `NNPRUNE_QUICK=1`).
+#
+# 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
+# `nnprune/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what this lesson
+# prints (install with `pip install -e .`, editable).
 
 # %%
 """Chapter 5 lesson: the pruning loop, tuning its parameters, and the book's code corrected.
@@ -24,7 +28,7 @@ import numpy as np
 from nnprune import optim, prune
 from nnprune.backend import to_numpy
 from nnprune.data import digits_splits
-from nnprune.lesson import start
+from nnprune.lesson import Try, start
 from nnprune.models import mlp
 from nnprune.pipeline import (
     decide,
@@ -123,7 +127,7 @@ lesson.figure(plot_sensitivity(sens, lesson.out, "ch05_sensitivity.png", dense=d
                                title=title))  # fmt: skip
 
 # %%
-sweeps = {"sparsity": sparsity_sweep(trained, splits, SPARSITIES, seed=lesson.seed),
+sweeps = {"sparsity": sparsity_sweep(trained, splits, SPARSITIES, scope="global", seed=lesson.seed),
           "threshold": threshold_sweep(trained, splits, (0.25, 0.5, 1.0, 1.5, 2.0))}  # fmt: skip
 how = {"sparsity": "global magnitude", "threshold": "per layer |w| < q std(W)"}
 for key, rows in sweeps.items():
@@ -214,7 +218,9 @@ say(
 lesson.try_this(
     "ch5",
     [
-        "Sweep with scope='layer' instead of 'global': which layer drags accuracy down first?",
-        "Give the literal loop momentum=0: do the pruned weights still come back?",
+        Try("Sweep with scope=\"layer\" instead of \"global\": which layer drags accuracy down "
+            "first?", ('SPARSITIES, scope="global"', 'SPARSITIES, scope="layer"'), "sweeps"),
+        Try("Give the §5.3 loops momentum=0.0: do the pruned weights still come back?",
+            ("LR_FACTOR, momentum=MOMENTUM)", "LR_FACTOR, momentum=0.0)"), "literal"),
     ],
 )

@@ -10,6 +10,10 @@
 #
 # Run: `python chapters/ch06_applications.py [--quick] [--seed 0] [--out figures/ch06]
 # [--backend numpy|cupy]`, or as a notebook (`NNPRUNE_QUICK=1` for the quick run).
+#
+# 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
+# `nnprune/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what this lesson
+# prints (install with `pip install -e .`, editable).
 
 # %%
 """Chapter 6 lesson: pruning a CNN, a ResNet, a Transformer and a GRU, each its own way."""
@@ -19,7 +23,7 @@ import numpy as np
 from nnprune import prune
 from nnprune.backend import get_backend
 from nnprune.casestudies import applications as apps
-from nnprune.lesson import start
+from nnprune.lesson import Try, start
 from nnprune.plots.applications import head_importance
 from nnprune.report import format_table
 
@@ -120,8 +124,9 @@ for r in rows:
 lesson.try_this(
     "ch6",
     [
-        "Call apps.transformer_heads with scope=\"layer\" instead of \"global\": which layer "
-        "loses more, and what happens to the accuracy?",
+        Try("Call apps.transformer_heads with scope=\"layer\" instead of \"global\": which "
+            "layer loses more, and what happens to the accuracy?",
+            ('lesson.backend, scope="global")', 'lesson.backend, scope="layer")'), "tf"),
         "Retrain each pruned model 2 epochs (nnprune.experiments.casestudy.train_model): what "
         "comes back?",
     ],

@@ -15,6 +15,10 @@
 # Run: `python chapters/ch07_case_studies.py [--quick] [--seed 0] [--seeds 0 1 2]
 # [--study image text speech] [--cifar-root DIR] [--ag-news DIR] [--fsdd-root DIR]
 # [--out figures/ch07] [--backend numpy|cupy]`, or as a notebook (`NNPRUNE_QUICK=1`).
+#
+# 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
+# `nnprune/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what this lesson
+# prints (install with `pip install -e .`, editable).
 
 # %%
 """Chapter 7 lesson: three case studies (image, text, speech), each against its control.
@@ -28,7 +32,7 @@ import sys
 
 from nnprune.backend import get_backend
 from nnprune.casestudies import CONTROL, run_image_study, run_speech_study, run_text_study
-from nnprune.lesson import in_notebook, start
+from nnprune.lesson import Try, in_notebook, start
 
 more = argparse.ArgumentParser(add_help=False)
 more.add_argument("--seeds", type=int, nargs="+", default=None)
@@ -125,6 +129,8 @@ lesson.try_this(
     "ch7",
     [
         "Run with --seeds 0 1 2: which differences stay larger than the spread over seeds?",
-        "Try cell='lstm' in run_speech_study: does the LSTM tolerate 80% recurrent sparsity?",
+        Try("Pass cell=\"lstm\" to run_speech_study: does the LSTM tolerate 80% recurrent "
+            "sparsity?", ("fsdd_root=opts.fsdd_root,", 'fsdd_root=opts.fsdd_root, cell="lstm",'),
+            "results"),
     ],
 )

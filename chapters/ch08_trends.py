@@ -7,6 +7,10 @@
 # and the MLP 64-300-100-10 (studies in `nnprune.casestudies.trends`). Run it as a script,
 # `python chapters/ch08_trends.py [--quick] [--seed 0] [--out figures/ch08]`, or as a
 # notebook (`jupytext --to notebook`; `NNPRUNE_QUICK=1` for the quick run).
+#
+# 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
+# `nnprune/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what this lesson
+# prints (install with `pip install -e .`, editable).
 
 # %%
 """Chapter 8 lesson: trends (2:4, gradual, lottery), dynamic sparse training, export costs."""
@@ -18,7 +22,7 @@ from nnprune.backend import to_backend, to_numpy
 from nnprune.casestudies import trends
 from nnprune.data import digits_splits
 from nnprune.export.costs import export_costs, onnx_available, onnx_latency
-from nnprune.lesson import start
+from nnprune.lesson import Try, start
 from nnprune.metrics.latency import latency_with_noise_row
 from nnprune.metrics.storage import nm_bytes as nm_format_bytes
 from nnprune.pipeline import evaluate, retrain
@@ -218,8 +222,12 @@ say(
 lesson.try_this(
     "ch8",
     [
-        "Rerun with SPARSITY = 0.97: does the gap between RigL and static pruning grow?",
-        "Pass update_every=5 to trends.dynamic_vs_static: how many connections move now?",
+        Try("Set SPARSITY = 0.97: does the gap between RigL and static pruning grow?",
+            ("SPARSITY = 0.9 ", "SPARSITY = 0.97 "), "dst"),
+        Try("Pass update_every=5 to trends.dynamic_vs_static: how many connections move now?",
+            ("SPARSITY, lesson.seed, build, lesson.out)\nprint(\n    format_table(\n        dst",
+             "SPARSITY, lesson.seed, build, lesson.out, update_every=5)\nprint(\n    format_table("
+             "\n        dst"), "dst"),
         "pipeline.layer_sparsities(build(0), 0.9) is RigL's default split: train with it?",
     ],
 )

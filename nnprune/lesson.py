@@ -63,6 +63,27 @@ def columns(text: str) -> int:
 
 
 @dataclass(frozen=True)
+class Try:
+    """One "Try this" idea; a parameter change carries the edit that makes it.
+
+    Attributes
+    ----------
+    text : str
+        What to try, as the reader reads it.
+    edit : (str, str), optional
+        ``(old, new)``: the lesson line as written and as the idea changes it; the
+        tests apply the edit to the lesson, run it in quick mode and check that the
+        global ``changes`` then holds different numbers.
+    changes : str, optional
+        The lesson's global variable whose numbers the edit changes.
+    """
+
+    text: str
+    edit: tuple[str, str] | None = None
+    changes: str | None = None
+
+
+@dataclass(frozen=True)
 class Lesson:
     """The settings of one lesson run (see :func:`start`)."""
 
@@ -158,15 +179,15 @@ class Lesson:
         """Print one sentence, wrapped to 100 columns, continuation lines indented."""
         print(textwrap.fill(text, _RULE_WIDTH, subsequent_indent="  "))
 
-    def try_this(self, chapter: str, ideas: Sequence[str] = ()) -> None:
+    def try_this(self, chapter: str, ideas: Sequence[str | Try] = ()) -> None:
         """Print the "Try this" part: chapter's graded exercises, then ``ideas``.
 
         Parameters
         ----------
         chapter : str
             The exercises' chapter, e.g. ``"ch3"`` or ``"appc"`` (``nnprune exercises list``).
-        ideas : sequence of str
-            Open questions, one line each.
+        ideas : sequence of str or Try
+            Open questions; a :class:`Try` also says which edit of the lesson makes it.
         """
         from .exercises.registry import EXERCISES
 
@@ -181,6 +202,7 @@ class Lesson:
         if ideas:
             print("More to try:")
             for idea in ideas:
+                idea = idea.text if isinstance(idea, Try) else idea
                 print(textwrap.fill(idea, _RULE_WIDTH, initial_indent="  - ",
                                     subsequent_indent="    "))  # fmt: skip
 

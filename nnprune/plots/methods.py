@@ -13,15 +13,16 @@ from ..report import save_figure, use_agg
 
 
 def accuracy_and_speed(
-    rows: Sequence[dict[str, Any]], title: str, out: str | Path, name: str, control: str
+    rows: Sequence[dict[str, Any]], title: str, out: str | Path, name: str, control: str,
+    chance: float = 0.1,
 ) -> Path:
     """Two panels from the rows of :func:`nnprune.experiments.method_study.study`.
 
     Left: test accuracy (%) after the same retraining, on a range that shows the
     differences, the dense model and the equal-budget control as marked points
     at 0 removed with their values in the legend. Middle: right after pruning,
-    on 0-100 %, where the collapses show. Right: measured speed-up with dense and
-    CSR kernels (log) and the FLOP ratio (+), 1x marked.
+    on 0-100 %, where the collapses show, with the ``chance`` level. Right: measured
+    speed-up with dense and CSR kernels (log) and the FLOP ratio (+), 1x marked.
     """
     use_agg()
     import matplotlib.pyplot as plt
@@ -56,8 +57,10 @@ def accuracy_and_speed(
         rs = [r for r in pruned if r["method"] == method]
         removed = [100 * r["removed"] for r in rs]
         c = f"C{i}"
-        ax_acc.plot(removed, [100 * r["acc retrained"] for r in rs], "o-", color=c, label=method)
-        ax_pre.plot(removed, [100 * r["acc pruned"] for r in rs], "x:", color=c, label=method)
+        mk = "osD^v"[i % 5]  # open markers of different shapes and sizes: none hides another
+        style = {"marker": mk, "color": c, "mfc": "none", "mew": 1.5, "ms": 11 - 2 * (i % 4)}
+        ax_acc.plot(removed, [100 * r["acc retrained"] for r in rs], "-", label=method, **style)
+        ax_pre.plot(removed, [100 * r["acc pruned"] for r in rs], ":", label=method, **style)
         ax_x.plot(removed, [r["x dense"] for r in rs], "o-", color=c, label=f"{method}, dense")
         if all("x csr" in r for r in rs):
             ax_x.plot(removed, [r["x csr"] for r in rs], "s--", color=c, label=f"{method}, CSR")
@@ -66,6 +69,7 @@ def accuracy_and_speed(
     retrained = [100 * r["acc retrained"] for r in rows]
     ax_acc.set_ylim(min(retrained) - 1, max(retrained) + 1)  # the differences, not the collapse
     ax_pre.axhline(100 * dense["acc retrained"], color="k", lw=0.8, label="dense")
+    ax_pre.axhline(100 * chance, color="grey", ls="--", lw=0.8, label=f"chance ({chance:.0%})")
     ax_pre.set_ylim(0, 100)
     ax_pre.legend(fontsize=7, loc="lower left")
     ax_pre.set(

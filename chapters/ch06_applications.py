@@ -113,6 +113,10 @@ print(
 )
 for r in rows:
     before, after = 100 * r["acc_before"], 100 * r["acc_after"]
+    if before - 100 * r["chance"] < 2:  # a model that learned nothing cannot lose anything
+        say(f"- {r['model']}: {before:.1f}% before pruning, within 2 points of chance "
+            f"({r['chance']:.0%}): no finding about pruning.")  # fmt: skip
+        continue
     say(f"- {r['model']}: {r['change']} moved test accuracy by {after - before:+.1f} points "
         f"without retraining ({r['size']}).")  # fmt: skip
 

@@ -111,6 +111,11 @@ for study, rows in results.items():
     worst = min(pruned, key=lambda r: r["delta_mean"])
     control = {r["model"]: r["acc_mean"] for r in rows if r["method"] == CONTROL}
     smaller = worst["nonzeros"] / next(r["nonzeros"] for r in rows if r["model"] == worst["model"])
+    near = [m for m, a in control.items() if a - rows[0]["chance"] < 0.02]
+    if near:  # a control at chance learned nothing: no method can be ranked against it
+        say(f"- {study}: the control of {', '.join(near)} is within 2 points of chance "
+            f"({rows[0]['chance']:.0%}): no ranking.")  # fmt: skip
+        continue
     if best["delta_mean"] == worst["delta_mean"]:  # a tie: no best and no worst
         say(f"- {study}: every pruned model ended {best['delta_mean']:+.2f} points from its "
             f"control ({len(seeds)} seed(s), test split).")  # fmt: skip

@@ -33,8 +33,10 @@ def accuracy(model: nn.Module, data: tuple) -> float:
     return evaluate(model, nn.CrossEntropyLoss(), data)[1]
 
 
-def _row(model: str, change: str, params: tuple[int, int], acc: tuple[float, float]) -> dict:
+def _row(model: str, change: str, params: tuple[int, int], acc: tuple[float, float],
+         chance: float = 0.1) -> dict:  # fmt: skip
     return {
+        "chance": chance,
         "model": model,
         "change": change,
         "size": f"params {params[0]:,} -> {params[1]:,}",
@@ -93,7 +95,8 @@ def transformer_heads(seed: int, epochs: int, samples: int, backend: str = "nump
     scores = prune.head_importance(model, nn.CrossEntropyLoss(), data.val, batch_size=1)
     removed = prune.prune_heads(model, scores, FRACTION, scope=scope)
     after = (model.num_parameters(), accuracy(model, data.test))
-    row = _row("Transformer 2L", f"heads -50% ({scope})", *zip(before, after, strict=True))
+    row = _row("Transformer 2L", f"heads -50% ({scope})", *zip(before, after, strict=True),
+               chance=1 / (int(data.train[1].max()) + 1))  # fmt: skip
     return {"row": row, "scores": scores, "removed": removed, "model": model}
 
 
@@ -119,6 +122,7 @@ def gru_recurrent(seed: int, epochs: int, samples: int, sparsity: float = 0.8,
         "test_acc": f"{before[1]:.1%} -> {after[1]:.1%}",
         "acc_before": before[1],
         "acc_after": after[1],
+        "chance": 1 / (int(data.train[1].max()) + 1),
     }
     return {"row": row, "zeros_after_step": zeros, "model": model}
 

@@ -338,8 +338,9 @@ def run_study(
                 **study.retrain,
             )
     rows = summarize(records)
+    chance = 1 / (int(splits.train[1].max()) + 1)  # every class equally likely: a guess
     for r in rows:
-        r["dataset"] = study.dataset
+        r["dataset"], r["chance"] = study.dataset, chance
     optimiser = study.train.get("optimizer", "sgd")
     title = (
         f"case study {study.name} (§{study.section}): {study.dataset}, {len(seeds)} seed(s), "
@@ -366,7 +367,7 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
     import matplotlib.pyplot as plt
 
     seeds = rows[0]["seeds"]
-    shown = [r for r in rows if r["method"] != CONTROL]
+    shown = [r for r in rows if r["method"] not in (CONTROL, "dense")]
     labels = [f"{r['model']}: {r['method']}" for r in shown]
     control = {r["model"]: r["accs"] for r in rows if r["method"] == CONTROL}
     delta = [100 * (np.array(r["accs"]) - np.array(control[r["model"]])) for r in shown]
@@ -382,6 +383,16 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
                     textcoords="offset points", va="center", ha="left" if m >= 0 else "right",
                     fontsize=8)  # fmt: skip
     lo, hi = min(0.0, *mean), max(0.0, *mean)
+    chance = rows[0].get("chance")
+    ctrl = {m: 100 * np.mean(a) for m, a in control.items()}
+    if chance is not None:  # chance in points from each control, where it fits on the axis
+        for m, c in ctrl.items():
+            at = 100 * chance - c
+            if at > lo - 3 * (hi - lo) - 5:
+                ax.axvline(at, color="grey", ls=":", lw=1.2)
+                ax.annotate(f"chance ({m})", (at, 1), xycoords=("data", "axes fraction"),
+                            rotation=90, ha="right", va="top", fontsize=7, color="0.3")  # fmt: skip
+                lo = min(lo, at)
     pad = 0.25 * (hi - lo) + 1
     ax.set_xlim(lo - pad, hi + pad)
     spread = "mean ± std over seeds" if seeds > 1 else "1 seed"
@@ -391,14 +402,15 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
         ylabel="model: pruning method",
         xlabel=f"test accuracy minus {CONTROL} (points; {spread})",
         title="Accuracy vs the equal-budget control (labels: accuracy)\n0 = dense+retrain: "
-        + ", ".join(f"{m} {100 * np.mean(a):.1f}%" for m, a in control.items()),
+        + ", ".join(f"{m} {c:.1f}%" for m, c in ctrl.items())
+        + (f"; chance {chance:.0%}" if chance is not None else ""),
     )
     ax_nz.barh(pos + 0.2, [r["params"] for r in shown], 0.4, label="parameters")
     ax_nz.barh(pos - 0.2, [r["nonzeros"] for r in shown], 0.4, label="non-zeros")
     ax_nz.set(
         yticks=pos,
-        yticklabels=[],
-        ylabel="model: pruning method (as left)",
+        yticklabels=labels,
+        ylabel="model: pruning method",
         xlabel="number of weights",
         title="Size of each model",
     )

@@ -74,7 +74,8 @@ else:
 lesson.section("6.2", "attention heads")
 lesson.show(prune.head_importance)  # mean |∂L/∂ξ_h| of a gate ξ_h = 1 on each head
 tf = apps.transformer_heads(lesson.seed, lesson.pick(full=25, quick=1),
-                            lesson.pick(full=2000, quick=600), lesson.backend, scope="global")
+                            lesson.pick(full=2000, quick=600), lesson.backend, scope="global",
+                            fraction=0.5)
 rows.append(tf["row"])
 for name, s in tf["scores"].items():
     print(f"importance of the heads of {name}: {np.round(s, 3)}")
@@ -128,9 +129,10 @@ for r in rows:
 lesson.try_this(
     "ch6",
     [
-        Try("Call apps.transformer_heads with scope=\"layer\" instead of \"global\": which "
-            "layer loses more, and what happens to the accuracy?",
-            ('lesson.backend, scope="global")', 'lesson.backend, scope="layer")'), "tf"),
+        'Call apps.transformer_heads with scope="layer" instead of "global": does the choice of '
+        "heads change (it can coincide with the global one)?",
+        Try("Remove three quarters of the heads (fraction=0.75): what is left of the accuracy?",
+            ("fraction=0.5)", "fraction=0.75)"), "tf"),
         "Retrain each pruned model 2 epochs (nnprune.experiments.casestudy.train_model): what "
         "comes back?",
     ],

@@ -80,11 +80,11 @@ def resnet_channels(seed: int, epochs: int, backend: str = "numpy") -> dict:
 
 
 def transformer_heads(seed: int, epochs: int, samples: int, backend: str = "numpy",
-                      scope: str = "global") -> dict:  # fmt: skip
+                      scope: str = "global", fraction: float = FRACTION) -> dict:  # fmt: skip
     """§6.2: score the heads of a 2-layer Transformer, remove the lower half.
 
     ``scope="global"`` ranks the heads of all layers together (at least one kept per
-    layer); ``"layer"`` removes half of each layer's heads.
+    layer); ``"layer"`` removes ``fraction`` of each layer's heads.
     """
     data, vocab = text_splits(seed, samples, None)
     model = TransformerClassifier(len(vocab), 4, num_layers=2, pad_id=vocab.pad_id, seed=seed)
@@ -93,9 +93,10 @@ def transformer_heads(seed: int, epochs: int, samples: int, backend: str = "nump
                 batch_size=32)  # fmt: skip
     before = (model.num_parameters(), accuracy(model, data.test))
     scores = prune.head_importance(model, nn.CrossEntropyLoss(), data.val, batch_size=1)
-    removed = prune.prune_heads(model, scores, FRACTION, scope=scope)
+    removed = prune.prune_heads(model, scores, fraction, scope=scope)
     after = (model.num_parameters(), accuracy(model, data.test))
-    row = _row("Transformer 2L", f"heads -50% ({scope})", *zip(before, after, strict=True),
+    change = f"heads -{fraction:.0%} ({scope})"
+    row = _row("Transformer 2L", change, *zip(before, after, strict=True),
                chance=1 / (int(data.train[1].max()) + 1))  # fmt: skip
     return {"row": row, "scores": scores, "removed": removed, "model": model}
 

@@ -279,6 +279,9 @@ def start(description: str, default_out: str, argv: list[str] | None = None) -> 
     if args.seed < 0:
         parser.error(f"--seed must be a non-negative integer, got {args.seed}")
     use_agg()
+    from .plots.fonts import setup
+
+    setup()  # bilingual figure labels when a CJK font is installed
     return Lesson(
         seed=args.seed,
         quick=bool(args.quick or _env_flag("NNPRUNE_QUICK")),

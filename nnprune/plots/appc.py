@@ -34,7 +34,9 @@ def weight_histograms(weights: dict[str, np.ndarray], lam: float, out: str) -> s
                ylabel="number of weights (log)", title="Weights near zero")  # fmt: skip
     ax_log.set(xlabel="log10 |weight| (non-zero weights only)", ylabel="number of weights",
                title="How small the non-zero weights get")  # fmt: skip
-    fig.suptitle(f"Appendix C: the corrected CNN's weights after L1 training, λ = {lam:g}")
+    fig.suptitle(
+        label("附录C：L1 训练后的权重", "Appendix C: weights after L1 training") + f", λ = {lam:g}"
+    )
     ax_lin.legend(fontsize=8)
     ax_log.legend(fontsize=8)
     return str(save_figure(fig, out, "appc_weight_histograms.png"))

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..report import save_figure, use_agg
+from .fonts import label
 
 
 def head_importance(scores: dict[str, Any], removed: dict[str, Any], out: str) -> str:
@@ -31,8 +32,12 @@ def head_importance(scores: dict[str, Any], removed: dict[str, Any], out: str) -
     ax.plot([], [], "x", color="red", ms=8, mew=2, label="removed (lowest half, global)")
     ax.set_xticks(range(heads), [f"head {h}" for h in range(heads)])
     ax.set_yticks(range(layers), list(scores))
-    ax.set(xlabel="attention head", ylabel="encoder layer",
-           title="Head importance (Michel et al. 2019)\nsynthetic text task")  # fmt: skip
+    ax.set(
+        xlabel="attention head",
+        ylabel="encoder layer",
+        title=label("注意力头重要性", "Head importance")
+        + "\n(Michel et al. 2019), synthetic text task",
+    )
     fig.legend(loc="outside lower center", fontsize=8, frameon=False)
     fig.colorbar(im, ax=ax, label="importance\nmean |dL/d gate|", shrink=0.9)
     return str(save_figure(fig, out, "ch06_head_importance.png"))

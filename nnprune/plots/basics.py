@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import nn, prune
 from ..report import save_figure, use_agg
+from .fonts import label
 
 
 def learning_curves(results: Sequence[dict[str, Any]], out: str | Path) -> Path:
@@ -35,8 +36,14 @@ def learning_curves(results: Sequence[dict[str, Any]], out: str | Path) -> Path:
         )
     from matplotlib.ticker import MaxNLocator
 
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss per epoch")
-    ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", title="Validation accuracy")
+    ax_loss.set(
+        xlabel="epoch", ylabel="cross-entropy loss", title=label("每轮损失", "Loss per epoch")
+    )
+    ax_acc.set(
+        xlabel="epoch",
+        ylabel="validation accuracy (%)",
+        title=label("验证准确率", "Validation accuracy"),
+    )
     for ax in (ax_loss, ax_acc):
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
@@ -69,7 +76,10 @@ def weight_histograms(
         axes[1, j].legend(fontsize=8, title="threshold", title_fontsize=8)
         for ax in axes[:, j]:
             ax.set(xlabel="weight value", ylabel="number of weights")
-    fig.suptitle(f"Global magnitude pruning leaves a gap |w| < {threshold:.3g} around zero")
+    fig.suptitle(
+        label("全局幅值剪枝后的权重分布", "weights after global magnitude pruning")
+        + f":  a gap |w| < {threshold:.3g} around zero"
+    )
     fig.tight_layout()
     return save_figure(fig, out, "ch02_weight_histograms.png")
 
@@ -92,7 +102,7 @@ def masks(first: nn.Linear, second: nn.Linear, out: str | Path) -> Path:
     im = axes[2].imshow(reads, cmap="viridis")
     axes[2].set(title="kept weights per input pixel", xlabel="pixel column", ylabel="pixel row")
     fig.colorbar(im, ax=axes[2], fraction=0.046, label="kept weights")
-    fig.suptitle("Which weights global magnitude pruning kept (True = kept)")
+    fig.suptitle(label("剪枝掩码", "masks") + ": which weights global magnitude pruning kept")
     fig.tight_layout()
     return save_figure(fig, out, "ch02_sparse_masks.png")
 

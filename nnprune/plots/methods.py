@@ -10,10 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from ..report import save_figure, use_agg
+from .fonts import label
 
 
 def accuracy_and_speed(
-    rows: Sequence[dict[str, Any]], title: str, out: str | Path, name: str, control: str,
+    rows: Sequence[dict[str, Any]],
+    title: str,
+    out: str | Path,
+    name: str,
+    control: str,
     chance: float = 0.1,
 ) -> Path:
     """Two panels from the rows of :func:`nnprune.experiments.method_study.study`.
@@ -75,7 +80,7 @@ def accuracy_and_speed(
     ax_pre.set(
         xlabel="parameters removed (%)",
         ylabel="test accuracy (%)",
-        title="Right after pruning (before retraining)",
+        title=label("剪枝后、再训练前", "Right after pruning (before retraining)"),
     )
     flop = Line2D(
         [],
@@ -92,13 +97,13 @@ def accuracy_and_speed(
     ax_acc.set(
         xlabel="parameters removed (%)",
         ylabel="test accuracy (%)",
-        title="After the same retraining (test split)",
+        title=label("相同再训练之后", "After the same retraining") + " (test split)",
     )
     ax_x.set(
         xlabel="parameters removed (%)",
         ylabel="speed-up over dense (log scale)",
         yscale="log",
-        title="Measured latency vs the FLOP ratio",
+        title=label("实测延迟", "Measured latency") + " vs the FLOP ratio",
     )
     lo, hi = ax_x.get_ylim()
     ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if lo <= t <= hi]

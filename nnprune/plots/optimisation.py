@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..report import save_figure, use_agg
+from .fonts import label
 
 _STYLE = {  # color, marker, line style, marker size; large hollow markers stay visible
     "ista": ("C1", "o", "-", 12),  # behind the subgradient's small squares where they agree
@@ -93,7 +94,8 @@ def lambda_path(
     half = max(2.0, (max(accs) - min(accs)) / 2 + 0.5)
     ax_acc.set_ylim(mid - half, mid + half)
     ax_l1.set(
-        xlabel="λ (log scale)", ylabel="share of all weights (%)",
+        xlabel="λ (log scale)",
+        ylabel="share of all weights (%)",
         title="Plain L1 subgradient vs ISTA (same λ)",
     )
     ax_rw.set(
@@ -109,7 +111,9 @@ def lambda_path(
     for ax in (ax_l1, ax_rw, ax_acc):
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    fig.suptitle("The λ path from the trained dense MLP: only the proximal step makes exact zeros")
+    fig.suptitle(
+        label("λ 路径", "The λ path") + ": only the proximal step (ISTA) makes exact zeros"
+    )
     fig.tight_layout()
     return save_figure(fig, out, "ch04_lambda_path.png")
 
@@ -127,7 +131,7 @@ def admm_residual(rows: Sequence[dict[str, Any]], out: str | Path) -> Path:
     ax.set(
         xlabel="ADMM iteration",
         ylabel="primal residual ||W - Z||",
-        title="ADMM convergence, digits MLP",
+        title=label("ADMM 收敛", "ADMM convergence") + ", digits MLP",
     )
     ax.set_ylim(bottom=0)  # a linear axis from 0: every point lies on a labelled scale
     ax.yaxis.set_major_locator(ticker.MaxNLocator(6))

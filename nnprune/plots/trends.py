@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..report import save_figure, use_agg
+from .fonts import label
 
 
 def gradual_schedule(schedule: Any, history: list, steps: int, sparsity: float, out: str) -> str:
@@ -46,8 +47,11 @@ def lottery(rows: list[dict], out: str) -> str:
     spars = {r["round"]: r["sparsity"] for r in rows}
     ax.set_xticks(rounds, [f"round {k}\n{100 * spars[k]:.0f}% sparse" for k in rounds])
     ax.set_xlim(min(rounds) - 0.5, max(rounds) + 0.5)
-    ax.set(xlabel="pruning round (weight sparsity after it)", ylabel="test accuracy (%)",
-           title="Lottery tickets with rewinding, digits MLP (runs side by side)")  # fmt: skip
+    ax.set(
+        xlabel="pruning round (weight sparsity after it)",
+        ylabel="test accuracy (%)",
+        title=label("彩票假设", "Lottery tickets") + " with rewinding (runs side by side)",
+    )
     ax.legend(fontsize=8, loc="lower left")
     return str(save_figure(fig, out, "ch08_lottery.png"))
 
@@ -69,8 +73,11 @@ def dynamic_sparse_training(curves: dict, history: dict, sparsity: float, out: s
     ax.axhline(100 * chance, color="grey", ls=":", lw=1, label=f"chance ({chance:.0%})")
     lo = min(min(c) for c in curves.values())
     ax.set_ylim(max(0, min(100 * lo, 100 * chance) - 2), 100)
-    ax.set(xlabel="epoch", ylabel="validation accuracy (%)",
-           title=f"Sparse training at {sparsity:.0%} per layer, digits MLP")  # fmt: skip
+    ax.set(
+        xlabel="epoch",
+        ylabel="validation accuracy (%)",
+        title=label("动态稀疏训练", "Sparse training") + f" at {sparsity:.0%} per layer",
+    )
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     for method, hist in history.items():
         ax_moved.plot([h["step"] for h in hist], [h["moved"] for h in hist], "o-", ms=3,
@@ -103,5 +110,5 @@ def surviving_inputs(kept: dict, constant: np.ndarray, digit: np.ndarray, label:
         ax.set_yticks(range(0, 8, 2))
         ax.set(xlabel="pixel column", ylabel="pixel row")
     fig.colorbar(im, ax=axes[1:], label=f"kept connections to layer 0 (of {hidden})")
-    fig.suptitle("Which input pixels survive pruning (8x8 digits, first layer)")
+    fig.suptitle(label("可解释性", "Interpretability") + ": which input pixels survive pruning")
     return str(save_figure(fig, out, "ch08_surviving_inputs.png"))

@@ -1,6 +1,10 @@
 # %% [markdown]
 # # §C 神经网络剪枝优化项目实战 — hands-on project
 #
+# 本课先按书中原样运行附录C的
+# SimpleCNN（它在第一个批次就出错），再运行修正后的项目：只对权重加 L1，比较次梯度
+# SGD 与近端梯度（ISTA，软阈值），最后剪枝并再训练。
+#
 # The book's appendix C trains `SimpleCNN` on CIFAR-10 (conv 3→32 3x3, ReLU, conv 32→64
 # 3x3, ReLU, view as 64·8·8, fc1 → 128, fc2 → 10), then retrains it with plain SGD on
 # `loss + 0.001 * sum(|p| for p in model.parameters())`. As printed it does not run, and

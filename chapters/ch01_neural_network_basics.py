@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Chapter 1 · 神经网络基础 — neural-network basics
 #
+# 本课对照书的第1章：逐层检查前向与反向传播的梯度，在 8x8
+# 手写数字上训练两个网络，并记下之后剪枝会改变的量：参数量、准确率和训练时间。
+#
 # A lesson to read beside the book's chapter 1: a layer's forward and backward
 # pass checked against numbers, two networks trained on real 8x8 handwritten
 # digits, and the numbers that pruning will change in the next chapters.
@@ -31,6 +34,8 @@ EPOCHS = lesson.pick(full=20, quick=3)
 # %% [markdown]
 # ## §1.1 神经网络概述 — overview of neural networks
 #
+# 每一层的反向传播都是手写的，所以用中心差分在 float64 下检查它与解析梯度一致。
+#
 # A layer computes `forward(x)` and, given the gradient of the loss with respect
 # to its output, `backward(dout)` returns the gradient with respect to its input
 # and *adds* the gradients of its weights into `weight.grad`. Every backward pass
@@ -48,6 +53,9 @@ print(gradcheck(nn.Conv2d(2, 3, kernel_size=3, padding=1, seed=lesson.seed).doub
 
 # %% [markdown]
 # ## §1.2 神经网络结构 — network structures
+#
+# §1.2 的两种结构：多层感知机（MLP）与卷积网络（CNN），用同一个训练循环在训练集上训
+# 练，验证集跟踪训练，测试集留到最后。
 #
 # Two structures of §1.2 on the same digits: a multilayer perceptron (LeNet-300-100
 # on 64 pixels) and a small convolutional network. Both train with the same loop
@@ -91,6 +99,8 @@ for name, (model, splits) in nets.items():
 
 # %% [markdown]
 # ## §1.3 剪枝对神经网络性能的影响 — effect of pruning on performance
+#
+# 剪枝用大小和速度换准确率。先看清要观察的量：参数量、测试集准确率、每轮训练时间。
 #
 # Pruning trades size and speed against accuracy. Before pruning anything, here
 # is what we will watch: parameters, accuracy on the held-out *test* split, and

@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Chapter 2 · 稀疏性与神经网络 — sparsity and neural networks
 #
+# 训练数字 MLP，按全局幅值剪去 90%
+# 的权重（本章不再训练），实测书中描述的三种稀疏性、零值节省的存储，以及是否节省时间。
+#
 # We train the digits MLP (64-300-100-10), prune 90% of its weights by global
 # magnitude (no retraining here; chapter 3 retrains) and *measure* what the book
 # describes: the three kinds of sparsity, what zeros save on disk, and whether
@@ -49,6 +52,9 @@ layers = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
 # %% [markdown]
 # ## §2.1 稀疏性的概念 — the concept of sparsity
 #
+# 三种稀疏性：权重稀疏（恰为零的权重比例）、连接稀疏（输入权重全为零的神经元）、激活稀疏（恰为
+# 零的输出）。
+#
 # Three kinds of sparsity: **weight** sparsity (the share of weights that are
 # exactly zero), **connection** sparsity (a neuron whose incoming weights are all
 # zero is dead; an input whose outgoing weights are all zero is unused) and
@@ -86,6 +92,8 @@ lesson.figure(plots.tiny_layer(lesson.seed, lesson.out))
 # %% [markdown]
 # ## §2.2 稀疏性在神经网络中的重要性 — why sparsity matters in neural networks
 #
+# 零值只有在格式只存非零值及其位置时才省内存，而索引本身也占字节。
+#
 # Zeros save memory only if the format stores the non-zeros and their positions
 # (the indices cost bytes too). The same pruned model in every SciPy format:
 
@@ -102,6 +110,8 @@ print(
 
 # %% [markdown]
 # ## §2.3 稀疏性与神经网络性能的关系 — sparsity and network performance
+#
+# 乘法少了不等于时间少：CSR 乘法要在内存中跳读。这里实测一层的稠密与 CSR 乘法时间。
 #
 # Fewer multiplications do not mean less time: a CSR product jumps through
 # memory. We time one layer's product `x @ W.T`, dense against CSR, on its real

@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Chapter 3 · 神经网络剪枝方法 — pruning methods
 #
+# 同一个训练好的 MLP 用本章每种方法剪枝，给相同的掩码再训练预算，并与等预算对照（稠密模型
+# 同样再训练）比较准确率、大小、FLOPs 和实测延迟。
+#
 # One trained digits MLP (64-300-100-10), pruned by every method of the chapter,
 # each copy given the same short masked retraining, then measured: accuracy,
 # size, FLOPs and *measured* latency. The book ranks the methods in §3.3 without
@@ -51,6 +54,8 @@ print(f"dense MLP, {EPOCHS} epochs: test split accuracy {dense_acc:.2%}")
 # %% [markdown]
 # ## §3.1 传统剪枝方法 — traditional pruning
 #
+# 非结构化剪枝用 0/1 掩码乘权重，矩阵形状不变；结构化剪枝删除整个神经元，矩阵真正变小。
+#
 # **Unstructured** pruning multiplies weights by a 0/1 mask: the arrays keep their
 # shape and the kept weights keep their values (the book calls this quantising to
 # 0 or 1, which is binarisation: [errata §3.1](../docs/errata.md#s3-1)). **Structured** pruning
@@ -72,6 +77,9 @@ for name, m in (("50% of layer 0 masked", masked), ("half of layer 0 removed", s
 
 # %% [markdown]
 # ## §3.2 基于稀疏性的剪枝方法 — sparsity-based pruning
+#
+# 剪枝准则决定剪哪些权重，工作点决定剪多少：幅值剪枝给定稀疏度，Han 等人的阈值
+# q·std(W) 则让每层稀疏度不同。
 #
 # A criterion decides *which* weights go; an operating point says *how many*.
 # Magnitude pruning takes a sparsity (ranked over all layers, or per layer);
@@ -96,6 +104,8 @@ POINTS = {  # method -> operating points (a sparsity, a q, a fraction of units)
 
 # %% [markdown]
 # ## §3.3 剪枝方法的比较与评估 — comparing and evaluating methods
+#
+# 每种方法使用相同的模型、数据、随机种子和再训练预算，另加等预算对照“稠密 + 再训练”。
 #
 # Same trained model, data, seed and retraining budget for every method, plus the
 # control `dense + retraining` (the dense model given the same extra epochs). Two

@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Chapter 4 · 稀疏性优化算法 — sparsity optimisation algorithms
 #
+# 把稀疏化写成优化问题：最小化 Loss(W) +
+# λ·Ω(W)。本课用数字说明书中哪些公式有误，并在数字 MLP 上运行标准算法。
+#
 # Sparsity as an optimisation problem: minimise `Loss(W) + λ·Ω(W)`. Several of
 # the book's formulas are wrong ([errata](../docs/errata.md#s4-1-l0): L0, L1, ADMM,
 # IRLS, Lasso, GSP); this lesson shows in numbers why, and runs the standard
@@ -50,6 +53,9 @@ print(f"dense MLP: test split accuracy {dense_acc:.2%}")
 # %% [markdown]
 # ## §4.1 稀疏性优化的目标函数 — the objective function
 #
+# L0 统计非零个数，L1 是绝对值之和；书中的“L0”其实是
+# L1，书中的“L1”项反而惩罚最小的权重。
+#
 # L0 counts the non-zeros, `Σ 1[w ≠ 0]` (the book writes `Σ|w|`, which is L1);
 # L1 is `Σ|w|` (the book's `Σ|w/(w²+ε)|` penalises *small* weights most).
 # Computed on the trained first layer:
@@ -67,6 +73,11 @@ print(f"book 'L1' |w|/(w^2+eps): largest at |w| = {grid[book_l1.argmax()]:.4f} =
 
 # %% [markdown]
 # ## §4.2 基于稀疏度的优化算法 — sparsity-driven optimisation algorithms (ADMM, IRLS, Lasso)
+#
+# Lasso
+# 的次梯度下降让权重变小却不为零；ISTA（近端梯度，软阈值）产生精确的零；IRLS
+# 在这里是重加权 L1；ADMM 交替执行三步：W 步、Z 步（投影到 k 稀疏集合）和 U
+# 步（对偶更新）。
 #
 # **Lasso** by plain subgradient SGD on `Loss + λ‖W‖₁` (what the book's Appendix C
 # does) makes weights small but never exactly zero; **ISTA** (proximal gradient:
@@ -142,6 +153,9 @@ lesson.figure(plots.admm_residual(admm, lesson.out))
 
 # %% [markdown]
 # ## §4.3 基于梯度敏感性的优化算法 — gradient-sensitivity algorithms (GSP, AGSP, GSAP)
+#
+# GSP 按梯度幅值 |∂J/∂w| 排序，AGSP 按一阶泰勒估计
+# |∂J/∂w·w|，GSAP 按神经元 |z·∂J/∂z| 的批均值整体删除神经元。
 #
 # GSP ranks weights by the gradient's *magnitude* `|∂J/∂w|`, accumulated over
 # batches; AGSP by the first-order Taylor estimate `|∂J/∂w · w|`; GSAP removes

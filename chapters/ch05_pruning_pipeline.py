@@ -1,6 +1,10 @@
 # %% [markdown]
 # # Chapter 5 · 剪枝算法实现 — implementing pruning
 #
+# 第5章把剪枝变成流程：§5.1 剪枝循环，§5.2
+# 参数调优（剪哪些层、多稀疏、什么阈值），§5.3
+# 代码实现；本课运行每一步，并运行书中代码以展示其缺陷。
+#
 # Chapter 5 of the book turns pruning into a procedure: §5.1 the loop, step by step;
 # §5.2 how to choose its parameters (which layers, how sparse, which threshold); §5.3 the
 # code, including its pseudocode (Appendix B). This lesson runs each on the 8x8 digits and
@@ -65,6 +69,9 @@ print(f"dense MLP: test accuracy {dense_test:.2%}, validation accuracy {dense_va
 # %% [markdown]
 # ## §5.1 剪枝算法的流程 — the pruning pipeline
 #
+# 书中的七步：初始化 → 前向 → 反向 → 剪枝决策 → 更新 → 再训练 →
+# 评估；之后比较一次剪枝（one-shot）与迭代剪枝。
+#
 # The book's loop has seven steps: initialise → forward → backward → decide → update →
 # retrain → evaluate. Each is one function of `nnprune.pipeline`; here they run once each.
 
@@ -106,6 +113,8 @@ print(format_table(schedules, columns, PCT,
 # %% [markdown]
 # ## §5.2 剪枝算法的参数调优 — tuning the pruning parameters
 #
+# 参数在验证集上选择，绝不在测试集上选：逐层敏感性分析、稀疏度扫描和阈值扫描。
+#
 # Parameters are chosen on the **validation** split, never on the test split. Sensitivity:
 # prune one layer at a time and watch the validation accuracy; then sweep the global
 # sparsity, and Han et al.'s threshold |w| < q·std(W). The dense row is the same model
@@ -142,6 +151,9 @@ for key, rows in sweeps.items():
 
 # %% [markdown]
 # ## §5.3 剪枝算法的代码实现 — the pruning code
+#
+# 书中的循环只把权重置零而不保留掩码，随后的更新会让被剪的权重重新变为非零；修正做法是保留掩码
+# 并在每次更新后重新施加。
 #
 # The book's loop ([errata §5.3](../docs/errata.md#s5-3)) prunes by zeroing weights and
 # keeps no mask, then goes on updating with SGD + momentum. The momentum buffer and the

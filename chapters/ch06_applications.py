@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Chapter 6 · 稀疏性剪枝优化在项目中的应用 — applications
 #
+# 第6章把剪枝用于三类模型：图像的卷积网络、语言的 Transformer、语音的循环网络；每
+# 类按其结构剪枝，并在不再训练的情况下测量测试准确率。
+#
 # Chapter 6 of the book applies pruning to three kinds of models: convolutional networks
 # for images (§6.1), Transformers for language (§6.2) and recurrent networks for speech
 # (§6.3). Each family has its own structure to remove: filters and channels, attention
@@ -35,6 +38,9 @@ rows = []
 # %% [markdown]
 # ## §6.1 稀疏性剪枝优化在图像识别中的应用 — image recognition
 #
+# 按 L1 范数从小到大物理删除每个卷积层一半的滤波器（Li 等
+# 2017），下一层的输入通道随之删除。
+#
 # A CNN with convolutions of 16 and 32 filters on the 8x8 digits. Half of the filters of
 # each convolution go, lowest L1 norm first (Li et al. 2017), *physically*: the layer
 # shrinks and so do the next layer's inputs.
@@ -64,6 +70,9 @@ else:
 # %% [markdown]
 # ## §6.2 稀疏性剪枝优化在自然语言处理中的应用 — natural language processing
 #
+# 每个注意力头有一个门 ξ_h = 1，其重要性是验证集上 |∂L/∂ξ_h|
+# 的均值（Michel 等 2019），删除重要性较低的头。
+#
 # A 2-layer Transformer encoder on a synthetic text task that needs word order and
 # negation. Each head gets a gate ξ_h = 1; its importance is the mean |∂L/∂ξ_h| over the
 # validation sentences (Michel et al. 2019). The lower half of the heads, ranked over
@@ -87,6 +96,8 @@ lesson.figure(head_importance(tf["scores"], tf["removed"], lesson.out))
 
 # %% [markdown]
 # ## §6.3 稀疏性剪枝优化在语音识别中的应用 — speech recognition
+#
+# 按幅值把 GRU 80% 的循环权重置零；掩码保留在参数上，优化器一步更新也不会让它们恢复。
 #
 # A Conv1d front end and a GRU on synthetic spoken-word features. 80% of the recurrent
 # weights (`weight_ih_l0`, `weight_hh_l0`) are set to zero by magnitude. The mask stays on

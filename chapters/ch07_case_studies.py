@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Chapter 7 · 神经网络剪枝优化案例研究 — case studies
 #
+# 三个案例各训练一个稠密模型，用适合该模型的方法剪枝，每个副本给相同的再训练预算；未剪枝副本同
+# 样再训练，作为等预算对照，准确率变化都相对它计算。
+#
 # Three case studies, one per section of the book's chapter 7: image recognition, natural
 # language processing and speech recognition. Each trains a dense model, prunes copies of
 # it with the methods that fit the model family, and retrains every copy with the **same
@@ -52,6 +55,9 @@ print(f"seeds {seeds}; one line per finished training, then the tables (test spl
 # %% [markdown]
 # ## §7.1 案例一：图像识别任务中的剪枝优化 — case 1: pruning for image recognition
 #
+# CNN 与小型 ResNet：全局幅值剪枝
+# 80%（再训练时保留掩码），以及物理删除每个卷积一半的滤波器。
+#
 # A plain CNN and a small ResNet on the 8x8 digits (CIFAR-10 with `--cifar-root`).
 # Methods: global magnitude pruning to 80% of the weights (Han et al. 2015, masks kept
 # while retraining), and half of the filters of every convolution removed physically,
@@ -72,6 +78,9 @@ if "image" in opts.study:
 # %% [markdown]
 # ## §7.2 案例二：自然语言处理任务中的剪枝优化 — case 2: pruning for NLP
 #
+# Transformer 编码器：删除一半注意力头（Michel 等 2019
+# 的重要性），以及 Linear 权重的幅值剪枝 80%。
+#
 # A 2-layer Transformer encoder (1 layer in the quick run) on a synthetic task that needs
 # word order and negation (AG News with `--ag-news`). Methods: half of the attention heads
 # removed (importance of Michel et al. 2019, ranked over all layers), and magnitude 80% of
@@ -86,6 +95,9 @@ if "text" in opts.study:
 
 # %% [markdown]
 # ## §7.3 案例三：语音识别任务中的剪枝优化 — case 3: pruning for speech recognition
+#
+# Conv1d + GRU：循环权重 80% 幅值剪枝（Narang 等 2017），以及删除
+# GRU 一半的隐藏单元。
 #
 # A Conv1d front end and a GRU on synthetic spoken-word features (the Free Spoken Digit
 # Dataset with `--fsdd-root`). Methods: 80% of the recurrent weights (magnitude, Narang et

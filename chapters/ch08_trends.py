@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Chapter 8 · 总结与展望 — summary and outlook
 #
+# 第8章展望剪枝的方向：§8.1 发展趋势，§8.2
+# 未来研究方向（动态剪枝、可解释性），§8.3 工业界应用；本课在数字 MLP 上逐一测量。
+#
 # The book's last chapter looks at where pruning is going: §8.1 the trends, §8.2 the
 # directions of future research (among them *dynamic* pruning and interpretability),
 # §8.3 what industry gets from a pruned model. This lesson measures each on the 8x8 digits
@@ -44,6 +47,9 @@ print(f"dense MLP, {EPOCHS} epochs: test accuracy {dense_test:.2%}, validation {
 
 # %% [markdown]
 # ## §8.1 神经网络剪枝优化的发展趋势 — trends
+#
+# 硬件友好的 2:4 稀疏、训练中逐步剪枝（Zhu & Gupta
+# 2017）和带回退的彩票假设（Frankle 等）。
 #
 # **Hardware-friendly sparsity.** NVIDIA's 2:4 pattern keeps 2 of every 4 consecutive
 # weights (Mishra et al. 2021): train dense, prune 2:4, retrain. We compare it with
@@ -109,6 +115,9 @@ lesson.figure(lt["figure"])
 # %% [markdown]
 # ## §8.2 未来研究的方向 — future directions
 #
+# 动态稀疏训练从第一步起固定稀疏度并移动连接：每 ΔT 步剪去最小幅值的一部分活动权重，再随机
+# （SET）或按梯度最大处（RigL）重新生长同样多的连接。
+#
 # **Dynamic pruning.** Dynamic sparse training keeps the sparsity fixed from the first step
 # and moves the connections: every ΔT steps it drops the smallest-magnitude fraction ζ of
 # the active weights and regrows as many, at random (SET, Mocanu et al. 2018) or where the
@@ -150,6 +159,8 @@ lesson.figure(seen["figure"])
 
 # %% [markdown]
 # ## §8.3 剪枝优化在工业界的应用前景 — industrial outlook
+#
+# 剪枝后的模型离开训练脚本后的代价：每种导出格式的磁盘字节数和前向时间。
 #
 # What does a pruned model cost once it leaves the training script? Bytes on disk of
 # each exported form, and the forward time of each (interleaved medians, with the noise

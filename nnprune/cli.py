@@ -47,6 +47,7 @@ Commands:
   info         version, array backends, data sets, architectures and pruning methods
   exercises    list the classroom exercises, or copy them into a folder (init DIR)
   check        grade exercise ID (or all) in a folder: PASS/FAIL per check, exit 1 on any FAIL
+  book         the book mapped to the project: sections, methods, pseudocode [--run]
 
 DATA (--data, every command): a built-in name (digits, mnist5k, text, speech) or a path:
 an .npz file with x_train, y_train, x_test, y_test (the mnist.npz layout; optional x_val,
@@ -159,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nnprune {__version__}")
     sub = parser.add_subparsers(
         dest="command",
-        metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check}",
+        metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check,book}",
     )
 
     cmp = sub.add_parser(
@@ -318,7 +319,47 @@ def build_parser() -> argparse.ArgumentParser:
         "and architectures, and the registered pruning methods.",
     )
     _add_exercise_parsers(sub)
+    _add_book_parsers(sub)
     return parser
+
+
+# ---- the book mapped to the project (nnprune.bookmap): `book sections|methods|pseudocode`
+def _add_book_parsers(sub) -> None:
+    bk = sub.add_parser("book", help="the book mapped to the project (sections, methods, "
+                        "pseudocode)")  # fmt: skip
+    bk_sub = bk.add_subparsers(dest="book_command", metavar="{sections,methods,pseudocode}",
+                               required=True)  # fmt: skip
+    bk_sub.add_parser("sections", help="every section and item: lesson, function, exercise, "
+                      "erratum")  # fmt: skip
+    me = bk_sub.add_parser("methods", help="one record per method the book names")
+    me.add_argument("--json", action="store_true", help="print a JSON array")
+    ps = bk_sub.add_parser(
+        "pseudocode",
+        help="the 10 blocks: transcription and correction",
+        description="One record per block; --run runs the book's version and the corrected "
+        "one on a tiny input (exit 1 if one fails).",
+    )
+    ps.add_argument("--run", action="store_true", help="run each block (about 20 s)")
+    ps.add_argument("--json", action="store_true", help="print a JSON array")
+
+
+def _book(args: argparse.Namespace) -> int:
+    import json
+
+    from . import bookmap
+
+    if args.book_command == "sections":
+        print(bookmap.format_sections(bookmap.section_rows()))
+        return 0
+    if args.book_command == "methods":
+        records = bookmap.method_records()
+        print(json.dumps(records, ensure_ascii=False, indent=1) if args.json
+              else bookmap.format_methods(records))  # fmt: skip
+        return 0
+    records = bookmap.pseudocode_records(run=args.run)
+    print(json.dumps(records, ensure_ascii=False, indent=1) if args.json
+          else bookmap.format_pseudocode(records))  # fmt: skip
+    return 1 if args.run and not all(r["ran"] for r in records) else 0
 
 
 # ---- classroom exercises (nnprune.exercises): `exercises list|init DIR`, `check ID|all`
@@ -547,6 +588,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _info()
         if args.command in ("exercises", "check"):
             return _exercises(args)
+        if args.command == "book":
+            return _book(args)
         return _run(args)
     except SystemExit as exc:  # --help, --version, SIGTERM
         return int(exc.code or 0)

@@ -201,7 +201,8 @@ def run_verbatim(text: str, namespace: dict[str, Any]) -> tuple[dict[str, Any], 
     """
     ns = {"np": np, **namespace}
     try:
-        exec(compile(text, "<the book's pseudocode>", "exec"), ns)  # our own constant, never user input
+        # `text` is one of this package's constants, never user input
+        exec(compile(text, "<the book's pseudocode>", "exec"), ns)
     except NameError as err:
         return ns, f"{type(err).__name__}: {err}"
     return ns, ""

@@ -17,8 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._toy import Regression, compare_line, lasso_ista, lasso_lambda, regression_problem
-from ._toy import soft_threshold
+from ._toy import (
+    Regression,
+    compare_line,
+    lasso_ista,
+    lasso_lambda,
+    regression_problem,
+    soft_threshold,
+)
 
 
 def book_admm(

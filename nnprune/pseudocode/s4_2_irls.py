@@ -17,8 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._toy import Regression, UndefinedInBook, compare_line, lasso_ista, lasso_lambda
-from ._toy import regression_problem
+from ._toy import (
+    Regression,
+    UndefinedInBook,
+    compare_line,
+    lasso_ista,
+    lasso_lambda,
+    regression_problem,
+)
 
 
 def book_irls(

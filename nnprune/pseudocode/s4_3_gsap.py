@@ -110,8 +110,9 @@ def run(quick: bool = True, seed: int = 0, fraction: float = 0.5) -> dict[str, P
     out = {}
     for name, fn in (("book", book_gsap), ("corrected", corrected_gsap)):
         new, kept, sel = fn(p.x, p.y, params, lr, steps)
-        out[name] = PruneResult(float(np.mean(kept == 0)), fraction, len(set(sel)), len(sel),
-                                dense, _accuracy(p.x_test, p.y_test, new, kept), control)  # fmt: skip
+        acc = _accuracy(p.x_test, p.y_test, new, kept)
+        removed = float(np.mean(kept == 0))
+        out[name] = PruneResult(removed, fraction, len(set(sel)), len(sel), dense, acc, control)
     return out
 
 

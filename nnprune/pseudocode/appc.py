@@ -134,7 +134,7 @@ def standin_data(seed: int = 0, limit: int = 0) -> tuple[tuple, tuple, str]:
     for X, y in (splits.train, splits.test):
         if limit > 0:
             X, y = X[:limit], y[:limit]
-        img = np.kron(X.reshape(-1, 1, 8, 8) / 16.0, np.ones((1, 1, 4, 4)))  # (N, 1, 32, 32)
+        img = np.kron(X.reshape(-1, 1, 8, 8), np.ones((1, 1, 4, 4)))  # (N, 1, 32, 32), in [0, 1]
         out.append((_normalise(np.repeat(img, 3, axis=1)), y))  # (N, 3, 32, 32)
     return out[0], out[1], "digits 8x8 rendered as 3x32x32 (pixels repeated 4x4, grey x3)"
 

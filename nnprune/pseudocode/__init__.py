@@ -25,6 +25,11 @@ module                section    block
 >>> len(BLOCKS), BLOCKS[0].section
 (10, '5.3')
 
+A lesson runs a block on its own data through a :class:`Setup` (what the book's
+``initialize_*`` calls return): ``setup = loop_setup(quick=True)``, then
+``s5_3.book_s5_3(setup.problem.x, setup.problem.y, setup)``; ``s5_3.run_s5_3()`` measures
+the book's loop and the corrected one on the digits.
+
 Book: §4.2, §4.3, §5.3, appendices B and C (corrected, see docs/errata.md).
 """
 
@@ -33,6 +38,18 @@ from __future__ import annotations
 import importlib
 import traceback
 from typing import Any, NamedTuple
+
+from ._toy import (
+    LoopResult,
+    Problem,
+    PruneResult,
+    Regression,
+    Setup,
+    UndefinedInBook,
+    loop_setup,
+    regression_problem,
+    softmax_problem,
+)
 
 
 class Block(NamedTuple):
@@ -97,4 +114,18 @@ def run_all(quick: bool = True, seed: int = 0) -> list[dict[str, Any]]:
     return [run_block(b, quick, seed) for b in BLOCKS]
 
 
-__all__ = ["BLOCKS", "Block", "run_all", "run_block"]
+__all__ = [
+    "BLOCKS",
+    "Block",
+    "LoopResult",
+    "Problem",
+    "PruneResult",
+    "Regression",
+    "Setup",
+    "UndefinedInBook",
+    "loop_setup",
+    "regression_problem",
+    "run_all",
+    "run_block",
+    "softmax_problem",
+]

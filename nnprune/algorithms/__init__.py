@@ -30,12 +30,20 @@ from .ista import (
     zero_fraction,
 )
 from .lambda_path import METHODS, lambda_path, small_fraction, train_sparse
+from .lasso import (
+    LassoResult,
+    lasso_admm,
+    lasso_cd,
+    lasso_ista,
+    lasso_objective,
+)
 from .reweighted import RefreshWeights, reweighted_l1_train
 
 __all__ = [
     "ADMMResult",
     "ADMMState",
     "GradientHookOptimizer",
+    "LassoResult",
     "METHODS",
     "ProximalStep",
     "RefreshWeights",
@@ -44,6 +52,10 @@ __all__ = [
     "admm_prune",
     "ista_train",
     "lambda_path",
+    "lasso_admm",
+    "lasso_cd",
+    "lasso_ista",
+    "lasso_objective",
     "project_sparse",
     "reweighted_l1_train",
     "small_fraction",

@@ -20,6 +20,7 @@ Book: §4.2 (corrected, see docs/errata.md#s4-2-admm, #s4-2-irls, #s4-2-lasso)
 """
 
 from .admm import ADMMResult, ADMMState, admm_prune, project_sparse
+from .irls import IRLSPenalty, irls_lasso, irls_step, irls_train, smoothed_l1_objective
 from .ista import (
     GradientHookOptimizer,
     ProximalStep,
@@ -43,6 +44,7 @@ __all__ = [
     "ADMMResult",
     "ADMMState",
     "GradientHookOptimizer",
+    "IRLSPenalty",
     "LassoResult",
     "METHODS",
     "ProximalStep",
@@ -50,6 +52,9 @@ __all__ = [
     "SoftThresholdStep",
     "TrainResult",
     "admm_prune",
+    "irls_lasso",
+    "irls_step",
+    "irls_train",
     "ista_train",
     "lambda_path",
     "lasso_admm",
@@ -59,6 +64,7 @@ __all__ = [
     "project_sparse",
     "reweighted_l1_train",
     "small_fraction",
+    "smoothed_l1_objective",
     "subgradient_l1_train",
     "train_sparse",
     "zero_fraction",

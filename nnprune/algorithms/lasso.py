@@ -39,7 +39,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
 
 from ..checks import check_nonnegative, check_positive, check_positive_int
 from ..regularizers.l1 import soft_threshold
@@ -206,6 +205,8 @@ def lasso_admm(
     Book: §4.2 ADMM and Lasso (the book's A, b, x sub-problems, corrected: see
     docs/errata.md#s4-2-admm)
     """
+    import scipy.linalg  # lazily: `import nnprune` does not load scipy
+
     A, b, lam = _check_problem(A, b, lam)
     rho = check_positive("rho", rho)
     n_iter = check_positive_int("n_iter", n_iter)

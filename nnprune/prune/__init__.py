@@ -152,3 +152,8 @@ __all__ += [
     "remove_heads",
     "remove_hidden_units",
 ]
+
+# Removal with bias compensation (Book §5.1).
+from .compensation import remove_units_compensated, unit_means  # noqa: E402
+
+__all__ += ["remove_units_compensated", "unit_means"]

@@ -7,6 +7,7 @@ Book: §5.1–5.3, §8.
 from ._select import CRITERIA, SCOPES, prunable_names, select, weight_sparsity
 from .dynamic import SET, DynamicSparsity, RigL, layer_sparsities, update_mask
 from .gradual import GradualPruning
+from .gsp import GSPResult, gsap_sweep, gsp_iterative_prune, saliency_sweep
 from .loop import (
     STEPS,
     PipelineResult,
@@ -36,6 +37,10 @@ from .sensitivity import (
 )
 
 __all__ = [
+    "GSPResult",
+    "gsap_sweep",
+    "gsp_iterative_prune",
+    "saliency_sweep",
     "CRITERIA",
     "SCOPES",
     "STEPS",

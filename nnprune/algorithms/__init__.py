@@ -42,6 +42,7 @@ from .ista import (
     subgradient_l1_train,
     zero_fraction,
 )
+from .l2 import l2_train
 from .lambda_path import METHODS, lambda_path, small_fraction, train_sparse
 from .lasso import (
     LassoResult,
@@ -70,6 +71,7 @@ __all__ = [
     "irls_step",
     "irls_train",
     "ista_train",
+    "l2_train",
     "lambda_path",
     "lasso_admm",
     "lasso_cd",

@@ -6,6 +6,7 @@ import pytest
 from nnprune import nn
 from nnprune.casestudies.text_model import TransformerClassifier
 from nnprune.nn.sparse_attention import topk_mask
+from nnprune.prune import sparse_attention_eval
 
 
 def _attn(seed=0, d=8, h=2):
@@ -60,7 +61,7 @@ def test_eval_on_a_transformer_restores_the_layers():
     ids[:4, 4:] = 0  # padding
     y = np.random.default_rng(1).integers(0, 3, size=16)
     before = model.forward(ids)
-    rows = nn.sparse_attention_eval(model, nn.CrossEntropyLoss(), (ids, y), [1, 3, 6])
+    rows = sparse_attention_eval(model, nn.CrossEntropyLoss(), (ids, y), [1, 3, 6])
     assert [r["k"] for r in rows] == [1, 3, 6]
     fr = [r["kept_fraction"] for r in rows]
     assert fr[0] < fr[1] < fr[2] == 1.0
@@ -79,6 +80,6 @@ def test_errors():
     with pytest.raises(ValueError, match=r"x must have shape \(N, T, 8\)"):
         nn.topk_attention(attn, np.zeros((1, 2, 4)), 1)
     with pytest.raises(ValueError, match="has no MultiHeadSelfAttention"):
-        nn.sparse_attention_eval(
+        sparse_attention_eval(
             nn.Linear(2, 2), nn.CrossEntropyLoss(), (np.zeros((1, 2)), np.zeros(1)), 1
         )

@@ -68,6 +68,6 @@ from .sequence import LastTimeStep, Transpose  # noqa: E402
 __all__ += ["LastTimeStep", "Transpose"]
 
 # Top-k sparse attention, forward only (Book §6.2).
-from .sparse_attention import TopKAttention, sparse_attention_eval, topk_attention  # noqa: E402
+from .sparse_attention import TopKAttention, topk_attention  # noqa: E402
 
-__all__ += ["TopKAttention", "sparse_attention_eval", "topk_attention"]
+__all__ += ["TopKAttention", "topk_attention"]

@@ -19,7 +19,7 @@ row keeps exactly :math:`\min(k, \text{valid keys})` entries.
 :func:`topk_attention` computes this from a :class:`MultiHeadSelfAttention`'s own
 projections (the layer is read, not changed); :class:`TopKAttention` wraps a layer so
 that a model runs with it (forward only: it is for measuring, not training);
-:func:`sparse_attention_eval` swaps every attention layer of a model for its top-k
+:func:`nnprune.prune.sparse_attention_eval` swaps every attention layer of a model for its top-k
 wrapper, measures loss, accuracy and the fraction of attention scores kept, and puts
 the layers back.
 
@@ -29,17 +29,14 @@ Book: §6.2 (sparse attention matrices in NLP models)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
 
 from ..backend import get_xp
 from ..checks import check_positive_int
 from .attention import MultiHeadSelfAttention, check_key_padding_mask, masked_softmax
 from .module import Module
 
-__all__ = ["TopKAttention", "sparse_attention_eval", "topk_attention", "topk_mask"]
+__all__ = ["TopKAttention", "topk_attention", "topk_mask"]
 
 
 def topk_mask(scores: Any, k: int) -> Any:
@@ -160,77 +157,3 @@ class TopKAttention(Module):
 
     def backward(self, dout: Any) -> Any:
         raise NotImplementedError("TopKAttention is for evaluation only (no backward)")
-
-
-def _parent_and_attr(model: Module, dotted: str) -> tuple[Module, str]:
-    parent, _, attr = dotted.rpartition(".")
-    owner = model
-    for part in parent.split(".") if parent else []:
-        owner = owner._modules[part]
-    return owner, attr
-
-
-def sparse_attention_eval(
-    model: Module,
-    loss_fn: Module,
-    data: tuple[Any, Any],
-    ks: int | Sequence[int],
-    *,
-    batch_size: int = 256,
-) -> list[dict[str, Any]]:
-    """Loss, accuracy and fraction of attention scores kept with top-k attention, per ``k``.
-
-    Every ``MultiHeadSelfAttention`` in ``model`` is replaced by a
-    :class:`TopKAttention` for the evaluation and put back afterwards (also on error).
-
-    Parameters
-    ----------
-    model : Module
-        A model holding attention layers (e.g. the case study's ``TransformerClassifier``).
-    loss_fn : Module
-    data : (X, y)
-    ks : int or sequence of int
-        The ``k`` values to try.
-    batch_size : int, default 256
-
-    Returns
-    -------
-    list of dict
-        One per ``k``: ``k``, ``loss``, ``accuracy``, ``kept_fraction`` (scores kept over
-        non-padding scores, all layers, heads and queries).
-
-    Book: §6.2
-    """
-    from ..prune.heads import attention_modules  # prune imports nn: import late
-    from ..train import evaluate
-
-    layers = attention_modules(model)
-    if not layers:
-        raise ValueError(f"{type(model).__name__} has no MultiHeadSelfAttention layer")
-    ks = [ks] if isinstance(ks, int | np.integer) else list(ks)
-    if not ks:
-        raise ValueError("ks must list at least one k, got []")
-    ks = [check_positive_int("ks", k) for k in ks]
-    rows = []
-    for k in ks:
-        wrappers = {name: TopKAttention(attn, k) for name, attn in layers.items()}
-        try:
-            for name, w in wrappers.items():
-                owner, attr = _parent_and_attr(model, name)
-                setattr(owner, attr, w)
-            loss, acc = evaluate(model, loss_fn, data, batch_size=batch_size)
-        finally:
-            for name, attn in layers.items():
-                owner, attr = _parent_and_attr(model, name)
-                setattr(owner, attr, attn)
-        kept = sum(w.kept_ for w in wrappers.values())
-        valid = sum(w.valid_ for w in wrappers.values())
-        rows.append(
-            {
-                "k": k,
-                "loss": float(loss),
-                "accuracy": acc,
-                "kept_fraction": kept / valid if valid else 0.0,
-            }
-        )
-    return rows

@@ -37,42 +37,64 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend, to_numpy
+from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from ..nn.batchnorm import BatchNorm1d, BatchNorm2d
+from ..nn.conv import Conv2d
+from ..nn.dropout import Dropout
 from ..nn.flatten import Flatten
 from ..nn.linear import Linear
 from ..nn.module import Module
-from .removal import RemovalRecord, remove_units
+from ..nn.pooling import AvgPool2d, MaxPool2d
+from ._surgery import chain_sites, find_site
+from .removal import RemovalRecord, plan_removal, remove_units
 
 __all__ = ["remove_units_compensated", "unit_means"]
 
 
-def _layers(model: Module) -> list[tuple[str, Module]]:
-    from ..saliency.units import sequential_layers  # saliency imports prune: import late
-
-    return sequential_layers(model)
+_FOLLOWERS = (
+    ReLU,
+    LeakyReLU,
+    Tanh,
+    Sigmoid,
+    Dropout,
+    BatchNorm1d,
+    BatchNorm2d,
+    MaxPool2d,
+    AvgPool2d,
+)
 
 
 def _locate(model: Module, layer: Any) -> tuple[list, int, int, bool]:
-    """(layers, output point, consumer index, flatten between) for ``layer``."""
-    from ..saliency.units import find_layer, unit_output_index
+    """(sites, output point, consumer index, flatten between) for ``layer``.
 
-    layers = _layers(model)
-    i = find_layer(layers, layer)
-    point = unit_output_index(layers, i)
+    The output point is the last of the BatchNorm, activations, Dropout and pooling
+    that follow the layer: its output is what the consumer reads (through Flatten).
+    """
+    sites = chain_sites(model)
+    i = find_site(sites, layer)
+    if not isinstance(sites[i].module, Linear | Conv2d):
+        raise ValueError(
+            f"layer {sites[i].name!r} is a {type(sites[i].module).__name__}; only Linear and "
+            "Conv2d layers have units"
+        )
+    point = i
+    while point + 1 < len(sites) and isinstance(sites[point + 1].module, _FOLLOWERS):
+        point += 1
     k = point + 1
-    flat = k < len(layers) and isinstance(layers[k][1], Flatten)
+    flat = k < len(sites) and isinstance(sites[k].module, Flatten)
     if flat:
         k += 1
-    if k >= len(layers):
-        raise ValueError(f"layer {layers[i][0]!r} is the output layer: its units are the outputs")
-    consumer = layers[k][1]
+    if k >= len(sites):
+        raise ValueError(f"layer {sites[i].name!r} is the output layer: its units are the outputs")
+    consumer = sites[k].module
     if not isinstance(consumer, Linear):
         raise ValueError(
-            f"compensation needs a Linear consumer after layer {layers[i][0]!r}, got "
-            f"{type(consumer).__name__} {layers[k][0]!r}"
+            f"compensation needs a Linear consumer after layer {sites[i].name!r}, got "
+            f"{type(consumer).__name__} {sites[k].name!r}"
         )
     if consumer.bias is None:
-        raise ValueError(f"the consumer {layers[k][0]!r} has no bias to absorb the mean")
-    return layers, point, k, flat
+        raise ValueError(f"the consumer {sites[k].name!r} has no bias to absorb the mean")
+    return sites, point, k, flat
 
 
 def unit_means(model: Module, layer: str | Module, calibration_x: Any, batch_size: int = 256):
@@ -85,19 +107,22 @@ def unit_means(model: Module, layer: str | Module, calibration_x: Any, batch_siz
 
     Book: §5.1
     """
-    from ..saliency._common import preserved
-
     X = _check_x(calibration_x)
-    layers, point, _, _ = _locate(model, layer)
+    sites, point, _, _ = _locate(model, layer)
     total, n = 0.0, 0
     backend = backend_of(next(model.parameters()).data)
-    with preserved(model):
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()  # BatchNorm on its running statistics, Dropout off
+    try:
         for start in range(0, X.shape[0], batch_size):
             out = to_backend(X[start : start + batch_size], backend)
-            for _, m in layers[: point + 1]:
-                out = m.forward(out)
+            for site in sites[: point + 1]:
+                out = site.module.forward(out)
             total = total + to_numpy(out).astype(np.float64).sum(axis=0)
             n += out.shape[0]
+    finally:
+        for m, training in modes:
+            object.__setattr__(m, "training", training)
     return total / n
 
 
@@ -151,15 +176,13 @@ def remove_units_compensated(
 
     Book: §5.1 (weight/bias compensation)
     """
-    from .removal import plan_removal
-
     X = _check_x(calibration_x)
     shape = tuple(X.shape[1:]) if input_shape is None else tuple(input_shape)
-    layers, _, k, flat = _locate(model, layer)
+    sites, _, k, flat = _locate(model, layer)
     plan_removal(model, layer, units, shape)  # validates everything, changes nothing
     idx = np.unique(np.asarray(units, dtype=np.int64))
     mean = unit_means(model, layer, X)  # (units,) or (C, H, W)
-    consumer = layers[k][1]
+    consumer = sites[k].module
     W = to_numpy(consumer.weight.data).astype(np.float64)  # (out, in)
     if flat:
         per = int(np.prod(mean.shape[1:]))  # H * W columns per channel

@@ -27,6 +27,12 @@ here: it pulls the pruned weights towards 0 gently instead of cutting them at on
 After the last iteration ``W`` is hard-pruned to the support of ``Z`` (masks with
 exactly ``k`` kept entries) and retrained with the masks fixed.
 
+:func:`admm_l1_train` is the same loop for the L1 problem the book's sub-problems
+write, :math:`\min f(W) + \lambda\lVert Z\rVert_1` s.t. :math:`W = Z` (Boyd et al. 2011,
+§6.4): its Z-step is the L1 proximal operator, the soft-threshold
+:math:`Z = S_{\lambda/\rho}(W + U)` (:class:`L1ADMMState`), so the number of kept
+weights follows from :math:`\lambda` instead of being fixed.
+
 ``rho_growth > 1`` increases :math:`\rho` after each iteration, as Zhang et al. do
 progressively; the scaled dual is then rescaled, :math:`U \leftarrow U/\text{growth}`,
 so that :math:`\rho U` (the unscaled dual) is unchanged (Boyd et al. 2011, §3.4.1).

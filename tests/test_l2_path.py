@@ -56,3 +56,17 @@ def test_ridge_is_never_sparse_lasso_is():
     ridge = np.linalg.solve(A.T @ A + lam * np.eye(A.shape[1]), A.T @ b)
     assert np.all(ridge != 0)
     assert np.sum(lasso_cd(A, b, lam).coef == 0) >= 2
+
+
+def test_l2_train_and_irls_train_errors():
+    from nnprune.algorithms import irls_train
+
+    m = mlp((3, 2), seed=0)
+    X, y = np.zeros((4, 3), np.float32), np.zeros(4, np.int64)
+    opt = optim.SGD(m.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="lam must be"):
+        l2_train(m, nn.CrossEntropyLoss(), opt, (X, y), lam=-1.0, epochs=1)
+    with pytest.raises(ValueError, match="eps must be"):
+        irls_train(m, nn.CrossEntropyLoss(), opt, (X, y), lam=0.1, eps=0.0, epochs=1)
+    with pytest.raises(ValueError, match="refresh_every must be"):
+        irls_train(m, nn.CrossEntropyLoss(), opt, (X, y), lam=0.1, refresh_every=0, epochs=1)

@@ -208,3 +208,16 @@ def test_view_backward_restores_the_shape():
     assert v.backward(np.ones((4, 6))).shape == (2, 3, 4)
     with pytest.raises(ValueError, match=r"shape '\[-1, 5\]' is invalid for input of size 24"):
         appc.View(5)(x)
+
+
+def test_corrected_blocks_agree_with_the_library_solvers(reg):
+    from nnprune.algorithms import irls_lasso, lasso_admm, lasso_ista
+
+    lam = lasso_lambda(reg)
+    z, _ = s4_2_admm.corrected_admm(*reg, lam, 100.0, 2000)
+    np.testing.assert_allclose(z, lasso_admm(*reg, lam, rho=100.0).coef, atol=1e-8)
+    np.testing.assert_allclose(s4_2_lasso.corrected_lasso(*reg, lam, 5000),
+                               lasso_ista(*reg, lam).coef, atol=1e-8)  # fmt: skip
+    x = s4_2_irls.corrected_irls(*reg, lam, 1e-8, 30)
+    np.testing.assert_allclose(x, irls_lasso(*reg, lam, eps=1e-8, n_iter=29, tol=1e-300).coef,
+                               rtol=1e-6, atol=1e-8)  # fmt: skip

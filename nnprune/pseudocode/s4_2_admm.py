@@ -56,7 +56,11 @@ def book_admm(
 def corrected_admm(
     A: np.ndarray, b: np.ndarray, lam: float, rho: float, num_iterations: int
 ) -> tuple[np.ndarray, list[float]]:
-    """ADMM for the Lasso; returns z and the primal residual ‖W − Z‖ per round."""
+    """ADMM for the Lasso; returns z and the primal residual ‖W − Z‖ per round.
+
+    The library's solver is :func:`nnprune.algorithms.lasso_admm` (same iterates; on a
+    network, :func:`nnprune.algorithms.admm_l1_train`).
+    """
     n = A.shape[1]
     W, Z, U = np.zeros(n), np.zeros(n), np.zeros(n)  # fix: U, the scaled multiplier
     residuals = []

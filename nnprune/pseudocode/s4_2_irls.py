@@ -53,7 +53,11 @@ def book_irls(
 def corrected_irls(
     A: np.ndarray, b: np.ndarray, lam: float, eps: float, num_iterations: int
 ) -> np.ndarray:
-    """IRLS: each step a weighted least-squares solve, weights λ/(|W| + ε) from the last W."""
+    """IRLS: each step a weighted least-squares solve, weights λ/(|W| + ε) from the last W.
+
+    The library's solver is :func:`nnprune.algorithms.irls_lasso` (on a network,
+    :func:`nnprune.algorithms.irls_train`).
+    """
     weights = np.zeros(A.shape[1])  # fix: one weight per coefficient, not one λ
 
     def minimize_W(weights):  # fix: ½‖AW − b‖² + ½Σ weights_i W_i², a least-squares solve

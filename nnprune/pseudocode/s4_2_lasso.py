@@ -28,7 +28,10 @@ def book_lasso(A: np.ndarray, b: np.ndarray, lam: float, num_iterations: int) ->
 
 
 def corrected_lasso(A: np.ndarray, b: np.ndarray, lam: float, num_iterations: int) -> np.ndarray:
-    """The same loop with the proximal step: ISTA (Beck & Teboulle 2009)."""
+    """The same loop with the proximal step: ISTA (Beck & Teboulle 2009).
+
+    The library's solvers: :func:`nnprune.algorithms.lasso_ista`, ``lasso_cd``, ``lasso_admm``.
+    """
     learning_rate = 1.0 / np.linalg.norm(A, 2) ** 2
     W = np.zeros(A.shape[1])
     for _iteration in range(num_iterations):

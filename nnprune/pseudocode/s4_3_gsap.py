@@ -72,7 +72,10 @@ def book_gsap(x, y, params: dict, learning_rate: float, num_iterations: int) -> 
 
 
 def corrected_gsap(x, y, params: dict, learning_rate: float, num_iterations: int) -> tuple:
-    """The same loop: remove the unit with the smallest mean |z_j · ∂J/∂z_j| each time."""
+    """The same loop: remove the unit with the smallest mean |z_j · ∂J/∂z_j| each time.
+
+    On a network: :func:`nnprune.saliency.gsap_prune`.
+    """
     keep = np.ones(HIDDEN)  # fix: a unit mask that persists (errata #s4-3-gsap)
     selected = []
     for _iteration in range(num_iterations):

@@ -36,7 +36,10 @@ def book_gsp(x: np.ndarray, y: np.ndarray, W: np.ndarray, learning_rate: float,
 
 def corrected_gsp(x: np.ndarray, y: np.ndarray, W: np.ndarray, learning_rate: float,
                   num_iterations: int) -> tuple[np.ndarray, list]:  # fmt: skip
-    """The same loop: smallest |∂J/∂W| among the kept weights, masked update."""
+    """The same loop: smallest |∂J/∂W| among the kept weights, masked update.
+
+    On a network: :func:`nnprune.pipeline.gsp_iterative_prune`.
+    """
     helpers = book_helpers(x)
     W, selected = W.copy(), []
     mask = np.ones(W.shape, bool)  # fix: remember what is pruned (errata #s4-3-gsp)

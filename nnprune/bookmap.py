@@ -163,8 +163,6 @@ ITEMS: tuple[Method, ...] = (
     M("pruning tools", "A", "nnprune.prune.global_unstructured", "3.1", None, "app-a"),
     M("TF-Slim and the open-source frameworks", "A", "nnprune.prune.l1_unstructured", "3.1",
       None, "a-3"),
-    M("B.1 pseudocode", "B", "nnprune.pseudocode.b1.book_b1", "5.3", None, "b-1"),
-    M("B.2 pseudocode", "B", "nnprune.pseudocode.b2.book_b2", "5.3", None, "s5-3"),
     M("environment (pip install ...)", "C", "nnprune.pseudocode.appc.cifar_data", "C", None,
       "c-1"),
     M("SimpleCNN at the book's settings", "C", "nnprune.pseudocode.appc.book_appc", "C",
@@ -225,7 +223,7 @@ def section_rows() -> list[dict[str, Any]]:
                 rows.append({"section": key, "item": f"pseudocode {b.section}: {b.block}",
                              "lesson": _shown("B" if key == "B" else key),
                              "function": f"{b.path}:{b.book} and :{b.corrected}",
-                             "exercise": None, "erratum": None})  # fmt: skip
+                             "exercise": None, "erratum": b.erratum})  # fmt: skip
     return rows
 
 

@@ -12,6 +12,7 @@ from nnprune.book import SECTIONS
 from nnprune.bookmap import ITEMS, METHODS, method_records, resolve, section_rows
 from nnprune.cli import main
 from nnprune.exercises.registry import EXERCISES
+from nnprune.pseudocode import BLOCKS
 
 ALL = METHODS + ITEMS
 
@@ -35,6 +36,8 @@ def test_exercises_and_errata_anchors_exist():
     for m in ALL:
         assert m.exercise is None or m.exercise in ids, m
         assert m.erratum is None or m.erratum in anchors, m
+    for block in BLOCKS:
+        assert block.erratum in anchors, block
 
 
 def test_methods_cover_the_books_27_and_every_section_is_listed():

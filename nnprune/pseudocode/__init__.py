@@ -53,13 +53,14 @@ from ._toy import (
 
 
 class Block(NamedTuple):
-    """One book block: its name, section, and the module that holds both versions."""
+    """One book block: its name, section, the module that holds both versions, its erratum."""
 
     block: str
     section: str
     module: str
     book: str
     corrected: str
+    erratum: str
 
     @property
     def path(self) -> str:
@@ -78,16 +79,16 @@ class Block(NamedTuple):
 
 
 BLOCKS: tuple[Block, ...] = (
-    Block("pruning loop", "5.3", "s5_3", "book_s5_3", "corrected_s5_3"),
-    Block("L1 sparsity optimisation", "B.1", "b1", "book_b1", "corrected_b1"),
-    Block("pruning with evaluation", "B.2", "b2", "book_b2", "corrected_b2"),
-    Block("ADMM", "4.2", "s4_2_admm", "book_admm", "corrected_admm"),
-    Block("IRLS", "4.2", "s4_2_irls", "book_irls", "corrected_irls"),
-    Block("Lasso", "4.2", "s4_2_lasso", "book_lasso", "corrected_lasso"),
-    Block("GSP", "4.3", "s4_3_gsp", "book_gsp", "corrected_gsp"),
-    Block("AGSP", "4.3", "s4_3_agsp", "book_agsp", "corrected_agsp"),
-    Block("GSAP", "4.3", "s4_3_gsap", "book_gsap", "corrected_gsap"),
-    Block("SimpleCNN project", "C", "appc", "book_appc", "corrected_appc"),
+    Block("pruning loop", "5.3", "s5_3", "book_s5_3", "corrected_s5_3", "s5-3"),
+    Block("L1 sparsity optimisation", "B.1", "b1", "book_b1", "corrected_b1", "b-1"),
+    Block("pruning with evaluation", "B.2", "b2", "book_b2", "corrected_b2", "s5-3"),
+    Block("ADMM", "4.2", "s4_2_admm", "book_admm", "corrected_admm", "s4-2-admm"),
+    Block("IRLS", "4.2", "s4_2_irls", "book_irls", "corrected_irls", "s4-2-irls"),
+    Block("Lasso", "4.2", "s4_2_lasso", "book_lasso", "corrected_lasso", "s4-2-lasso"),
+    Block("GSP", "4.3", "s4_3_gsp", "book_gsp", "corrected_gsp", "s4-3-gsp"),
+    Block("AGSP", "4.3", "s4_3_agsp", "book_agsp", "corrected_agsp", "s4-3-agsp"),
+    Block("GSAP", "4.3", "s4_3_gsap", "book_gsap", "corrected_gsap", "s4-3-gsap"),
+    Block("SimpleCNN project", "C", "appc", "book_appc", "corrected_appc", "app-c"),
 )
 
 

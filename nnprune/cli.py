@@ -16,6 +16,7 @@ r"""The ``nnprune`` command: ``compare`` (the main job), ``train``, ``prune``, `
     nnprune info
     nnprune exercises list|init DIR      # classroom exercises (docs/teaching.md)
     nnprune check ID|all [--path DIR]    # grade them
+    nnprune book sections|methods|pseudocode [--run] [--json]   # the book mapped to the code
 
 Every error reaches you as one line, ``nnprune: error: ...``: exit status 2
 for the options or the config, 1 for a failure while running (numbers that

@@ -66,3 +66,8 @@ __all__ += ["BasicBlock", "GlobalAvgPool2d"]
 from .sequence import LastTimeStep, Transpose  # noqa: E402
 
 __all__ += ["LastTimeStep", "Transpose"]
+
+# Causal attention for language models (Book §8.1).
+from .attention import causal_mask  # noqa: E402
+
+__all__ += ["causal_mask"]

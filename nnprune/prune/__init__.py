@@ -152,3 +152,17 @@ __all__ += [
     "remove_heads",
     "remove_hidden_units",
 ]
+
+# One-shot pruning of language models without retraining (Book §8.1).
+from .oneshot import prune_oneshot  # noqa: E402
+from .sparsegpt import SparseGPTResult, hessian_from_inputs, sparsegpt  # noqa: E402
+from .wanda import wanda_mask, wanda_scores  # noqa: E402
+
+__all__ += [
+    "SparseGPTResult",
+    "hessian_from_inputs",
+    "prune_oneshot",
+    "sparsegpt",
+    "wanda_mask",
+    "wanda_scores",
+]

@@ -160,3 +160,7 @@ def _set(student):
             f"{case}: over 200 seeds each inactive weight should grow with frequency about "
             f"{expected:.2f}; got between {freq.min():.2f} and {freq.max():.2f}",
             "choose uniformly among ALL previously inactive weights")  # fmt: skip
+
+
+# One-shot pruning of language models (Wanda, OBS): their own module, registered with ch8.
+from . import ch8_oneshot  # noqa: E402, F401

@@ -26,7 +26,8 @@ Run::
     python benchmarks/bench_llm_pruning.py --quick                # seconds, no verdict
 
 BLAS runs on one thread (``--threads``): these matrices are small, and on a
-shared machine more threads lose time.
+shared machine more threads lose time. The training line gives both the wall time and the
+process's CPU time: on a loaded machine the first grows, the second does not.
 
 M. Sun, Z. Liu, A. Bair, J. Z. Kolter, arXiv:2306.11695, 2023. E. Frantar,
 D. Alistarh, ICML 2023 (arXiv:2301.00774).
@@ -35,6 +36,7 @@ D. Alistarh, ICML 2023 (arXiv:2301.00774).
 from __future__ import annotations
 
 import argparse
+import textwrap
 import time
 from pathlib import Path
 
@@ -64,13 +66,41 @@ def _train_or_load(args: argparse.Namespace, arch: dict, corpus) -> tuple[CharTr
     if path is not None and path.exists():
         meta = io.load(model, path)
         return model, f"loaded {path} ({meta.get('how', '')})"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     train_char_lm(model, corpus.train, steps=args.steps, batch_size=32, lr=3e-3, seed=args.seed)
-    seconds = time.perf_counter() - start
-    how = f"trained {args.steps} steps of 32 x {arch['context']} chars in {seconds:.0f} s"
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    how = (
+        f"trained {args.steps} steps of 32 x {arch['context']} chars in {seconds:.0f} s "
+        f"({cpu:.0f} s of CPU time)"
+    )
     if path is not None:
         io.save(model, path, {"how": how, "arch": arch})
     return model, how
+
+
+def _input_norm_spread(model: CharTransformerLM, ids: np.ndarray, t: int) -> dict[str, float]:
+    """max_j ||X_j|| / median_j ||X_j|| of each distinct Linear input in the dense blocks."""
+    gen = np.random.default_rng(0)
+    windows = ids[gen.integers(0, ids.size - t, size=64)[:, None] + np.arange(t)]  # (64, T)
+    seen: dict[str, np.ndarray] = {}
+    handles = []
+    for b, block in enumerate(model.layers):
+        for name in ("self_attn.q_proj", "self_attn.out_proj", "linear1", "linear2"):
+            layer = block.get_submodule(name)
+            key = f"{b}.{name.split('.')[-1]}"
+
+            def hook(module, args, output, key=key):
+                seen[key] = np.asarray(args[0], np.float64).reshape(-1, module.in_features)
+
+            handles.append(layer.register_forward_hook(hook))
+    model.eval()(windows)
+    for handle in handles:
+        handle.remove()
+    spread = {}
+    for key, x in seen.items():
+        norms = np.linalg.norm(x, axis=0)
+        spread[key] = float(norms.max() / np.median(norms))
+    return spread
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -97,15 +127,19 @@ def main(argv: list[str] | None = None) -> dict:
         rows = [{"method": "dense", "pattern": "-", "ppl": [base["perplexity"]]}]
         for pattern, kwargs in PATTERNS.items():
             for method in ("magnitude", "wanda", "sparsegpt"):
-                ppls = []
+                ppls, errors = [], []
                 for sampling in SAMPLINGS[: 1 if method == "magnitude" else None]:
                     gen = np.random.default_rng(1000 + sampling)
                     starts = gen.integers(0, corpus.train.size - t, size=args.calib)
                     calib = corpus.train[starts[:, None] + np.arange(t)]  # (calib, T)
                     model = _model(arch, corpus.vocab_size, state)
-                    prune.prune_oneshot(model, calib, method, **kwargs)
+                    report = prune.prune_oneshot(model, calib, method, **kwargs)
+                    errors.append(np.mean([r["rel_error"] for r in report.values()]))
                     ppls.append(lm_perplexity(model, x_val, y_val)["perplexity"])
-                rows.append({"method": method, "pattern": pattern, "ppl": ppls})
+                rows.append(
+                    {"method": method, "pattern": pattern, "ppl": ppls, "err": np.mean(errors)}
+                )
+        spread = _input_norm_spread(dense, corpus.train, t)
 
     print(f"CharTransformerLM {arch}; {how}")
     print(
@@ -113,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"calibration: {args.calib} windows x {t} chars; 3 samplings"
     )
     header = f"{'method':<11}{'pattern':<9}{'ppl (mean)':>11}{'min':>8}{'max':>8}"
-    print(header + f"{'bits/char':>11}{'+ppl vs dense':>15}")
+    print(header + f"{'bits/char':>11}{'+ppl vs dense':>15}{'layer error':>13}")
     dense_ppl = base["perplexity"]
     for row in rows:
         ppl = np.array(row["ppl"])
@@ -122,7 +156,18 @@ def main(argv: list[str] | None = None) -> dict:
         print(
             f"{row['method']:<11}{row['pattern']:<9}{row['mean']:>11.3f}{ppl.min():>8.3f}"
             f"{ppl.max():>8.3f}{bpc:>11.3f}{row['mean'] - dense_ppl:>15.3f}"
+            f"{row.get('err', 0.0):>13.4f}"
         )
+    print("layer error: mean over the pruned layers of ||WX - W'X||^2 / ||WX||^2 (calibration)")
+    print("input norms ||X_j||, largest / median (outliers are what Wanda uses beyond |W|):")
+    print(
+        textwrap.fill(
+            ", ".join(f"{k} {v:.1f}" for k, v in spread.items()),
+            98,
+            initial_indent="  ",
+            subsequent_indent="  ",
+        )
+    )
     mean = {(r["method"], r["pattern"]): r["mean"] for r in rows}
     added = {k: v - dense_ppl for k, v in mean.items()}
     verdicts = {

@@ -21,16 +21,19 @@ def oneshot_perplexity(
 
     ``rows`` hold ``"method"``, ``"pattern"`` and ``"ppl"`` (a list: one value per
     calibration sampling; the bar is the mean, the whisker the min-max range).
-    The dense model is a dashed line. Saved as ``ch08_oneshot_lm_perplexity.png``.
+    The dense model (a row with method ``"dense"``, if any) is the dashed line, not a bar.
+    Saved as ``ch08_oneshot_lm_perplexity.png``.
     """
     use_agg()
     import matplotlib.pyplot as plt
 
+    rows = [r for r in rows if r["method"] != "dense"]  # the dense model is the dashed line
     patterns = list(dict.fromkeys(r["pattern"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     fig, ax = plt.subplots(figsize=(7, 3.8))
     width = 0.8 / len(methods)
     for k, method in enumerate(methods):
+        labelled = False
         for g, pattern in enumerate(patterns):
             ppl = [
                 np.asarray(r["ppl"])
@@ -41,7 +44,8 @@ def oneshot_perplexity(
                 continue
             mean, low, high = ppl[0].mean(), ppl[0].min(), ppl[0].max()
             x = g + (k - (len(methods) - 1) / 2) * width
-            ax.bar(x, mean, width, color=f"C{k}", label=method if g == 0 else None)
+            ax.bar(x, mean, width, color=f"C{k}", label=None if labelled else method)
+            labelled = True
             ax.errorbar(x, mean, [[mean - low], [high - mean]], color="k", capsize=3, lw=1)
     ax.axhline(dense_perplexity, color="k", ls="--", lw=1, label=f"dense {dense_perplexity:.2f}")
     ax.set_xticks(range(len(patterns)), patterns)

@@ -89,3 +89,24 @@ def test_lm_roundtrips_through_io_and_rejects_bad_input(tmp_path, rng):
         model(np.zeros((1, 7), int))
     with pytest.raises(ValueError, match=r"token ids of shape \(N, T\), got \(6,\)"):
         model(np.zeros(6, int))
+
+
+def test_oneshot_figure_is_readable(monkeypatch, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from nnprune.plots import figure_problems, llm
+
+    figures = []
+    monkeypatch.setattr(llm, "save_figure", lambda fig, out, name: figures.append(fig) or name)
+    rows = [{"method": "dense", "pattern": "-", "ppl": [4.0]}] + [
+        {"method": m, "pattern": p, "ppl": [5.0 + k, 5.5 + k]}
+        for k, m in enumerate(("magnitude", "wanda", "sparsegpt"))
+        for p in ("50%", "2:4")
+    ]
+    assert llm.oneshot_perplexity(rows, 4.0, tmp_path) == "ch08_oneshot_lm_perplexity.png"
+    (fig,) = figures
+    assert figure_problems(fig) == []
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["dense 4.00", "magnitude", "wanda", "sparsegpt"]
+    assert len(fig.axes[0].patches) == 6  # 3 methods x 2 patterns, no bar for dense
+    plt.close(fig)

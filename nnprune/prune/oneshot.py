@@ -105,6 +105,12 @@ def prune_oneshot(
         ``"rel_error"``, :math:`\lVert WX-\hat WX\rVert^2/\lVert WX\rVert^2` on the
         calibration inputs that reached it.
 
+    Notes
+    -----
+    Meant for a model without masks: a mask already on a weight is kept (the new
+    mask is combined with it, as :func:`nnprune.prune.custom_from_mask` does), but
+    the scores and SparseGPT's update do not know about it.
+
     Book: §8.1.
     """
     _check_model(model)

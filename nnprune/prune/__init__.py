@@ -152,3 +152,8 @@ __all__ += [
     "remove_heads",
     "remove_hidden_units",
 ]
+
+# Channel pruning of a whole CNN in one call (Book §3.1, §3.2).
+from .channels import CHANNEL_CRITERIA, channel_layers, prune_channels  # noqa: E402
+
+__all__ += ["CHANNEL_CRITERIA", "channel_layers", "prune_channels"]

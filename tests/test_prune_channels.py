@@ -116,3 +116,18 @@ def test_refusals_leave_the_model_unchanged():
     with pytest.raises(ValueError, match="no convolution whose output channels"):
         prune.prune_channels(mlp, 0.5)
     assert model.num_parameters() == before and model[0].out_channels == 8
+
+
+def test_to_sparsity_per_layer_dict():
+    model = nn.Sequential(nn.Linear(10, 20, seed=0), nn.ReLU(), nn.Linear(20, 5, seed=1))
+    w0 = model[0].weight.data.copy()
+    prune.to_sparsity(model, {"0": 0.25, "2.weight": 0.5})
+    assert np.count_nonzero(model[0].weight.data == 0) == 50
+    assert np.count_nonzero(model[2].weight.data == 0) == 50
+    # the 50 smallest |w| of layer 0 alone, not ranked against layer 2
+    smallest = np.argsort(np.abs(w0).ravel(), kind="stable")[:50]
+    assert not model[0].weight.data.ravel()[smallest].any()
+    with pytest.raises(ValueError, match="sparsity names layer '7', which has no prunable"):
+        prune.to_sparsity(model, {"7": 0.5})
+    with pytest.raises(ValueError, match=r"sparsity\['0'\] must be in \[0, 1\)"):
+        prune.to_sparsity(model, {"0": 1.5})

@@ -92,10 +92,16 @@ class RunContext:
         return self.settings.get("method", {})
 
     def optimizer(self, model: Module | None = None, lr: float | None = None) -> optim.SGD:
-        """SGD with the comparison's momentum, on ``model`` (default ``self.model``)."""
+        """SGD with the comparison's momentum and weight decay, on ``model`` (default
+        ``self.model``), at ``lr`` (default the training rate ``settings["lr"]``)."""
         model = self.model if model is None else model
         lr = self.settings["lr"] if lr is None else lr
-        return optim.SGD(model.parameters(), lr=lr, momentum=self.settings["momentum"])
+        return optim.SGD(
+            model.parameters(),
+            lr=lr,
+            momentum=self.settings["momentum"],
+            weight_decay=self.settings.get("weight_decay", 0.0),
+        )
 
     def accuracy(self, model: Module | None = None) -> float:
         """Test accuracy of ``model`` (default ``self.model``)."""
@@ -104,12 +110,18 @@ class RunContext:
         )
         return float(acc)
 
-    def retrain(self, model: Module | None = None, epochs: int | None = None) -> History | None:
+    def retrain(
+        self, model: Module | None = None, epochs: int | None = None, lr: float | None = None
+    ) -> History | None:
         """Retrain with the masks held (the optimiser keeps pruned weights at zero).
 
         The first call records the test accuracy before retraining. ``epochs``
-        defaults to ``retrain_epochs``; 0 skips training. Returns the history.
+        defaults to ``retrain_epochs``; 0 skips training. ``lr`` defaults to
+        ``settings["retrain_lr"]`` (a tenth of the training rate unless set, as
+        Han et al. 2015), else ``settings["lr"]``. Returns the history.
         """
+        if lr is None:
+            lr = self.settings.get("retrain_lr", self.settings["lr"])
         model = self.model if model is None else model
         if self.accuracy_before_retrain is None:
             self.accuracy_before_retrain = self.accuracy(model)
@@ -119,7 +131,7 @@ class RunContext:
         return fit(
             model,
             nn.CrossEntropyLoss(),
-            self.optimizer(model),
+            self.optimizer(model, lr),
             self.splits.train,
             epochs=epochs,
             batch_size=self.settings["batch_size"],
@@ -216,6 +228,32 @@ def get_method(name: str) -> Method:
     return _REGISTRY[name]
 
 
+def check_layer_sparsities(key: str, value: Any) -> dict[str, float]:
+    """The per-layer targets ``{layer name: fraction in [0, 1)}`` of a method's settings."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} must be a table {{layer = fraction}}, got {value!r}")
+    out = {}
+    for name, f in value.items():
+        if isinstance(f, bool) or not isinstance(f, int | float) or not 0 <= f < 1:
+            raise ValueError(f"{key}.{name} must be a fraction in [0, 1), got {f!r}")
+        out[str(name)] = float(f)
+    return out
+
+
+def layer_targets(ctx: RunContext) -> float | dict[str, float]:
+    """``ctx.sparsity``, or with ``layer_sparsities`` set: every prunable layer at
+    ``ctx.sparsity`` except those the setting names (a dict for :func:`prune.to_sparsity`)."""
+    given = ctx.method_settings.get("layer_sparsities") or {}
+    if not given:
+        return ctx.sparsity
+    layers = [t.name.rpartition(".")[0] for t in ctx.model.prunable_parameters()]
+    return {**dict.fromkeys(layers, ctx.sparsity), **given}
+
+
+_LAYERS = {"layer_sparsities": {}}
+_LAYER_CHECKS = {"layer_sparsities": check_layer_sparsities}
+
+
 # ---------------------------------------------------------------- baselines
 @register("random", summary="random unstructured pruning, global (the floor to beat)")
 def random_pruning(ctx: RunContext) -> None:
@@ -230,25 +268,40 @@ def random_pruning(ctx: RunContext) -> None:
     ctx.retrain()
 
 
-@register("global_magnitude", summary="smallest |w| over all layers (Han et al. 2015)")
+@register(
+    "global_magnitude",
+    defaults=_LAYERS,
+    summary="smallest |w| over all layers (Han et al. 2015)",
+    checks=_LAYER_CHECKS,
+)
 def global_magnitude(ctx: RunContext) -> None:
     """Prune the smallest-magnitude weights ranked over all layers, then retrain.
+
+    With ``layer_sparsities`` (``{layer: fraction}``) set, each layer is ranked alone
+    at its own target (the others at ``sparsity``).
 
     Han, Pool, Tran, Dally, *Learning both Weights and Connections*, NeurIPS 2015.
 
     Book: §3.1, §3.3
     """
-    prune.to_sparsity(ctx.model, ctx.sparsity, scope="global")
+    prune.to_sparsity(ctx.model, layer_targets(ctx), scope="global")
     ctx.retrain()
 
 
-@register("layer_magnitude", summary="smallest |w| in each layer, same fraction per layer")
+@register(
+    "layer_magnitude",
+    defaults=_LAYERS,
+    summary="smallest |w| in each layer, same fraction per layer",
+    checks=_LAYER_CHECKS,
+)
 def layer_magnitude(ctx: RunContext) -> None:
     """Prune the same fraction of smallest-magnitude weights in every layer, then retrain.
 
+    ``layer_sparsities`` (``{layer: fraction}``) gives the layers it names their own.
+
     Book: §3.1, §3.3
     """
-    prune.to_sparsity(ctx.model, ctx.sparsity, scope="layer")
+    prune.to_sparsity(ctx.model, layer_targets(ctx), scope="layer")
     ctx.retrain()
 
 

@@ -8,6 +8,7 @@ Book: §1.3, §2.1, §3.2.
 """
 
 from .flops import FLOP_RULES, flops, layer_flops, theoretical_speedup
+from .latency import Latency, blas_threads, measure_latency
 from .size import compression_ratio, model_bytes, model_size
 from .sparsity import (
     activation_sparsity,
@@ -26,7 +27,9 @@ from .table import format_table, layer_table
 
 __all__ = [
     "FLOP_RULES",
+    "Latency",
     "activation_sparsity",
+    "blas_threads",
     "compression_ratio",
     "connection_sparsity",
     "count_zeros",
@@ -39,6 +42,7 @@ __all__ = [
     "layer_table",
     "model_bytes",
     "model_size",
+    "measure_latency",
     "model_sparsity",
     "parameter_sparsity",
     "sparsity",

@@ -572,7 +572,8 @@ def _info() -> int:
 
     from ._version import __version__
     from .backend import cupy_available
-    from .experiments import available_methods, get_method
+    from .experiments import get_method
+    from .experiments.methods import registered_methods
 
     print(f"nnprune {__version__} (Python {sys.version.split()[0]})")
     print("backends: numpy" + (", cupy" if cupy_available() else " (cupy: not available)"))
@@ -590,7 +591,7 @@ def _info() -> int:
     for name, (_, _, what) in ARCHITECTURES.items():
         print(f"  {name:<17} {what}")
     print("pruning methods (nnprune compare --methods ..., nnprune prune --method ...):")
-    for name in available_methods(batchnorm=True):
+    for name in registered_methods():
         method = get_method(name)
         note = " [needs a model with BatchNorm]" if method.requires_batchnorm else ""
         print(f"  {name:<17} {method.summary}{note}")

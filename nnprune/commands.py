@@ -255,47 +255,15 @@ def _carried(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: meta[k] for k in ("data", "label_column", "builder_file") if k in meta}
 
 
-def size_summary(model: Module, original: int) -> dict[str, Any]:
-    """The size vocabulary of every summary: parameters (original, remaining), non-zero
-    weights, weight sparsity, compression and bytes (dense, CSR, non-zeros x 32 bit).
-
-    ``weight_sparsity`` is the fraction of the prunable weights that are zero;
-    ``compression`` is ``parameters_original / nonzeros`` (every parameter, biases
-    and BatchNorm included, counted in the model as it was before pruning).
-    """
-    params, nonzeros = metrics.model_size(model)
-    return {
-        "parameters_original": int(original),
-        "parameters": int(params),
-        "nonzeros": int(nonzeros),
-        "weight_sparsity": float(metrics.model_sparsity(model)),
-        "compression": original / nonzeros if nonzeros else float("inf"),
-        "bytes_dense": int(metrics.model_bytes(model, "dense")),
-        "bytes_sparse": int(metrics.model_bytes(model, "csr")),
-        "bytes_nonzeros_32bit": 4 * int(nonzeros),
-    }
-
-
-def format_size(size: dict[str, Any]) -> str:
-    """:func:`size_summary` as one line, every quantity named."""
-    return (
-        f"size: parameters {size['parameters_original']:,} original -> {size['parameters']:,} "
-        f"remaining, {size['nonzeros']:,} non-zero; compression {size['compression']:.2f}x "
-        "(original / non-zero)\n"
-        f"      weight sparsity {size['weight_sparsity']:.4f} (zero share of prunable weights)\n"
-        f"      bytes {size['bytes_dense']:,} dense, {size['bytes_sparse']:,} CSR, "
-        f"{size['bytes_nonzeros_32bit']:,} as non-zeros x 32 bit"
-    )
-
-
-def original_parameters(header: dict[str, Any], model: Module) -> int:
-    """Parameters of the model before any pruning: recorded, else rebuilt from its builder."""
-    meta = header["metadata"]
-    if "parameters_original" in meta:
-        return int(meta["parameters_original"])
+def original_size(header: dict[str, Any]) -> dict[str, int]:
+    """Parameters and prunable weights of the model before any pruning: recorded by
+    ``prune``, else counted on a fresh build of the checkpoint's architecture."""
     from .experiments.workflow import build as build_arch
 
-    return build_arch(meta["architecture"], int(meta.get("seed", 0))).num_parameters()
+    meta = header["metadata"]
+    if "original_size" in meta:
+        return {k: int(v) for k, v in meta["original_size"].items()}
+    return metrics.original_size(build_arch(meta["architecture"], int(meta.get("seed", 0))))
 
 
 def prune_checkpoint(
@@ -368,7 +336,7 @@ def prune_checkpoint(
         )
     if lr is None:
         lr = float(meta_in.get("lr", 0.05)) / 10
-    original = original_parameters(header, model)
+    original = original_size(header)
     train_seed = int(meta_in.get("seed", seed))
     initial = build_arch(arch, train_seed)
 
@@ -413,7 +381,7 @@ def prune_checkpoint(
     rows = metrics.layer_table(model, dataset.input_shape)
     _say(metrics.format_table(rows))
     after_prune = ctx.accuracy_before_retrain
-    size = size_summary(model, original)
+    size = metrics.size_report(model, original)
     target = "channel fraction" if method == "channels" else "weight sparsity"
     _say(
         f"{method} to {target} {sparsity}: test accuracy {before:.2%} dense -> "
@@ -426,7 +394,7 @@ def prune_checkpoint(
             f"physically removed {units} unit(s) whose outputs only met zero weights: "
             f"{params_masked:,} -> {model.num_parameters():,} parameters"
         )
-    _say(format_size(size))
+    _say(metrics.format_size(size))
     meta = {
         "command": "prune",
         "source": str(path),
@@ -434,10 +402,10 @@ def prune_checkpoint(
         "sparsity": float(sparsity),
         "method_settings": _jsonable(own),
         "achieved_sparsity": size["weight_sparsity"],
+        "original_size": original,
         "retrain_epochs": retrain_epochs,
         "lr": lr,
         "seed": train_seed,
-        "parameters_original": original,
         "test_accuracy_dense": before,
         "test_accuracy_before_retrain": after_prune,
         "test_accuracy": acc,
@@ -486,12 +454,12 @@ def measure(
     latency_batch: int = 64,
     repeats: int = 20,
     threads: int | None = 1,
-    parameters_original: int | None = None,
+    original: dict[str, int] | None = None,
 ) -> dict:
     """The ``evaluate`` numbers of ``model`` on the test set (see :func:`evaluate_checkpoint`)."""
     from .metrics.latency import measure_latency
 
-    size = size_summary(model, parameters_original or model.num_parameters())
+    size = metrics.size_report(model, original)
     flops, flops_nz = metrics.flops(model, dataset.input_shape)
     batch = dataset.splits.test[0][:latency_batch]
     latency = measure_latency(model.eval(), batch, repeats=repeats, warmup=3, threads=threads)
@@ -534,8 +502,7 @@ def evaluate_checkpoint(
     (``threads``: 1 by default, ``None`` for the BLAS's own setting).
     """
     model, header, dataset = _load(path, data, label_column)
-    original = original_parameters(header, model)
-    result = measure(model, dataset, threads=threads, parameters_original=original)
+    result = measure(model, dataset, threads=threads, original=original_size(header))
     dense_flops = result.pop("_flops_dense")
     if as_json:
         print(json.dumps(result))
@@ -547,7 +514,7 @@ def evaluate_checkpoint(
             f"latency {result['latency_ms']:.3f} ms (IQR {result['latency_iqr_ms']:.3f} ms, "
             f"{result['threads']} BLAS thread(s)) per batch of {result['latency_batch']}"
         )
-        _say(format_size(result))
+        _say(metrics.format_size(result))
     return result
 
 

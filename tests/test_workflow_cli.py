@@ -77,7 +77,7 @@ def test_prune_evaluate_json_export_report(trained, digits_npz, tmp_path, capsys
     keys = {"accuracy", "sparsity", "parameters", "nonzeros", "flops", "bytes_dense",
             "bytes_sparse", "latency_ms", "parameters_original", "weight_sparsity",
             "compression", "bytes_nonzeros_32bit", "latency_iqr_ms", "latency_batch",
-            "threads"}  # fmt: skip
+            "threads", "nonzero_weights"}  # fmt: skip
     assert set(result) == keys
     ds = prepare_data(digits_npz, "mlp")
     predicted = model.eval()(ds.splits.test[0]).argmax(axis=1)

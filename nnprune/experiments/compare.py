@@ -143,8 +143,8 @@ def format_summary(summary: Sequence[dict[str, Any]], config: CompareConfig) -> 
             {
                 "method": s["method"],
                 "target": s["target_sparsity"],
-                "weight sparsity": s["achieved_sparsity"],
-                "params left": s["params"],
+                "w sparsity": s["achieved_sparsity"],
+                "params": s["params"],
                 "test % retrained": f"{acc:.2f}{spread}",
                 "test % pruned": 100 * s["accuracy_before_retrain"],
                 "vs dense (pt)": None if dense_acc is None else acc - dense_acc,
@@ -171,15 +171,15 @@ def format_summary(summary: Sequence[dict[str, Any]], config: CompareConfig) -> 
         accuracy,
         formats={
             "target": "{:.2f}",
-            "weight sparsity": "{:.4f}",
-            "params left": "{:,.0f}",
+            "w sparsity": "{:.4f}",
+            "params": "{:,.0f}",
             "test % pruned": "{:.2f}",
             "vs dense (pt)": "{:+.2f}",
         },
         title=f"Test-split accuracy, {spread_note(config)} ({setting})\n"
         "'pruned': right after pruning, before retraining; 'vs dense': points, after retraining\n"
-        "weight sparsity: zero share of the prunable weights; params left: every parameter "
-        "remaining",
+        "w sparsity: weight sparsity, the share of the original prunable weights zero or "
+        "removed;\nparams: every parameter left (masked zeros included)",
     )
     second = format_table(
         size,

@@ -51,7 +51,7 @@ from typing import Any
 from ..architectures import ARCHITECTURES, is_import_path
 from ..checks import check_finite, check_int
 from ..data.sources import BUILTIN as DATASETS
-from .methods import available_methods, get_method
+from .methods import available_methods, get_method, registered_methods
 
 MODELS = tuple(ARCHITECTURES)
 DEFAULT_SPARSITIES = (0.5, 0.75, 0.9, 0.95, 0.98)
@@ -270,10 +270,10 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
         out[key] = value
     batchnorm = out.get("batchnorm", False)
     for method in out.get("methods", ()):
-        if method not in available_methods(batchnorm=True):
+        if method not in registered_methods():
             raise ValueError(
                 f"compare.methods: unknown method {method!r}; "
-                f"valid methods: {', '.join(available_methods(batchnorm=True))}"
+                f"valid methods: {', '.join(registered_methods())}"
             )
         builtin = out.get("model", "mlp") in ("mlp", "cnn")  # where batchnorm builds the layers
         if get_method(method).requires_batchnorm and not batchnorm and builtin:
@@ -281,8 +281,8 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
                 f"compare.methods: method {method!r} needs a model with BatchNorm; "
                 "set compare.batchnorm = true"
             )
-    if "methods" not in out:  # channels needs convolutions: it runs when named
-        out["methods"] = tuple(m for m in available_methods(batchnorm=batchnorm) if m != "channels")
+    if "methods" not in out:
+        out["methods"] = available_methods(batchnorm=batchnorm)
     for i, s in enumerate(out.get("sparsities", ())):
         if not 0 <= s < 1:
             raise ValueError(f"compare.sparsities[{i}]: sparsity must be in [0, 1), got {s}")
@@ -290,7 +290,7 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_method_settings(methods: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    merged = {name: dict(get_method(name).defaults) for name in available_methods(batchnorm=True)}
+    merged = {name: dict(get_method(name).defaults) for name in registered_methods()}
     for name, table in methods.items():
         if name not in merged:
             raise ValueError(f"unknown method [methods.{name}]; valid methods: {', '.join(merged)}")
@@ -367,7 +367,7 @@ def replace(config: CompareConfig, **overrides: Any) -> CompareConfig:
     ``None`` values keep the current one (unset command-line options).
     """
     data = config.to_dict()
-    registered = available_methods(batchnorm=True)
+    registered = registered_methods()
     data["methods"] = {k: v for k, v in data["methods"].items() if k in registered}
     return make_config(data, **overrides)
 

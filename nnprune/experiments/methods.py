@@ -154,6 +154,7 @@ class Method:
     summary: str
     requires_batchnorm: bool = False
     checks: dict[str, Callable[[str, Any], Any]] = field(default_factory=dict)
+    opt_in: bool = False
 
 
 _REGISTRY: dict[str, Method] = {}
@@ -166,6 +167,7 @@ def register(
     *,
     requires_batchnorm: bool = False,
     checks: dict[str, Callable[[str, Any], Any]] | None = None,
+    opt_in: bool = False,
 ) -> Callable[[Adapter], Adapter]:
     """Decorator that registers an adapter under ``name``.
 
@@ -187,6 +189,10 @@ def register(
         the checks of :mod:`nnprune.checks` have this signature
         (``checks.check_positive``, ``functools.partial(checks.check_int,
         minimum=1, maximum=100)``, ...).
+    opt_in : bool, default False
+        The method runs only where a config or the command line names it (it needs
+        a kind of model most comparisons do not have: ``channels`` needs
+        convolutions); :func:`available_methods` leaves it out.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"method name must be an identifier, got {name!r}")
@@ -196,7 +202,7 @@ def register(
         if unknown:
             raise ValueError(f"checks for settings that {name!r} does not have: {unknown}")
         _REGISTRY[name] = Method(
-            name, fn, dict(defaults or {}), summary, requires_batchnorm, dict(checks or {})
+            name, fn, dict(defaults or {}), summary, requires_batchnorm, dict(checks or {}), opt_in
         )
         return fn
 
@@ -210,9 +216,19 @@ def available_methods(batchnorm: bool = False) -> tuple[str, ...]:
     ----------
     batchnorm : bool, default False
         The models have BatchNorm layers: include the methods that need them
-        (``slimming``). ``True`` lists every registered method.
+        (``slimming``). Methods registered ``opt_in`` are never listed (see
+        :func:`registered_methods`).
     """
-    return tuple(n for n, m in _REGISTRY.items() if batchnorm or not m.requires_batchnorm)
+    return tuple(
+        n
+        for n, m in _REGISTRY.items()
+        if not m.opt_in and (batchnorm or not m.requires_batchnorm)
+    )
+
+
+def registered_methods() -> tuple[str, ...]:
+    """Every registered method, in registration order (opt-in ones included)."""
+    return tuple(_REGISTRY)
 
 
 def get_method(name: str) -> Method:

@@ -39,6 +39,7 @@ def _check_criterion(key: str, value: Any) -> str:
     defaults={"criterion": "l1", "layer_sparsities": {}},
     summary="remove the fraction `sparsity` of every conv's output channels (Li et al. 2017)",
     checks={"criterion": _check_criterion, "layer_sparsities": check_layer_sparsities},
+    opt_in=True,  # CNNs only: compared where named
 )
 def channels(ctx: RunContext) -> dict[str, Any]:
     """Physically remove the lowest-scoring output channels of every convolution, retrain.

@@ -267,27 +267,28 @@ def measure_row(
 ) -> dict[str, Any]:
     """The measured fields of one run (``state_dict`` included, for the latency pass)."""
     shape = input_shape(config)
-    size, size_nz = metrics.model_size(model)
-    flops, flops_nz = metrics.flops(model, shape)
     original = _original(config, seed)  # a physically shrunk model is measured against these
+    size = metrics.size_report(model, original["size"])
+    flops, flops_nz = metrics.flops(model, shape)
     return {
         "method": method,
         "target_sparsity": float(target),
-        "achieved_sparsity": float(metrics.model_sparsity(model)),
+        "achieved_sparsity": size["weight_sparsity"],  # zero or removed, of the original weights
         "seed": int(seed),
         "accuracy": accuracy,
         "accuracy_before_retrain": accuracy_before,
-        "params_original": original["params"],
-        "params": size,
-        "nonzeros": size_nz,
-        "compression_ratio": original["params"] / size_nz if size_nz else float("inf"),
+        "params_original": size["parameters_original"],
+        "params": size["parameters"],
+        "nonzeros": size["nonzeros"],
+        "nonzero_weights": size["nonzero_weights"],
+        "compression_ratio": size["compression"],
         "flops_original": original["flops"],
         "flops": flops,
         "flops_nz": flops_nz,
         "theoretical_speedup": original["flops"] / flops_nz if flops_nz else float("inf"),
-        "bytes_dense": metrics.model_bytes(model, "dense"),
-        "bytes_sparse": metrics.model_bytes(model, "csr"),  # values + indices + indptr
-        "bytes_nonzeros_32bit": 4 * size_nz,  # the lab's figure: non-zeros x 32 bits, no indices
+        "bytes_dense": size["bytes_dense"],
+        "bytes_sparse": size["bytes_sparse"],  # values + indices + indptr
+        "bytes_nonzeros_32bit": size["bytes_nonzeros_32bit"],  # non-zeros x 32 bit, no indices
         "train_time_s": float(elapsed),
         "state_dict": model.state_dict(),
     }
@@ -302,10 +303,10 @@ def _latency(config: CompareConfig, model: Module) -> tuple[float, float]:
     return 1000 * times["dense"], 1000 * times["csr"]
 
 
-_ORIGINAL: dict[tuple[str, int], dict[str, int]] = {}
+_ORIGINAL: dict[tuple[str, int], dict[str, Any]] = {}
 
 
-def _original(config: CompareConfig, seed: int) -> dict[str, int]:
+def _original(config: CompareConfig, seed: int) -> dict[str, Any]:
     """Parameters and FLOPs of the unpruned model of ``seed`` (the sizes compression divides)."""
     from .config import config_hash
 
@@ -313,7 +314,7 @@ def _original(config: CompareConfig, seed: int) -> dict[str, int]:
     if key not in _ORIGINAL:
         model = build_model(config, seed)
         flops = metrics.flops(model, input_shape(config))[0]
-        _ORIGINAL[key] = {"params": model.num_parameters(), "flops": flops}
+        _ORIGINAL[key] = {"size": metrics.original_size(model), "flops": flops}
     return _ORIGINAL[key]
 
 

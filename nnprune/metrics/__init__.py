@@ -24,6 +24,7 @@ from .sparsity import (
     zero_outputs,
 )
 from .table import format_table, layer_table
+from .vocabulary import format_size, original_size, size_report
 
 __all__ = [
     "FLOP_RULES",
@@ -36,6 +37,7 @@ __all__ = [
     "counted_parameters",
     "density",
     "flops",
+    "format_size",
     "format_table",
     "layer_flops",
     "layer_sparsity",
@@ -44,7 +46,9 @@ __all__ = [
     "model_size",
     "measure_latency",
     "model_sparsity",
+    "original_size",
     "parameter_sparsity",
+    "size_report",
     "sparsity",
     "theoretical_speedup",
     "zero_inputs",

@@ -386,7 +386,7 @@ def prune_checkpoint(
     _say(
         f"{method} to {target} {sparsity}: test accuracy {before:.2%} dense -> "
         + (f"{after_prune:.2%} pruned -> " if after_prune is not None else "")
-        + f"{acc:.2%} after {retrain_epochs} retraining epoch(s) at lr {lr:g} ({elapsed:.1f} s)"
+        + f"{acc:.2%}\n  after {retrain_epochs} retraining epoch(s) at lr {lr:g} ({elapsed:.1f} s)"
     )
     if removed:
         units = sum(len(r.removed) for r in removed)
@@ -510,7 +510,7 @@ def evaluate_checkpoint(
         _say(dataset.describe())
         _say(
             f"{path}: test accuracy {result['accuracy']:.2%}; "
-            f"FLOPs {dense_flops:,} dense / {result['flops']:,} non-zero; "
+            f"FLOPs {dense_flops:,} dense / {result['flops']:,} non-zero;\n"
             f"latency {result['latency_ms']:.3f} ms (IQR {result['latency_iqr_ms']:.3f} ms, "
             f"{result['threads']} BLAS thread(s)) per batch of {result['latency_batch']}"
         )

@@ -102,6 +102,10 @@ def test_channels_cli_then_evaluate_and_compare_agree(trained, workdir, in_workd
     assert row["params_original"] == dense.num_parameters()
     assert row["bytes_dense"] == result["bytes_dense"]
     assert row["compression_ratio"] == pytest.approx(result["compression"])
+    assert main(["report", "cmp"]) == 0  # the builder reads model_args, not hidden/channels
+    page = (workdir / "cmp" / "report.html").read_text()
+    assert '<td class="l">model_args</td>' in page
+    assert '<td class="l">hidden</td>' not in page and '<td class="l">batchnorm</td>' not in page
 
 
 def test_builder_error_says_where_the_builder_was(trained, workdir, tmp_path, monkeypatch, capsys):

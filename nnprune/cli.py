@@ -332,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pr.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
     pr.add_argument("--seed", type=int, default=0, help="seed of random choices (0)")
+    pr.add_argument("--quiet", action="store_true", help="no line per retraining epoch")
     _data_options(pr, from_checkpoint=True)
     pr.add_argument("--save", metavar="PATH", help="save the pruned checkpoint")
     pr.add_argument("--log", metavar="PATH", help="pruning log (default <save>.log.json)")
@@ -539,6 +540,7 @@ def _run(args: argparse.Namespace) -> int:
             label_column=args.label_column,
             criterion=args.criterion,
             layer_sparsities=args.layer_sparsities,
+            quiet=args.quiet,
         )
     elif args.command == "evaluate":
         if args.threads < 0:

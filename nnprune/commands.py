@@ -59,12 +59,13 @@ LR_SCHEDULES = ("none", "cosine", "step")
 class EpochPrinter:
     """A :func:`nnprune.train.fit` callback: one line per epoch (loss, accuracy, seconds)."""
 
-    def __init__(self, epochs: int, what: str = "epoch") -> None:
-        self.epochs, self.what = epochs, what
+    def __init__(self, epochs: int | None, what: str = "epoch") -> None:
+        self.epochs, self.what = epochs, what  # epochs None: not known in advance
 
     def on_epoch_end(self, epoch: int, history: Any) -> None:
         acc = history.accuracy[-1]
-        line = f"  {self.what} {epoch + 1}/{self.epochs}: loss {history.loss[-1]:.4f}"
+        of = "" if self.epochs is None else f"/{self.epochs}"
+        line = f"  {self.what} {epoch + 1}{of}: loss {history.loss[-1]:.4f}"
         line += "" if acc is None else f", acc {acc:.2%}"
         if history.val_loss:
             val = history.val_accuracy[-1]
@@ -362,6 +363,7 @@ def prune_checkpoint(
         seed=seed,
         settings=settings,
         input_shape=dataset.input_shape,
+        callbacks=() if quiet else (EpochPrinter(None, "retraining epoch"),),
     )
     before = test_accuracy(model, dataset)
     if method == "channels":

@@ -73,6 +73,7 @@ def test_channels_cli_then_evaluate_and_compare_agree(trained, workdir, in_workd
     assert main(argv) == 0  # no --data: the checkpoint's
     out = capsys.readouterr().out
     assert "--sparsity counts channels here, not weights" in out
+    assert "  retraining epoch 1: loss " in out  # a line per retraining epoch (--quiet: none)
     model = io.load_model(pruned)
     assert (model[0].out_channels, model[4].out_channels, model[4].in_channels) == (4, 8, 4)
     assert main(["evaluate", str(pruned), "--json"]) == 0

@@ -74,6 +74,9 @@ class RunContext:
         One sample's shape (for FLOP counts).
     accuracy_before_retrain : float or None
         Test accuracy right after pruning; :meth:`retrain` records it.
+    callbacks : tuple
+        :func:`nnprune.train.fit` callbacks of :meth:`retrain` (``nnprune prune``
+        prints a line per retraining epoch with one).
     """
 
     model: Module
@@ -85,6 +88,7 @@ class RunContext:
     settings: dict[str, Any]
     input_shape: tuple[int, ...]
     accuracy_before_retrain: float | None = field(default=None)
+    callbacks: tuple[Any, ...] = field(default=())
 
     @property
     def method_settings(self) -> dict[str, Any]:
@@ -136,6 +140,7 @@ class RunContext:
             epochs=epochs,
             batch_size=self.settings["batch_size"],
             seed=self.seed,
+            callbacks=self.callbacks,
             progress=False,
         )
 

@@ -211,3 +211,36 @@ def test_compare_config_retraining_rate_and_batchnorm_from_the_model(workdir, in
         {"compare": {"methods": ["slimming"], "model": "cnn", "batchnorm": True}}
     )
     check_setup(plain)
+
+
+def test_lr_schedules_and_keep_best():
+    from nnprune import optim
+    from nnprune.commands import make_scheduler, train_model
+    from nnprune.data.sources import load_dataset
+
+    def rates(schedule, epochs=6):
+        opt = optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+        sched = make_scheduler(opt, schedule, epochs)
+        out = []
+        for _ in range(epochs):
+            out.append(opt.param_groups[0]["lr"])
+            if sched is not None:
+                sched.step()
+        return np.array(out)
+
+    np.testing.assert_allclose(rates("none"), 0.1)
+    np.testing.assert_allclose(rates("step"), [0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+    np.testing.assert_allclose(rates("cosine"), 0.05 * (1 + np.cos(np.pi * np.arange(6) / 6)))
+    with pytest.raises(ValueError, match="--lr-schedule must be one of"):
+        make_scheduler(optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1), "linear", 3)
+    data = load_dataset("digits", 0).flattened()
+    from nnprune.train import evaluate
+
+    val_loss = {}
+    for keep in (False, True):  # the same seed: keep_best ends on the best of the same epochs
+        model = nn.Sequential(nn.Linear(64, 10, seed=0))
+        train_model(model, data, epochs=4, lr=2.0, keep_best=keep)  # a rate that overshoots
+        val_loss[keep] = evaluate(model, nn.CrossEntropyLoss(), data.splits.val)[0]
+    assert val_loss[True] <= val_loss[False]
+    with pytest.raises(ValueError, match="--weight-decay must be"):
+        train_model(model, data, epochs=1, lr=0.1, weight_decay=-1.0)

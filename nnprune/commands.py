@@ -35,6 +35,7 @@ from .checks import (
     check_sparsity,
 )
 from .data.sources import Dataset
+from .experiments.methods import make_scheduler
 from .experiments.workflow import (
     architecture,
     build,
@@ -51,9 +52,6 @@ MOMENTUM = 0.9
 
 def _say(*parts: Any) -> None:
     print(*parts, flush=True)
-
-
-LR_SCHEDULES = ("none", "cosine", "step")
 
 
 class EpochPrinter:
@@ -74,18 +72,6 @@ class EpochPrinter:
         _say(f"{line}, lr {history.lr[-1]:.4g}, {history.epoch_time[-1]:.1f} s")
 
 
-def make_scheduler(opt: Any, schedule: str, epochs: int) -> Any:
-    """``"cosine"``: cosine annealing to 0 over ``epochs``; ``"step"``: x0.1 after every
-    third of the epochs; ``"none"``: constant."""
-    if schedule not in LR_SCHEDULES:
-        raise ValueError(f"--lr-schedule must be one of {LR_SCHEDULES}, got {schedule!r}")
-    if schedule == "cosine":
-        return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    if schedule == "step":
-        return optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 3), gamma=0.1)
-    return None
-
-
 def train_model(
     model: Module,
     dataset: Dataset,
@@ -102,7 +88,7 @@ def train_model(
 ) -> float:
     """SGD with momentum 0.9 for ``epochs``; returns the test accuracy.
 
-    ``weight_decay`` is SGD's L2 term; ``lr_schedule`` one of :data:`LR_SCHEDULES`;
+    ``weight_decay`` is SGD's L2 term; ``lr_schedule`` one of ``"none"``, ``"cosine"``, ``"step"``;
     ``keep_best`` keeps the weights of the epoch with the lowest validation loss;
     unless ``quiet``, one line per epoch (:class:`EpochPrinter`).
     """

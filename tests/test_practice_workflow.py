@@ -231,7 +231,7 @@ def test_lr_schedules_and_keep_best():
     np.testing.assert_allclose(rates("none"), 0.1)
     np.testing.assert_allclose(rates("step"), [0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
     np.testing.assert_allclose(rates("cosine"), 0.05 * (1 + np.cos(np.pi * np.arange(6) / 6)))
-    with pytest.raises(ValueError, match="--lr-schedule must be one of"):
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
         make_scheduler(optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1), "linear", 3)
     data = load_dataset("digits", 0).flattened()
     from nnprune.train import evaluate

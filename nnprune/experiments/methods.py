@@ -249,6 +249,22 @@ def get_method(name: str) -> Method:
     return _REGISTRY[name]
 
 
+LR_SCHEDULES = ("none", "cosine", "step")
+
+
+def make_scheduler(opt: optim.Optimizer, schedule: str, epochs: int) -> Any:
+    """The learning-rate schedule of a training run, by name (``nnprune train --lr-schedule``,
+    ``compare.lr_schedule``): ``"cosine"`` anneals to 0 over ``epochs`` (Loshchilov & Hutter,
+    2017); ``"step"`` multiplies by 0.1 after every third of the epochs; ``"none"`` keeps it."""
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {schedule!r}")
+    if schedule == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    if schedule == "step":
+        return optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 3), gamma=0.1)
+    return None
+
+
 def check_layer_sparsities(key: str, value: Any) -> dict[str, float]:
     """The per-layer targets ``{layer name: fraction in [0, 1)}`` of a method's settings."""
     if not isinstance(value, dict):

@@ -60,7 +60,7 @@ from ..nn.module import Module
 from ..sparse import to_sparse_model
 from ..train import evaluate, fit
 from .config import CompareConfig
-from .methods import Adapter, RunContext, get_method
+from .methods import Adapter, RunContext, get_method, make_scheduler
 from .methods_channels import shrink_structured
 
 # Fields that depend on the machine's load, not on the computation.
@@ -191,8 +191,6 @@ def train_dense(config: CompareConfig, seed: int) -> dict[str, Any]:
             momentum=config.momentum,
             weight_decay=config.weight_decay,
         )
-        from ..commands import make_scheduler
-
         fit(
             model,
             nn.CrossEntropyLoss(),

@@ -85,6 +85,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("ch5.book_loop", "the §5.3 loop run as written: measure its flaw, then fix it",
              "5.3"),
     Exercise("ch6.filter_removal", "remove a conv filter and the next layer's channel", "6.1"),
+    Exercise("ch6.conv_bn_removal", "remove channels through Conv-BN-ReLU-Conv, exactly", "6.1"),
     Exercise("ch6.head_importance", "attention-head importance (Michel et al.)", "6.2"),
     Exercise("ch7.conv_flops", "FLOPs of a pruned convolution, as ShrinkBench counts", "7.1"),
     Exercise("ch7.recurrent_removal", "remove an LSTM/GRU hidden unit across all gates", "7.3"),

@@ -69,6 +69,8 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("ch1.softmax_ce_grad", "softmax cross-entropy: stable loss and its gradient", "1.1"),
     Exercise("ch1.masked_momentum", "SGD with momentum that keeps pruned weights at zero", "1.1"),
     Exercise("ch2.sparsity_measures", "weight, connection and activation sparsity", "2.1"),
+    Exercise("ch2.weight_histogram", "read a weight histogram: kurtosis, exact vs near zeros",
+             "2.1"),
     Exercise("ch2.csr_matvec", "CSR storage: build it, multiply with it, count its bytes", "2.2"),
     Exercise("ch3.l1_unstructured", "l1_unstructured's mask, rounding and ties as PyTorch", "3.1"),
     Exercise("ch3.ln_structured", "ln_structured's mask: prune whole channels by L_n norm", "3.1"),

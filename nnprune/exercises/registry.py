@@ -77,6 +77,8 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("ch3.threshold", "threshold criterion and Han et al.'s q * std(W) rule", "3.2"),
     Exercise("ch3.next_layer_importance", "rank channels by the next layer's input-channel norm",
              "3.1"),
+    Exercise("ch3.fine_vs_channel", "fine-grained vs channel pruning at one weight budget",
+             "3.3"),
     Exercise("ch3.remove_neuron", "physically remove one hidden neuron of an MLP", "3.1"),
     Exercise("ch4.soft_threshold", "soft-thresholding and one ISTA (proximal) step", "4.2"),
     Exercise("ch4.admm_updates", "ADMM for pruning: Z-projection and U-update", "4.2"),

@@ -97,6 +97,8 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("ch6.conv_bn_removal", "remove channels through Conv-BN-ReLU-Conv, exactly", "6.1"),
     Exercise("ch6.head_importance", "attention-head importance (Michel et al.)", "6.2"),
     Exercise("ch7.conv_flops", "FLOPs of a pruned convolution, as ShrinkBench counts", "7.1"),
+    Exercise("ch7.latency_vs_macs", "latency vs MACs: measure, predict, explain the gap", "7.1",
+             NUMPY + ("time", "statistics")),
     Exercise("ch7.recurrent_removal", "remove an LSTM/GRU hidden unit across all gates", "7.3"),
     Exercise("ch8.nm_mask", "N:M (2:4) semi-structured mask", "8.1"),
     Exercise("ch8.regrow", "dynamic sparse training: SET and RigL drop-and-grow", "8.2"),

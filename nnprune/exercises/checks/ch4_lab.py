@@ -130,14 +130,14 @@ def _soft(student):
 @check(EX, "admm_lasso_step: x by a linear solve, z by soft-threshold at lam / rho, u += x - z")
 def _admm_step(student):
     fn = function(student, "admm_lasso_step")
-    A, b, lam = _problem(4)
+    A, b, _ = _problem(4)
     rng = np.random.default_rng(5)
-    z, u, rho = rng.normal(size=10), 0.3 * rng.normal(size=10), 2.0
+    z, u, rho, lam = rng.normal(size=10), 0.3 * rng.normal(size=10), 4.0, 1.0
     got = fn(A.copy(), b.copy(), lam, rho, z.copy(), u.copy())
     require(isinstance(got, tuple | list) and len(got) == 3,
             f"return (x, z, u), got {type(got).__name__}")  # fmt: skip
     truth = _admm_ref(A, b, lam, rho, z, u)
-    case = "A (30, 10), lam 3, rho 2, random z and u"
+    case = "A (30, 10), lam 1, rho 4, random z and u"
     compare("x", got[0], truth[0], case=case,
             mistakes=[("the x-step's right-hand side is A^T b + rho (z - u)",
                        _admm_ref(A, b, lam, rho, z, u, x_rhs=lambda z, u: z + u)[0])])
@@ -155,11 +155,11 @@ def _admm_step(student):
 def _admm_loop(student):
     fn = function(student, "admm_lasso")
     A, b, lam = _problem(6)
-    got = as_array(fn(A.copy(), b.copy(), lam, 1.0, 200), "admm_lasso(A, b, lam, 1.0, 200)")
+    got = as_array(fn(A.copy(), b.copy(), lam, 2.0, 200), "admm_lasso(A, b, lam, 2.0, 200)")
     z = u = np.zeros(A.shape[1])
     for _ in range(200):
-        _, z, u = _admm_ref(A, b, lam, 1.0, z, u)
-    compare("admm_lasso(...)", got, z, case="A (30, 10), lam 3, rho 1, 200 iterations",
+        _, z, u = _admm_ref(A, b, lam, 2.0, z, u)
+    compare("admm_lasso(...)", got, z, case="A (30, 10), lam 3, rho 2, 200 iterations",
             rtol=1e-6, atol=1e-8)
     best = _lasso_optimum(A, b, lam)
     require(bool(np.array_equal(got == 0, best == 0)),

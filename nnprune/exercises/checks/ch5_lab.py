@@ -121,8 +121,8 @@ def _choose(student):
             else None)  # fmt: skip
     acc = accuracy([magnitude_prune(w, s) for w, s in zip(W, choice, strict=True)], B, X, y)
     uniform = bool(np.allclose(choice, choice[0]))
-    require(acc >= FLOOR, f"sparsities ({shown}) keep {kept} of {budget} weights allowed, but "
-            f"the validation accuracy is {acc:.3f} < {FLOOR} (dense {dense:.3f})",
+    require(acc >= FLOOR, f"sparsities ({shown}) keep {kept} of {budget} weights allowed,\n"
+            f"  but the validation accuracy is {acc:.3f} < {FLOOR} (dense {dense:.3f})",
             "one sparsity for every layer ignores the scan: prune the robust layers harder "
             "and the sensitive output layer less" if uniform else
             "use the scan: give each layer the largest sparsity whose accuracy drop is "

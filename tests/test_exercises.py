@@ -190,6 +190,19 @@ WRONG = [
      '("conv1.weight", "conv1.bias")', "zeroing conv1's filter is not enough"),
     ("ch7.latency_vs_macs", "return float(np.median(times)), times",
      "return float(np.mean(times)), times", "the median, not the mean"),
+    ("ch7.latency_vs_macs", "return batch * per_row", "return per_row", "multiply by the batch"),
+    ("ch5.sensitivity_budget",
+     "    for l in range(len(weights)):\n        for j, s in enumerate(sparsities):\n"
+     "            trial = list(weights)\n",
+     "    trial = list(weights)\n    for l in range(len(weights)):\n"
+     "        for j, s in enumerate(sparsities):\n", "prune one layer at a time"),
+    ("ch5.book_loop", "np.abs(W) <= threshold", "np.abs(W) < threshold",
+     "below means |w| <= threshold"),
+    ("ch4.irls_step", "lam * np.diag", "lam / 2 * np.diag", "lam, not lam / 2"),
+    ("ch2.weight_histogram", "m4 / m2**2 - 3.0", "m4 / m2**2", "EXCESS kurtosis"),
+    ("ch3.next_layer_importance",
+     "np.moveaxis(np.asarray(w_next), 1, 0).reshape(np.shape(w_next)[1], -1)",
+     "np.asarray(w_next).reshape(np.shape(w_next)[0], -1)", "wrong axis"),
 ]  # fmt: skip
 LAB = ["ch2.weight_histogram", "ch3.next_layer_importance", "ch3.fine_vs_channel",
        "ch4.irls_step", "ch4.lasso_admm", "ch5.sensitivity_budget", "ch5.book_loop",

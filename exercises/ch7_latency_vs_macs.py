@@ -19,8 +19,9 @@ A Linear layer :math:`(o, i)` on a batch of :math:`N` costs :math:`N\,o\,i` MACs
     b = \frac{t_1 - t_2}{M_1 - M_2},\qquad a = t_1 - b\,M_1,
 
 and :math:`a` (ms per call: Python, memory allocation, launching each layer) is why a
-model with 4x fewer MACs is less than 4x faster, the more so the smaller the model. Zeroed weights in a dense matrix change neither
-the MACs the hardware does nor the latency: only removed channels do.
+model with 4x fewer MACs is less than 4x faster, the more so the smaller the model.
+Zeroed weights in a dense matrix change neither the MACs the hardware does nor the
+latency: only removed channels do.
 
 Shapes
 ------

@@ -200,13 +200,16 @@ WRONG = [
      "below means |w| <= threshold"),
     ("ch4.irls_step", "lam * np.diag", "lam / 2 * np.diag", "lam, not lam / 2"),
     ("ch2.weight_histogram", "m4 / m2**2 - 3.0", "m4 / m2**2", "EXCESS kurtosis"),
+    ("ch8.erk_sparsities",
+     ("        if eps * top <= 1:\n            break\n", "else 1 - eps * score[i] for"),
+     ("        break\n", "else max(0.0, 1 - eps * score[i]) for"), "re-solve for epsilon"),
     ("ch3.next_layer_importance",
      "np.moveaxis(np.asarray(w_next), 1, 0).reshape(np.shape(w_next)[1], -1)",
      "np.asarray(w_next).reshape(np.shape(w_next)[0], -1)", "wrong axis"),
 ]  # fmt: skip
 LAB = ["ch2.weight_histogram", "ch3.next_layer_importance", "ch3.fine_vs_channel",
        "ch4.irls_step", "ch4.lasso_admm", "ch5.sensitivity_budget", "ch5.book_loop",
-       "ch6.conv_bn_removal", "ch7.latency_vs_macs"]  # fmt: skip
+       "ch6.conv_bn_removal", "ch7.latency_vs_macs", "ch8.erk_sparsities"]  # fmt: skip
 
 
 @pytest.mark.parametrize("exercise_id", LAB)

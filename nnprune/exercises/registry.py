@@ -102,6 +102,8 @@ EXERCISES: tuple[Exercise, ...] = (
              NUMPY + ("time", "statistics")),
     Exercise("ch8.nm_mask", "N:M (2:4) semi-structured mask", "8.1"),
     Exercise("ch8.regrow", "dynamic sparse training: SET and RigL drop-and-grow", "8.2"),
+    Exercise("ch8.erk_sparsities", "Erdős–Rényi-Kernel layer sparsities for sparse training",
+             "8.2"),
     Exercise("appc.simple_cnn", "the corrected SimpleCNN of appendix C", "C",
              NUMPY + ("nnprune.nn", "nnprune.rng")),
     Exercise("appc.l1_weights_only", "the L1 term on weights only, as a subgradient", "C"),

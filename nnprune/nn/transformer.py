@@ -111,7 +111,10 @@ class TransformerEncoderLayer(Module):
         self.activation = ReLU() if activation == "relu" else GELU()
 
     def _sa_block(self, x: Any, padding: Any, allowed: Any) -> Any:
-        return self.dropout1(self.self_attn(x, key_padding_mask=padding, attn_mask=allowed))
+        # attn_mask only when given: a wrapper swapped in for self_attn (TopKAttention) has none
+        masks = {"key_padding_mask": padding} if allowed is None else {
+            "key_padding_mask": padding, "attn_mask": allowed}  # fmt: skip
+        return self.dropout1(self.self_attn(x, **masks))
 
     def _sa_backward(self, dout: Any) -> Any:
         return self.self_attn.backward(self.dropout1.backward(dout))

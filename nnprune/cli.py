@@ -104,6 +104,15 @@ def _data_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _trusted_builder_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        metavar="MODULE:FUNCTION",
+        help="the builder a checkpoint records, named again to allow importing it "
+        "(a model file never chooses code to run; built-in architectures need nothing)",
+    )
+
+
 def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
@@ -259,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(pr)
     pr.add_argument("--save", metavar="PATH", help="save the pruned checkpoint")
     pr.add_argument("--log", metavar="PATH", help="pruning log (default <save>.log.json)")
+    _trusted_builder_option(pr)
 
     ev = sub.add_parser(
         "evaluate",
@@ -271,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("checkpoint")
     _data_options(ev)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    _trusted_builder_option(ev)
 
     se = sub.add_parser(
         "sensitivity",
@@ -289,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="sparsities of the pruned layer (default 0.5,0.7,0.8,0.9,0.95,0.98)",
     )
     se.add_argument("--out", default="runs/sensitivity", metavar="DIR", help="output folder")
+    _trusted_builder_option(se)
 
     ex = sub.add_parser(
         "export",
@@ -300,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("checkpoint")
     ex.add_argument("--format", required=True, choices=["csr", "onnx"])
     ex.add_argument("--out", required=True, metavar="FILE")
+    _trusted_builder_option(ex)
 
     rp = sub.add_parser(
         "report",
@@ -444,10 +457,15 @@ def _run(args: argparse.Namespace) -> int:
             save=args.save,
             log=args.log,
             label_column=args.label_column,
+            builder=args.model,
         )
     elif args.command == "evaluate":
         commands.evaluate_checkpoint(
-            args.checkpoint, args.data, as_json=args.json, label_column=args.label_column
+            args.checkpoint,
+            args.data,
+            as_json=args.json,
+            label_column=args.label_column,
+            builder=args.model,
         )
     elif args.command == "sensitivity":
         commands.sensitivity(
@@ -456,9 +474,10 @@ def _run(args: argparse.Namespace) -> int:
             sparsities=args.sparsities,
             out=args.out,
             label_column=args.label_column,
+            builder=args.model,
         )
     elif args.command == "export":
-        commands.export(args.checkpoint, format=args.format, out=args.out)
+        commands.export(args.checkpoint, format=args.format, out=args.out, builder=args.model)
     elif args.command == "report":
         from .experiments.html_report import write_report
 

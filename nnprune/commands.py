@@ -114,8 +114,10 @@ def train(
     return {"accuracy": acc, "model": net}
 
 
-def _load(path: str, data: str, label_column: str) -> tuple[Module, dict, Dataset]:
-    model, header = io.load_checkpoint(path)
+def _load(
+    path: str, data: str, label_column: str, builder: str | None = None
+) -> tuple[Module, dict, Dataset]:
+    model, header = io.load_checkpoint(path, model=builder)
     arch = header["metadata"]["architecture"]
     dataset = prepare_data(data, arch["model"], seed=0, label_column=label_column)
     check_checkpoint_data(arch, dataset, str(path))
@@ -140,6 +142,7 @@ def prune_checkpoint(
     save: str | None,
     log: str | None = None,
     label_column: str = "label",
+    builder: str | None = None,
 ) -> dict[str, Any]:
     """``nnprune prune``: one registered method of the harness on a saved model.
 
@@ -160,7 +163,7 @@ def prune_checkpoint(
     if save is not None:  # before any work: a folder, a file in the way, no permission
         check_writable_target(save)
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-    model, header, dataset = _load(path, data, label_column)
+    model, header, dataset = _load(path, data, label_column, builder)
     arch = header["metadata"]["architecture"]
     _say(dataset.describe())
     if spec.requires_batchnorm and not any(
@@ -280,7 +283,12 @@ def measure(model: Module, dataset: Dataset, *, latency_batch: int = 64, repeats
 
 
 def evaluate_checkpoint(
-    path: str, data: str, *, as_json: bool = False, label_column: str = "label"
+    path: str,
+    data: str,
+    *,
+    as_json: bool = False,
+    label_column: str = "label",
+    builder: str | None = None,
 ) -> dict[str, Any]:
     """``nnprune evaluate``: accuracy, sparsity, size, FLOPs, bytes and latency of a checkpoint.
 
@@ -293,7 +301,7 @@ def evaluate_checkpoint(
     prunable weight in CSR; ``latency_ms`` the median time of one forward pass
     of a batch of 64 test samples (masked zeros are still multiplied).
     """
-    model, _, dataset = _load(path, data, label_column)
+    model, _, dataset = _load(path, data, label_column, builder)
     result = measure(model, dataset)
     dense_flops = result.pop("_flops_dense")
     if as_json:
@@ -317,13 +325,14 @@ def sensitivity(
     sparsities: list[float],
     out: str,
     label_column: str = "label",
+    builder: str | None = None,
 ) -> dict[str, Path]:
     """``nnprune sensitivity``: validation accuracy with one layer pruned at a time (CSV + plot)."""
     from .pipeline.sensitivity import plot_sensitivity, sensitivity_analysis, write_csv
     from .report import use_agg
 
     check_writable_target(Path(out) / "sensitivity.csv")
-    model, _, dataset = _load(path, data, label_column)
+    model, _, dataset = _load(path, data, label_column, builder)
     _say(dataset.describe())
     rows = sensitivity_analysis(model, dataset.splits, sparsities)
     use_agg()
@@ -341,10 +350,10 @@ def sensitivity(
     return paths
 
 
-def export(path: str, *, format: str, out: str) -> Path:
+def export(path: str, *, format: str, out: str, builder: str | None = None) -> Path:
     """``nnprune export``: the checkpoint as a CSR ``.npz`` or an ONNX file."""
     check_writable_target(out)
-    model, header = io.load_checkpoint(path)
+    model, header = io.load_checkpoint(path, model=builder)
     arch = header["metadata"]["architecture"]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     if format == "csr":

@@ -119,7 +119,9 @@ def _load(
 ) -> tuple[Module, dict, Dataset]:
     model, header = io.load_checkpoint(path, model=builder)
     arch = header["metadata"]["architecture"]
-    dataset = prepare_data(data, arch["model"], seed=0, label_column=label_column)
+    dataset = prepare_data(
+        data, arch["model"], seed=0, label_column=label_column, preprocess=arch.get("preprocess")
+    )
     check_checkpoint_data(arch, dataset, str(path))
     check_fits(model, dataset, f"checkpoint {str(path)!r}")
     return model, header, dataset
@@ -363,7 +365,7 @@ def export(path: str, *, format: str, out: str, builder: str | None = None) -> P
     elif format == "onnx":
         from .export.onnx_export import export_onnx
 
-        export_onnx(model, tuple(arch["input_shape"]), out)
+        export_onnx(model, tuple(arch["input_shape"]), out, preprocess=arch.get("preprocess"))
     else:
         raise ValueError(f"--format must be 'csr' or 'onnx', got {format!r}")
     size = os.path.getsize(out)

@@ -30,7 +30,14 @@ number of classes). ``data`` is one of
   - a CIFAR-10 folder (:func:`~nnprune.data.cifar.load_cifar10`);
   - a ``.csv`` file with a header row, one sample per line, numeric features
     and an integer label column (``label_column``, default ``"label"``); a
-    seeded, stratified split gives the three parts.
+    seeded, stratified split gives the three parts, and every feature is
+    standardised with the training part's mean and standard deviation (or
+    with the ``preprocess`` statistics given, e.g. a checkpoint's).
+
+What a loader does to the features is kept in ``Dataset.info["preprocess"]``
+(see :mod:`nnprune.data.preprocess`): checkpoints store it, and
+``nnprune export`` writes it into the ONNX graph, so the model keeps taking
+raw rows.
 
 Labels must be integers in ``[0, classes)``; the number of classes is
 ``max(y_train) + 1`` and labels of the other parts outside that range are
@@ -133,12 +140,25 @@ def load_mnist5k() -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(X), table[:, -1].astype(np.int64)
 
 
+def _digits_preprocess(seed: int, val_size: float, test_size: float) -> dict[str, Any]:
+    """Raw digits pixels (0-16) to what ``digits_splits`` gives: /16, then standardised."""
+    from .preprocess import make_preprocess
+    from .presets import digits_splits
+
+    train = digits_splits(
+        seed, flatten=True, standardize=False, val_size=val_size, test_size=test_size
+    ).train[0]
+    scaler = Standardizer().fit(train)
+    return make_preprocess(16.0 * scaler.mean_, 16.0 * scaler.scale_, fitted=False)
+
+
 def _builtin(name: str, seed: int, val_size: float, test_size: float) -> Dataset:
     info: dict[str, Any] = {}
     if name == "digits":
         from .presets import digits_splits
 
         splits = digits_splits(seed, flatten=False, val_size=val_size, test_size=test_size)
+        info = {"preprocess": _digits_preprocess(seed, val_size, test_size)}
     elif name == "mnist5k":
         X, y = load_mnist5k()
         splits = _split(X, y, seed, val_size, test_size)
@@ -197,7 +217,8 @@ def _hold_out(X: np.ndarray, y: np.ndarray, val_size: float, seed: int) -> tuple
     return (X[keep], y[keep]), (X[held], y[held])
 
 
-def _npz(path: Path, seed: int, val_size: float) -> Splits:
+def _npz(path: Path, seed: int, val_size: float) -> tuple[Splits, bool]:
+    """The splits, and whether the images were ``uint8`` (scaled to [0, 1])."""
     data = str(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -221,6 +242,7 @@ def _npz(path: Path, seed: int, val_size: float) -> Splits:
             ) from None
         raise
     parts = {}
+    was_uint8 = arrays["x_train"].dtype == np.uint8
     for part in ("train", "val", "test"):
         if f"x_{part}" not in arrays:
             continue
@@ -233,10 +255,11 @@ def _npz(path: Path, seed: int, val_size: float) -> Splits:
         parts[part] = (X, y)
     if "val" not in parts:
         parts["train"], parts["val"] = _hold_out(*parts["train"], val_size, seed)
-    return Splits(parts["train"], parts["val"], parts["test"])
+    return Splits(parts["train"], parts["val"], parts["test"]), was_uint8
 
 
 def _csv(path: Path, label_column: str, seed: int, val_size: float, test_size: float) -> Splits:
+    """The raw (unstandardised) splits of a CSV file."""
     data = str(path)
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
@@ -259,10 +282,37 @@ def _csv(path: Path, label_column: str, seed: int, val_size: float, test_size: f
         raise ValueError(f"data {data!r}: every CSV row must have {len(header)} values")
     y = _labels(table[:, col], label_column, data)
     X = np.delete(table, col, axis=1).astype(np.float32)
-    return _standardize(_split(X, y, seed, val_size, test_size))
+    return _split(X, y, seed, val_size, test_size)
 
 
-def _from_path(path: Path, label_column: str, seed: int, val: float, test: float) -> Splits:
+def _standardize_csv(
+    data: str, splits: Splits, preprocess: dict[str, Any] | None
+) -> tuple[Splits, dict[str, Any]]:
+    """Standardise with the training part's statistics, or with ``preprocess`` when given."""
+    from .preprocess import apply_preprocess, make_preprocess, preprocess_arrays
+
+    n_features = int(np.prod(splits.train[0].shape[1:]))
+    if preprocess is not None and preprocess.get("fitted"):
+        preprocess_arrays(preprocess, n_features, f"data {data!r}: the checkpoint's preprocess")
+        pre = dict(preprocess)
+    else:
+        scaler = Standardizer().fit(splits.train[0].reshape(len(splits.train[0]), -1))
+        pre = make_preprocess(scaler.mean_, scaler.scale_, fitted=True)
+    return Splits(*[(apply_preprocess(X, pre), y) for X, y in splits]), pre
+
+
+def _from_path(
+    path: Path,
+    label_column: str,
+    seed: int,
+    val: float,
+    test: float,
+    preprocess: dict[str, Any] | None = None,
+) -> tuple[Splits, dict[str, Any]]:
+    """The splits of a path and ``info`` (its ``"preprocess"`` record)."""
+    from .preprocess import make_preprocess
+
+    pixels = {"preprocess": make_preprocess(0.0, 255.0, fitted=False)}
     if path.is_dir():
         if any((path / d).is_dir() for d in ("cifar-10-batches-bin", "cifar-10-batches-py")) or any(
             path.glob("data_batch_1*")
@@ -274,12 +324,16 @@ def _from_path(path: Path, label_column: str, seed: int, val: float, test: float
             from .idx import load_mnist
 
             train, test_part = load_mnist(path, train=True), load_mnist(path, train=False)
-        return Splits(*_hold_out(*train, val, seed), test_part)
+        return Splits(*_hold_out(*train, val, seed), test_part), pixels
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        return _npz(path, seed, val)
+        splits, was_uint8 = _npz(path, seed, val)
+        return splits, (pixels if was_uint8 else {})
     if suffix == ".csv":
-        return _csv(path, label_column, seed, val, test)
+        splits, pre = _standardize_csv(
+            str(path), _csv(path, label_column, seed, val, test), preprocess
+        )
+        return splits, {"preprocess": pre}
     raise ValueError(
         f"data {str(path)!r}: unknown file type {suffix or '(none)'!r}; give an .npz file, a .csv "
         "file, an MNIST IDX folder or a CIFAR-10 folder"
@@ -317,6 +371,7 @@ def load_dataset(
     label_column: str = "label",
     val_size: float = 0.15,
     test_size: float = 0.2,
+    preprocess: dict[str, Any] | None = None,
 ) -> Dataset:
     """Load a built-in data set by name or your own from a path; see the module docstring.
 
@@ -331,6 +386,10 @@ def load_dataset(
     val_size, test_size : float
         Fractions held out where the source does not fix the split itself
         (``test_size`` only applies to built-in names and CSV files).
+    preprocess : dict, optional
+        A checkpoint's preprocessing record (``Dataset.info["preprocess"]`` of
+        its training data): a *fitted* one (a CSV file's standardisation) is
+        applied instead of statistics fitted on ``data``.
 
     Returns
     -------
@@ -357,7 +416,8 @@ def load_dataset(
             f"data {name!r} is neither a built-in data set ({', '.join(BUILTIN)}) nor an "
             "existing file or folder"
         )
-    return _finish(name, _from_path(path, label_column, int(seed), val_size, test_size), {})
+    splits, info = _from_path(path, label_column, int(seed), val_size, test_size, preprocess)
+    return _finish(name, splits, info)
 
 
 __all__ = ["BUILTIN", "Dataset", "load_dataset", "load_mnist5k", "mnist5k_path"]

@@ -246,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=0.05, help="learning rate (default 0.05)")
     tr.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
     tr.add_argument("--save", metavar="PATH", help="save the trained model (.npz checkpoint)")
+    tr.add_argument(
+        "--num-classes",
+        type=int,
+        metavar="K",
+        help="declare K classes (labels 0..K-1) when some have no training sample",
+    )
 
     pr = sub.add_parser(
         "prune",
@@ -443,6 +449,7 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed,
             save=args.save,
             label_column=args.label_column,
+            num_classes=args.num_classes,
         )
     elif args.command == "prune":
         commands.prune_checkpoint(

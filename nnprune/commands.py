@@ -88,6 +88,7 @@ def train(
     seed: int,
     save: str | None,
     label_column: str = "label",
+    num_classes: int | None = None,
 ) -> dict[str, Any]:
     """``nnprune train``: check data and model against each other, train, report, save."""
     check_positive_int("--epochs", epochs)
@@ -96,7 +97,9 @@ def train(
     if save is not None:  # before any work: a folder, a file in the way, no permission
         check_writable_target(save)
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-    dataset = prepare_data(data, model, seed=0, label_column=label_column)
+    dataset = prepare_data(
+        data, model, seed=0, label_column=label_column, num_classes=num_classes
+    )
     _say(dataset.describe())
     arch = architecture(model, dataset, model_args)
     net = build(arch, seed)
@@ -120,7 +123,12 @@ def _load(
     model, header = io.load_checkpoint(path, model=builder)
     arch = header["metadata"]["architecture"]
     dataset = prepare_data(
-        data, arch["model"], seed=0, label_column=label_column, preprocess=arch.get("preprocess")
+        data,
+        arch["model"],
+        seed=0,
+        label_column=label_column,
+        preprocess=arch.get("preprocess"),
+        num_classes=arch.get("num_classes"),
     )
     check_checkpoint_data(arch, dataset, str(path))
     check_fits(model, dataset, f"checkpoint {str(path)!r}")

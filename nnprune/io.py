@@ -207,6 +207,11 @@ def load_state(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
         holds an object array (nnprune never unpickles).
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{str(path)!r} is a folder, not a model file; give the .npz file written by "
+            "nnprune.io.save (or nnprune train --save)"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"no such model file: {str(path)!r}")
     # Open the file ourselves: np.load leaks its handle when the zip is corrupt.

@@ -35,13 +35,17 @@ def prepare_data(
     *,
     label_column: str = "label",
     preprocess: dict[str, Any] | None = None,
+    num_classes: int | None = None,
 ) -> Dataset:
     """Load ``data``; flatten every sample when ``model`` takes vectors (``mlp``).
 
     ``preprocess``: a checkpoint's record (see :mod:`nnprune.data.preprocess`),
-    applied to the raw data instead of statistics fitted on it.
+    applied to the raw data instead of statistics fitted on it; ``num_classes``
+    declares classes that may have no training sample.
     """
-    dataset = load_dataset(data, seed, label_column=label_column, preprocess=preprocess)
+    dataset = load_dataset(
+        data, seed, label_column=label_column, preprocess=preprocess, num_classes=num_classes
+    )
     return dataset.flattened() if takes_vectors(model) else dataset
 
 

@@ -123,3 +123,24 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path)]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a folder, not a model file" in err
+
+
+class _Payload:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch CIFAR_MARKER",))
+
+
+def test_refused_cifar_pickle_is_one_cli_line(tmp_path, capsys, monkeypatch):
+    import pickle
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "cifar" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (folder / name).write_bytes(pickle.dumps({"data": _Payload(), "labels": [0]}))
+    assert main(["train", "--data", str(tmp_path / "cifar"), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "refused" in err and "cifar-10-batches-bin" in err
+    assert not (tmp_path / "CIFAR_MARKER").exists()

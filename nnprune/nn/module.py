@@ -121,6 +121,12 @@ class Module:
             self._modules[name] = value
         elif name in self._buffers:
             self._buffers[name] = value
+        elif name in self._parameters and value is not None:
+            raise TypeError(
+                f"{type(self).__name__}.{name} is a Parameter; to change its values assign "
+                f"{name}.data (e.g. layer.{name}.data = array), or wrap the array: "
+                f"layer.{name} = nn.Parameter(array); got a {type(value).__name__}"
+            )
         else:
             # e.g. ``self.bias = None`` replaces a registered parameter
             self._parameters.pop(name, None)

@@ -404,6 +404,17 @@ class Module:
         unexpected key (with ``strict``), or a shape or dtype that does not
         match, raises a ``ValueError`` naming the entry, and the module is
         left as it was.
+
+        The state is the whole truth about each parameter it holds: a
+        parameter loaded with a ``"<name>_mask"`` entry is pruned by that
+        mask, and one loaded **without** a mask entry comes back **dense**
+        (its old mask is dropped). So a dense state dict (say, the weights
+        before pruning, for a lottery-ticket rewind) loaded into a pruned
+        model unprunes it; to keep the masks, save them first and set them
+        again (``masks = {n: p.mask for n, p in model.named_parameters()}``,
+        then ``p.mask = masks[n]``), or load the pruned model's own
+        ``state_dict()``. A parameter absent from the state (``strict=False``)
+        keeps its data and its mask.
         """
         params = dict(self.named_parameters())
         buffers = {n: b for n, b in self.named_buffers() if b is not None}

@@ -99,3 +99,19 @@ def test_resume_cuts_a_garbage_last_line_before_appending(tmp_path):
         again = compare(_tiny(), out=out, workers=1, progress=False, resume=True)
         assert [r["method"] for r in again.rows] == ["dense", "random"]
         assert "garbage" not in log.read_text() and len(read_runs(log)) == 2
+
+
+def test_workers_make_no_semaphore_a_kill_could_leak():
+    # tqdm's default lock is a multiprocessing semaphore; a SIGKILLed worker leaked it and
+    # the resource tracker warned of "leaked semaphore objects" after the comparison.
+    code = (
+        "import multiprocessing.synchronize as s\n"
+        "from nnprune.experiments.runner import _init_worker\n"
+        "_init_worker()\n"
+        "def boom(*a, **k):\n    raise SystemExit('a semaphore was made')\n"
+        "s.SemLock.__init__ = boom\n"
+        "from tqdm import tqdm\n"
+        "list(tqdm(range(3), disable=True)); list(tqdm(range(3), file=open('/dev/null', 'w')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

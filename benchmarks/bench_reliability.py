@@ -274,7 +274,7 @@ def bad_inputs(mutations: int) -> dict[str, Counter]:
             hand[outcome] += 1
             if outcome != "clear error":
                 print(f"  hand-made {label}: {outcome}")
-        results["hand-made hostile files"] = hand
+        results["hand-made hostile"] = hand
         gen = np.random.default_rng(12)
         for fmt, (path, read) in valid.items():
             assert _outcome(read, path) == "loaded", fmt
@@ -511,8 +511,8 @@ def _files(mutations: int) -> None:
     total = Counter()
     for fmt, counts in bad_inputs(mutations).items():
         total.update(counts)
-        print(f"  {fmt:<24} " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
-    print(f"  {'all':<24} " + ", ".join(f"{k}: {v}" for k, v in sorted(total.items())))
+        print(f"  {fmt:<19} " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    print(f"  {'all':<19} " + ", ".join(f"{k}: {v}" for k, v in sorted(total.items())))
 
 
 def _kill(trials: int) -> None:

@@ -144,3 +144,11 @@ def test_refused_cifar_pickle_is_one_cli_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "refused" in err and "cifar-10-batches-bin" in err
     assert not (tmp_path / "CIFAR_MARKER").exists()
+
+
+def test_csv_with_inf_names_the_count_before_standardising(tmp_path):
+    rows = ["a,b,label"] + [f"{i},{i % 5},{i % 2}" for i in range(20)]
+    rows[3] = "inf,1,0"
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=r"CSV features hold 1 NaN or infinite value\(s\) of 40"):
+        load_dataset(tmp_path / "d.csv")

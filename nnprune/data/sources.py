@@ -337,6 +337,12 @@ def _csv(path: Path, label_column: str, seed: int, val_size: float, test_size: f
         raise ValueError(f"data {data!r}: every CSV row must have {len(header)} values")
     y = _labels(table[:, col], label_column, data)
     X = np.delete(table, col, axis=1).astype(np.float32)
+    bad = X.size - int(np.count_nonzero(np.isfinite(X)))
+    if bad:  # before standardising, which would spread one inf over its whole column
+        raise ValueError(
+            f"data {data!r}: the CSV features hold {bad} NaN or infinite value(s) of {X.size}; "
+            "remove or impute them before training"
+        )
     return _split(X, y, seed, val_size, test_size)
 
 

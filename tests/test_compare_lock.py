@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from nnprune.cli import main
 from nnprune.experiments import compare, make_config
 from nnprune.experiments.compare import RUNS_FILE, read_runs
 from nnprune.experiments.outlock import LOCK_FILE, FolderInUseError, OutputLock
+
+ROOT = str(Path(__file__).resolve().parents[1])
 
 
 def _tiny():
@@ -36,6 +39,7 @@ def _holder(folder):
     code = textwrap.dedent(
         f"""
         import sys, time
+        sys.path.insert(0, {ROOT!r})
         from nnprune.experiments.outlock import OutputLock
         OutputLock({str(folder)!r}).acquire()
         print("locked", flush=True)
@@ -80,6 +84,7 @@ def test_stale_lock_file_of_a_dead_process_is_taken_over(tmp_path):
 def _second(folder):
     """A second acquire from another process (flock is per open file, so use a process)."""
     code = (
+        f"import sys; sys.path.insert(0, {ROOT!r})\n"
         "from nnprune.experiments.outlock import OutputLock, FolderInUseError\n"
         f"try:\n    OutputLock({str(folder)!r}).acquire()\nexcept FolderInUseError as e:\n"
         "    print(e); raise SystemExit(3)\n"
@@ -105,6 +110,7 @@ def test_workers_make_no_semaphore_a_kill_could_leak():
     # tqdm's default lock is a multiprocessing semaphore; a SIGKILLed worker leaked it and
     # the resource tracker warned of "leaked semaphore objects" after the comparison.
     code = (
+        f"import sys; sys.path.insert(0, {ROOT!r})\n"
         "import multiprocessing.synchronize as s\n"
         "from nnprune.experiments.runner import _init_worker\n"
         "_init_worker()\n"

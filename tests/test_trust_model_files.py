@@ -118,3 +118,30 @@ def test_non_finite_weights_are_refused_at_load(tmp_path):
     io.save_model(net, tmp_path / "m.npz", arch)
     with pytest.raises(ValueError, match=r"entry '0.weight' holds 12 NaN or infinite value"):
         io.load_checkpoint(tmp_path / "m.npz")
+
+
+GOOD = """
+import numpy as np
+from nnprune import models, nn
+
+
+def build(input_shape, num_classes, seed=0, hidden=8):
+    net = models.mlp((int(np.prod(input_shape)), hidden, num_classes), seed=seed)
+    return nn.Sequential(nn.Flatten(), *net)
+"""
+
+
+def test_a_users_builder_runs_when_named_again_on_the_cli(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    name = f"goodmod_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(GOOD)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    try:
+        assert main(["train", "--model", f"{name}:build", "--epochs", "1", "--save", "m.npz"]) == 0
+        assert main(["evaluate", "m.npz", "--json"]) == 2
+        assert f"--model {name}:build" in capsys.readouterr().err
+        assert main(["evaluate", "m.npz", "--json", "--model", f"{name}:build"]) == 0
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["accuracy"] > 0.5
+        assert io.load_model("m.npz", trust_code=True)[1].weight.shape == (8, 64)
+    finally:
+        sys.modules.pop(name, None)

@@ -152,3 +152,15 @@ def test_csv_with_inf_names_the_count_before_standardising(tmp_path):
     (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
     with pytest.raises(ValueError, match=r"CSV features hold 1 NaN or infinite value\(s\) of 40"):
         load_dataset(tmp_path / "d.csv")
+
+
+def test_npz_that_would_not_fit_in_memory_is_refused(tmp_path, monkeypatch):
+    from nnprune.data import sources
+
+    x = np.zeros((12, 10000), np.uint8)  # 120 kB as read, 480 kB as float32
+    path = _npz(tmp_path / "d.npz", x_train=x, x_test=np.zeros((6, 10000), np.uint8))
+    monkeypatch.setattr(sources, "_memory_bytes", lambda: 1_000_000)
+    with pytest.raises(ValueError, match=r"needs 0.0 GiB of memory .*more than half"):
+        load_dataset(path)
+    monkeypatch.setattr(sources, "_memory_bytes", lambda: 10**9)
+    assert load_dataset(path).input_shape == (10000,)

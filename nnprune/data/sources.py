@@ -55,6 +55,7 @@ Book: §1.3 (held-out evaluation), §6 (your own data).
 from __future__ import annotations
 
 import csv
+import math
 import os
 import pickle
 import zipfile
@@ -256,12 +257,25 @@ def check_npz_data(archive: Any, data: str) -> None:
     from .._npzcheck import check_npz_members
 
     check_npz_members(archive, data)
-    total = sum(info.file_size for info in archive.zip.infolist())
+    total = 0  # the arrays as read, plus the float32 copies the features become
+    for info in archive.zip.infolist():
+        with archive.zip.open(info) as fh:
+            version = np.lib.format.read_magic(fh)  # checked readable just above
+            reader = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, _ = reader(fh)
+        total += info.file_size
+        if info.filename.startswith("x_"):
+            total += 4 * math.prod(shape)
     memory = _memory_bytes()
     if memory is not None and 2 * total > memory:
         raise ValueError(
-            f"data {data!r} unpacks to {total / 2**30:.1f} GiB of arrays, more than half of "
-            f"this machine's {memory / 2**30:.1f} GiB memory; use a smaller subset"
+            f"data {data!r} needs {total / 2**30:.1f} GiB of memory to load (its arrays and "
+            f"their float32 copies), more than half of this machine's {memory / 2**30:.1f} "
+            "GiB; use a smaller subset"
         )
 
 

@@ -44,8 +44,8 @@ every class must have a training sample (a gap is refused, naming the missing
 classes) unless ``num_classes`` declares them. Features must be real and
 finite (complex, NaN or inf values are refused, naming the split and the
 count), every split but the validation one must hold samples, and a data
-``.npz`` gets the size checks model files get (declared shapes it can hold,
-at most half of the machine's memory in all). Every error is a one-line
+``.npz`` gets the size checks model files get (declared shapes it can hold)
+and must fit in half of the machine's memory with its features as float32. Every error is a one-line
 ``ValueError`` or ``FileNotFoundError`` naming ``data`` and the value,
 raised before any model is built.
 

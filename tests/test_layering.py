@@ -46,14 +46,17 @@ LAYERS: list[list[str]] = [
     ["nnprune.saliency"],
     ["nnprune.algorithms"],
     ["nnprune.pipeline"],
-    ["nnprune.models", "nnprune.models_resnet", "nnprune.models_text", "nnprune.models_speech"],
+    ["nnprune.models", "nnprune.models_resnet", "nnprune.models_lm", "nnprune.models_text",
+     "nnprune.models_speech"],
     # output for the harness, chapters and CLI; the library never imports it
     ["nnprune.report", "nnprune.lesson", "nnprune.lesson_book", "nnprune.plots", "nnprune.studies"],
     # architectures by name or import path; checkpoints that rebuild themselves; ONNX/torch
     ["nnprune.architectures", "nnprune.io", "nnprune.export"],
     ["nnprune.experiments"],
-    ["nnprune.casestudies"],  # the lessons' studies, built on the experiments' runner
+    # the lessons' studies, built on the experiments' runner; pseudocode: the book's blocks, run
+    ["nnprune.casestudies", "nnprune.pseudocode"],
     ["nnprune.exercises"],  # classroom exercises: checks use the whole library
+    ["nnprune.bookmap"],  # the book mapped to functions, lessons, exercises, errata
     ["nnprune.cli", "nnprune.commands"],
     ["nnprune"],  # the package __init__: re-exports only
 ]

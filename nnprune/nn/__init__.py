@@ -66,3 +66,13 @@ __all__ += ["BasicBlock", "GlobalAvgPool2d"]
 from .sequence import LastTimeStep, Transpose  # noqa: E402
 
 __all__ += ["LastTimeStep", "Transpose"]
+
+# Top-k sparse attention, forward only (Book §6.2).
+from .sparse_attention import TopKAttention, topk_attention  # noqa: E402
+
+__all__ += ["TopKAttention", "topk_attention"]
+
+# Causal attention for language models (Book §8.1).
+from .attention import causal_mask  # noqa: E402
+
+__all__ += ["causal_mask"]

@@ -152,3 +152,32 @@ __all__ += [
     "remove_heads",
     "remove_hidden_units",
 ]
+
+# Channel pruning of a whole CNN in one call (Book §3.1, §3.2).
+from .channels import CHANNEL_CRITERIA, channel_layers, prune_channels  # noqa: E402
+
+__all__ += ["CHANNEL_CRITERIA", "channel_layers", "prune_channels"]
+
+# Removal with bias compensation (Book §5.1).
+from .compensation import remove_units_compensated, unit_means  # noqa: E402
+
+__all__ += ["remove_units_compensated", "unit_means"]
+
+# Top-k sparse attention measured on a model (Book §6.2).
+from .sparse_attention import sparse_attention_eval  # noqa: E402
+
+__all__ += ["sparse_attention_eval"]
+
+# One-shot pruning of language models without retraining (Book §8.1).
+from .oneshot import prune_oneshot  # noqa: E402
+from .sparsegpt import SparseGPTResult, hessian_from_inputs, sparsegpt  # noqa: E402
+from .wanda import wanda_mask, wanda_scores  # noqa: E402
+
+__all__ += [
+    "SparseGPTResult",
+    "hessian_from_inputs",
+    "prune_oneshot",
+    "sparsegpt",
+    "wanda_mask",
+    "wanda_scores",
+]

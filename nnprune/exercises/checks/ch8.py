@@ -160,3 +160,7 @@ def _set(student):
             f"{case}: over 200 seeds each inactive weight should grow with frequency about "
             f"{expected:.2f}; got between {freq.min():.2f} and {freq.max():.2f}",
             "choose uniformly among ALL previously inactive weights")  # fmt: skip
+
+# Their own modules, registered with ch8: the lab exercise (ERK layer sparsities) and the
+# one-shot pruning of language models (Wanda, OBS).
+from . import ch8_lab, ch8_oneshot  # noqa: E402, F401

@@ -436,7 +436,7 @@ def interop_cases() -> list[Case]:
         return "same" if np.max(np.abs(y - ours(x))) <= 1e-12 else "wrong"
 
     def round_trip(tmp):
-        from nnprune.casestudies.text_model import TransformerClassifier
+        from nnprune.models_text import TransformerClassifier
 
         def make(seed):
             return TransformerClassifier(30, 3, d_model=8, nhead=2, num_layers=2,

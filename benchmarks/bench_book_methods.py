@@ -45,7 +45,7 @@ from nnprune.algorithms import (
     lasso_ista,
 )
 from nnprune.casestudies.text import MODEL, text_splits
-from nnprune.casestudies.text_model import TransformerClassifier
+from nnprune.models_text import TransformerClassifier
 from nnprune.data.datasets import load_digits
 from nnprune.metrics import book_section7_check, parameter_counts
 from nnprune.models import mlp

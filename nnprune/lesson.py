@@ -172,7 +172,7 @@ class Lesson:
                 return source
             except ImportError:  # pragma: no cover - IPython without pygments
                 pass
-        print(textwrap.indent(source.rstrip(), "  "))
+        print(source.rstrip())  # as in the file: lines within 100 columns
         return source
 
     def say(self, text: str) -> None:

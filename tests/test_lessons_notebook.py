@@ -64,7 +64,7 @@ def test_show_prints_the_source_of_a_library_function(capsys):
     source = lesson.show(getattr(ista, name))
     out = capsys.readouterr().out
     assert out.startswith(f"source of {name}, nnprune/algorithms/ista.py:")
-    assert f"def {name}(" in source and f"  def {name}(" in out
+    assert f"def {name}(" in source and f"\ndef {name}(" in out
     doc = getattr(ista, name).__doc__.strip().splitlines()[0]
     assert doc not in source and doc in lesson.show(getattr(ista, name), docstring=True)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nnprune import nn
-from nnprune.casestudies.text_model import TransformerClassifier
+from nnprune.models_text import TransformerClassifier
 from nnprune.nn.sparse_attention import topk_mask
 from nnprune.prune import sparse_attention_eval
 

@@ -105,7 +105,7 @@ def test_removed_heads_are_refused_by_name():
 
 
 def test_own_transformer_classifier_round_trips():
-    from nnprune.casestudies.text_model import TransformerClassifier
+    from nnprune.models_text import TransformerClassifier
 
     model = TransformerClassifier(30, 3, d_model=D, nhead=H, num_layers=2, dim_feedforward=FF,
                                   max_len=16, seed=np.random.default_rng(0))  # fmt: skip

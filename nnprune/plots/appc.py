@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..report import save_figure, use_agg
+from .fonts import label
 
 
 def weight_histograms(weights: dict[str, np.ndarray], lam: float, out: str) -> str:
@@ -23,8 +24,8 @@ def weight_histograms(weights: dict[str, np.ndarray], lam: float, out: str) -> s
     edges = np.linspace(-0.05, 0.05, 101)
     for i, (method, w) in enumerate(weights.items()):
         zeros, nz = int(np.sum(w == 0)), w[w != 0]
-        label = f"{method}: {zeros / w.size:.1%} exactly 0"
-        ax_lin.hist(nz, bins=edges, alpha=0.6, color=f"C{i}", label=label)
+        legend = f"{method}: {zeros / w.size:.1%} exactly 0"
+        ax_lin.hist(nz, bins=edges, alpha=0.6, color=f"C{i}", label=legend)
         if zeros:
             ax_lin.bar(0, zeros, width=0.0015, color=f"C{i}", edgecolor="k")
         ax_log.hist(np.log10(np.abs(nz)), bins=80, alpha=0.6, color=f"C{i}",

@@ -68,8 +68,8 @@ def dynamic_sparse_training(curves: dict, history: dict, sparsity: float, out: s
     fig, (ax, ax_moved) = plt.subplots(1, 2, figsize=(10, 4.4), layout="constrained")
     for method, curve in curves.items():
         style = {"color": "k", "ls": "--"} if method == "dense" else {}
-        label = f"{method} (dense first half)" if method == "static magnitude" else method
-        ax.plot(np.arange(1, len(curve) + 1), [100 * a for a in curve], label=label, **style)
+        name = f"{method} (dense first half)" if method == "static magnitude" else method
+        ax.plot(np.arange(1, len(curve) + 1), [100 * a for a in curve], label=name, **style)
     ax.axhline(100 * chance, color="grey", ls=":", lw=1, label=f"chance ({chance:.0%})")
     lo = min(min(c) for c in curves.values())
     ax.set_ylim(max(0, min(100 * lo, 100 * chance) - 2), 100)
@@ -88,7 +88,7 @@ def dynamic_sparse_training(curves: dict, history: dict, sparsity: float, out: s
     return str(save_figure(fig, out, "ch08_dynamic_sparse_training.png"))
 
 
-def surviving_inputs(kept: dict, constant: np.ndarray, digit: np.ndarray, label: int,
+def surviving_inputs(kept: dict, constant: np.ndarray, digit: np.ndarray, digit_label: int,
                      hidden: int, out: str) -> str:  # fmt: skip
     """Kept first-layer connections per input pixel for each model; constant pixels marked x."""
     use_agg()
@@ -97,7 +97,7 @@ def surviving_inputs(kept: dict, constant: np.ndarray, digit: np.ndarray, label:
     fig, axes = plt.subplots(1, len(kept) + 1, figsize=(3 * (len(kept) + 1), 3.3),
                              layout="constrained")  # fmt: skip
     axes[0].imshow(digit.reshape(8, 8), cmap="gray_r")
-    axes[0].set_title(f"a training digit (label {label})\nx = pixel constant in training",
+    axes[0].set_title(f"a training digit (label {digit_label})\nx = pixel constant in training",
                       fontsize=9)  # fmt: skip
     top = max(int(k.max()) for k in kept.values())
     for ax, (method, k) in zip(axes[1:], kept.items(), strict=True):

@@ -45,10 +45,10 @@ from nnprune.algorithms import (
     lasso_ista,
 )
 from nnprune.casestudies.text import MODEL, text_splits
-from nnprune.models_text import TransformerClassifier
 from nnprune.data.datasets import load_digits
 from nnprune.metrics import book_section7_check, parameter_counts
 from nnprune.models import mlp
+from nnprune.models_text import TransformerClassifier
 from nnprune.pipeline import (
     cross_domain_prune,
     domain_shift,

@@ -208,7 +208,8 @@ one_shot, iterative = (final[k]["test_retrained"] for k in ("one-shot", "iterati
 say(
     f"- §5.1: at 90% sparsity, one-shot reached {one_shot:.2%}, {rounds} rounds "
     f"{iterative:.2%} on the test split (dense {dense_test:.2%}), "
-    f"{100 * (iterative - one_shot):+.2f} points for iterative."
+    f"{100 * (iterative - one_shot):+.2f} points for iterative (one test image = "
+    f"{100 / len(splits.test[1]):.2f} points)."
 )
 say(
     f"- §5.2: at {SPARSITIES[-1]:.0%} of one layer, {fragile} is the most sensitive "

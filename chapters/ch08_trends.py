@@ -203,7 +203,8 @@ best = " and ".join(m for m, a in acc.items() if m != "dense" and a == top)
 say(
     f"- At {SPARSITY:.0%} with {EPOCHS} epochs, best on the test split: {best} ({top:.2%}); "
     f"RigL - static random = {100 * (acc['RigL'] - acc['static random']):+.2f} points, RigL - "
-    f"static magnitude = {100 * (acc['RigL'] - acc['static magnitude']):+.2f} points, SET - static "
+    f"static magnitude (dense for half the epochs, then pruned; same total) = "
+    f"{100 * (acc['RigL'] - acc['static magnitude']):+.2f} points, SET - static "
     f"random = {100 * (acc['SET'] - acc['static random']):+.2f} points (one test image = "
     f"{100 / len(splits.test[1]):.2f} points; one seed)."
 )

@@ -191,3 +191,33 @@ def test_prune_oneshot_errors(rng):
         prune.prune_oneshot(model, np.zeros((2, 8)), "wanda")
     with pytest.raises(TypeError, match="needs a language model with embed"):
         prune.prune_oneshot(prune, np.zeros((2, 8), int))
+
+
+def _linear2_input_gram(model, calib):
+    """2 X X^T / tokens of block 0's linear2 inputs, in the model as it is now."""
+    seen = []
+    handle = model.layers[0].linear2.register_forward_hook(
+        lambda mod, args, out: seen.append(np.asarray(args[0], np.float64).reshape(-1, 16))
+    )
+    model.eval()(calib)
+    handle.remove()
+    return prune.hessian_from_inputs(np.concatenate(seen))
+
+
+@pytest.mark.parametrize("true_sequential", [False, True])
+def test_prune_oneshot_true_sequential_sees_the_pruned_sublayers(true_sequential, rng):
+    """linear2 is pruned from its inputs after (True) or before (False) q/k/v/out/linear1."""
+    calib = rng.integers(0, 12, size=(6, 8))
+    model, dense = _tiny_lm(), _tiny_lm()
+    h_dense = _linear2_input_gram(dense, calib)
+    prune.prune_oneshot(
+        model, calib, "sparsegpt", 0.5, blocksize=4, true_sequential=true_sequential
+    )
+    h_pruned = _linear2_input_gram(model, calib)  # linear2 does not change its own input
+    assert np.abs(h_pruned - h_dense).max() > 1e-4  # the pruned sublayers moved it
+    w0 = dense.layers[0].linear2.weight.data
+    expected = prune.sparsegpt(w0, h_pruned if true_sequential else h_dense, 0.5, blocksize=4)
+    other = prune.sparsegpt(w0, h_dense if true_sequential else h_pruned, 0.5, blocksize=4)
+    got = model.layers[0].linear2.weight.data
+    np.testing.assert_allclose(got, expected.weight, rtol=1e-4, atol=1e-5)
+    assert np.abs(got - other.weight).max() > 1e-3

@@ -15,8 +15,8 @@ The calibration sequences are embedded once; then for each block in order
 So every layer is pruned for the inputs it will really see, after the pruning
 of the layers before it, as both papers do (the layers inside one block share
 one pass, as in the authors' code; ``true_sequential=True`` re-collects the
-inputs of each ``Linear`` after the pruning of those before it in the block). The embeddings and the output head are
-not pruned (neither paper prunes them).
+inputs of each ``Linear`` after the pruning of those before it in the block).
+The embeddings and the output head are not pruned (neither paper prunes them).
 
 Book: §8.1 (beyond the book: one-shot pruning of language models).
 """

@@ -80,6 +80,39 @@ def test_sparsegpt_matches_naive_obs_with_its_mask(blocksize, nm, rng):
         assert prune.is_nm_sparse(result.weight, 2, 4)
 
 
+def _naive_adaptive_mask(w, h, sparsity, blocksize, percdamp):
+    """Keep mask of SparseGPT's adaptive selection, from direct inverses (no Cholesky).
+
+    At the start of each block of columns, the share ``sparsity`` of the block's weights
+    with the smallest OBS errors w^2 / [H_(j)^-1]_jj is pruned, the weights taken as the
+    OBS updates of the earlier columns have left them.
+    """
+    h = h + percdamp * np.mean(np.diag(h)) * np.eye(len(h))
+    w, keep = w.copy(), np.ones(w.shape, dtype=bool)
+    diag = np.array([np.linalg.inv(h[j:, j:])[0, 0] for j in range(len(h))])
+    for j in range(w.shape[1]):
+        if j % blocksize == 0:
+            block = w[:, j : j + blocksize] ** 2 / diag[j : j + blocksize]
+            drop = np.argsort(block, axis=None, kind="stable")[: int(block.size * sparsity)]
+            flat = np.ones(block.size, dtype=bool)
+            flat[drop] = False
+            keep[:, j : j + blocksize] = flat.reshape(block.shape)
+        h_inv = np.linalg.inv(h[j:, j:])
+        removed = np.where(keep[:, j], 0.0, w[:, j])
+        w[:, j:] -= np.outer(removed / h_inv[0, 0], h_inv[0])
+    return keep
+
+
+@pytest.mark.parametrize("blocksize", [4, 8, 16])
+def test_sparsegpt_mask_is_chosen_per_block_after_the_updates(blocksize, rng):
+    w, x = _layer_problem(rng, rows=6, cols=16)
+    h = prune.hessian_from_inputs(x)
+    result = prune.sparsegpt(w, h, 0.5, blocksize=blocksize)
+    np.testing.assert_array_equal(result.mask, _naive_adaptive_mask(w, h, 0.5, blocksize, 0.01))
+    if blocksize < 16:  # narrower blocks choose from updated weights: another mask
+        assert (result.mask != prune.sparsegpt(w, h, 0.5, blocksize=16).mask).any()
+
+
 @pytest.mark.parametrize("nm", [None, (2, 4)])
 def test_sparsegpt_update_lowers_reconstruction_error(nm, rng):
     w, x = _layer_problem(rng, rows=10, cols=32, tokens=400)

@@ -84,8 +84,26 @@ def check(exercise_id: str, name: str) -> Callable[[Callable[[Any], None]], Call
     return register
 
 
-def function(student: Any, name: str) -> Callable[..., Any]:
-    """The student's function (or class) ``name``, or a failed check saying it is missing."""
+def function(student: Any, name: str, *, keep_inputs: bool = False) -> Callable[..., Any]:
+    """The student's function (or class) ``name``, or a failed check saying it is missing.
+
+    When grading, ``student`` is the stand-in of the student's module in its worker process
+    (:mod:`nnprune.exercises.remote`): the function returned sends its arguments (copies,
+    as data) to the worker and returns the student's result as data. A write into an
+    argument is copied back into the caller's array and noted under a failed check's
+    message; with ``keep_inputs=True`` (a task that says the inputs stay unchanged) the
+    write itself fails the check.
+    """
+    from .remote import RemoteObject, label_function
+
+    if isinstance(student, RemoteObject):
+        try:
+            fn = getattr(student, name)
+        except AttributeError:
+            fn = None
+        if not isinstance(fn, RemoteObject) or not fn.remote_callable:
+            raise CheckFailed(f"your file defines no function or class named {name!r}")
+        return label_function(fn, name, keep_inputs)
     fn = getattr(student, name, None)
     if fn is None or not callable(fn):
         raise CheckFailed(f"your file defines no function or class named {name!r}")

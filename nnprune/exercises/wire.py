@@ -1,0 +1,264 @@
+r"""The data that travels between the grader and the student's worker process, and its framing.
+
+Only data crosses: ``None``, bools, ints, floats, complex numbers, strings, NumPy arrays
+(not of dtype object) and NumPy scalars, and lists, tuples and dicts of them. A frame is
+an 8-byte length, then an ``.npz`` archive read with ``allow_pickle=False``: its member
+``"json"`` holds the structure (a JSON tree whose tagged nodes ``{"$": ...}`` point at the
+archive's other members, the arrays). Nothing in a frame is ever unpickled or executed.
+
+Three more node kinds refer to objects instead of copying them:
+
+``{"$": "obj", "cls": ..., "state": ...}``
+    an instance of an nnprune class (a :class:`~nnprune.nn.Module`, a
+    :class:`~nnprune.nn.Parameter`) given as its class's dotted name and its attributes
+    (data). The receiver rebuilds it with ``cls.__new__(cls)``; only subclasses of
+    ``Module`` and ``Parameter`` defined inside nnprune (never in ``nnprune.exercises``)
+    are accepted, so a description can name no other code.
+``{"$": "rng", "state": ...}``
+    a :class:`numpy.random.Generator`, by its bit generator's name and state.
+``{"$": "ref", "id": n, ...}``
+    an object that stays in the process that owns it (a student's own class, a
+    generator; or a function of the grader's that the student's code may call); the
+    other side gets a stand-in whose use becomes a request to the owner.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+HEADER = struct.Struct("<Q")
+MAX_DEPTH = 64
+
+
+class WireError(ValueError):
+    """A frame that is not well-formed data."""
+
+
+def _allowed_class(path: str) -> type | None:
+    """The nnprune Module/Parameter subclass named ``path`` ("pkg.mod:Qual"), else None."""
+    import importlib
+
+    from ..nn import Module, Parameter
+
+    module, _, qual = path.partition(":")
+    if not module.startswith("nnprune.") or module.startswith("nnprune.exercises"):
+        return None
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return None
+    if isinstance(obj, type) and issubclass(obj, Module | Parameter):
+        return obj
+    return None
+
+
+def class_path(cls: type) -> str:
+    """``"module:QualName"`` of ``cls``."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def describable(value: Any) -> bool:
+    """Whether ``value`` is an nnprune object that travels as a description."""
+    cls = type(value)
+    return _allowed_class(class_path(cls)) is cls
+
+
+class Encoder:
+    """Turn a value into (JSON tree, arrays); ``ref`` is called for what is not data."""
+
+    def __init__(self, ref: Callable[[Any], dict] | None = None) -> None:
+        self.arrays: list[np.ndarray] = []
+        self.ref = ref
+
+    def _array(self, arr: np.ndarray, tag: str) -> dict:
+        self.arrays.append(arr)
+        return {"$": tag, "i": len(self.arrays) - 1}
+
+    def encode(self, value: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise WireError(f"a value nested deeper than {MAX_DEPTH} levels")
+        if value is None or isinstance(value, bool | str):
+            return value
+        if isinstance(value, int):
+            return value if abs(value) < 2**63 else {"$": "bigint", "v": str(value)}
+        if isinstance(value, float):
+            return value if np.isfinite(value) else {"$": "float", "v": repr(value)}
+        if isinstance(value, complex):
+            return {"$": "complex", "re": repr(value.real), "im": repr(value.imag)}
+        if isinstance(value, np.ndarray) and type(value) is np.ndarray:
+            if not value.dtype.hasobject:
+                return self._array(np.ascontiguousarray(value), "arr")
+        elif isinstance(value, np.generic) and not isinstance(value, np.object_):
+            return self._array(np.asarray(value), "scalar")
+        elif isinstance(value, list | tuple) and type(value) in (list, tuple):
+            items = [self.encode(v, depth + 1) for v in value]
+            return {"$": type(value).__name__, "v": items}
+        elif type(value) is dict:
+            keys = [self.encode(k, depth + 1) for k in value]
+            return {
+                "$": "dict",
+                "k": keys,
+                "v": [self.encode(v, depth + 1) for v in value.values()],
+            }
+        elif type(value) is slice:
+            return {"$": "slice", "v": [self.encode(v, depth + 1)
+                                         for v in (value.start, value.stop, value.step)]}  # fmt: skip
+        elif value is Ellipsis:
+            return {"$": "ellipsis"}
+        elif isinstance(value, np.dtype):
+            return {"$": "dtype", "v": value.str}
+        elif type(value) is np.random.Generator:
+            bits = value.bit_generator
+            return {"$": "rng", "name": type(bits).__name__,
+                    "state": self.encode(bits.state, depth + 1)}  # fmt: skip
+        elif describable(value):
+            state = dict(vars(value))
+            return {
+                "$": "obj",
+                "cls": class_path(type(value)),
+                "state": self.encode(state, depth + 1),
+            }
+        if self.ref is None:
+            raise WireError(f"a {type(value).__name__} is not data")
+        return self.ref(value)
+
+
+class Decoder:
+    """Rebuild a value from (JSON tree, arrays); ``ref`` turns a ``ref`` node into a stand-in."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], ref: Callable[[dict], Any] | None = None):
+        self.arrays = arrays
+        self.ref = ref
+
+    def decode(self, node: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise WireError(f"a value nested deeper than {MAX_DEPTH} levels")
+        if node is None or isinstance(node, bool | int | float | str):
+            return node
+        if isinstance(node, list):
+            raise WireError("an untagged list in a frame")
+        if not isinstance(node, dict) or not isinstance(node.get("$"), str):
+            raise WireError("an untagged value in a frame")
+        tag = node["$"]
+        if tag in ("arr", "scalar"):
+            arr = self.arrays.get(f"a{node.get('i')}")
+            if arr is None:
+                raise WireError("a frame points at an array it does not hold")
+            return arr[()] if tag == "scalar" else arr
+        if tag in ("list", "tuple"):
+            items = [self.decode(v, depth + 1) for v in _list(node, "v")]
+            return items if tag == "list" else tuple(items)
+        if tag == "dict":
+            keys = [self.decode(k, depth + 1) for k in _list(node, "k")]
+            values = [self.decode(v, depth + 1) for v in _list(node, "v")]
+            try:
+                return dict(zip(keys, values, strict=True))
+            except (TypeError, ValueError):
+                raise WireError("a dict with keys that are not hashable data") from None
+        if tag == "bigint":
+            return int(str(node.get("v")))
+        if tag == "float":
+            return float(str(node.get("v")))
+        if tag == "complex":
+            return complex(float(str(node.get("re"))), float(str(node.get("im"))))
+        if tag == "slice":
+            return slice(*[self.decode(v, depth + 1) for v in _list(node, "v")][:3])
+        if tag == "ellipsis":
+            return Ellipsis
+        if tag == "dtype":
+            return np.dtype(str(node.get("v")))
+        if tag == "rng":
+            name = str(node.get("name"))
+            if name not in ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64"):
+                raise WireError(f"unknown bit generator {name!r}")
+            bits = getattr(np.random, name)()
+            bits.state = self.decode(node.get("state"), depth + 1)
+            return np.random.Generator(bits)
+        if tag == "obj":
+            cls = _allowed_class(str(node.get("cls")))
+            if cls is None:
+                raise WireError(f"{node.get('cls')!r} is not an nnprune layer or parameter")
+            state = self.decode(node.get("state"), depth + 1)
+            if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+                raise WireError("an object's state must be a dict with str keys")
+            obj = cls.__new__(cls)
+            obj.__dict__.update(state)
+            return obj
+        if tag == "ref" and self.ref is not None:
+            return self.ref(node)
+        raise WireError(f"unknown node {tag!r} in a frame")
+
+
+def _list(node: dict, key: str) -> list:
+    value = node.get(key)
+    if not isinstance(value, list):
+        raise WireError(f"a {node['$']} node without its {key!r} list")
+    return value
+
+
+def pack(message: Any, ref: Callable[[Any], dict] | None = None) -> bytes:
+    """``message`` as one frame (length header included)."""
+    enc = Encoder(ref)
+    tree = enc.encode(message)
+    members = {f"a{i}": a for i, a in enumerate(enc.arrays)}
+    members["json"] = np.frombuffer(json.dumps(tree).encode("utf-8"), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, allow_pickle=False, **members)
+    body = buf.getvalue()
+    return HEADER.pack(len(body)) + body
+
+
+def unpack(body: bytes, ref: Callable[[dict], Any] | None = None) -> Any:
+    """The message of one frame's body (without its length header)."""
+    try:
+        with np.load(io.BytesIO(body), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except Exception as exc:  # noqa: BLE001 - any malformed archive is a bad frame
+        raise WireError(f"a frame that is not an .npz archive ({type(exc).__name__})") from None
+    raw = arrays.pop("json", None)
+    if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
+        raise WireError("a frame without its json member")
+    try:
+        tree = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise WireError("a frame whose json member does not parse") from None
+    return Decoder(arrays, ref).decode(tree)
+
+
+def write_frame(fd: int, frame: bytes) -> None:
+    """Write all of ``frame`` to the file descriptor ``fd``."""
+    view = memoryview(frame)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def read_exact(fd: int, n: int, wait: Callable[[], None] | None = None) -> bytes:
+    """``n`` bytes from ``fd``; ``wait()`` runs before each read (a deadline); EOF raises EOFError."""
+    chunks, left = [], n
+    while left:
+        if wait is not None:
+            wait()
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError("the other side closed the pipe")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int, max_bytes: int, wait: Callable[[], None] | None = None) -> bytes:
+    """The body of the next frame on ``fd`` (at most ``max_bytes``)."""
+    (size,) = HEADER.unpack(read_exact(fd, HEADER.size, wait))
+    if size > max_bytes:
+        raise WireError(f"a frame of {size} bytes (the limit is {max_bytes})")
+    return read_exact(fd, size, wait)

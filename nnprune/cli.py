@@ -16,6 +16,7 @@ r"""The ``nnprune`` command: ``compare`` (the main job), ``train``, ``prune``, `
     nnprune info
     nnprune exercises list|init DIR      # classroom exercises (docs/teaching.md)
     nnprune check ID|all [--path DIR]    # grade them
+    nnprune grade CLASS_DIR --out DIR    # a whole class: grades.csv, students.csv
 
 Every error reaches you as one line, ``nnprune: error: ...``: exit status 2
 for the options or the config, 1 for a failure while running (numbers that
@@ -47,6 +48,7 @@ Commands:
   info         version, array backends, data sets, architectures and pruning methods
   exercises    list the classroom exercises, or copy them into a folder (init DIR)
   check        grade exercise ID (or all) in a folder: PASS/FAIL per check, exit 1 on any FAIL
+  grade        grade a class (one folder per student): grades.csv and students.csv
 
 DATA (--data, every command): a built-in name (digits, mnist5k, text, speech) or a path:
 an .npz file with x_train, y_train, x_test, y_test (the mnist.npz layout; optional x_val,
@@ -159,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nnprune {__version__}")
     sub = parser.add_subparsers(
         dest="command",
-        metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check}",
+        metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check,grade}",
     )
 
     cmp = sub.add_parser(
@@ -318,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and architectures, and the registered pruning methods.",
     )
     _add_exercise_parsers(sub)
+    _add_grade_parser(sub)
     return parser
 
 
@@ -370,6 +373,34 @@ def _exercises(args: argparse.Namespace) -> int:
         reports = [exercises.grade(args.id, args.path, timeout=args.timeout)]
         print(exercises.format_report(reports[0]))
     return 0 if all(r.passed for r in reports) else 1
+
+
+# ---- a class's gradebook (nnprune.exercises.gradebook): `grade CLASS_DIR --out DIR`
+def _add_grade_parser(sub) -> None:
+    gr = sub.add_parser(
+        "grade",
+        help="grade a class: one folder per student; grades.csv and students.csv",
+        description="Grade every exercise of every student folder in CLASS_DIR; write "
+        "DIR/grades.csv (student, exercise, status, passed, total, first_failure) and "
+        "DIR/students.csv (student, passed, total, score) and print a summary. A missing file "
+        "or one unchanged from the stub is NOT STARTED and scores 0 (docs/teaching.md).",
+    )
+    gr.add_argument("class_dir", metavar="CLASS_DIR", help="one folder per student")
+    gr.add_argument("--out", required=True, metavar="DIR", help="folder for the two CSV files")
+    gr.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="files graded at once (default 1)")  # fmt: skip
+    gr.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                    help="seconds per exercise and student (default 60)")  # fmt: skip
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .exercises import gradebook
+
+    grades = gradebook.grade_class(args.class_dir, timeout=args.timeout, jobs=args.jobs)
+    paths = gradebook.write_gradebook(grades, args.out)
+    print(gradebook.format_class_summary(grades))
+    print(f"wrote {paths[0]} and {paths[1]}")
+    return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -547,6 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _info()
         if args.command in ("exercises", "check"):
             return _exercises(args)
+        if args.command == "grade":
+            return _grade(args)
         return _run(args)
     except SystemExit as exc:  # --help, --version, SIGTERM
         return int(exc.code or 0)

@@ -81,7 +81,8 @@ def _student(name: str) -> str:
     wrong = WRONG
     if name in CALLS:
         call = CALLS[name]
-        wrong = wrong.replace("    return np.zeros_like(V)\n", f"    {call}\n    return np.zeros_like(V)\n")
+        old = "    return np.zeros_like(V)\n"
+        wrong = wrong.replace(old, f"    {call}\n{old}")
     # the cheat runs after the functions are defined (it may use their __globals__)
     return HEAD + wrong + "\n\n" + CHEATS[name]
 

@@ -110,8 +110,8 @@ class Encoder:
                 "v": [self.encode(v, depth + 1) for v in value.values()],
             }
         elif type(value) is slice:
-            return {"$": "slice", "v": [self.encode(v, depth + 1)
-                                         for v in (value.start, value.stop, value.step)]}  # fmt: skip
+            parts = (value.start, value.stop, value.step)
+            return {"$": "slice", "v": [self.encode(v, depth + 1) for v in parts]}
         elif value is Ellipsis:
             return {"$": "ellipsis"}
         elif isinstance(value, np.dtype):
@@ -243,7 +243,7 @@ def write_frame(fd: int, frame: bytes) -> None:
 
 
 def read_exact(fd: int, n: int, wait: Callable[[], None] | None = None) -> bytes:
-    """``n`` bytes from ``fd``; ``wait()`` runs before each read (a deadline); EOF raises EOFError."""
+    """``n`` bytes from ``fd``; ``wait()`` runs before each read; EOF raises EOFError."""
     chunks, left = [], n
     while left:
         if wait is not None:

@@ -40,9 +40,16 @@ def stub_source(exercise_id: str) -> str:
 
 
 def list_lines() -> list[str]:
-    """``"<id>  <title>"`` for every exercise, the id first (what ``exercises list`` prints)."""
+    """``"<id>  §<section>  <difficulty>  <title>"`` per exercise (``exercises list``).
+
+    The difficulty is ``*`` (a few lines) to ``***`` (several ideas at once); a line is cut
+    at 100 columns.
+    """
     width = max(len(ex.id) for ex in EXERCISES)
-    return [f"{ex.id:<{width}}  {ex.title}" for ex in EXERCISES]
+    sec = max(len(ex.section) for ex in EXERCISES) + 1
+    lines = [f"{ex.id:<{width}}  {'§' + ex.section:<{sec}}  {'*' * ex.difficulty:<3}  {ex.title}"
+             for ex in EXERCISES]  # fmt: skip
+    return [line if len(line) <= 100 else line[:97] + "..." for line in lines]
 
 
 def init_exercises(folder: str | os.PathLike) -> list[Path]:

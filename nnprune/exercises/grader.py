@@ -169,6 +169,7 @@ def run_file(
         if student is not None:
             for i, (name, fn) in enumerate(checks):
                 session.notes.clear()
+                session.warnings.clear()
                 start = time.perf_counter()
                 gone = None
                 try:

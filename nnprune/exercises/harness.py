@@ -110,6 +110,19 @@ def function(student: Any, name: str, *, keep_inputs: bool = False) -> Callable[
     return fn
 
 
+def student_warnings(student: Any) -> list[str]:
+    """The warnings the student's code gave during this check (``"RuntimeWarning: ..."``).
+
+    NumPy's overflow, divide and invalid warnings are turned on for every call, so a
+    naive ``np.exp(-x)`` that overflows shows here even when its result happens to be right.
+    """
+    from .remote import RemoteObject
+
+    if isinstance(student, RemoteObject):
+        return list(object.__getattribute__(student, "_session").warnings)
+    return []
+
+
 def as_array(value: Any, what: str) -> np.ndarray:
     """``value`` as a NumPy array, or a failed check naming ``what`` when it is not array-like."""
     if value is None:
@@ -178,9 +191,7 @@ def compare(
     expected = np.asarray(expected)
     got = as_array(got, what)
     if got.shape != expected.shape:
-        extra = None
-        if got.ndim == 2 and got.shape == expected.shape[::-1]:
-            extra = "the shape is transposed: check which axis is which (PyTorch layout)"
+        extra = _shape_hint(got.shape, expected.shape)
         raise CheckFailed(
             f"{case}: {what} has shape {got.shape}, expected {expected.shape}",
             extra or which_mistake(got, mistakes, rtol, atol) or hint,
@@ -192,8 +203,14 @@ def compare(
             return got
         diff = int((got != expected).sum())
         where = tuple(int(i) for i in np.argwhere(got != expected)[0])
+        n_got, n_exp = int((~got).sum()), int((~expected).sum())
+        count = (
+            f"you pruned {n_got}, expected {n_exp} (False entries)"
+            if n_got != n_exp
+            else f"you pruned the right number ({n_exp}) but not the same entries"
+        )
         msg = (
-            f"{case}: {what} differs in {diff} of {expected.size} entries\n"
+            f"{case}: {what} differs in {diff} of {expected.size} entries; {count}\n"
             f"  first at index {where}: expected {bool(expected[where])}, got {bool(got[where])}"
         )
         if expected.size <= 24:
@@ -220,7 +237,33 @@ def compare(
     )
     if expected.size <= 12:
         msg += f"\n  expected {_show(expected)}\n  got      {_show(got)}"
-    raise CheckFailed(msg, which_mistake(got, mistakes, rtol, atol) or hint)
+    known = which_mistake(got, mistakes, rtol, atol)
+    if known is None and got.ndim >= 2 and got.shape[0] == got.shape[1]:
+        swapped = np.swapaxes(expected, 0, 1)
+        if not np.allclose(expected, swapped) and np.allclose(got, swapped, rtol=rtol, atol=atol):
+            known = (
+                "your answer is the transpose of the expected one (axes 0 and 1 swapped, "
+                "e.g. w.T): check which axis is which (PyTorch layout: (out, in, ...))"
+            )
+    raise CheckFailed(msg, known or hint)
+
+
+def _shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> str | None:
+    """A hint for a recognised wrong shape: transposed axes, an output size one short."""
+    if len(got) != len(expected):
+        return None
+    if len(got) >= 2 and sorted(got) == sorted(expected):
+        return (
+            f"the axes are in another order ({got} vs {expected}): a transpose (w.T) or the "
+            "wrong axis; check which axis is which (PyTorch layout: (out, in, ...))"
+        )
+    off = [i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b]
+    if off and all(expected[i] - got[i] == 1 for i in off) and len(got) >= 3:
+        return (
+            f"axis {off[0]} is one short ({got[off[0]]} instead of {expected[off[0]]}): an output "
+            "size is (L + 2 * padding - K) // stride + 1; did you forget the + 1?"
+        )
+    return None
 
 
 def require(condition: bool, message: str, hint: str | None = None) -> None:

@@ -121,6 +121,7 @@ class Session:
         self.token = secrets.token_hex(16)
         self.callbacks: dict[int, Any] = {}
         self.notes: list[str] = []
+        self.warnings: list[str] = []  # what the student's code warned during this check
         self.failure: BaseException | None = None  # a CheckFailed raised inside a callback
         self.gone: WorkerGone | None = None
         r_in, w_in = os.pipe()  # grader -> worker
@@ -359,6 +360,8 @@ class RemoteObject:
         if session.failure is not None:
             failure, session.failure = session.failure, None
             raise failure
+        if isinstance(reply, dict) and isinstance(reply.get("warnings"), list):
+            session.warnings += [str(w) for w in reply["warnings"]]
         changed = reply.get("changed", []) if isinstance(reply, dict) else []
         label = object.__getattribute__(self, "_label")
         for change in changed:

@@ -21,6 +21,7 @@ import inspect
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +207,11 @@ class Worker:
         if op == "call":
             args, kwargs = tuple(m.get("args", ())), dict(m.get("kwargs", {}))
             before = [_snapshot(a) for a in args], {k: _snapshot(v) for k, v in kwargs.items()}
-            value = obj(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with np.errstate(over="warn", divide="warn", invalid="warn"):
+                    value = obj(*args, **kwargs)
+            seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
             labels = _labels(obj, args, kwargs)
             changed = [
                 {"arg": i, "label": labels[i], "value": a}
@@ -218,7 +223,7 @@ class Worker:
                 for k, v in kwargs.items()
                 if _changed(before[1][k], v)
             ]
-            return {"value": value, "changed": changed}
+            return {"value": value, "changed": changed, "warnings": [w[:300] for w in seen[:10]]}
         raise ValueError(f"unknown request {op!r}")
 
 

@@ -103,3 +103,14 @@ def test_list_shows_section_and_difficulty(capsys):
         assert f"§{ex.section}" in line
         assert "*" * ex.difficulty in line and 1 <= ex.difficulty <= 3
     assert lines == list_lines() and all(len(line) <= 100 for line in lines)
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
+def test_each_solution_says_why_it_is_right_and_the_usual_mistake(ex):
+    text = (SOLUTIONS / ex.filename).read_text("utf-8")
+    block = text[text.index("# BEGIN SOLUTION") : text.index("# END SOLUTION")]
+    assert "# Why this is right: " in block and "# Usual mistake: " in block
+    # inside the solution block: the student's file does not get them
+    from nnprune.exercises import stub_source
+
+    assert "Why this is right" not in stub_source(ex.id)

@@ -80,8 +80,8 @@ def test_a_task_that_forbids_writing_into_inputs_fails_on_it(tmp_path):
 def test_an_in_place_update_is_reported_as_such(tmp_path):
     failed = _run(tmp_path, "ch5.corrected_loop",
                   "    return {n: masks[n] * (w - lr * grads[n]) for n, w in params.items()}",
-                  "    for n, w in params.items():\n        w -= lr * grads[n]\n        w *= masks[n]\n"
-                  "    return params")  # fmt: skip
+                  "    for n, w in params.items():\n        w -= lr * grads[n]\n"
+                  "        w *= masks[n]\n    return params")  # fmt: skip
     update = next(r for r in failed if r.name.startswith("update_parameters"))
     assert "update_parameters wrote into its input `params`" in update.message, update.message
 

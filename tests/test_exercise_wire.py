@@ -1,0 +1,85 @@
+"""The frames between grader and worker carry data only; descriptions name nnprune layers only."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from nnprune import nn
+from nnprune.exercises import wire
+from nnprune.exercises.remote import write_back
+
+
+def _roundtrip(value):
+    frame = wire.pack(value)
+    return wire.unpack(frame[wire.HEADER.size :])
+
+
+def test_data_round_trips_exactly():
+    value = {
+        "a": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "mask": np.array([True, False]),
+        3: (1, 2.5, None, "x", float("nan"), 2**70, 1 + 2j),
+        "s": np.float32(0.25),
+        "nested": [slice(1, None, 2), Ellipsis, np.dtype("int16")],
+    }
+    back = _roundtrip(value)
+    assert back["a"].dtype == np.float32 and np.array_equal(back["a"], value["a"])
+    assert back["mask"].dtype == bool and back[3][:4] == (1, 2.5, None, "x")
+    assert np.isnan(back[3][4]) and back[3][5] == 2**70 and back[3][6] == 1 + 2j
+    assert isinstance(back["s"], np.float32) and back["nested"][0] == slice(1, None, 2)
+    assert back["nested"][1] is Ellipsis and back["nested"][2] == np.dtype("int16")
+
+
+def test_an_nnprune_model_travels_as_a_description():
+    model = nn.Sequential(nn.Linear(3, 2, seed=0), nn.ReLU()).double()
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    back = _roundtrip(model)
+    assert type(back) is nn.Sequential and type(back[0]) is nn.Linear
+    assert np.array_equal(back.forward(x), model.forward(x))
+    gen = _roundtrip(np.random.default_rng(5))
+    assert gen.normal() == np.random.default_rng(5).normal()
+
+
+def test_anything_else_is_not_data():
+    with pytest.raises(wire.WireError, match="is not data"):
+        wire.pack({"f": print})
+    with pytest.raises(wire.WireError, match="is not data"):
+        wire.pack(np.array([object()], dtype=object))
+
+
+@pytest.mark.parametrize(
+    "cls",
+    ["os:system", "subprocess:call", "nnprune.exercises.harness:CheckFailed",
+     "nnprune.io:load", "builtins:eval", "nnprune.nn:Linear.__init__"],
+)  # fmt: skip
+def test_a_description_naming_other_code_is_refused(cls):
+    arrays = {}
+    tree = {"$": "obj", "cls": cls, "state": {"$": "dict", "k": [], "v": []}}
+    with pytest.raises(wire.WireError, match="not an nnprune layer or parameter"):
+        wire.Decoder(arrays).decode(tree)
+
+
+def test_a_pickled_member_is_refused():
+    buf = io.BytesIO()
+    np.savez(buf, json=np.frombuffer(b'{"$": "arr", "i": 0}', np.uint8),
+             a0=np.array([{"x": 1}], dtype=object))  # fmt: skip
+    with pytest.raises(wire.WireError):
+        wire.unpack(buf.getvalue())
+    with pytest.raises(wire.WireError, match="not an .npz"):
+        wire.unpack(b"PASS PASS PASS")
+
+
+def test_write_back_updates_the_callers_objects_in_place():
+    w = np.zeros(3)
+    params = {"w": w, "gone": np.ones(1)}
+    write_back(params, {"w": np.ones(3), "new": 1})
+    assert params["w"] is w and np.array_equal(w, np.ones(3)) and set(params) == {"w", "new"}
+    layer = nn.Linear(2, 2, seed=0)
+    grad = layer.weight.grad
+    changed = _roundtrip(layer)
+    changed.weight.grad[...] = 7.0
+    write_back(layer, changed)
+    assert layer.weight.grad is grad and np.all(grad == 7.0)

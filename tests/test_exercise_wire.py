@@ -83,3 +83,13 @@ def test_write_back_updates_the_callers_objects_in_place():
     changed.weight.grad[...] = 7.0
     write_back(layer, changed)
     assert layer.weight.grad is grad and np.all(grad == 7.0)
+
+
+def test_what_the_grader_sends_may_be_any_nnprune_object_but_it_rebuilds_layers_only():
+    from nnprune.prune import L1Unstructured
+
+    frame = wire.pack({"cls": nn.Linear, "method": L1Unstructured(0.5)}, broad=True)
+    sent = wire.unpack(frame[wire.HEADER.size :], broad=True)  # as the worker reads it
+    assert sent["cls"] is nn.Linear and isinstance(sent["method"], L1Unstructured)
+    with pytest.raises(wire.WireError, match="not an nnprune layer or parameter"):
+        wire.unpack(frame[wire.HEADER.size :])  # as the grader reads the worker's frames

@@ -195,7 +195,7 @@ class Session:
         return RemoteObject(self, node)
 
     def _send(self, message: dict) -> None:
-        frame = wire.pack(message, self._ref)
+        frame = wire.pack(message, self._ref, broad=True)
         try:
             wire.write_frame(self.fd_out, frame)
         except (BrokenPipeError, OSError):

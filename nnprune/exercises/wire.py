@@ -41,8 +41,13 @@ class WireError(ValueError):
     """A frame that is not well-formed data."""
 
 
-def _allowed_class(path: str) -> type | None:
-    """The nnprune Module/Parameter subclass named ``path`` ("pkg.mod:Qual"), else None."""
+def _allowed_class(path: str, broad: bool = False) -> type | None:
+    """The nnprune Module/Parameter subclass named ``path`` ("pkg.mod:Qual"), else None.
+
+    ``broad``: any class defined in nnprune (outside ``nnprune.exercises``), for what the
+    grader sends to the worker (a data set, a pruning method); the grader itself rebuilds
+    layers and parameters only.
+    """
     import importlib
 
     from ..nn import Module, Parameter
@@ -56,7 +61,9 @@ def _allowed_class(path: str) -> type | None:
             obj = getattr(obj, part)
     except (ImportError, AttributeError):
         return None
-    if isinstance(obj, type) and issubclass(obj, Module | Parameter):
+    if not isinstance(obj, type) or class_path(obj) != path:
+        return None
+    if issubclass(obj, Module | Parameter) or (broad and hasattr(obj, "__dict__")):
         return obj
     return None
 
@@ -66,18 +73,21 @@ def class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def describable(value: Any) -> bool:
+def describable(value: Any, broad: bool = False) -> bool:
     """Whether ``value`` is an nnprune object that travels as a description."""
     cls = type(value)
-    return _allowed_class(class_path(cls)) is cls
+    if not cls.__module__.startswith("nnprune.") or not hasattr(value, "__dict__"):
+        return False
+    return _allowed_class(class_path(cls), broad) is cls
 
 
 class Encoder:
     """Turn a value into (JSON tree, arrays); ``ref`` is called for what is not data."""
 
-    def __init__(self, ref: Callable[[Any], dict] | None = None) -> None:
+    def __init__(self, ref: Callable[[Any], dict] | None = None, broad: bool = False) -> None:
         self.arrays: list[np.ndarray] = []
         self.ref = ref
+        self.broad = broad
 
     def _array(self, arr: np.ndarray, tag: str) -> dict:
         self.arrays.append(arr)
@@ -120,7 +130,9 @@ class Encoder:
             bits = value.bit_generator
             return {"$": "rng", "name": type(bits).__name__,
                     "state": self.encode(bits.state, depth + 1)}  # fmt: skip
-        elif describable(value):
+        elif isinstance(value, type) and _allowed_class(class_path(value), self.broad):
+            return {"$": "cls", "cls": class_path(value)}
+        elif describable(value, self.broad):
             state = dict(vars(value))
             return {
                 "$": "obj",
@@ -135,9 +147,15 @@ class Encoder:
 class Decoder:
     """Rebuild a value from (JSON tree, arrays); ``ref`` turns a ``ref`` node into a stand-in."""
 
-    def __init__(self, arrays: dict[str, np.ndarray], ref: Callable[[dict], Any] | None = None):
+    def __init__(
+        self,
+        arrays: dict[str, np.ndarray],
+        ref: Callable[[dict], Any] | None = None,
+        broad: bool = False,
+    ) -> None:
         self.arrays = arrays
         self.ref = ref
+        self.broad = broad
 
     def decode(self, node: Any, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
@@ -183,8 +201,13 @@ class Decoder:
             bits = getattr(np.random, name)()
             bits.state = self.decode(node.get("state"), depth + 1)
             return np.random.Generator(bits)
+        if tag == "cls":
+            cls = _allowed_class(str(node.get("cls")), self.broad)
+            if cls is None:
+                raise WireError(f"{node.get('cls')!r} is not an nnprune layer or parameter")
+            return cls
         if tag == "obj":
-            cls = _allowed_class(str(node.get("cls")))
+            cls = _allowed_class(str(node.get("cls")), self.broad)
             if cls is None:
                 raise WireError(f"{node.get('cls')!r} is not an nnprune layer or parameter")
             state = self.decode(node.get("state"), depth + 1)
@@ -205,9 +228,9 @@ def _list(node: dict, key: str) -> list:
     return value
 
 
-def pack(message: Any, ref: Callable[[Any], dict] | None = None) -> bytes:
+def pack(message: Any, ref: Callable[[Any], dict] | None = None, broad: bool = False) -> bytes:
     """``message`` as one frame (length header included)."""
-    enc = Encoder(ref)
+    enc = Encoder(ref, broad)
     tree = enc.encode(message)
     members = {f"a{i}": a for i, a in enumerate(enc.arrays)}
     members["json"] = np.frombuffer(json.dumps(tree).encode("utf-8"), dtype=np.uint8)
@@ -217,7 +240,7 @@ def pack(message: Any, ref: Callable[[Any], dict] | None = None) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
-def unpack(body: bytes, ref: Callable[[dict], Any] | None = None) -> Any:
+def unpack(body: bytes, ref: Callable[[dict], Any] | None = None, broad: bool = False) -> Any:
     """The message of one frame's body (without its length header)."""
     try:
         with np.load(io.BytesIO(body), allow_pickle=False) as archive:
@@ -231,7 +254,7 @@ def unpack(body: bytes, ref: Callable[[dict], Any] | None = None) -> Any:
         tree = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise WireError("a frame whose json member does not parse") from None
-    return Decoder(arrays, ref).decode(tree)
+    return Decoder(arrays, ref, broad).decode(tree)
 
 
 def write_frame(fd: int, frame: bytes) -> None:

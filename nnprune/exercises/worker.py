@@ -142,7 +142,7 @@ class Worker:
         wire.write_frame(self.fd_out, frame)
 
     def receive(self) -> dict:
-        message = wire.unpack(wire.read_frame(self.fd_in, MAX_FRAME), self._unref)
+        message = wire.unpack(wire.read_frame(self.fd_in, MAX_FRAME), self._unref, broad=True)
         if not isinstance(message, dict):
             raise wire.WireError("a request that is not a dict")
         return message

@@ -19,23 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from .verdicts import CheckFailed, CheckSkipped
+
 # exercise id -> list of (check name, function), in definition order
 CHECKS: dict[str, list[tuple[str, Callable[[Any], None]]]] = {}
 
 Mistakes = Sequence[tuple[str, Any]]
-
-
-class CheckFailed(AssertionError):
-    """A check's verdict: the student's answer is wrong. ``hint`` names a recognised mistake."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-
-class CheckSkipped(Exception):  # noqa: N818 - a verdict, like CheckFailed
-    """The check does not apply here (e.g. no PyTorch): SKIP, and left out of the score."""
 
 
 @dataclass

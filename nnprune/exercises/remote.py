@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from . import wire
+from .verdicts import CheckFailed
 
 
 class WorkerGone(BaseException):  # noqa: N818 - the end of a session, like SystemExit
@@ -255,8 +256,6 @@ class Session:
         try:
             value = fn(*args, **{str(k): v for k, v in kwargs.items()})
         except Exception as exc:  # noqa: BLE001 - the check's own failure, told to the student
-            from .harness import CheckFailed
-
             if isinstance(exc, CheckFailed) and self.failure is None:
                 self.failure = exc
             self._send({"error": f"{type(exc).__name__}: {exc}"})
@@ -370,8 +369,6 @@ class RemoteObject:
                 str(where))  # fmt: skip
             write_back(old, change.get("value"))
             if object.__getattribute__(self, "_keep"):
-                from .harness import CheckFailed
-
                 raise CheckFailed(
                     f"{label} wrote into its input `{what}`, which the task forbids",
                     f"work on copies (`{what} = {what}.copy()`, or new arrays: "

@@ -156,48 +156,50 @@ def run_file(
         out_path = Path(tmp) / "output.txt"
         session = Session(timeout, memory_mb, out_path, Path(tmp))
         try:
-            student = session.load(str(file), "student_" + exercise.id.replace(".", "_"))
-        except WorkerGone as gone:
-            student = None
-            msg = gone.message.replace("during this check", "while importing your file")
-            results += rest(f"importing your file failed: {msg}")
-            status = "timeout" if gone.reason == "timeout" else "error"
-        except Exception as exc:  # noqa: BLE001 - the student's module failed at import
-            student = None
-            results += rest(f"importing your file failed: {describe(exc).message}")
-            status = "error"
-        if student is not None:
-            for i, (name, fn) in enumerate(checks):
-                session.notes.clear()
-                session.warnings.clear()
-                start = time.perf_counter()
-                gone = None
-                try:
-                    fn(student)
-                    result = CheckResult(name, True)
-                except CheckSkipped as exc:
-                    result = CheckResult(name, True, str(exc), skipped=True)
-                except CheckFailed as exc:
-                    result = CheckResult(name, False, exc.message, exc.hint)
-                except WorkerGone as exc:
-                    gone = exc
-                    result = CheckResult(name, False, exc.message)
-                except Exception as exc:  # noqa: BLE001 - a student's error is a failed check
-                    result = describe(exc)
-                    result.name = name
-                if not result.passed and session.notes:
-                    result.message += "\n" + "\n".join(dict.fromkeys(session.notes))
-                result.seconds = time.perf_counter() - start
-                results.append(result)
-                if gone is not None:
-                    timed_out = gone.reason == "timeout"
-                    why = "time limit reached" if timed_out else "an earlier check crashed"
-                    results += rest(why, i + 1)
-                    status = "timeout" if timed_out else "fail"
-                    break
-            else:
-                status = "pass" if all(r.passed for r in results) else "fail"
-        session.close()
+            try:
+                student = session.load(str(file), "student_" + exercise.id.replace(".", "_"))
+            except WorkerGone as gone:
+                student = None
+                msg = gone.message.replace("during this check", "while importing your file")
+                results += rest(f"importing your file failed: {msg}")
+                status = "timeout" if gone.reason == "timeout" else "error"
+            except Exception as exc:  # noqa: BLE001 - the student's module failed at import
+                student = None
+                results += rest(f"importing your file failed: {describe(exc).message}")
+                status = "error"
+            if student is not None:
+                for i, (name, fn) in enumerate(checks):
+                    session.notes.clear()
+                    session.warnings.clear()
+                    start = time.perf_counter()
+                    gone = None
+                    try:
+                        fn(student)
+                        result = CheckResult(name, True)
+                    except CheckSkipped as exc:
+                        result = CheckResult(name, True, str(exc), skipped=True)
+                    except CheckFailed as exc:
+                        result = CheckResult(name, False, exc.message, exc.hint)
+                    except WorkerGone as exc:
+                        gone = exc
+                        result = CheckResult(name, False, exc.message)
+                    except Exception as exc:  # noqa: BLE001 - a student's error is a failed check
+                        result = describe(exc)
+                        result.name = name
+                    if not result.passed and session.notes:
+                        result.message += "\n" + "\n".join(dict.fromkeys(session.notes))
+                    result.seconds = time.perf_counter() - start
+                    results.append(result)
+                    if gone is not None:
+                        timed_out = gone.reason == "timeout"
+                        why = "time limit reached" if timed_out else "an earlier check crashed"
+                        results += rest(why, i + 1)
+                        status = "timeout" if timed_out else "fail"
+                        break
+                else:
+                    status = "pass" if all(r.passed for r in results) else "fail"
+        finally:
+            session.close()
         output = _output_lines(out_path)
     return results, status, output
 

@@ -93,3 +93,12 @@ def test_what_the_grader_sends_may_be_any_nnprune_object_but_it_rebuilds_layers_
     assert sent["cls"] is nn.Linear and isinstance(sent["method"], L1Unstructured)
     with pytest.raises(wire.WireError, match="not an nnprune layer or parameter"):
         wire.unpack(frame[wire.HEADER.size :])  # as the grader reads the worker's frames
+
+
+def test_a_compressed_frame_is_refused_before_it_inflates():
+    buf = io.BytesIO()
+    np.savez_compressed(buf, json=np.frombuffer(b'{"$": "arr", "i": 0}', np.uint8),
+                        a0=np.zeros(10**7))  # 80 MB of zeros in about 80 kB  # fmt: skip
+    assert len(buf.getvalue()) < 10**6
+    with pytest.raises(wire.WireError, match="compressed"):
+        wire.unpack(buf.getvalue())

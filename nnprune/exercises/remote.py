@@ -114,7 +114,7 @@ class Session:
     """One worker process for one student file, with a deadline for all of its requests."""
 
     def __init__(
-        self, timeout: float, memory_mb: int, output: Path, cwd: Path, max_frame_mb: int = 2048
+        self, timeout: float, memory_mb: int, output: Path, cwd: Path, max_frame_mb: int = 256
     ) -> None:
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout

@@ -242,6 +242,7 @@ def pack(message: Any, ref: Callable[[Any], dict] | None = None, broad: bool = F
 
 def unpack(body: bytes, ref: Callable[[dict], Any] | None = None, broad: bool = False) -> Any:
     """The message of one frame's body (without its length header)."""
+    _stored_only(body)
     try:
         with np.load(io.BytesIO(body), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
@@ -255,6 +256,20 @@ def unpack(body: bytes, ref: Callable[[dict], Any] | None = None, broad: bool = 
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise WireError("a frame whose json member does not parse") from None
     return Decoder(arrays, ref, broad).decode(tree)
+
+
+def _stored_only(body: bytes) -> None:
+    """Refuse an archive with compressed members: a small frame must not inflate."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise WireError("a frame that is not an .npz archive (BadZipFile)") from None
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size > len(body):
+            raise WireError(f"a frame whose member {info.filename!r} is compressed")
 
 
 def write_frame(fd: int, frame: bytes) -> None:

@@ -127,3 +127,35 @@ def test_a_correct_file_still_passes_after_a_cheat(tmp_path):
     assert not grade(EX, tmp_path, timeout=30).passed
     (tmp_path / get(EX).filename).write_text(solution.read_text("utf-8"), "utf-8")
     assert grade(EX, tmp_path, timeout=30).passed
+
+
+FRAME_THIEF = '''import numpy as np
+
+
+def polynomial_sparsity(step, initial, final, begin, end, power=3.0):
+    imp = polynomial_sparsity.__globals__['__builtins__']['__import__']
+    frame = imp('inspect').currentframe().f_back
+    while frame is not None:  # the checker's frames: take the expected value from them
+        if 'truth' in frame.f_locals:
+            return frame.f_locals['truth']
+        frame = frame.f_back
+    return 0.0
+
+
+def should_prune(step, begin, end, frequency):
+    imp = should_prune.__globals__['__builtins__']['__import__']
+    frame = imp('inspect').currentframe().f_back
+    while frame is not None:
+        if 'sched' in frame.f_locals:
+            return frame.f_locals['sched'](step)[0]
+        frame = frame.f_back
+    return False
+'''
+
+
+def test_reading_the_expected_value_from_the_checkers_frames_fails(tmp_path):
+    ex = "ch5.polynomial_schedule"
+    (tmp_path / get(ex).filename).write_text(FRAME_THIEF, encoding="utf-8")
+    report = grade(ex, tmp_path, timeout=30)
+    assert not report.passed and not any(r.passed for r in report.results[1:]), [
+        (r.name, r.message) for r in report.results]  # fmt: skip

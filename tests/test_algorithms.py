@@ -381,7 +381,7 @@ def test_errors_by_message(data, splits):
     with pytest.raises(
         ValueError,
         match=r"method must be one of \['ista', 'reweighted', "
-        r"'subgradient'\], got 'lasso'",
+        r"'subgradient', 'l2', 'irls'\], got 'lasso'",
     ):
         lambda_path(model, splits, [0.1], "lasso", epochs=1)
     with pytest.raises(ValueError, match=r"lams\[1\] must be a finite real number >= 0, got -1"):

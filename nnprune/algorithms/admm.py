@@ -27,6 +27,12 @@ here: it pulls the pruned weights towards 0 gently instead of cutting them at on
 After the last iteration ``W`` is hard-pruned to the support of ``Z`` (masks with
 exactly ``k`` kept entries) and retrained with the masks fixed.
 
+:func:`admm_l1_train` is the same loop for the L1 problem the book's sub-problems
+write, :math:`\min f(W) + \lambda\lVert Z\rVert_1` s.t. :math:`W = Z` (Boyd et al. 2011,
+§6.4): its Z-step is the L1 proximal operator, the soft-threshold
+:math:`Z = S_{\lambda/\rho}(W + U)` (:class:`L1ADMMState`), so the number of kept
+weights follows from :math:`\lambda` instead of being fixed.
+
 ``rho_growth > 1`` increases :math:`\rho` after each iteration, as Zhang et al. do
 progressively; the scaled dual is then rescaled, :math:`U \leftarrow U/\text{growth}`,
 so that :math:`\rho U` (the unscaled dual) is unchanged (Boyd et al. 2011, §3.4.1).
@@ -59,7 +65,7 @@ from ..checks import (
 )
 from ..nn.module import Module
 from ..prune import custom_from_mask, sparsity_to_count
-from ..regularizers import topk_mask
+from ..regularizers import soft_threshold, topk_mask
 from ..train import History, fit
 from .ista import GradientHookOptimizer
 
@@ -329,9 +335,192 @@ def admm_prune(
     return result
 
 
+class L1ADMMState(ADMMState):
+    r"""ADMM variables for the L1 problem: the Z-step is the L1 proximal operator.
+
+    For :math:`\min f(W) + \lambda\lVert Z\rVert_1` s.t. :math:`W = Z` (Boyd et al. 2011,
+    §6.4 with a network loss in place of the least-squares term):
+
+    .. math::
+
+        Z^{t+1} = \operatorname{prox}_{(\lambda/\rho)\lVert\cdot\rVert_1}(W^{t+1} + U^t)
+                = S_{\lambda/\rho}(W^{t+1} + U^t),\qquad
+        U^{t+1} = U^t + W^{t+1} - Z^{t+1},
+
+    with :math:`S_\tau(v) = \operatorname{sign}(v)\max(|v| - \tau, 0)`;
+    :math:`Z^0 = S_{\lambda/\rho}(W^0)`, :math:`U^0 = 0`. The W-step and the
+    :math:`\rho` rescaling are :class:`ADMMState`'s.
+
+    Parameters
+    ----------
+    params : list of Parameter
+    lam : float >= 0
+    rho : float > 0
+
+    Book: §4.2 ADMM (the L1 problem the book's sub-problems write)
+    """
+
+    def __init__(self, params: list[Any], lam: float, rho: float) -> None:
+        self.params = list(params)
+        self.lam = check_nonnegative("lam", lam)
+        self.rho = check_positive("rho", rho)
+        self.Z = [soft_threshold(p.data, self.lam / self.rho) for p in self.params]
+        self.U = [get_xp(p.data).zeros_like(p.data) for p in self.params]
+        self.masks = [z != 0 for z in self.Z]
+
+    def update(self) -> tuple[float, float]:
+        r"""Z-step :math:`Z = S_{\lambda/\rho}(W + U)`, then :math:`U \leftarrow U + W - Z`.
+
+        Returns
+        -------
+        primal_residual : float
+            :math:`\lVert W - Z\rVert_F` with the new ``Z``.
+        z_change : float
+            :math:`\lVert Z - Z_{\text{prev}}\rVert_F` (times :math:`\rho`: the dual residual).
+        """
+        Z_prev = self.Z
+        self.Z = [
+            soft_threshold(p.data + u, self.lam / self.rho)
+            for p, u in zip(self.params, self.U, strict=True)
+        ]
+        self.masks = [z != 0 for z in self.Z]
+        for p, z, u in zip(self.params, self.Z, self.U, strict=True):
+            u += p.data - z
+        primal = _norm([p.data - z for p, z in zip(self.params, self.Z, strict=True)])
+        return primal, _norm([z - zp for z, zp in zip(self.Z, Z_prev, strict=True)])
+
+
+def admm_l1_train(
+    model: Module,
+    loss_fn: Module,
+    train: tuple[Any, Any],
+    val: tuple[Any, Any] | None = None,
+    *,
+    lam: float,
+    rho: float = 1e-2,
+    admm_iterations: int = 10,
+    epochs_per_iteration: int = 1,
+    retrain_epochs: int = 5,
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: bool | None = False,
+) -> ADMMResult:
+    r"""ADMM for the L1 problem on a network, then pruning to Z's support and masked retraining.
+
+    Solves :math:`\min_W \mathrm{Loss}(W) + \lambda\lVert W\rVert_1` split as
+    :math:`W = Z`:
+
+    .. math::
+
+        W^{t+1} &= \arg\min_W\ \mathrm{Loss}(W) + \tfrac{\rho}{2}\lVert W - Z^t + U^t\rVert^2
+            \quad(\text{a few SGD epochs}) \\
+        Z^{t+1} &= S_{\lambda/\rho}(W^{t+1} + U^t) \quad(\text{soft-threshold: exact zeros}) \\
+        U^{t+1} &= U^t + W^{t+1} - Z^{t+1}.
+
+    After the last iteration each weight is masked to the support of its :math:`Z`
+    (:math:`Z_{ij} \ne 0`) and retrained with the masks fixed. Unlike
+    :func:`admm_prune` (Zhang et al. 2018, a cardinality constraint that fixes the number
+    of kept weights), the sparsity here is whatever :math:`\lambda` gives: every
+    :math:`|W + U| \le \lambda/\rho` is cut.
+
+    Parameters
+    ----------
+    model : Module
+        Unpruned; pruned in place. Every prunable, trainable weight is penalised.
+    loss_fn : Module
+    train, val : (X, y)
+    lam : float >= 0
+        :math:`\lambda` of the L1 term (per weight entry, summed, like the loss's mean).
+    rho : float > 0, default 1e-2
+    admm_iterations, epochs_per_iteration, retrain_epochs, lr, momentum, batch_size, seed,
+    progress
+        As in :func:`admm_prune`.
+
+    Returns
+    -------
+    ADMMResult
+        ``primal_residuals`` :math:`\lVert W - Z\rVert`, ``z_changes``
+        :math:`\lVert Z^{t+1} - Z^t\rVert` (times :math:`\rho`: the dual residual),
+        ``masks`` (support of the final Z), ``sparsity`` (exact zeros after retraining);
+        ``state`` is the :class:`L1ADMMState`.
+
+    Raises
+    ------
+    ValueError
+        For an invalid argument or an already-masked model (nothing changed then).
+
+    References: Boyd, Parikh, Chu, Peleato & Eckstein, FnT ML 2011, §6.4 (Lasso by ADMM).
+
+    Book: §4.2 ADMM (the book's L1 sub-problems; corrected, see docs/errata.md#s4-2-admm)
+    """
+    lam = check_nonnegative("lam", lam)
+    rho = check_positive("rho", rho)
+    admm_iterations = check_positive_int("admm_iterations", admm_iterations)
+    epochs_per_iteration = check_positive_int("epochs_per_iteration", epochs_per_iteration)
+    retrain_epochs = check_nonnegative_int("retrain_epochs", retrain_epochs)
+    lr = check_positive("lr", lr)
+    momentum = check_nonnegative("momentum", momentum)
+    batch_size = check_positive_int("batch_size", batch_size)
+    weights = _pruned_weights(model)
+    if not weights:
+        raise ValueError("model has no prunable weights to prune")
+    masked = [name for name, _, _, p in weights if p.mask is not None]
+    if masked:
+        raise ValueError(f"admm_l1_train needs an unpruned model; already masked: {masked}")
+    params = [p for _, _, _, p in weights]
+    admm = L1ADMMState(params, lam, rho)
+    result = ADMMResult(state=admm)
+    opt = GradientHookOptimizer(
+        optim.SGD(model.parameters(), lr=lr, momentum=momentum), admm.add_grad
+    )
+    for t in range(admm_iterations):
+        result.rhos.append(admm.rho)
+        result.admm_histories.append(
+            fit(
+                model,
+                loss_fn,
+                opt,
+                train,
+                val,
+                epochs=epochs_per_iteration,
+                batch_size=batch_size,
+                seed=seed + t,
+                progress=progress,
+            )
+        )
+        primal, z_change = admm.update()
+        result.primal_residuals.append(primal)
+        result.z_changes.append(z_change)
+    for (name, module, local, _), m in zip(weights, admm.masks, strict=True):
+        keep = to_numpy(m).astype(bool)
+        custom_from_mask(module, local, keep)
+        result.masks[name] = keep
+        result.kept[name] = int(keep.sum())
+    if retrain_epochs:
+        result.retrain_history = fit(
+            model,
+            loss_fn,
+            optim.SGD(model.parameters(), lr=lr, momentum=momentum),
+            train,
+            val,
+            epochs=retrain_epochs,
+            batch_size=batch_size,
+            seed=seed + admm_iterations,
+            progress=progress,
+        )
+    total = sum(p.size for p in params)
+    nonzero = sum(int(get_xp(p.data).count_nonzero(p.data)) for p in params)
+    result.sparsity = 1.0 - nonzero / total
+    return result
+
+
 __all__ = [
     "ADMMResult",
     "ADMMState",
+    "L1ADMMState",
+    "admm_l1_train",
     "SCOPES",
     "admm_prune",
     "project_sparse",

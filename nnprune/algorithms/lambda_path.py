@@ -10,7 +10,9 @@ For each :math:`\lambda` in ``lams`` the same starting weights are trained with
 
 ``"ista"`` (proximal L1) gives exact zeros that grow with :math:`\lambda`;
 ``"subgradient"`` (plain SGD on the L1 term, the book's Appendix C) makes weights
-small but not zero; ``"reweighted"`` is reweighted L1 by proximal steps.
+small but not zero; ``"reweighted"`` is reweighted L1 by proximal steps; ``"l2"``
+(ridge / weight decay) and ``"irls"`` (the IRLS quadratic majoriser of L1) shrink
+weights without making them exactly zero.
 
 Book: §4.1–4.2 (corrected, see docs/errata.md#s4-2-lasso)
 """
@@ -27,10 +29,12 @@ from ..checks import check_nonnegative, check_one_of, check_positive, check_posi
 from ..nn.module import Module
 from ..regularizers import as_parameter_list
 from ..train import evaluate
+from .irls import irls_train
 from .ista import ista_train, subgradient_l1_train
+from .l2 import l2_train
 from .reweighted import reweighted_l1_train
 
-METHODS = ("ista", "reweighted", "subgradient")
+METHODS = ("ista", "reweighted", "subgradient", "l2", "irls")
 
 
 def small_fraction(params: Iterable[Any], small: float) -> float:
@@ -64,6 +68,12 @@ def train_sparse(
         return ista_train(model, loss_fn, opt, splits.train, **common)
     if method == "subgradient":
         return subgradient_l1_train(model, loss_fn, opt, splits.train, **common)
+    if method == "l2":
+        return l2_train(model, loss_fn, opt, splits.train, **common)
+    if method == "irls":
+        return irls_train(
+            model, loss_fn, opt, splits.train, eps=eps, refresh_every=refresh_every, **common
+        )
     return reweighted_l1_train(
         model, loss_fn, opt, splits.train, eps=eps, refresh_every=refresh_every, **common
     )
@@ -96,7 +106,7 @@ def lambda_path(
         ``splits.train`` is trained on, ``splits.test`` measured (e.g. ``digits_splits``).
     lams : sequence of float
         The strengths :math:`\lambda \ge 0`, in the order the rows are returned.
-    method : {"ista", "reweighted", "subgradient"}, default "ista"
+    method : {"ista", "reweighted", "subgradient", "l2", "irls"}, default "ista"
     epochs : int
         Training epochs per :math:`\lambda`.
     lr, momentum : float, default 0.05, 0.0

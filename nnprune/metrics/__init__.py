@@ -7,6 +7,15 @@ Size and FLOPs follow ShrinkBench's definitions (Blalock et al., MLSys 2020):
 Book: §1.3, §2.1, §3.2.
 """
 
+from .architectures import (
+    LayerSpec,
+    bert_spec,
+    book_section7_check,
+    count_parameters,
+    parameter_counts,
+    resnet50_spec,
+    vgg16_spec,
+)
 from .flops import FLOP_RULES, flops, layer_flops, theoretical_speedup
 from .size import compression_ratio, model_bytes, model_size
 from .sparsity import (
@@ -26,9 +35,13 @@ from .table import format_table, layer_table
 
 __all__ = [
     "FLOP_RULES",
+    "LayerSpec",
     "activation_sparsity",
+    "bert_spec",
+    "book_section7_check",
     "compression_ratio",
     "connection_sparsity",
+    "count_parameters",
     "count_zeros",
     "counted_parameters",
     "density",
@@ -40,9 +53,12 @@ __all__ = [
     "model_bytes",
     "model_size",
     "model_sparsity",
+    "parameter_counts",
     "parameter_sparsity",
+    "resnet50_spec",
     "sparsity",
     "theoretical_speedup",
+    "vgg16_spec",
     "zero_inputs",
     "zero_outputs",
 ]

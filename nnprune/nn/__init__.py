@@ -66,3 +66,8 @@ __all__ += ["BasicBlock", "GlobalAvgPool2d"]
 from .sequence import LastTimeStep, Transpose  # noqa: E402
 
 __all__ += ["LastTimeStep", "Transpose"]
+
+# Top-k sparse attention, forward only (Book §6.2).
+from .sparse_attention import TopKAttention, topk_attention  # noqa: E402
+
+__all__ += ["TopKAttention", "topk_attention"]

@@ -7,6 +7,15 @@ Book: §5.1–5.3, §8.
 from ._select import CRITERIA, SCOPES, prunable_names, select, weight_sparsity
 from .dynamic import SET, DynamicSparsity, RigL, layer_sparsities, update_mask
 from .gradual import GradualPruning
+from .granularity import (
+    cross_domain_prune,
+    domain_shift,
+    drop_layer,
+    droppable_layers,
+    layer_drop_scores,
+    multi_granularity_prune,
+)
+from .gsp import GSPResult, gsap_sweep, gsp_iterative_prune, saliency_sweep
 from .loop import (
     STEPS,
     PipelineResult,
@@ -36,6 +45,16 @@ from .sensitivity import (
 )
 
 __all__ = [
+    "cross_domain_prune",
+    "domain_shift",
+    "drop_layer",
+    "droppable_layers",
+    "layer_drop_scores",
+    "multi_granularity_prune",
+    "GSPResult",
+    "gsap_sweep",
+    "gsp_iterative_prune",
+    "saliency_sweep",
     "CRITERIA",
     "SCOPES",
     "STEPS",

@@ -152,3 +152,13 @@ __all__ += [
     "remove_heads",
     "remove_hidden_units",
 ]
+
+# Removal with bias compensation (Book §5.1).
+from .compensation import remove_units_compensated, unit_means  # noqa: E402
+
+__all__ += ["remove_units_compensated", "unit_means"]
+
+# Top-k sparse attention measured on a model (Book §6.2).
+from .sparse_attention import sparse_attention_eval  # noqa: E402
+
+__all__ += ["sparse_attention_eval"]

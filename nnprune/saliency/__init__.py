@@ -5,6 +5,7 @@ r"""Gradient-sensitivity pruning criteria of book §4.3, corrected.
   :func:`nnprune.prune.to_sparsity`; :func:`obd_scores` (second order, small layers);
 * units: :func:`gsap_scores` / :func:`gsap_prune` (Taylor :math:`|z\,\partial J/\partial z|`,
   Molchanov 2017), removed physically;
+* activation sparsity: :func:`apoz_scores` / :func:`apoz_prune` (APoZ, Hu et al. 2016);
 * channels: :class:`SlimmingPenalty` and :func:`slim_channels` (network slimming);
 * checks: :func:`taylor_report`, :func:`weight_taylor_report`,
   :func:`weight_taylor_sweep` (predicted vs actual loss change).
@@ -12,6 +13,7 @@ r"""Gradient-sensitivity pruning criteria of book §4.3, corrected.
 Book: §4.3 (corrected, see docs/errata.md#s4-3-gsp, #s4-3-agsp, #s4-3-gsap).
 """
 
+from .apoz import apoz_prune, apoz_scores
 from .gradient import (
     agsp_scores,
     book_gsp_select,
@@ -29,6 +31,8 @@ __all__ = [
     "SlimmingPenalty",
     "TaylorReport",
     "agsp_scores",
+    "apoz_prune",
+    "apoz_scores",
     "bn_scales",
     "book_gsp_select",
     "gsap_prune",

@@ -17,7 +17,7 @@ from nnprune.book import section
 from nnprune.cli import main
 from nnprune.exercises import EXERCISES, grade, init_exercises, list_lines, stub_source
 from nnprune.exercises.authoring import make_stub
-from nnprune.exercises.registry import get
+from nnprune.exercises.registry import BY_ID, get
 from nnprune.exercises.rules import rule_violations
 from nnprune.exercises.worker import run_checks
 
@@ -47,8 +47,9 @@ def wrong(exercise_id: str, old: str | tuple, new: str | tuple) -> str:
 
 
 # ------------------------------------------------------------------ the list and the files
-def test_at_least_two_exercises_per_chapter_and_twenty_in_all():
-    assert len(EXERCISES) >= 20
+def test_at_least_two_exercises_per_chapter_and_thirty_two_in_all():
+    assert len(EXERCISES) >= 32 and len(set(BY_ID)) == len(EXERCISES)
+    assert set(LAB) <= set(BY_ID)
     for chapter in CHAPTERS:
         assert sum(ex.chapter == chapter for ex in EXERCISES) >= 2, chapter
     for ex in EXERCISES:
@@ -168,7 +169,58 @@ WRONG = [
      "one linear map"),
     ("appc.l1_weights_only", "for _, _, _, p in model.prunable_parameters())",
      "for p in model.parameters())", "penalise the prunable weights only"),
+    # the lab exercises (issue 21)
+    ("ch2.weight_histogram", "return int(np.sum(w == 0)), ",
+     "return int(np.sum(np.isclose(w, 0))), ", "np.isclose(w, 0) also counts"),
+    ("ch3.next_layer_importance", "reshape(len(w_fc), channels, -1)",
+     "reshape(len(w_fc), -1, channels).transpose(0, 2, 1)", "PyTorch flattens channel first"),
+    ("ch3.fine_vs_channel", "np.linalg.norm(W1, axis=1)", "np.linalg.norm(W2, axis=0)",
+     "INCOMING weights"),
+    ("ch4.irls_step", "np.diag(1.0 / (np.abs(x) + eps))", "np.diag(np.abs(x) + eps)",
+     "not |x| + eps"),
+    ("ch4.lasso_admm", "soft_threshold(x + u, lam / rho)", "soft_threshold(x + u, lam)",
+     "threshold at lam / rho"),
+    ("ch5.sensitivity_budget", "    scan, sparsities = np.asarray(scan),",
+     "    return [1 - budget / sum(sizes)] * len(sizes)\n    scan, sparsities = np.asarray(scan),",
+     "one sparsity for every layer"),
+    ("ch5.book_loop", "        W_pruned = W * (np.abs(W) > threshold)\n        W = W_pruned - lr *",
+     "        W = W - lr * gradients\n        W = W * (np.abs(W) > threshold)\n        0 *",
+     "run it as written"),
+    ("ch6.conv_bn_removal", '("conv1.weight", "conv1.bias", "bn.weight", "bn.bias")',
+     '("conv1.weight", "conv1.bias")', "zeroing conv1's filter is not enough"),
+    ("ch7.latency_vs_macs", "return float(np.median(times)), times",
+     "return float(np.mean(times)), times", "the median, not the mean"),
+    ("ch7.latency_vs_macs", "return batch * per_row", "return per_row", "multiply by the batch"),
+    ("ch5.sensitivity_budget",
+     "    for l in range(len(weights)):\n        for j, s in enumerate(sparsities):\n"
+     "            trial = list(weights)\n",
+     "    trial = list(weights)\n    for l in range(len(weights)):\n"
+     "        for j, s in enumerate(sparsities):\n", "prune one layer at a time"),
+    ("ch5.book_loop", "np.abs(W) <= threshold", "np.abs(W) < threshold",
+     "below means |w| <= threshold"),
+    ("ch4.irls_step", "lam * np.diag", "lam / 2 * np.diag", "lam, not lam / 2"),
+    ("ch2.weight_histogram", "m4 / m2**2 - 3.0", "m4 / m2**2", "EXCESS kurtosis"),
+    ("ch8.erk_sparsities",
+     ("        if eps * top <= 1:\n            break\n", "else 1 - eps * score[i] for"),
+     ("        break\n", "else max(0.0, 1 - eps * score[i]) for"), "re-solve for epsilon"),
+    ("ch3.next_layer_importance",
+     "np.moveaxis(np.asarray(w_next), 1, 0).reshape(np.shape(w_next)[1], -1)",
+     "np.asarray(w_next).reshape(np.shape(w_next)[0], -1)", "wrong axis"),
 ]  # fmt: skip
+LAB = ["ch2.weight_histogram", "ch3.next_layer_importance", "ch3.fine_vs_channel",
+       "ch4.irls_step", "ch4.lasso_admm", "ch5.sensitivity_budget", "ch5.book_loop",
+       "ch6.conv_bn_removal", "ch7.latency_vs_macs", "ch8.erk_sparsities"]  # fmt: skip
+
+
+@pytest.mark.parametrize("exercise_id", LAB)
+def test_a_lab_exercise_is_passed_by_its_solution_and_failed_by_its_stub(exercise_id):
+    ex = get(exercise_id)
+    passed = run_checks(ex, str(SOLUTIONS / ex.filename))
+    assert all(r.passed and not r.skipped for r in passed), [(r.name, r.message) for r in passed]
+    failed = run_checks(ex, str(REPO / "exercises" / ex.filename))
+    assert failed[0].passed  # the rules: an untouched stub imports only what it may
+    assert len(failed) >= 3 and not any(r.passed for r in failed[1:]), failed
+    assert all("not implemented yet" in r.message for r in failed[1:])
 
 
 @pytest.mark.parametrize("exercise_id, old, new, hint", WRONG, ids=[w[0] for w in WRONG])

@@ -141,3 +141,5 @@ def _nbytes(student):
                            ref.data.nbytes),
                           ("bytes, not entries: use .nbytes",
                            ref.data.size + ref.indices.size + ref.indptr.size)])  # fmt: skip
+
+from . import ch2_lab  # noqa: E402, F401 - the lab exercise (weight-histogram statistics)

@@ -235,3 +235,5 @@ def _outputs(student):
                 "return new arrays (np.delete returns a copy)")  # fmt: skip
     after = _mlp(np.asarray(n1), np.asarray(nb1), np.asarray(n2), b2).forward(x)
     compare("the outputs after removal", after, before, case="neuron 2 outputs 0 on every input")
+
+from . import ch3_fine, ch3_lab  # noqa: E402, F401 - lab exercises (fine vs channel, next layer)

@@ -186,3 +186,5 @@ def _gsap(student):
     truth = gsap_scores(model, loss, (X, y), "0")
     compare("the scores", fn(h.copy(), dh.copy()), truth,
             case="MLP 4-6-3, units of the hidden layer (after ReLU), 10 samples")  # fmt: skip
+
+from . import ch4_lab  # noqa: E402, F401 - the lab exercises (IRLS step, Lasso ADMM)

@@ -172,3 +172,5 @@ def _steps(student):
             f"expected {exp}, got {got}",
             "count the frequency from begin: (step - begin) % frequency == 0; end is included"
             if t in (5, 15, 25, 35, 45) or t % 10 == 0 else None)  # fmt: skip
+
+from . import ch5_lab  # noqa: E402, F401 - the lab exercises (sensitivity budget, book loop)

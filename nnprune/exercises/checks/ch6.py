@@ -133,3 +133,5 @@ def _importance(student):
          g.mean(axis=0) / np.linalg.norm(g.mean(axis=0))),
     ])  # fmt: skip
     compare("the importance", fn(g.copy(), False), raw, case="normalize=False")
+
+from . import ch6_lab  # noqa: E402, F401 - the lab exercise (Conv-BN-ReLU-Conv channel removal)

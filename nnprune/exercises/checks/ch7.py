@@ -138,3 +138,5 @@ def _removal(student):
                         "the next layer reads h_j through its column j",
                     )
                 compare(name, g, t, case=case)
+
+from . import ch7_lab  # noqa: E402, F401 - the lab exercise (latency vs MACs)

@@ -160,3 +160,5 @@ def _set(student):
             f"{case}: over 200 seeds each inactive weight should grow with frequency about "
             f"{expected:.2f}; got between {freq.min():.2f} and {freq.max():.2f}",
             "choose uniformly among ALL previously inactive weights")  # fmt: skip
+
+from . import ch8_lab  # noqa: E402, F401 - the lab exercise (ERK layer sparsities)

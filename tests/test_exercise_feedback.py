@@ -107,9 +107,12 @@ def test_list_shows_section_and_difficulty(capsys):
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
 def test_each_solution_says_why_it_is_right_and_the_usual_mistake(ex):
+    import re
+
     text = (SOLUTIONS / ex.filename).read_text("utf-8")
-    block = text[text.index("# BEGIN SOLUTION") : text.index("# END SOLUTION")]
-    assert "# Why this is right: " in block and "# Usual mistake: " in block
+    blocks = "".join(re.findall(r"# BEGIN SOLUTION\n(.*?)# END SOLUTION", text, re.S))
+    assert re.search(r"^\s*# Why( this is right)?: ", blocks, re.M), ex.id
+    assert re.search(r"Usual\s+(#\s*)?mistakes?:", blocks), ex.id
     # inside the solution block: the student's file does not get them
     from nnprune.exercises import stub_source
 

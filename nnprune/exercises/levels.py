@@ -31,6 +31,16 @@ DIFFICULTY: dict[str, int] = {
     "ch8.regrow": 3,
     "appc.simple_cnn": 2,
     "appc.l1_weights_only": 1,
+    "ch2.weight_histogram": 1,
+    "ch3.next_layer_importance": 2,
+    "ch3.fine_vs_channel": 3,
+    "ch4.irls_step": 2,
+    "ch4.lasso_admm": 2,
+    "ch5.sensitivity_budget": 3,
+    "ch5.book_loop": 2,
+    "ch6.conv_bn_removal": 2,
+    "ch7.latency_vs_macs": 3,
+    "ch8.erk_sparsities": 3,
 }
 
 

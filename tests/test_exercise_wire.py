@@ -102,3 +102,18 @@ def test_a_compressed_frame_is_refused_before_it_inflates():
     assert len(buf.getvalue()) < 10**6
     with pytest.raises(wire.WireError, match="compressed"):
         wire.unpack(buf.getvalue())
+
+
+def test_subclasses_of_data_travel_as_the_plain_type():
+    from collections import OrderedDict, namedtuple
+
+    Pair = namedtuple("Pair", "a b")
+
+    class Liar(np.ndarray):
+        def __eq__(self, other):
+            return True
+
+    back = _roundtrip([Pair(1, 2), OrderedDict(x=1), {3, 4}, b"ab", np.zeros(2).view(Liar)])
+    assert back[0] == (1, 2) and type(back[0]) is tuple
+    assert type(back[1]) is dict and back[2] == {3, 4} and back[3] == b"ab"
+    assert type(back[4]) is np.ndarray and not np.array_equal(back[4], np.ones(2))

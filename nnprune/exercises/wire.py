@@ -98,26 +98,40 @@ class Encoder:
             raise WireError(f"a value nested deeper than {MAX_DEPTH} levels")
         if value is None or isinstance(value, bool | str):
             return value
+        # subclasses of the data types travel as the plain type: only the data crosses
+        if isinstance(value, np.generic) and not isinstance(value, np.object_):
+            return self._array(np.asarray(value), "scalar")
         if isinstance(value, int):
+            value = int(value)
             return value if abs(value) < 2**63 else {"$": "bigint", "v": str(value)}
         if isinstance(value, float):
+            value = float(value)
             return value if np.isfinite(value) else {"$": "float", "v": repr(value)}
         if isinstance(value, complex):
+            value = complex(value)
             return {"$": "complex", "re": repr(value.real), "im": repr(value.imag)}
-        if isinstance(value, np.ndarray) and type(value) is np.ndarray:
-            if not value.dtype.hasobject:
-                return self._array(np.ascontiguousarray(value), "arr")
-        elif isinstance(value, np.generic) and not isinstance(value, np.object_):
-            return self._array(np.asarray(value), "scalar")
-        elif isinstance(value, list | tuple) and type(value) in (list, tuple):
-            items = [self.encode(v, depth + 1) for v in value]
-            return {"$": type(value).__name__, "v": items}
-        elif type(value) is dict:
-            keys = [self.encode(k, depth + 1) for k in value]
+        if isinstance(value, str):
+            return str(value)
+        if isinstance(value, bytes):
+            return {
+                "$": "bytes",
+                "i": self._array(np.frombuffer(bytes(value), np.uint8), "arr")["i"],
+            }
+        if isinstance(value, np.ndarray):
+            plain = np.asarray(value).view(np.ndarray)
+            if not plain.dtype.hasobject:
+                return self._array(np.ascontiguousarray(plain), "arr")
+        elif isinstance(value, list | tuple | set | frozenset):
+            items = [self.encode(v, depth + 1) for v in list(value)]
+            tag = "tuple" if isinstance(value, tuple) else "list" if isinstance(value, list) else (
+                "set")  # fmt: skip
+            return {"$": tag, "v": items}
+        elif isinstance(value, dict):
+            pairs = list(dict.items(value))
             return {
                 "$": "dict",
-                "k": keys,
-                "v": [self.encode(v, depth + 1) for v in value.values()],
+                "k": [self.encode(k, depth + 1) for k, _ in pairs],
+                "v": [self.encode(v, depth + 1) for _, v in pairs],
             }
         elif type(value) is slice:
             parts = (value.start, value.stop, value.step)
@@ -172,9 +186,19 @@ class Decoder:
             if arr is None:
                 raise WireError("a frame points at an array it does not hold")
             return arr[()] if tag == "scalar" else arr
-        if tag in ("list", "tuple"):
+        if tag in ("list", "tuple", "set"):
             items = [self.decode(v, depth + 1) for v in _list(node, "v")]
+            if tag == "set":
+                try:
+                    return set(items)
+                except TypeError:
+                    raise WireError("a set with items that are not hashable data") from None
             return items if tag == "list" else tuple(items)
+        if tag == "bytes":
+            arr = self.arrays.get(f"a{node.get('i')}")
+            if arr is None or arr.dtype != np.uint8:
+                raise WireError("a bytes node without its uint8 array")
+            return arr.tobytes()
         if tag == "dict":
             keys = [self.decode(k, depth + 1) for k in _list(node, "k")]
             values = [self.decode(v, depth + 1) for v in _list(node, "v")]

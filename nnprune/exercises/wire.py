@@ -1,19 +1,22 @@
 r"""The data that travels between the grader and the student's worker process, and its framing.
 
-Only data crosses: ``None``, bools, ints, floats, complex numbers, strings, NumPy arrays
-(not of dtype object) and NumPy scalars, and lists, tuples and dicts of them. A frame is
-an 8-byte length, then an ``.npz`` archive read with ``allow_pickle=False``: its member
-``"json"`` holds the structure (a JSON tree whose tagged nodes ``{"$": ...}`` point at the
-archive's other members, the arrays). Nothing in a frame is ever unpickled or executed.
+Only data crosses: ``None``, bools, ints, floats, complex numbers, strings, bytes, NumPy
+arrays (not of dtype object) and NumPy scalars, and lists, tuples, sets and dicts of them
+(a subclass, such as a namedtuple or an ndarray subclass, arrives as the plain type). A
+frame is an 8-byte length, then an ``.npz`` archive (stored, not compressed) read with
+``allow_pickle=False``: its member ``"json"`` holds the structure (a JSON tree whose tagged
+nodes ``{"$": ...}`` point at the archive's other members, the arrays). Nothing in a frame
+is ever unpickled or executed.
 
-Three more node kinds refer to objects instead of copying them:
+More node kinds refer to objects instead of copying them:
 
-``{"$": "obj", "cls": ..., "state": ...}``
-    an instance of an nnprune class (a :class:`~nnprune.nn.Module`, a
-    :class:`~nnprune.nn.Parameter`) given as its class's dotted name and its attributes
-    (data). The receiver rebuilds it with ``cls.__new__(cls)``; only subclasses of
-    ``Module`` and ``Parameter`` defined inside nnprune (never in ``nnprune.exercises``)
-    are accepted, so a description can name no other code.
+``{"$": "obj", "cls": ..., "state": ...}`` (and ``{"$": "cls", "cls": ...}``, the class)
+    an instance of an nnprune class given as its class's dotted name and its attributes
+    (data). The receiver rebuilds it with ``cls.__new__(cls)``. The grader rebuilds only
+    subclasses of :class:`~nnprune.nn.Module` and :class:`~nnprune.nn.Parameter` defined
+    inside nnprune (never in ``nnprune.exercises``), so a description from the student's
+    side can name no other code; the worker also accepts other nnprune classes (a pruning
+    method, a data set) that a check sends.
 ``{"$": "rng", "state": ...}``
     a :class:`numpy.random.Generator`, by its bit generator's name and state.
 ``{"$": "ref", "id": n, ...}``

@@ -117,3 +117,26 @@ def test_subclasses_of_data_travel_as_the_plain_type():
     assert back[0] == (1, 2) and type(back[0]) is tuple
     assert type(back[1]) is dict and back[2] == {3, 4} and back[3] == b"ab"
     assert type(back[4]) is np.ndarray and not np.array_equal(back[4], np.ones(2))
+
+
+def test_a_description_cannot_replace_a_method_or_hold_a_reference():
+    model = nn.Sequential(nn.Linear(3, 2, seed=0))
+    enc = wire.Encoder()
+    tree = enc.encode(model)
+    arrays = {f"a{i}": a for i, a in enumerate(enc.arrays)}
+    forged = dict(tree)
+    state = dict(forged["state"])
+    state["k"] = state["k"] + ["num_parameters"]
+    state["v"] = state["v"] + [545098]
+    forged["state"] = state
+    with pytest.raises(wire.WireError, match="may not replace Sequential.num_parameters"):
+        wire.Decoder(arrays).decode(forged)
+    # one of the student's objects inside a layer: the layer stays a reference, and a
+    # description that holds a reference is refused
+    model.student = object()
+    node = wire.Encoder(ref=lambda v: {"$": "ref", "owner": "w", "id": 7}).encode(model)
+    assert node["$"] == "ref"
+    holder = {"$": "obj", "cls": tree["cls"],
+              "state": {"$": "dict", "k": ["x"], "v": [{"$": "ref", "owner": "w", "id": 7}]}}
+    with pytest.raises(wire.WireError):
+        wire.Decoder({}, ref=lambda node: "a stand-in").decode(holder)

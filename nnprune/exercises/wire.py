@@ -27,6 +27,7 @@ More node kinds refer to objects instead of copying them:
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
@@ -150,12 +151,19 @@ class Encoder:
         elif isinstance(value, type) and _allowed_class(class_path(value), self.broad):
             return {"$": "cls", "cls": class_path(value)}
         elif describable(value, self.broad):
-            state = dict(vars(value))
-            return {
-                "$": "obj",
-                "cls": class_path(type(value)),
-                "state": self.encode(state, depth + 1),
-            }
+            # all data, or not described at all: an nnprune object that holds one of the
+            # student's objects stays where it is (a reference), as the student's own do
+            state, ref, mark = dict(vars(value)), self.ref, len(self.arrays)
+            self.ref = None
+            try:
+                tree = self.encode(state, depth + 1)
+            except WireError:
+                del self.arrays[mark:]
+                tree = None
+            finally:
+                self.ref = ref
+            if tree is not None:
+                return {"$": "obj", "cls": class_path(type(value)), "state": tree}
         if self.ref is None:
             raise WireError(f"a {type(value).__name__} is not data")
         return self.ref(value)
@@ -237,9 +245,16 @@ class Decoder:
             cls = _allowed_class(str(node.get("cls")), self.broad)
             if cls is None:
                 raise WireError(f"{node.get('cls')!r} is not an nnprune layer or parameter")
-            state = self.decode(node.get("state"), depth + 1)
+            ref, self.ref = self.ref, None  # a description is data all the way down
+            try:
+                state = self.decode(node.get("state"), depth + 1)
+            finally:
+                self.ref = ref
             if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
                 raise WireError("an object's state must be a dict with str keys")
+            for key in state:  # data may not stand in for a method or a property
+                if hasattr(type(inspect.getattr_static(cls, key, None)), "__get__"):
+                    raise WireError(f"an object's state may not replace {cls.__name__}.{key}")
             obj = cls.__new__(cls)
             obj.__dict__.update(state)
             return obj

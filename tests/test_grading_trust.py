@@ -159,3 +159,23 @@ def test_reading_the_expected_value_from_the_checkers_frames_fails(tmp_path):
     report = grade(ex, tmp_path, timeout=30)
     assert not report.passed and not any(r.passed for r in report.results[1:]), [
         (r.name, r.message) for r in report.results]  # fmt: skip
+
+
+PARAM_LIAR = '''from nnprune import nn
+from nnprune.rng import as_generator
+
+
+def simple_cnn(in_channels=3, image_size=32, num_classes=10, seed=0):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(in_channels * image_size**2, num_classes))
+    model.num_parameters = lambda: 545098  # the count the first check expects
+    return model
+'''
+
+
+def test_a_model_whose_methods_are_replaced_is_not_measured_by_them(tmp_path):
+    ex = "appc.simple_cnn"
+    (tmp_path / get(ex).filename).write_text(PARAM_LIAR, encoding="utf-8")
+    report = grade(ex, tmp_path, timeout=60)
+    assert not any(r.passed for r in report.results[1:]), [(r.name, r.message)
+                                                           for r in report.results]  # fmt: skip
+    assert "built from nnprune's own classes" in report.results[1].message

@@ -112,6 +112,25 @@ def student_warnings(student: Any) -> list[str]:
     return []
 
 
+def plain(value: Any, what: str) -> Any:
+    """``value`` when it is data or a genuine nnprune object, else a failed check.
+
+    An object the student's code made from its own class (or an nnprune layer holding
+    one, or one whose methods were replaced) stays in the student's process, so its
+    methods are the student's: a check that measures it with its own methods (e.g.
+    ``model.num_parameters()``) first asks for a plain one.
+    """
+    from .remote import RemoteObject
+
+    if isinstance(value, RemoteObject):
+        raise CheckFailed(
+            f"{what} must be built from nnprune's own classes, got your "
+            f"{value.remote_type} object (your own class, or a layer whose attributes hold "
+            "functions)"
+        )
+    return value
+
+
 def as_array(value: Any, what: str) -> np.ndarray:
     """``value`` as a NumPy array, or a failed check naming ``what`` when it is not array-like."""
     if value is None:

@@ -244,6 +244,7 @@ def run_seed(seed: int, epochs: int, retrain_epochs: int, l1_epochs: int, iterat
                 "train_epochs": epochs,
                 "retrain_epochs": retrain_epochs,
                 "lr": LR,
+                "retrain_lr": LR,  # the retraining rate the documented numbers were measured at
                 "momentum": MOMENTUM,
                 "batch_size": BATCH_SIZE,
                 "workers": 1,

@@ -93,17 +93,56 @@ def _csv_list(kind: type, what: str):
     return parse
 
 
-def _data_options(p: argparse.ArgumentParser) -> None:
+def _data_options(p: argparse.ArgumentParser, from_checkpoint: bool = False) -> None:
+    default = "what the checkpoint records" if from_checkpoint else "digits"
     p.add_argument(
         "--data",
-        default="digits",
+        default=None if from_checkpoint else "digits",
         metavar="DATA",
         help="built-in name (digits, mnist5k, text, speech) or a path (.npz, .csv, IDX or "
-        "CIFAR-10 folder); default digits",
+        f"CIFAR-10 folder); default {default}",
     )
     p.add_argument(
-        "--label-column", default="label", metavar="NAME", help="label column of a CSV file"
+        "--label-column",
+        default=None if from_checkpoint else "label",
+        metavar="NAME",
+        help="label column of a CSV file (default "
+        + ("what the checkpoint records)" if from_checkpoint else "label)"),
     )
+
+
+def _layer_sparsities(text: str) -> dict[str, float]:
+    """``--layer-sparsities 0=0.3,4=0.5`` -> ``{"0": 0.3, "4": 0.5}``."""
+    out: dict[str, float] = {}
+    for item in (t.strip() for t in text.split(",")):
+        name, eq, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            eq = ""
+        if not eq or not name.strip():
+            raise argparse.ArgumentTypeError(
+                f"--layer-sparsities must look like name=F,name=F (e.g. 0=0.3,4=0.5), got {text!r}"
+            )
+    return out
+
+
+def _training_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--weight-decay", type=float, default=0.0, metavar="L2", help="SGD weight decay (0)"
+    )
+    p.add_argument(
+        "--lr-schedule",
+        choices=["none", "cosine", "step"],
+        default="none",
+        help="learning-rate schedule: cosine annealing, or x0.1 after every third (none)",
+    )
+    p.add_argument(
+        "--keep-best",
+        action="store_true",
+        help="keep the weights of the epoch with the lowest validation loss",
+    )
+    p.add_argument("--quiet", action="store_true", help="no line per epoch")
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
@@ -215,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument(
         "--model", metavar="MODEL", help="architecture or module:function (config: model)"
     )
+    cmp.add_argument(
+        "--retrain-lr",
+        type=float,
+        metavar="LR",
+        help="retraining learning rate (config: retrain_lr; default a tenth of lr)",
+    )
     again = cmp.add_mutually_exclusive_group()
     again.add_argument(
         "--resume",
@@ -239,26 +284,58 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=0.05, help="learning rate (default 0.05)")
     tr.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
     tr.add_argument("--save", metavar="PATH", help="save the trained model (.npz checkpoint)")
+    _training_options(tr)
 
     pr = sub.add_parser(
         "prune",
         help="prune a checkpoint with one method, retrain, save",
         description="Prune a checkpoint with one registered method (see `nnprune info`) to a "
         "target sparsity, retrain it, print the per-layer table, save the pruned checkpoint "
-        "and its JSON pruning log (<save>.log.json). Structured methods (gsap, slimming) "
-        "physically remove the units they pruned.",
+        "and its JSON pruning log (<save>.log.json). Structured methods (gsap, slimming, "
+        "channels) physically remove the units they pruned, as compare does.\n\n"
+        "--method channels removes the fraction --sparsity of every convolution's OUTPUT "
+        "CHANNELS (not of its weights), ranked by --criterion: l1 or l2 (filter norm, Li et "
+        "al. 2017), bn_scale (|gamma| of the BatchNorm after it, Liu et al. 2017) or "
+        "next_input (norm of the next layer's weights that read the channel).",
         formatter_class=fmt,
     )
     pr.add_argument("checkpoint", help="a checkpoint written by train or prune")
     pr.add_argument("--method", required=True, help="a registered method, e.g. global_magnitude")
-    pr.add_argument("--sparsity", type=float, required=True, help="fraction of zero weights")
+    pr.add_argument(
+        "--sparsity",
+        type=float,
+        required=True,
+        help="fraction of zero prunable weights; for --method channels the fraction of each "
+        "convolution's output channels removed",
+    )
+    pr.add_argument(
+        "--criterion",
+        choices=["l1", "l2", "bn_scale", "next_input"],
+        help="channel score of --method channels (default l1)",
+    )
+    pr.add_argument(
+        "--layer-sparsities",
+        type=_layer_sparsities,
+        metavar="NAME=F,...",
+        help="own targets for the named layers, e.g. 0=0.3,4=0.5 (channels, layer_magnitude, "
+        "global_magnitude; layer names as in the per-layer table)",
+    )
     pr.add_argument(
         "--retrain-epochs", type=int, default=3, help="retraining epochs after pruning (3)"
     )
-    pr.add_argument("--lr", type=float, default=0.05, help="learning rate (default 0.05)")
+    pr.add_argument(
+        "--retrain-lr",
+        "--lr",
+        dest="lr",
+        type=float,
+        default=None,
+        help="retraining learning rate (default: a tenth of the training rate the checkpoint "
+        "records, as Han et al. 2015)",
+    )
     pr.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
     pr.add_argument("--seed", type=int, default=0, help="seed of random choices (0)")
-    _data_options(pr)
+    pr.add_argument("--quiet", action="store_true", help="no line per retraining epoch")
+    _data_options(pr, from_checkpoint=True)
     pr.add_argument("--save", metavar="PATH", help="save the pruned checkpoint")
     pr.add_argument("--log", metavar="PATH", help="pruning log (default <save>.log.json)")
 
@@ -266,13 +343,25 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate",
         help="accuracy, sparsity, size, FLOPs, bytes, latency",
         description="Measure a checkpoint on the test set. With --json, one JSON object: "
-        "accuracy (fraction), sparsity, parameters, nonzeros, flops (of the non-zero weights), "
-        "bytes_dense, bytes_sparse (CSR), latency_ms (batch of 64).",
+        "accuracy (fraction), weight_sparsity (zero share of the prunable weights; sparsity is "
+        "its alias), parameters_original (before pruning), parameters (remaining), nonzeros, "
+        "compression (parameters_original / nonzeros), flops (of the non-zero weights), "
+        "bytes_dense, bytes_sparse (CSR: values and indices), bytes_nonzeros_32bit (non-zeros "
+        "x 4 bytes, no indices), latency_ms (median of 20 passes of a batch of 64), "
+        "latency_iqr_ms (their interquartile range), latency_batch, threads (BLAS threads).",
         formatter_class=fmt,
     )
     ev.add_argument("checkpoint")
-    _data_options(ev)
+    _data_options(ev, from_checkpoint=True)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="BLAS threads while timing (default 1: steady on a shared machine; 0: the "
+        "BLAS's own setting)",
+    )
 
     se = sub.add_parser(
         "sensitivity",
@@ -282,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     se.add_argument("checkpoint")
-    _data_options(se)
+    _data_options(se, from_checkpoint=True)
     se.add_argument(
         "--sparsities",
         type=_csv_list(float, "--sparsities"),
@@ -419,6 +508,7 @@ def _compare(args: argparse.Namespace) -> int:
         dataset=args.data,
         label_column=args.label_column,
         model=args.model,
+        retrain_lr=args.retrain_lr,
     )
     start = time.perf_counter()
     result = compare(
@@ -461,6 +551,10 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed,
             save=args.save,
             label_column=args.label_column,
+            weight_decay=args.weight_decay,
+            lr_schedule=args.lr_schedule,
+            keep_best=args.keep_best,
+            quiet=args.quiet,
         )
     elif args.command == "prune":
         commands.prune_checkpoint(
@@ -475,10 +569,19 @@ def _run(args: argparse.Namespace) -> int:
             save=args.save,
             log=args.log,
             label_column=args.label_column,
+            criterion=args.criterion,
+            layer_sparsities=args.layer_sparsities,
+            quiet=args.quiet,
         )
     elif args.command == "evaluate":
+        if args.threads < 0:
+            raise ValueError(f"--threads must be >= 0, got {args.threads}")
         commands.evaluate_checkpoint(
-            args.checkpoint, args.data, as_json=args.json, label_column=args.label_column
+            args.checkpoint,
+            args.data,
+            as_json=args.json,
+            label_column=args.label_column,
+            threads=args.threads or None,
         )
     elif args.command == "sensitivity":
         commands.sensitivity(
@@ -502,7 +605,8 @@ def _info() -> int:
 
     from ._version import __version__
     from .backend import cupy_available
-    from .experiments import available_methods, get_method
+    from .experiments import get_method
+    from .experiments.methods import registered_methods
 
     print(f"nnprune {__version__} (Python {sys.version.split()[0]})")
     print("backends: numpy" + (", cupy" if cupy_available() else " (cupy: not available)"))
@@ -520,9 +624,9 @@ def _info() -> int:
     for name, (_, _, what) in ARCHITECTURES.items():
         print(f"  {name:<17} {what}")
     print("pruning methods (nnprune compare --methods ..., nnprune prune --method ...):")
-    for name in available_methods(batchnorm=True):
+    for name in registered_methods():
         method = get_method(name)
-        note = " [needs batchnorm = true in [compare]]" if method.requires_batchnorm else ""
+        note = " [needs a model with BatchNorm]" if method.requires_batchnorm else ""
         print(f"  {name:<17} {method.summary}{note}")
     return 0
 
@@ -555,6 +659,17 @@ def _raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so Python's flush at exit does not fail on the closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``nnprune`` command; return the exit status.
 
@@ -583,6 +698,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except SystemExit as exc:  # --help, --version, SIGTERM
         return int(exc.code or 0)
+    except BrokenPipeError:  # `nnprune ... | head`: the reader left; stop quietly
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a closed pipe
     except (_UsageError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         print(f"nnprune: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -75,7 +75,9 @@ def test_prune_evaluate_json_export_report(trained, digits_npz, tmp_path, capsys
     assert main(["evaluate", str(pruned), "--data", str(digits_npz), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     keys = {"accuracy", "sparsity", "parameters", "nonzeros", "flops", "bytes_dense",
-            "bytes_sparse", "latency_ms"}  # fmt: skip
+            "bytes_sparse", "latency_ms", "parameters_original", "weight_sparsity",
+            "compression", "bytes_nonzeros_32bit", "latency_iqr_ms", "latency_batch",
+            "threads", "nonzero_weights"}  # fmt: skip
     assert set(result) == keys
     ds = prepare_data(digits_npz, "mlp")
     predicted = model.eval()(ds.splits.test[0]).argmax(axis=1)
@@ -115,7 +117,8 @@ def test_sensitivity_writes_csv_and_plot(trained, digits_npz, tmp_path):
     assert main(["sensitivity", str(trained), "--data", str(digits_npz), "--sparsities",
                  "0.5,0.9", "--out", str(tmp_path)]) == 0  # fmt: skip
     lines = (tmp_path / "sensitivity.csv").read_text().strip().splitlines()
-    assert len(lines) == 1 + 2 * 2  # header, 2 sparsities x 2 layers (64-32-10)
+    assert len(lines) == 1 + 1 + 2 * 2  # header, dense, 2 sparsities x 2 layers (64-32-10)
+    assert lines[1].startswith("(dense),0.0,")
     assert (tmp_path / "sensitivity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -15,7 +15,7 @@ Book: §3.3 (comparing methods).
 
 # methods.py registers the chapter 3 adapters, methods_ch4.py (which imports methods.py)
 # the chapter 4 ones; importing both here fills the registry before anything looks it up.
-from . import methods_ch4  # noqa: F401
+from . import methods_ch4, methods_channels  # noqa: F401
 from .compare import ComparisonResult, compare, read_runs, summarize
 from .config import CompareConfig, load_config, make_config, quick_config
 from .methods import (

@@ -61,6 +61,7 @@ RESULT_FILES = ("results.csv", "summary.csv", "results.json", "accuracy_vs_spars
 MEAN_FIELDS = (
     "achieved_sparsity",
     "accuracy_before_retrain",
+    "params_original",
     "params",
     "nonzeros",
     "compression_ratio",
@@ -69,6 +70,7 @@ MEAN_FIELDS = (
     "theoretical_speedup",
     "bytes_dense",
     "bytes_sparse",
+    "bytes_nonzeros_32bit",
     "latency_ms",
     "latency_csr_ms",
     "train_time_s",
@@ -136,12 +138,14 @@ def format_summary(summary: Sequence[dict[str, Any]], config: CompareConfig) -> 
     accuracy, size = [], []
     for s in summary:
         acc = 100 * s["accuracy_mean"]
+        spread = f" ± {100 * s['accuracy_std']:.2f}" if s["seeds"] > 1 else ""  # none for 1 seed
         accuracy.append(
             {
                 "method": s["method"],
                 "target": s["target_sparsity"],
-                "achieved": s["achieved_sparsity"],
-                "test % retrained": f"{acc:.2f} ± {100 * s['accuracy_std']:.2f}",
+                "w sparsity": s["achieved_sparsity"],
+                "params": s["params"],
+                "test % retrained": f"{acc:.2f}{spread}",
                 "test % pruned": 100 * s["accuracy_before_retrain"],
                 "vs dense (pt)": None if dense_acc is None else acc - dense_acc,
             }
@@ -160,19 +164,22 @@ def format_summary(summary: Sequence[dict[str, Any]], config: CompareConfig) -> 
             }
         )
     setting = (
-        f"{config.dataset} {config.model}, {len(config.seeds)} seed(s), "
+        f"{data_label(config)} {config.model}, {len(config.seeds)} seed(s), "
         f"{config.train_epochs} dense + {config.retrain_epochs} retrain epochs"
     )
     first = format_table(
         accuracy,
         formats={
             "target": "{:.2f}",
-            "achieved": "{:.4f}",
+            "w sparsity": "{:.4f}",
+            "params": "{:,.0f}",
             "test % pruned": "{:.2f}",
             "vs dense (pt)": "{:+.2f}",
         },
-        title=f"Test-split accuracy, mean ± std over seeds ({setting})\n"
-        "'pruned': right after pruning, before retraining; 'vs dense': points, after retraining",
+        title=f"Test-split accuracy, {spread_note(config)} ({setting})\n"
+        "'pruned': right after pruning, before retraining; 'vs dense': points, after retraining\n"
+        "w sparsity: weight sparsity, the share of the original prunable weights zero or "
+        "removed;\nparams: every parameter left (masked zeros included)",
     )
     second = format_table(
         size,
@@ -187,10 +194,24 @@ def format_summary(summary: Sequence[dict[str, Any]], config: CompareConfig) -> 
             "ms CSR": "{:.3f}",
         },
         title="Size and speed (speed-up: theoretical, from FLOPs)\n"
+        "compression: original parameters / non-zero parameters; KiB: bytes stored dense and "
+        "CSR\n"
         f"latency: median of {config.latency_repeats} calls, batch {config.latency_batch}, "
         "masked dense vs CSR",
     )
     return f"{first}\n\n{second}"
+
+
+def data_label(config: CompareConfig) -> str:
+    """The data set as titles show it: a built-in name, or a file's or folder's own name
+    (never the absolute path, which says where it was, not what it is)."""
+    return Path(config.dataset).name if os.sep in config.dataset else config.dataset
+
+
+def spread_note(config: CompareConfig) -> str:
+    """``"mean ± std over N seeds"``, or ``"one seed"`` (no spread to show)."""
+    n = len(config.seeds)
+    return "one seed" if n == 1 else f"mean ± std over {n} seeds"
 
 
 DISPLAY_NAMES = {  # the legend's names for the registered methods
@@ -206,6 +227,7 @@ DISPLAY_NAMES = {  # the legend's names for the registered methods
     "reweighted_l1": "reweighted L1",
     "admm": "ADMM",
     "slimming": "network slimming",
+    "channels": "channel pruning (filters)",
 }
 CONTROL = "dense_retrain"
 _ZOOM_POINTS = 8.0  # the left panel shows this many points below the best accuracy
@@ -290,7 +312,7 @@ def plot_summary(
     ax.set(
         xlabel="achieved sparsity (% of weights zero, logit scale)",
         ylabel="test accuracy (%)",
-        title="after retraining (mean ± std over seeds)",
+        title=f"after retraining ({spread_note(config)})",
     )
     ax_before.set(
         xlabel="achieved sparsity (% of weights zero, logit scale)",
@@ -310,8 +332,9 @@ def plot_summary(
     if config is not None:
         seeds = ", ".join(map(str, config.seeds))
         fig.suptitle(
-            f"{config.dataset} · {config.model} · seeds {seeds} · {config.train_epochs} dense + "
-            f"{config.retrain_epochs} retraining epochs: test accuracy against sparsity"
+            f"{data_label(config)} · {config.model} · seeds {seeds} · "
+            f"{config.train_epochs} dense + {config.retrain_epochs} retraining epochs: "
+            "test accuracy against sparsity"
         )
     else:
         fig.suptitle("Test accuracy against sparsity")

@@ -17,6 +17,9 @@ A config file has two kinds of table; every key is optional::
     train_epochs = 20        # dense training, once per seed
     retrain_epochs = 10      # the same budget for every method
     lr = 0.05
+    retrain_lr = 0.005       # default: a tenth of lr (Han et al. 2015)
+    weight_decay = 0.0       # SGD's L2 term
+    lr_schedule = "none"     # dense training: "none", "cosine" or "step"
     batch_size = 64
 
     [methods.admm]           # one table per method, its own settings
@@ -27,7 +30,8 @@ wrong types, values beyond their bounds (epochs at most 10000, ...) and
 method settings out of range (``methods.snip.batch_size = 0``,
 ``methods.admm.rho = -1``) raise a ``ValueError`` that names the key, before
 any training, and so does a method that needs BatchNorm (``slimming``)
-without ``batchnorm = true``. Without a
+on a built-in ``mlp``/``cnn`` without ``batchnorm = true`` (any other model is
+looked at: it must have BatchNorm layers). Without a
 ``methods`` key, every method that runs on the chosen model is compared.
 
 Book: §3.3 (comparing methods on the same model, data and seeds).
@@ -47,7 +51,7 @@ from typing import Any
 from ..architectures import ARCHITECTURES, is_import_path
 from ..checks import check_finite, check_int
 from ..data.sources import BUILTIN as DATASETS
-from .methods import available_methods, get_method
+from .methods import available_methods, get_method, registered_methods
 
 MODELS = tuple(ARCHITECTURES)
 DEFAULT_SPARSITIES = (0.5, 0.75, 0.9, 0.95, 0.98)
@@ -97,7 +101,17 @@ class CompareConfig:
     data_seed : int
         Seed of the train/validation/test split, the same for every run.
     latency_batch, latency_repeats : int
-        Batch size and repeats of the latency measurement.
+        Batch size and repeats of the latency measurement (one BLAS thread).
+    retrain_lr : float or None
+        Learning rate of the retraining after pruning; ``None``: ``lr / 10``, a
+        tenth of the training rate, as Han et al. (2015) retrain. Methods that
+        train from the initial weights (``snip``) or train to prune (``slimming``'s
+        penalty epochs) keep ``lr``.
+    weight_decay : float
+        SGD's L2 weight decay, in training and retraining.
+    lr_schedule : {"none", "cosine", "step"}
+        Learning-rate schedule of the dense training (``"step"``: x0.1 after every
+        third of the epochs).
     method_settings : dict
         ``{method: {setting: value}}``, the defaults merged with ``[methods.*]``.
     """
@@ -121,6 +135,9 @@ class CompareConfig:
     data_seed: int = 0
     latency_batch: int = 64
     latency_repeats: int = 20
+    retrain_lr: float | None = None
+    weight_decay: float = 0.0
+    lr_schedule: str = "none"
     method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def settings(self, method: str) -> dict[str, Any]:
@@ -132,6 +149,8 @@ class CompareConfig:
             "train_epochs": self.train_epochs,
             "retrain_epochs": self.retrain_epochs,
             "lr": self.lr,
+            "retrain_lr": self.lr / 10 if self.retrain_lr is None else self.retrain_lr,
+            "weight_decay": self.weight_decay,
             "momentum": self.momentum,
             "batch_size": self.batch_size,
             "method": dict(own),
@@ -234,6 +253,14 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
                 raise ValueError(f"{name} must be > 0, got {value}")
             if key == "momentum" and not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value}")
+        elif key in ("retrain_lr", "weight_decay"):
+            value = None if value is None and key == "retrain_lr" else check_finite(name, value)
+            if value is not None and (value < 0 or (key == "retrain_lr" and value == 0)):
+                bound = "> 0" if key == "retrain_lr" else ">= 0"
+                raise ValueError(f"{name} must be {bound}, got {value}")
+        elif key == "lr_schedule":
+            if value not in ("none", "cosine", "step"):
+                raise ValueError(f"{name} must be 'none', 'cosine' or 'step', got {value!r}")
         elif key == "workers":
             value = None if value is None else check_int(name, value, minimum=1)
         else:
@@ -243,12 +270,13 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
         out[key] = value
     batchnorm = out.get("batchnorm", False)
     for method in out.get("methods", ()):
-        if method not in available_methods(batchnorm=True):
+        if method not in registered_methods():
             raise ValueError(
                 f"compare.methods: unknown method {method!r}; "
-                f"valid methods: {', '.join(available_methods(batchnorm=True))}"
+                f"valid methods: {', '.join(registered_methods())}"
             )
-        if get_method(method).requires_batchnorm and not batchnorm:
+        builtin = out.get("model", "mlp") in ("mlp", "cnn")  # where batchnorm builds the layers
+        if get_method(method).requires_batchnorm and not batchnorm and builtin:
             raise ValueError(
                 f"compare.methods: method {method!r} needs a model with BatchNorm; "
                 "set compare.batchnorm = true"
@@ -262,7 +290,7 @@ def _check_compare(compare: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_method_settings(methods: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    merged = {name: dict(get_method(name).defaults) for name in available_methods(batchnorm=True)}
+    merged = {name: dict(get_method(name).defaults) for name in registered_methods()}
     for name, table in methods.items():
         if name not in merged:
             raise ValueError(f"unknown method [methods.{name}]; valid methods: {', '.join(merged)}")
@@ -339,7 +367,7 @@ def replace(config: CompareConfig, **overrides: Any) -> CompareConfig:
     ``None`` values keep the current one (unset command-line options).
     """
     data = config.to_dict()
-    registered = available_methods(batchnorm=True)
+    registered = registered_methods()
     data["methods"] = {k: v for k, v in data["methods"].items() if k in registered}
     return make_config(data, **overrides)
 

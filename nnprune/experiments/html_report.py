@@ -144,10 +144,12 @@ def build_report(run_dir: str | os.PathLike) -> str:
         config = doc.get("config", {})
         compare = config.get("compare", {})
         parts.append("<h2>Configuration</h2>")
-        parts.append(html_table([{"key": k, "value": v} for k, v in compare.items()]))
+        used = _used_settings(compare)
+        parts.append(html_table([{"key": k, "value": v} for k, v in used.items()]))
         methods = config.get("methods", {})
         if methods:
-            rows = [{"method": m, **s} for m, s in methods.items() if s]
+            ran = set(compare.get("methods", methods))
+            rows = [{"method": m, **s} for m, s in methods.items() if s and m in ran]
             if rows:
                 parts.append(html_table(rows, "method settings"))
     order = {"summary.csv": 0, "results.csv": 1}
@@ -180,6 +182,16 @@ def build_report(run_dir: str | os.PathLike) -> str:
         f"<title>nnprune report: {html.escape(run.resolve().name)}</title>"
         f"<style>{CSS}</style></head>\n<body>\n{body}\n</body></html>\n"
     )
+
+
+def _used_settings(compare: dict[str, Any]) -> dict[str, Any]:
+    """The ``[compare]`` settings without those the model does not read: ``hidden`` is the
+    ``mlp``'s, ``channels`` the ``cnn``'s, ``batchnorm`` both of theirs (a builder of your own
+    takes ``model_args`` instead)."""
+    unused = {"mlp": ("channels",), "cnn": ("hidden",)}.get(
+        compare.get("model", "mlp"), ("hidden", "channels", "batchnorm")
+    )
+    return {k: v for k, v in compare.items() if k not in unused}
 
 
 def write_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:

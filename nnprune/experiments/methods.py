@@ -74,6 +74,9 @@ class RunContext:
         One sample's shape (for FLOP counts).
     accuracy_before_retrain : float or None
         Test accuracy right after pruning; :meth:`retrain` records it.
+    callbacks : tuple
+        :func:`nnprune.train.fit` callbacks of :meth:`retrain` (``nnprune prune``
+        prints a line per retraining epoch with one).
     """
 
     model: Module
@@ -85,6 +88,7 @@ class RunContext:
     settings: dict[str, Any]
     input_shape: tuple[int, ...]
     accuracy_before_retrain: float | None = field(default=None)
+    callbacks: tuple[Any, ...] = field(default=())
 
     @property
     def method_settings(self) -> dict[str, Any]:
@@ -92,10 +96,16 @@ class RunContext:
         return self.settings.get("method", {})
 
     def optimizer(self, model: Module | None = None, lr: float | None = None) -> optim.SGD:
-        """SGD with the comparison's momentum, on ``model`` (default ``self.model``)."""
+        """SGD with the comparison's momentum and weight decay, on ``model`` (default
+        ``self.model``), at ``lr`` (default the training rate ``settings["lr"]``)."""
         model = self.model if model is None else model
         lr = self.settings["lr"] if lr is None else lr
-        return optim.SGD(model.parameters(), lr=lr, momentum=self.settings["momentum"])
+        return optim.SGD(
+            model.parameters(),
+            lr=lr,
+            momentum=self.settings["momentum"],
+            weight_decay=self.settings.get("weight_decay", 0.0),
+        )
 
     def accuracy(self, model: Module | None = None) -> float:
         """Test accuracy of ``model`` (default ``self.model``)."""
@@ -104,12 +114,18 @@ class RunContext:
         )
         return float(acc)
 
-    def retrain(self, model: Module | None = None, epochs: int | None = None) -> History | None:
+    def retrain(
+        self, model: Module | None = None, epochs: int | None = None, lr: float | None = None
+    ) -> History | None:
         """Retrain with the masks held (the optimiser keeps pruned weights at zero).
 
         The first call records the test accuracy before retraining. ``epochs``
-        defaults to ``retrain_epochs``; 0 skips training. Returns the history.
+        defaults to ``retrain_epochs``; 0 skips training. ``lr`` defaults to
+        ``settings["retrain_lr"]`` (a tenth of the training rate unless set, as
+        Han et al. 2015), else ``settings["lr"]``. Returns the history.
         """
+        if lr is None:
+            lr = self.settings.get("retrain_lr", self.settings["lr"])
         model = self.model if model is None else model
         if self.accuracy_before_retrain is None:
             self.accuracy_before_retrain = self.accuracy(model)
@@ -119,11 +135,12 @@ class RunContext:
         return fit(
             model,
             nn.CrossEntropyLoss(),
-            self.optimizer(model),
+            self.optimizer(model, lr),
             self.splits.train,
             epochs=epochs,
             batch_size=self.settings["batch_size"],
             seed=self.seed,
+            callbacks=self.callbacks,
             progress=False,
         )
 
@@ -142,6 +159,7 @@ class Method:
     summary: str
     requires_batchnorm: bool = False
     checks: dict[str, Callable[[str, Any], Any]] = field(default_factory=dict)
+    opt_in: bool = False
 
 
 _REGISTRY: dict[str, Method] = {}
@@ -154,6 +172,7 @@ def register(
     *,
     requires_batchnorm: bool = False,
     checks: dict[str, Callable[[str, Any], Any]] | None = None,
+    opt_in: bool = False,
 ) -> Callable[[Adapter], Adapter]:
     """Decorator that registers an adapter under ``name``.
 
@@ -175,6 +194,10 @@ def register(
         the checks of :mod:`nnprune.checks` have this signature
         (``checks.check_positive``, ``functools.partial(checks.check_int,
         minimum=1, maximum=100)``, ...).
+    opt_in : bool, default False
+        The method runs only where a config or the command line names it (it needs
+        a kind of model most comparisons do not have: ``channels`` needs
+        convolutions); :func:`available_methods` leaves it out.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"method name must be an identifier, got {name!r}")
@@ -184,7 +207,7 @@ def register(
         if unknown:
             raise ValueError(f"checks for settings that {name!r} does not have: {unknown}")
         _REGISTRY[name] = Method(
-            name, fn, dict(defaults or {}), summary, requires_batchnorm, dict(checks or {})
+            name, fn, dict(defaults or {}), summary, requires_batchnorm, dict(checks or {}), opt_in
         )
         return fn
 
@@ -198,9 +221,19 @@ def available_methods(batchnorm: bool = False) -> tuple[str, ...]:
     ----------
     batchnorm : bool, default False
         The models have BatchNorm layers: include the methods that need them
-        (``slimming``). ``True`` lists every registered method.
+        (``slimming``). Methods registered ``opt_in`` are never listed (see
+        :func:`registered_methods`).
     """
-    return tuple(n for n, m in _REGISTRY.items() if batchnorm or not m.requires_batchnorm)
+    return tuple(
+        n
+        for n, m in _REGISTRY.items()
+        if not m.opt_in and (batchnorm or not m.requires_batchnorm)
+    )
+
+
+def registered_methods() -> tuple[str, ...]:
+    """Every registered method, in registration order (opt-in ones included)."""
+    return tuple(_REGISTRY)
 
 
 def get_method(name: str) -> Method:
@@ -214,6 +247,48 @@ def get_method(name: str) -> Method:
     if name not in _REGISTRY:
         raise ValueError(f"unknown method {name!r}; valid methods: {', '.join(_REGISTRY)}")
     return _REGISTRY[name]
+
+
+LR_SCHEDULES = ("none", "cosine", "step")
+
+
+def make_scheduler(opt: optim.Optimizer, schedule: str, epochs: int) -> Any:
+    """The learning-rate schedule of a training run, by name (``nnprune train --lr-schedule``,
+    ``compare.lr_schedule``): ``"cosine"`` anneals to 0 over ``epochs`` (Loshchilov & Hutter,
+    2017); ``"step"`` multiplies by 0.1 after every third of the epochs; ``"none"`` keeps it."""
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {schedule!r}")
+    if schedule == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    if schedule == "step":
+        return optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 3), gamma=0.1)
+    return None
+
+
+def check_layer_sparsities(key: str, value: Any) -> dict[str, float]:
+    """The per-layer targets ``{layer name: fraction in [0, 1)}`` of a method's settings."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} must be a table {{layer = fraction}}, got {value!r}")
+    out = {}
+    for name, f in value.items():
+        if isinstance(f, bool) or not isinstance(f, int | float) or not 0 <= f < 1:
+            raise ValueError(f"{key}.{name} must be a fraction in [0, 1), got {f!r}")
+        out[str(name)] = float(f)
+    return out
+
+
+def layer_targets(ctx: RunContext) -> float | dict[str, float]:
+    """``ctx.sparsity``, or with ``layer_sparsities`` set: every prunable layer at
+    ``ctx.sparsity`` except those the setting names (a dict for :func:`prune.to_sparsity`)."""
+    given = ctx.method_settings.get("layer_sparsities") or {}
+    if not given:
+        return ctx.sparsity
+    layers = [t.name.rpartition(".")[0] for t in ctx.model.prunable_parameters()]
+    return {**dict.fromkeys(layers, ctx.sparsity), **given}
+
+
+_LAYERS = {"layer_sparsities": {}}
+_LAYER_CHECKS = {"layer_sparsities": check_layer_sparsities}
 
 
 # ---------------------------------------------------------------- baselines
@@ -230,25 +305,40 @@ def random_pruning(ctx: RunContext) -> None:
     ctx.retrain()
 
 
-@register("global_magnitude", summary="smallest |w| over all layers (Han et al. 2015)")
+@register(
+    "global_magnitude",
+    defaults=_LAYERS,
+    summary="smallest |w| over all layers (Han et al. 2015)",
+    checks=_LAYER_CHECKS,
+)
 def global_magnitude(ctx: RunContext) -> None:
     """Prune the smallest-magnitude weights ranked over all layers, then retrain.
+
+    With ``layer_sparsities`` (``{layer: fraction}``) set, each layer is ranked alone
+    at its own target (the others at ``sparsity``).
 
     Han, Pool, Tran, Dally, *Learning both Weights and Connections*, NeurIPS 2015.
 
     Book: §3.1, §3.3
     """
-    prune.to_sparsity(ctx.model, ctx.sparsity, scope="global")
+    prune.to_sparsity(ctx.model, layer_targets(ctx), scope="global")
     ctx.retrain()
 
 
-@register("layer_magnitude", summary="smallest |w| in each layer, same fraction per layer")
+@register(
+    "layer_magnitude",
+    defaults=_LAYERS,
+    summary="smallest |w| in each layer, same fraction per layer",
+    checks=_LAYER_CHECKS,
+)
 def layer_magnitude(ctx: RunContext) -> None:
     """Prune the same fraction of smallest-magnitude weights in every layer, then retrain.
 
+    ``layer_sparsities`` (``{layer: fraction}``) gives the layers it names their own.
+
     Book: §3.1, §3.3
     """
-    prune.to_sparsity(ctx.model, ctx.sparsity, scope="layer")
+    prune.to_sparsity(ctx.model, layer_targets(ctx), scope="layer")
     ctx.retrain()
 
 

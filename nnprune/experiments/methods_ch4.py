@@ -119,7 +119,7 @@ def snip(ctx: RunContext) -> dict[str, Any]:
     snip_prune(model, _loss(), (X[:n], y[:n]), ctx.sparsity)
     ctx.model = model
     epochs = ctx.settings["train_epochs"] + ctx.settings["retrain_epochs"]
-    ctx.retrain(epochs=epochs)
+    ctx.retrain(epochs=epochs, lr=ctx.settings["lr"])  # trained from the start: the training rate
     return {"epochs_from_init": epochs}
 
 

@@ -60,7 +60,8 @@ from ..nn.module import Module
 from ..sparse import to_sparse_model
 from ..train import evaluate, fit
 from .config import CompareConfig
-from .methods import Adapter, RunContext, get_method
+from .methods import Adapter, RunContext, get_method, make_scheduler
+from .methods_channels import shrink_structured
 
 # Fields that depend on the machine's load, not on the computation.
 TIMING_FIELDS = ("train_time_s", "latency_ms", "latency_csr_ms")
@@ -140,9 +141,15 @@ def check_setup(config: CompareConfig) -> None:
     failing import path) is a one-line ``ValueError`` before the workers start."""
     from .workflow import check_fits
 
-    check_fits(
-        build_model(config, config.seeds[0]), load_dataset(config), f"model {config.model!r}"
-    )
+    model = build_model(config, config.seeds[0])
+    check_fits(model, load_dataset(config), f"model {config.model!r}")
+    has_bn = any(isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d) for m in model.modules())
+    for method in config.methods:  # the model is looked at, not a flag
+        if get_method(method).requires_batchnorm and not has_bn:
+            raise ValueError(
+                f"method {method!r} needs a model with BatchNorm layers; model "
+                f"{config.model!r} has none"
+            )
 
 
 @contextlib.contextmanager
@@ -178,7 +185,12 @@ def train_dense(config: CompareConfig, seed: int) -> dict[str, Any]:
         model = build_model(config, seed)
         initial = model.state_dict()
         start = time.perf_counter()
-        opt = optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+        opt = optim.SGD(
+            model.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+        )
         fit(
             model,
             nn.CrossEntropyLoss(),
@@ -187,6 +199,7 @@ def train_dense(config: CompareConfig, seed: int) -> dict[str, Any]:
             epochs=config.train_epochs,
             batch_size=config.batch_size,
             seed=seed,
+            scheduler=make_scheduler(opt, config.lr_schedule, config.train_epochs),
             progress=False,
         )
         elapsed = time.perf_counter() - start
@@ -229,6 +242,7 @@ def run_one(
         )
         start = time.perf_counter()
         info = adapter(ctx)
+        shrink_structured(spec.method, ctx.model, ctx.input_shape)  # as `nnprune prune` does
         elapsed = time.perf_counter() - start
         accuracy = ctx.accuracy()
         before = accuracy if ctx.accuracy_before_retrain is None else ctx.accuracy_before_retrain
@@ -251,23 +265,28 @@ def measure_row(
 ) -> dict[str, Any]:
     """The measured fields of one run (``state_dict`` included, for the latency pass)."""
     shape = input_shape(config)
-    size, size_nz = metrics.model_size(model)
+    original = _original(config, seed)  # a physically shrunk model is measured against these
+    size = metrics.size_report(model, original["size"])
     flops, flops_nz = metrics.flops(model, shape)
     return {
         "method": method,
         "target_sparsity": float(target),
-        "achieved_sparsity": float(metrics.model_sparsity(model)),
+        "achieved_sparsity": size["weight_sparsity"],  # zero or removed, of the original weights
         "seed": int(seed),
         "accuracy": accuracy,
         "accuracy_before_retrain": accuracy_before,
-        "params": size,
-        "nonzeros": size_nz,
-        "compression_ratio": size / size_nz if size_nz else float("inf"),
+        "params_original": size["parameters_original"],
+        "params": size["parameters"],
+        "nonzeros": size["nonzeros"],
+        "nonzero_weights": size["nonzero_weights"],
+        "compression_ratio": size["compression"],
+        "flops_original": original["flops"],
         "flops": flops,
         "flops_nz": flops_nz,
-        "theoretical_speedup": flops / flops_nz if flops_nz else float("inf"),
-        "bytes_dense": metrics.model_bytes(model, "dense"),
-        "bytes_sparse": metrics.model_bytes(model, "csr"),  # values + indices + indptr
+        "theoretical_speedup": original["flops"] / flops_nz if flops_nz else float("inf"),
+        "bytes_dense": size["bytes_dense"],
+        "bytes_sparse": size["bytes_sparse"],  # values + indices + indptr
+        "bytes_nonzeros_32bit": size["bytes_nonzeros_32bit"],  # non-zeros x 32 bit, no indices
         "train_time_s": float(elapsed),
         "state_dict": model.state_dict(),
     }
@@ -282,9 +301,33 @@ def _latency(config: CompareConfig, model: Module) -> tuple[float, float]:
     return 1000 * times["dense"], 1000 * times["csr"]
 
 
+_ORIGINAL: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+def _original(config: CompareConfig, seed: int) -> dict[str, Any]:
+    """Parameters and FLOPs of the unpruned model of ``seed`` (the sizes compression divides)."""
+    from .config import config_hash
+
+    key = (config_hash(config), int(seed))
+    if key not in _ORIGINAL:
+        model = build_model(config, seed)
+        flops = metrics.flops(model, input_shape(config))[0]
+        _ORIGINAL[key] = {"size": metrics.original_size(model), "flops": flops}
+    return _ORIGINAL[key]
+
+
+def rebuild(config: CompareConfig, seed: int, state: dict[str, Any]) -> Module:
+    """The model of a row: built from the config, resized to ``state`` (units removed), loaded."""
+    from ..io import _resize
+
+    model = build_model(config, seed)
+    _resize(model, {k: list(getattr(v, "shape", ())) for k, v in state.items()})
+    model.load_state_dict(state)
+    return model
+
+
 def _with_latency(config: CompareConfig, row: dict[str, Any]) -> dict[str, Any]:
-    model = build_model(config, row["seed"])
-    model.load_state_dict(row["state_dict"])
+    model = rebuild(config, row["seed"], row["state_dict"])
     row["latency_ms"], row["latency_csr_ms"] = _latency(config, model)
     return row
 

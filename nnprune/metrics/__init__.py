@@ -17,6 +17,7 @@ from .architectures import (
     vgg16_spec,
 )
 from .flops import FLOP_RULES, flops, layer_flops, theoretical_speedup
+from .latency import Latency, blas_threads, measure_latency
 from .size import compression_ratio, model_bytes, model_size
 from .sparsity import (
     activation_sparsity,
@@ -32,12 +33,15 @@ from .sparsity import (
     zero_outputs,
 )
 from .table import format_table, layer_table
+from .vocabulary import format_size, original_size, size_report
 
 __all__ = [
     "FLOP_RULES",
+    "Latency",
     "LayerSpec",
     "activation_sparsity",
     "bert_spec",
+    "blas_threads",
     "book_section7_check",
     "compression_ratio",
     "connection_sparsity",
@@ -46,16 +50,20 @@ __all__ = [
     "counted_parameters",
     "density",
     "flops",
+    "format_size",
     "format_table",
     "layer_flops",
     "layer_sparsity",
     "layer_table",
+    "measure_latency",
     "model_bytes",
     "model_size",
     "model_sparsity",
+    "original_size",
     "parameter_counts",
     "parameter_sparsity",
     "resnet50_spec",
+    "size_report",
     "sparsity",
     "theoretical_speedup",
     "vgg16_spec",

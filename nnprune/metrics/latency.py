@@ -9,7 +9,8 @@ when fixed per-call costs dominate (small batches). Timings are taken as
 
     t = \operatorname{median}\big(t_1, \dots, t_r\big),
 
-the median of ``repeats`` timed forward passes after ``warmup`` untimed ones,
+the median of ``repeats`` timed forward passes after ``warmup`` untimed ones
+(reported with the interquartile range and the BLAS thread count, optionally pinned),
 in eval mode (the model's mode is restored afterwards). On CuPy the GPU is
 synchronised after each pass, so a timing covers the work and not just the
 launch. The median, not the mean, because a busy machine adds one-sided delays.
@@ -23,8 +24,9 @@ Book: §1.3 (effect of pruning on speed), §3.3 (comparing methods, measured).
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -51,8 +53,56 @@ def _synchronize(xp: Any) -> None:
         xp.cuda.Device().synchronize()
 
 
-def measure_latency(model: Module, x: Any, repeats: int = 20, warmup: int = 2) -> float:
-    """Median seconds of one ``model.forward(x)`` in eval mode.
+class Latency(float):
+    """Median seconds of a forward pass (the float itself), with the spread and the setting.
+
+    Attributes
+    ----------
+    iqr : float
+        Interquartile range of the timed passes, seconds (75th minus 25th percentile).
+    threads : int or None
+        BLAS threads the passes ran with (``None``: not known, threadpoolctl missing).
+    times : tuple of float
+        Every timed pass, seconds.
+    """
+
+    iqr: float
+    threads: int | None
+    times: tuple[float, ...]
+
+    def __new__(cls, times: list[float], threads: int | None) -> Latency:
+        q25, q50, q75 = np.percentile(times, [25, 50, 75])
+        out = super().__new__(cls, float(q50))
+        out.iqr, out.threads, out.times = float(q75 - q25), threads, tuple(times)
+        return out
+
+
+@contextlib.contextmanager
+def blas_threads(threads: int | None) -> Iterator[int | None]:
+    """Limit BLAS/OpenMP to ``threads`` inside the block (``None``: leave them); yield the count.
+
+    A thread pool larger than the free cores of a shared machine waits for the
+    slowest thread at every matrix product: a pass takes one core's time when
+    the others are free, and ten times as long when another process holds one.
+    One thread is slower but steady, and ranks models the same way every run.
+    """
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:  # a dependency of scikit-learn, so normally present
+        yield threads
+        return
+    if threads is None:
+        counts = [i.get("num_threads") for i in threadpool_info() if i.get("user_api") == "blas"]
+        yield max(counts) if counts else None
+        return
+    with threadpool_limits(limits=threads):
+        yield threads
+
+
+def measure_latency(
+    model: Module, x: Any, repeats: int = 20, warmup: int = 2, threads: int | None = None
+) -> Latency:
+    """Median seconds of one ``model.forward(x)`` in eval mode, with its spread.
 
     Parameters
     ----------
@@ -64,31 +114,43 @@ def measure_latency(model: Module, x: Any, repeats: int = 20, warmup: int = 2) -
         Timed forward passes; the median is returned.
     warmup : int, default 2
         Untimed passes first (caches, thread pools, allocator).
+    threads : int, optional
+        Pin the BLAS to this many threads while timing (``threadpoolctl``);
+        default: as it is. Use 1 to compare models on a shared machine.
 
     Returns
     -------
-    float
-        Median wall time in seconds.
+    Latency
+        A float, the median wall time in seconds, with ``.iqr`` (seconds),
+        ``.threads`` and ``.times``.
 
     Raises
     ------
     ValueError
-        If ``repeats`` is not a positive int or ``warmup`` not a non-negative int.
+        If ``repeats`` or ``threads`` is not a positive int or ``warmup`` not a
+        non-negative int.
 
     Book: §1.3, §3.3.
     """
     repeats = check_positive_int("repeats", repeats)
     warmup = check_nonnegative_int("warmup", warmup)
+    if threads is not None:
+        threads = check_positive_int("threads", threads)
     xp = get_xp(x)
     was_training = model.training
     model.eval()
-
-    def forward() -> None:
-        model.forward(x)
-        _synchronize(xp)
-
     try:
-        return median_time(forward, repeats=repeats, warmup=warmup)
+        with blas_threads(threads) as used:
+            for _ in range(warmup):
+                model.forward(x)
+                _synchronize(xp)
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                model.forward(x)
+                _synchronize(xp)
+                times.append(time.perf_counter() - t0)
+        return Latency(times, used)
     finally:
         model.train(was_training)
 
@@ -198,4 +260,11 @@ def blas_report() -> list[str]:
     return lines
 
 
-__all__ = ["blas_report", "compare_latency", "measure_latency", "median_time"]
+__all__ = [
+    "Latency",
+    "blas_report",
+    "blas_threads",
+    "compare_latency",
+    "measure_latency",
+    "median_time",
+]

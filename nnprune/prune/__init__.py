@@ -153,6 +153,11 @@ __all__ += [
     "remove_hidden_units",
 ]
 
+# Channel pruning of a whole CNN in one call (Book §3.1, §3.2).
+from .channels import CHANNEL_CRITERIA, channel_layers, prune_channels  # noqa: E402
+
+__all__ += ["CHANNEL_CRITERIA", "channel_layers", "prune_channels"]
+
 # Removal with bias compensation (Book §5.1).
 from .compensation import remove_units_compensated, unit_means  # noqa: E402
 

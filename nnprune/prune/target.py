@@ -115,7 +115,7 @@ def _check_scores(
 
 def to_sparsity(
     model: Module,
-    sparsity: float,
+    sparsity: float | Mapping[str, float],
     scores: Mapping[str, Any] | None = None,
     scope: str = "global",
     *,
@@ -149,8 +149,11 @@ def to_sparsity(
     ----------
     model : Module
         Pruned in place.
-    sparsity : float in [0, 1)
-        Target absolute fraction of zeros (masked entries) over the chosen weights.
+    sparsity : float in [0, 1), or dict of str to float
+        Target absolute fraction of zeros (masked entries) over the chosen weights;
+        or one target per layer, ``{"0": 0.8, "2.weight": 0.5}`` (a layer name
+        stands for its prunable parameters, each ranked alone; weights not named
+        are left as they are, ``scope`` is then ignored).
     scores : dict of str to array, optional
         ``{qualified parameter name: non-negative array of its shape}``, low =
         prune first (e.g. :func:`nnprune.saliency.gsp_scores`); one entry per
@@ -183,16 +186,23 @@ def to_sparsity(
 
     Book: §3.1 (global vs layer-wise), §4.3 (saliency scores), §5.1 (decide).
     """
-    sparsity = check_sparsity("sparsity", sparsity)
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {list(SCOPES)}, got {scope!r}")
     if not isinstance(model, Module):
         raise TypeError(f"model must be an nnprune Module, got {type(model).__name__}")
     chosen = _chosen(model, names)
+    if isinstance(sparsity, Mapping):  # one sparsity per layer: each parameter ranked alone
+        per = _per_layer(sparsity, chosen)
+        chosen = [t for t in chosen if t[0] in per]
+        groups = [[t] for t in chosen]
+        targets = [per[t[0]] for t in chosen]
+    else:
+        sparsity = check_sparsity("sparsity", sparsity)
+        groups = [chosen] if scope == "global" else [[t] for t in chosen]
+        targets = [sparsity] * len(groups)
     table = None if scores is None else _check_scores(scores, chosen)
-    groups = [chosen] if scope == "global" else [[t] for t in chosen]
     counts = []
-    for group in groups:  # every count is checked before any mask changes
+    for group, sparsity in zip(groups, targets, strict=True):  # all checked before any change
         total = sum(t[3].size for t in group)
         already = sum(_pruned(t[3]) for t in group)
         k = sparsity_to_count(sparsity, total) - already
@@ -209,6 +219,24 @@ def to_sparsity(
             [(t[1], t[2]) for t in group], L1Unstructured, amount=k, importance_scores=given
         )
     return model
+
+
+def _per_layer(
+    sparsity: Mapping[str, Any], chosen: list[tuple[str, Module, str, Parameter]]
+) -> dict[str, float]:
+    """``{parameter name: sparsity}`` from keys that name a parameter (``"0.weight"``) or a
+    layer (``"0"``: its prunable parameters)."""
+    out: dict[str, float] = {}
+    for key, value in sparsity.items():
+        hits = [t[0] for t in chosen if key in (t[0], t[0].rpartition(".")[0])]
+        if not hits:
+            known = [t[0].rpartition(".")[0] for t in chosen]
+            raise ValueError(
+                f"sparsity names layer {key!r}, which has no prunable weight; layers are {known}"
+            )
+        for name in hits:
+            out[name] = check_sparsity(f"sparsity[{key!r}]", value)
+    return out
 
 
 __all__ = ["SCOPES", "sparsity_to_count", "to_sparsity"]

@@ -111,6 +111,15 @@ def _data_options(p: argparse.ArgumentParser, from_checkpoint: bool = False) -> 
     )
 
 
+def _trusted_builder_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        metavar="MODULE:FUNCTION",
+        help="the builder a checkpoint records, named again to allow importing it "
+        "(a model file never chooses code to run; built-in architectures need nothing)",
+    )
+
+
 def _layer_sparsities(text: str) -> dict[str, float]:
     """``--layer-sparsities 0=0.3,4=0.5`` -> ``{"0": 0.3, "4": 0.5}``."""
     out: dict[str, float] = {}
@@ -284,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=0.05, help="learning rate (default 0.05)")
     tr.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
     tr.add_argument("--save", metavar="PATH", help="save the trained model (.npz checkpoint)")
+    tr.add_argument(
+        "--num-classes",
+        type=int,
+        metavar="K",
+        help="declare K classes (labels 0..K-1) when some have no training sample",
+    )
     _training_options(tr)
 
     pr = sub.add_parser(
@@ -338,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(pr, from_checkpoint=True)
     pr.add_argument("--save", metavar="PATH", help="save the pruned checkpoint")
     pr.add_argument("--log", metavar="PATH", help="pruning log (default <save>.log.json)")
+    _trusted_builder_option(pr)
 
     ev = sub.add_parser(
         "evaluate",
@@ -354,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("checkpoint")
     _data_options(ev, from_checkpoint=True)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    _trusted_builder_option(ev)
     ev.add_argument(
         "--threads",
         type=int,
@@ -380,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="sparsities of the pruned layer (default 0.5,0.7,0.8,0.9,0.95,0.98)",
     )
     se.add_argument("--out", default="runs/sensitivity", metavar="DIR", help="output folder")
+    _trusted_builder_option(se)
 
     ex = sub.add_parser(
         "export",
@@ -391,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("checkpoint")
     ex.add_argument("--format", required=True, choices=["csr", "onnx"])
     ex.add_argument("--out", required=True, metavar="FILE")
+    _trusted_builder_option(ex)
 
     rp = sub.add_parser(
         "report",
@@ -551,6 +570,7 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed,
             save=args.save,
             label_column=args.label_column,
+            num_classes=args.num_classes,
             weight_decay=args.weight_decay,
             lr_schedule=args.lr_schedule,
             keep_best=args.keep_best,
@@ -569,6 +589,7 @@ def _run(args: argparse.Namespace) -> int:
             save=args.save,
             log=args.log,
             label_column=args.label_column,
+            builder=args.model,
             criterion=args.criterion,
             layer_sparsities=args.layer_sparsities,
             quiet=args.quiet,
@@ -581,6 +602,7 @@ def _run(args: argparse.Namespace) -> int:
             args.data,
             as_json=args.json,
             label_column=args.label_column,
+            builder=args.model,
             threads=args.threads or None,
         )
     elif args.command == "sensitivity":
@@ -590,9 +612,10 @@ def _run(args: argparse.Namespace) -> int:
             sparsities=args.sparsities,
             out=args.out,
             label_column=args.label_column,
+            builder=args.model,
         )
     elif args.command == "export":
-        commands.export(args.checkpoint, format=args.format, out=args.out)
+        commands.export(args.checkpoint, format=args.format, out=args.out, builder=args.model)
     elif args.command == "report":
         from .experiments.html_report import write_report
 

@@ -47,7 +47,7 @@ LAYERS: list[list[str]] = [
     ["nnprune.saliency"],
     ["nnprune.algorithms"],
     ["nnprune.pipeline"],
-    ["nnprune.models", "nnprune.models_resnet"],
+    ["nnprune.models", "nnprune.models_resnet", "nnprune.models_lm"],
     # output for the harness, chapters and CLI; the library never imports it
     ["nnprune.report", "nnprune.lesson", "nnprune.plots", "nnprune.studies"],
     ["nnprune.casestudies"],

@@ -64,3 +64,8 @@ __all__ = [
     "read_wav",
     "train_val_test_split",
 ]
+
+# A real English corpus from the standard library, for the causal LM of Book §8.1.
+from .pydoc_corpus import CharCorpus, char_windows, load_pydoc_corpus  # noqa: E402
+
+__all__ += ["CharCorpus", "char_windows", "load_pydoc_corpus"]

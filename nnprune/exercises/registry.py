@@ -116,6 +116,12 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("appc.l1_weights_only", "the L1 term on weights only, as a subgradient", "C"),
 )  # fmt: skip
 
+# One-shot pruning of language models (§8.1); checks in checks/ch8_oneshot.py.
+EXERCISES += (
+    Exercise("ch8.wanda_mask", "Wanda: |W| * ||X_j|| scores and the per-row mask", "8.1"),
+    Exercise("ch8.obs_update", "the OBS update for one removed weight (SparseGPT)", "8.1"),
+)
+
 BY_ID: dict[str, Exercise] = {ex.id: ex for ex in EXERCISES}
 
 

@@ -18,3 +18,8 @@ from .onnx_export import export_onnx
 from .torch_state import from_torch_state_dict, to_torch_state_dict
 
 __all__ = ["export_onnx", "from_torch_state_dict", "to_torch_state_dict"]
+
+# The causal character language model of Book §8.1, its mask as a constant.
+from .onnx_lm import export_lm_onnx  # noqa: E402
+
+__all__ += ["export_lm_onnx"]

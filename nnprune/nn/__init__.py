@@ -71,3 +71,8 @@ __all__ += ["LastTimeStep", "Transpose"]
 from .sparse_attention import TopKAttention, topk_attention  # noqa: E402
 
 __all__ += ["TopKAttention", "topk_attention"]
+
+# Causal attention for language models (Book §8.1).
+from .attention import causal_mask  # noqa: E402
+
+__all__ += ["causal_mask"]

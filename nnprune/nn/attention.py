@@ -6,7 +6,9 @@ stacked ``in_proj_weight``: each is prunable on its own, and removing a head
 later means removing ``head_dim`` rows of ``q_proj``/``k_proj``/``v_proj`` and
 the matching columns of ``out_proj``. A per-head gate ``head_mask`` and the
 gradient with respect to it (``head_mask_grad_``) give the head importance of
-Michel et al. (2019).
+Michel et al. (2019). ``attn_mask`` follows PyTorch (bool: True = not allowed;
+float: added to the scores), and :func:`causal_mask` builds the mask of a
+causal (left-to-right) language model.
 
 Book: §1.2 (Transformers); head importance is used for structured pruning (§3.1).
 """
@@ -50,6 +52,55 @@ def check_key_padding_mask(mask: Any, n: int, t: int, like: Any, arg: str) -> An
     return to_backend(mask, backend_of(like))
 
 
+def causal_mask(size: int, dtype: Any = np.float32) -> np.ndarray:
+    r"""The ``(size, size)`` causal attention mask: 0 on and below the diagonal, ``-inf`` above.
+
+    .. math::
+
+        M_{ij} = \begin{cases} 0 & j \le i \\ -\infty & j > i \end{cases}
+
+    Added to the scores, it lets position :math:`i` attend only to positions
+    :math:`j \le i`, as a language model that predicts the next token must.
+    Equal to PyTorch's ``nn.Transformer.generate_square_subsequent_mask(size)``.
+
+    Parameters
+    ----------
+    size : int
+        Sequence length :math:`T`.
+    dtype : numpy dtype, default float32
+
+    Book: §8.1 (language models pruned without retraining).
+    """
+    size = check_positive_int("size", size)
+    upper = np.triu(np.ones((size, size), dtype=bool), k=1)  # (T, T), True above the diagonal
+    return np.where(upper, -np.inf, 0.0).astype(dtype)
+
+
+def check_attn_mask(mask: Any, t: int, like: Any, arg: str = "attn_mask") -> Any:
+    """Return ``mask`` as a bool or float ``(t, t)`` array on ``like``'s backend, or raise.
+
+    ``None`` passes through; a float mask takes ``like``'s dtype (it is added to
+    the scores). ``arg`` names the argument in the message.
+    """
+    if mask is None:
+        return None
+    if not hasattr(mask, "dtype"):
+        mask = np.asarray(mask)
+    if mask.dtype != np.bool_ and mask.dtype.kind != "f":
+        raise ValueError(
+            f"{arg} must be a bool (True = not allowed) or float (added to the scores) array "
+            f"of shape (T, T) = ({t}, {t}), got dtype {mask.dtype}"
+        )
+    if tuple(mask.shape) != (t, t):
+        raise ValueError(
+            f"{arg} must have shape (T, T) = ({t}, {t}), got shape {tuple(mask.shape)}"
+        )
+    mask = to_backend(mask, backend_of(like))
+    if mask.dtype == np.bool_:
+        return mask
+    return get_xp(like).asarray(mask, dtype=like.dtype)
+
+
 def masked_softmax(scores: Any) -> Any:
     r"""Softmax over the last axis where ``-inf`` entries get probability 0.
 
@@ -77,9 +128,14 @@ class MultiHeadSelfAttention(Module):
         A_h = P_h V_h,
 
     and :math:`y = \operatorname{concat}_h(\xi_h A_h)\,W_o^\top + b_o`, where
-    :math:`\xi` is ``head_mask`` (all ones by default). Keys marked as padding
+    :math:`\xi` is ``head_mask`` (all ones by default). A float ``attn_mask``
+    :math:`M` is added to every head's scores, :math:`S_h = Q_hK_h^\top/\sqrt d + M`
+    (:func:`causal_mask` gives the causal one); a bool ``attn_mask`` is
+    :math:`M = -\infty` where True. Keys marked as padding
     get :math:`S = -\infty`, so :math:`P = 0` there; a query with only padded
-    keys gets :math:`P = 0` and :math:`y = b_o` (PyTorch gives NaN). In
+    or disallowed keys gets :math:`P = 0` and :math:`y = b_o` (PyTorch gives NaN).
+    :math:`M` is a constant: the gradients below do not change, because
+    :math:`P = 0` wherever :math:`S = -\infty`. In
     training mode :math:`P` goes through dropout before it multiplies :math:`V`.
 
     Backward, with :math:`G = \partial L/\partial\operatorname{concat}` (from
@@ -199,7 +255,13 @@ class MultiHeadSelfAttention(Module):
         return xp.asarray(to_backend(gate, backend_of(like)), dtype=like.dtype)
 
     # ------------------------------------------------------------ computing
-    def forward(self, x: Any, key_padding_mask: Any = None, head_mask: Any = None) -> Any:
+    def forward(
+        self,
+        x: Any,
+        key_padding_mask: Any = None,
+        attn_mask: Any = None,
+        head_mask: Any = None,
+    ) -> Any:
         """Attend over ``x`` ``(N, T, D)`` -> ``(N, T, D)``.
 
         Parameters
@@ -207,6 +269,10 @@ class MultiHeadSelfAttention(Module):
         x : array, shape ``(N, T, embed_dim)``
         key_padding_mask : bool array, shape ``(N, T)``, optional
             True marks padding keys, which get no attention (PyTorch convention).
+        attn_mask : bool or float array, shape ``(T, T)``, optional
+            Which key each query may attend to, shared by the batch and the heads
+            (PyTorch convention): bool True = not allowed; float values are added
+            to the scores (``-inf`` = not allowed). ``causal_mask(T)`` is the causal one.
         head_mask : array, shape ``(num_heads,)``, optional
             Per-head gates for this call; defaults to the ``head_mask`` buffer.
         """
@@ -215,12 +281,17 @@ class MultiHeadSelfAttention(Module):
         xp = get_xp(x)
         n, t, _ = x.shape
         padding = check_key_padding_mask(key_padding_mask, n, t, x, "key_padding_mask")
+        allowed = check_attn_mask(attn_mask, t, x, "attn_mask")
         gate = self._gate(head_mask, x)
         q = self._split(self.q_proj(x))  # (N, H, T, d)
         k = self._split(self.k_proj(x))
         v = self._split(self.v_proj(x))
         scale = 1.0 / math.sqrt(self.head_dim)
         scores = (q @ k.transpose(0, 1, 3, 2)) * scale  # (N, H, T_query, T_key)
+        if allowed is not None and allowed.dtype == np.bool_:
+            scores = xp.where(allowed, -xp.inf, scores)  # (T, T) broadcasts over (N, H)
+        elif allowed is not None:
+            scores = scores + allowed
         if padding is not None:
             scores = xp.where(padding[:, None, None, :], -xp.inf, scores)
         probs = masked_softmax(scores)
@@ -266,4 +337,10 @@ class MultiHeadSelfAttention(Module):
         )
 
 
-__all__ = ["MultiHeadSelfAttention", "check_key_padding_mask", "masked_softmax"]
+__all__ = [
+    "MultiHeadSelfAttention",
+    "causal_mask",
+    "check_attn_mask",
+    "check_key_padding_mask",
+    "masked_softmax",
+]

@@ -20,7 +20,7 @@ from ._validate import (
     check_not_ragged,
 )
 from .activation import ReLU
-from .attention import MultiHeadSelfAttention, check_key_padding_mask
+from .attention import MultiHeadSelfAttention, check_attn_mask, check_key_padding_mask
 from .dropout import Dropout
 from .gelu import GELU
 from .linear import Linear
@@ -110,8 +110,11 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout, seed=noise)
         self.activation = ReLU() if activation == "relu" else GELU()
 
-    def _sa_block(self, x: Any, padding: Any) -> Any:
-        return self.dropout1(self.self_attn(x, key_padding_mask=padding))
+    def _sa_block(self, x: Any, padding: Any, allowed: Any) -> Any:
+        # attn_mask only when given: a wrapper swapped in for self_attn (TopKAttention) has none
+        masks = {"key_padding_mask": padding} if allowed is None else {
+            "key_padding_mask": padding, "attn_mask": allowed}  # fmt: skip
+        return self.dropout1(self.self_attn(x, **masks))
 
     def _sa_backward(self, dout: Any) -> Any:
         return self.self_attn.backward(self.dropout1.backward(dout))
@@ -124,20 +127,24 @@ class TransformerEncoderLayer(Module):
         d_hidden = self.linear2.backward(self.dropout2.backward(dout))
         return self.linear1.backward(self.activation.backward(self.dropout.backward(d_hidden)))
 
-    def forward(self, x: Any, src_key_padding_mask: Any = None) -> Any:
-        """Encode ``x`` ``(N, T, d_model)``; ``src_key_padding_mask`` bool ``(N, T)``, True=pad.
+    def forward(self, x: Any, src_mask: Any = None, src_key_padding_mask: Any = None) -> Any:
+        """Encode ``x`` ``(N, T, d_model)`` (PyTorch's argument order).
 
-        The argument name of ``x`` in error messages is ``src``, as in PyTorch.
+        ``src_mask`` is the attention mask ``(T, T)``, bool (True = not allowed) or
+        float (added to the scores; ``nn.causal_mask(T)`` makes the layer causal);
+        ``src_key_padding_mask`` is bool ``(N, T)``, True = padding. The argument
+        name of ``x`` in error messages is ``src``, as in PyTorch.
         """
         check_not_ragged(self, x, "src")
         check_input(self, x, ndim=3, last_dim=self.d_model)
         padding = check_key_padding_mask(
             src_key_padding_mask, x.shape[0], x.shape[1], x, "src_key_padding_mask"
         )
+        allowed = check_attn_mask(src_mask, x.shape[1], x, "src_mask")
         if self.norm_first:
-            h = x + self._sa_block(self.norm1(x), padding)
+            h = x + self._sa_block(self.norm1(x), padding, allowed)
             return h + self._ff_block(self.norm2(h))
-        h = self.norm1(x + self._sa_block(x, padding))
+        h = self.norm1(x + self._sa_block(x, padding, allowed))
         return self.norm2(h + self._ff_block(h))
 
     def backward(self, dout: Any) -> Any:

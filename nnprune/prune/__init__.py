@@ -167,3 +167,17 @@ __all__ += ["remove_units_compensated", "unit_means"]
 from .sparse_attention import sparse_attention_eval  # noqa: E402
 
 __all__ += ["sparse_attention_eval"]
+
+# One-shot pruning of language models without retraining (Book §8.1).
+from .oneshot import prune_oneshot  # noqa: E402
+from .sparsegpt import SparseGPTResult, hessian_from_inputs, sparsegpt  # noqa: E402
+from .wanda import wanda_mask, wanda_scores  # noqa: E402
+
+__all__ += [
+    "SparseGPTResult",
+    "hessian_from_inputs",
+    "prune_oneshot",
+    "sparsegpt",
+    "wanda_mask",
+    "wanda_scores",
+]

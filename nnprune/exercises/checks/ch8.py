@@ -161,4 +161,6 @@ def _set(student):
             f"{expected:.2f}; got between {freq.min():.2f} and {freq.max():.2f}",
             "choose uniformly among ALL previously inactive weights")  # fmt: skip
 
-from . import ch8_lab  # noqa: E402, F401 - the lab exercise (ERK layer sparsities)
+# Their own modules, registered with ch8: the lab exercise (ERK layer sparsities) and the
+# one-shot pruning of language models (Wanda, OBS).
+from . import ch8_lab, ch8_oneshot  # noqa: E402, F401

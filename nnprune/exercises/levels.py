@@ -41,6 +41,8 @@ DIFFICULTY: dict[str, int] = {
     "ch6.conv_bn_removal": 2,
     "ch7.latency_vs_macs": 3,
     "ch8.erk_sparsities": 3,
+    "ch8.wanda_mask": 2,
+    "ch8.obs_update": 3,
 }
 
 

@@ -17,6 +17,7 @@ r"""The ``nnprune`` command: ``compare`` (the main job), ``train``, ``prune``, `
     nnprune exercises list|init DIR      # classroom exercises (docs/teaching.md)
     nnprune check ID|all [--path DIR]    # grade them
     nnprune grade CLASS_DIR --out DIR    # a whole class: grades.csv, students.csv
+    nnprune book sections|methods|pseudocode [--run] [--json]   # the book mapped to the code
 
 Every error reaches you as one line, ``nnprune: error: ...``: exit status 2
 for the options or the config, 1 for a failure while running (numbers that
@@ -49,6 +50,7 @@ Commands:
   exercises    list the classroom exercises, or copy them into a folder (init DIR)
   check        grade exercise ID (or all) in a folder: PASS/FAIL per check, exit 1 on any FAIL
   grade        grade a class (one folder per student): grades.csv and students.csv
+  book         the book mapped to the project: sections, methods, pseudocode [--run]
 
 DATA (--data, every command): a built-in name (digits, mnist5k, text, speech) or a path:
 an .npz file with x_train, y_train, x_test, y_test (the mnist.npz layout; optional x_val,
@@ -209,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nnprune {__version__}")
     sub = parser.add_subparsers(
         dest="command",
-        metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check,grade}",
+        metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check,"
+        "grade,book}",
     )
 
     cmp = sub.add_parser(
@@ -429,7 +432,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_exercise_parsers(sub)
     _add_grade_parser(sub)
+    _add_book_parsers(sub)
     return parser
+
+
+# ---- the book mapped to the project (nnprune.bookmap): `book sections|methods|pseudocode`
+def _add_book_parsers(sub) -> None:
+    bk = sub.add_parser("book", help="the book mapped to the project (sections, methods, "
+                        "pseudocode)")  # fmt: skip
+    bk_sub = bk.add_subparsers(dest="book_command", metavar="{sections,methods,pseudocode}",
+                               required=True)  # fmt: skip
+    bk_sub.add_parser("sections", help="every section and item: lesson, function, exercise, "
+                      "erratum")  # fmt: skip
+    me = bk_sub.add_parser("methods", help="one record per method the book names")
+    me.add_argument("--json", action="store_true", help="print a JSON array")
+    ps = bk_sub.add_parser(
+        "pseudocode",
+        help="the 10 blocks: transcription and correction",
+        description="One record per block; --run runs the book's version and the corrected "
+        "one on a tiny input (exit 1 if one fails).",
+    )
+    ps.add_argument("--run", action="store_true", help="run each block (about 20 s)")
+    ps.add_argument("--json", action="store_true", help="print a JSON array")
+
+
+def _book(args: argparse.Namespace) -> int:
+    import json
+
+    from . import bookmap
+
+    if args.book_command == "sections":
+        print(bookmap.format_sections(bookmap.section_rows()))
+        return 0
+    if args.book_command == "methods":
+        records = bookmap.method_records()
+        print(json.dumps(records, ensure_ascii=False, indent=1) if args.json
+              else bookmap.format_methods(records))  # fmt: skip
+        return 0
+    records = bookmap.pseudocode_records(run=args.run)
+    print(json.dumps(records, ensure_ascii=False, indent=1) if args.json
+          else bookmap.format_pseudocode(records))  # fmt: skip
+    return 1 if args.run and not all(r["ran"] for r in records) else 0
 
 
 # ---- classroom exercises (nnprune.exercises): `exercises list|init DIR`, `check ID|all`
@@ -718,6 +761,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _exercises(args)
         if args.command == "grade":
             return _grade(args)
+        if args.command == "book":
+            return _book(args)
         return _run(args)
     except SystemExit as exc:  # --help, --version, SIGTERM
         return int(exc.code or 0)

@@ -16,11 +16,28 @@ Three parts, each printing the figures the README's "Reliability" section quotes
    that raises, a method whose worker is SIGKILLed), then ``resume=True`` after
    fixing them: every other run must finish the first time, and the second run
    must run only the failed ones.
+4. **Trust.** The hostile inputs and faults of the trust issue
+   (``benchmarks/_trust_cases.py``): checkpoints naming ``os:system``,
+   ``subprocess:call`` or a local module, an export checked against the model,
+   bad data, two writers on one folder, former tracebacks, PyTorch attention
+   names, documented behaviour. Each case is *loaded, same result*, *clear
+   error* (the expected one-line message) or something else, counted as *code
+   execution* (a marker file appeared), *silent wrong result*, *hang* (more than
+   60 s) or *traceback* (another exception or message). The forged-grade cases
+   belong to the exercise grader (``grading_cases`` there is a hook, empty here).
+
+For part 1, a corrupted file that still loads is compared with the original:
+*loaded, same result* (the corruption hit bytes that carry no data), or
+*loaded, changed*; the latter is a silent wrong result for the ``.npz``
+formats (their zip members carry a CRC-32) and is counted apart for the
+formats without any checksum (IDX, WAV, CSV, pickle, JSON), where a changed
+pixel or sample is a valid file.
 
 Run::
 
-    python benchmarks/bench_reliability.py            # ~1-2 minutes on 2 busy cores
+    python benchmarks/bench_reliability.py            # ~2 minutes on 2 busy cores
     python benchmarks/bench_reliability.py --quick    # fewer trials and mutations
+    python benchmarks/bench_reliability.py --only trust   # part 4 alone
 """
 
 from __future__ import annotations
@@ -90,16 +107,39 @@ def _valid_files(folder: Path) -> dict[str, tuple[Path, object]]:
     return files
 
 
-def _outcome(read, path: Path) -> str:
+def _same(a: object, b: object) -> bool:
+    """Whether two loaded results are equal (arrays exactly, containers item by item)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if hasattr(a, "__dict__") and type(a) is type(b) and not isinstance(a, type):
+        return _same(vars(a), vars(b))
+    return bool(a == b)
+
+
+CHECKSUMMED = ("checkpoint (.npz)", "sparse (.npz)")  # zip members carry a CRC-32
+
+
+def _outcome(read, path: Path, reference: object = None, fmt: str = "") -> str:
     try:
-        read(path)
+        result = read(path)
     except (ValueError, OSError) as exc:  # ForbiddenPickleError is an UnpicklingError
         return "clear error" if str(path) in str(exc) or path.name in str(exc) else "other"
     except pickle.UnpicklingError as exc:
         return "clear error" if path.name in str(exc) else "other"
     except BaseException as exc:  # noqa: BLE001 - any other type is what we count
         return f"other ({type(exc).__name__})"
-    return "loaded"
+    if reference is None:
+        return "loaded"
+    if _same(result, reference):
+        return "loaded, same result"
+    if fmt in CHECKSUMMED:
+        return "loaded, changed (silent wrong)"
+    return "loaded, changed (no checksum)"
 
 
 def _mutations(raw: bytes, gen: np.random.Generator, count: int) -> list[bytes]:
@@ -234,10 +274,11 @@ def bad_inputs(mutations: int) -> dict[str, Counter]:
             hand[outcome] += 1
             if outcome != "clear error":
                 print(f"  hand-made {label}: {outcome}")
-        results["hand-made hostile files"] = hand
+        results["hand-made hostile"] = hand
         gen = np.random.default_rng(12)
         for fmt, (path, read) in valid.items():
             assert _outcome(read, path) == "loaded", fmt
+            reference = read(path)
             raw = path.read_bytes()
             counts = Counter()
             target = folder / ("mutant" + path.suffix)
@@ -245,7 +286,7 @@ def bad_inputs(mutations: int) -> dict[str, Counter]:
                 target = folder / "mutant-idx3-ubyte"
             for data in _mutations(raw, gen, mutations):
                 target.write_bytes(data)
-                counts[_outcome(read, target)] += 1
+                counts[_outcome(read, target, reference, fmt)] += 1
             results[fmt] = counts
     return results
 
@@ -357,27 +398,132 @@ def failing_comparison(workers: int) -> dict[str, object]:
     }
 
 
+# ------------------------------------------------------------------------ 4. trust
+OUTCOMES = (
+    "loaded, same result",
+    "clear error",
+    "code execution",
+    "silent wrong result",
+    "hang",
+    "traceback",
+)
+
+
+def _run_case(label: str, expected: str | None, run, tmp: Path) -> tuple[str, str]:
+    """One case in ``tmp`` (also the current folder); its outcome and a note."""
+    from _trust_cases import CLEAR, MARKER
+
+    def alarm(signum, frame):
+        raise TimeoutError("hang")
+
+    old_cwd, old_handler = os.getcwd(), signal.signal(signal.SIGALRM, alarm)
+    os.chdir(tmp)
+    signal.alarm(60)
+    try:
+        result, note = run(tmp), ""
+    except TimeoutError as exc:
+        result, note = ("hang", "") if str(exc) == "hang" else ("error", exc)
+    except BaseException as exc:  # noqa: BLE001 - what happened is what we count
+        result, note = "error", exc
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old_handler)
+        os.chdir(old_cwd)
+    if (tmp / MARKER).exists():
+        return "code execution", f"{MARKER} created"
+    if result == "hang":
+        return "hang", ""
+    if result == "error":
+        text = " ".join(str(note).split())
+        ok = (
+            expected is not None
+            and isinstance(note, CLEAR)
+            and expected in text
+            and "\n" not in str(note).strip()
+        )
+        if ok:
+            return "clear error", text
+        return "traceback", f"{type(note).__name__}: {text[:160]}"
+    if expected is not None:  # should have been refused
+        return "silent wrong result", f"ran without the error {expected!r}"
+    return ("loaded, same result", "") if result == "same" else ("silent wrong result", "")
+
+
+def trust(verbose: bool) -> Counter:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import warnings
+
+    from _trust_cases import EXPORT_ACCURACY, all_cases
+
+    total = Counter()
+    for group, cases in all_cases().items():
+        counts = Counter()
+        for label, expected, run in cases:
+            with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                outcome, note = _run_case(label, expected, run, Path(tmp))
+            counts[outcome] += 1
+            if verbose or outcome not in ("loaded, same result", "clear error"):
+                print(f"    {label:<52} {outcome}{': ' + note if note else ''}"[:99])
+        total.update(counts)
+        print(f"  {group:<26} " + ", ".join(f"{k}: {counts[k]}" for k in OUTCOMES if counts[k]))
+    if EXPORT_ACCURACY:
+        print(
+            "  breast cancer, ONNX on raw rows: accuracy "
+            f"{EXPORT_ACCURACY['onnx on raw rows']:.3f} (majority class "
+            f"{EXPORT_ACCURACY['majority class']:.3f})"
+        )
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", choices=["files", "kill", "compare", "trust"])
+    parser.add_argument("--verbose", action="store_true", help="print every trust case")
     args = parser.parse_args()
     mutations = 40 if args.quick else 200
     trials = 5 if args.quick else 30
 
+    if args.only in (None, "trust"):
+        print("4. trust: the issue's hostile inputs and faults (forged grades: not counted here)")
+        total = trust(args.verbose)
+        print(
+            f"  {sum(total.values())} cases: " + ", ".join(f"{total[k]} {k}" for k in OUTCOMES[:2])
+        )
+        print("  " + ", ".join(f"{total[k]} {k}" for k in OUTCOMES[2:]))
+        if args.only:
+            return
+        print()
+    if args.only not in (None, "files"):
+        pass
+    else:
+        _files(mutations)
+    if args.only in (None, "kill"):
+        _kill(trials)
+    if args.only in (None, "compare"):
+        _compare(args.workers)
+
+
+def _files(mutations: int) -> None:
     print(f"1. bad inputs ({mutations} seeded corruptions per format + hand-made files)")
     total = Counter()
     for fmt, counts in bad_inputs(mutations).items():
         total.update(counts)
-        print(f"  {fmt:<24} " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
-    print(f"  {'all':<24} " + ", ".join(f"{k}: {v}" for k, v in sorted(total.items())))
+        print(f"  {fmt:<19} " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    print(f"  {'all':<19} " + ", ".join(f"{k}: {v}" for k, v in sorted(total.items())))
 
+
+def _kill(trials: int) -> None:
     print(f"\n2. kill during save ({trials} trials, 8 MB checkpoint, SIGKILL at 0.05-1.5 s)")
     for key, value in kill_during_save(trials).items():
         print(f"  {key}: {value}")
 
-    print(f"\n3. comparison with a raising method and a SIGKILLed worker ({args.workers} workers)")
-    for key, value in failing_comparison(args.workers).items():
+
+def _compare(workers: int) -> None:
+    print(f"\n3. comparison with a raising method and a SIGKILLed worker ({workers} workers)")
+    for key, value in failing_comparison(workers).items():
         print(f"  {key}: {value}")
 
 

@@ -11,10 +11,18 @@ number of classes:
   accepts, plus your settings; it must return an nnprune ``Module``. The
   module is imported by name, the current folder searched first (as
   ``python -m`` does), so worker processes and Dask workers import it too.
+  Modules of the standard library (``os:system``, ``subprocess:call``) are
+  refused always: they build no models, and they are what a hostile file
+  would name.
+
+Settings (``args``) must be plain data: numbers, strings, booleans, ``None``
+and lists of them, with names the builder's signature accepts
+(:func:`check_args`), so a file cannot hand a builder an object.
 
 :func:`nnprune.io.save_model` stores the name (or path), the settings, the
 input shape and the number of classes, and :func:`nnprune.io.load_model`
-calls :func:`build_architecture` again.
+calls :func:`build_architecture` again; an import path recorded in a file is
+imported only when the user names it again (see :func:`nnprune.io.load_checkpoint`).
 
 Book: §1.2 (models), §6 (the case-study models).
 """
@@ -130,6 +138,56 @@ def is_import_path(model: str) -> bool:
     return isinstance(model, str) and ":" in model
 
 
+def is_stdlib_module(module_name: str) -> bool:
+    """Whether ``module_name`` (or its top-level package) belongs to Python's standard library."""
+    top = module_name.split(".")[0]
+    return top in sys.stdlib_module_names or top in sys.builtin_module_names
+
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _is_plain(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, _PLAIN):
+        return True
+    if isinstance(value, list | tuple) and depth < 4:
+        return all(_is_plain(v, depth + 1) for v in value)
+    return False
+
+
+def check_args(model: str, fn: Callable[..., Any], args: dict[str, Any]) -> None:
+    """Refuse settings the builder ``fn`` does not take, or that are not plain data.
+
+    Plain data: ``bool``, ``int``, ``float``, ``str``, ``None`` and lists of
+    them (nested at most four deep), what a JSON header can hold.
+
+    Raises
+    ------
+    ValueError
+        Naming the model, the setting and what is accepted.
+    """
+    if not isinstance(args, dict):
+        raise ValueError(f"model {model!r}: args must be a JSON object, got {type(args).__name__}")
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        raise ValueError(f"model {model!r}: the builder has no inspectable signature") from None
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    valid = [p for p in params if p not in ("input_shape", "num_classes", "seed")]
+    for key, value in args.items():
+        if not isinstance(key, str) or (not takes_any and key not in valid):
+            raise ValueError(
+                f"model {model!r} has no setting {key!r}; valid: {', '.join(valid) or 'none'}"
+            )
+        if key in ("input_shape", "num_classes", "seed"):
+            raise ValueError(f"model {model!r}: {key!r} comes from the data, not from args")
+        if not _is_plain(value):
+            raise ValueError(
+                f"model {model!r}: setting {key!r} must be a number, string, bool, None or a "
+                f"list of them, got {type(value).__name__}"
+            )
+
+
 def import_builder(path: str) -> Callable[..., nn.Module]:
     """Import ``"module:function"`` as Python's ``-m`` would: the current folder is searched too.
 
@@ -139,11 +197,17 @@ def import_builder(path: str) -> Callable[..., nn.Module]:
     Raises
     ------
     ValueError
-        For a malformed path, a module that fails to import, or a missing function.
+        For a malformed path, a module of the standard library, a module that
+        fails to import, or a missing function.
     """
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
         raise ValueError(f"model {path!r}: an import path must look like 'module:function'")
+    if is_stdlib_module(module_name):
+        raise ValueError(
+            f"model {path!r}: {module_name!r} is a module of Python's standard library, "
+            "which builds no models; name your own 'module:function'"
+        )
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:
         sys.path.insert(0, cwd)
@@ -197,20 +261,22 @@ def build_architecture(
     ValueError
         Unknown name, unknown setting, a failing import, a result that is not a Module.
     """
-    args = dict(args or {})
-    input_shape = tuple(int(s) for s in input_shape)
     if not isinstance(model, str):
         raise TypeError(f"model must be a name or 'module:function', got {type(model).__name__}")
+    if args is not None and not isinstance(args, dict):
+        raise ValueError(f"model {model!r}: args must be a JSON object, got {args!r}")
+    args = dict(args or {})
+    input_shape, num_classes = _check_sizes(model, input_shape, num_classes)
     if is_import_path(model):
         fn = import_builder(model)
-        try:
-            params = inspect.signature(fn).parameters
-        except (TypeError, ValueError):
-            params = {}
+        check_args(model, fn, args)
+        params = inspect.signature(fn).parameters
         given = {"input_shape": input_shape, "num_classes": num_classes, "seed": seed}
         kwargs = {k: v for k, v in given.items() if k in params}
         try:
             built = fn(**kwargs, **args)
+        except MemoryError:
+            raise _too_big(model, input_shape, num_classes) from None
         except Exception as exc:
             raise ValueError(f"model {model!r} failed: {type(exc).__name__}: {exc}") from None
         if not isinstance(built, nn.Module):
@@ -224,15 +290,44 @@ def build_architecture(
             "nor an import path 'module:function'"
         )
     fn = ARCHITECTURES[model][0]
-    valid = [
-        p
-        for p in inspect.signature(fn).parameters
-        if p not in ("input_shape", "num_classes", "seed")
-    ]
-    for key in args:
-        if key not in valid:
-            raise ValueError(
-                f"model {model!r} has no setting {key!r}; valid: {', '.join(valid) or 'none'}"
-            )
+    check_args(model, fn, args)
     args = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
-    return fn(input_shape, num_classes, seed, **args)
+    try:
+        return fn(input_shape, num_classes, seed, **args)
+    except MemoryError:
+        raise _too_big(model, input_shape, num_classes) from None
+
+
+# A model this library trains on a CPU has far fewer outputs; 1e9 classes is a typo or a
+# hostile file, and would end in an out-of-memory error deep inside a layer.
+MAX_CLASSES = 1_000_000
+
+
+def _check_sizes(
+    model: str, input_shape: Any, num_classes: Any
+) -> tuple[tuple[int, ...], int]:
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = None
+    if shape is None or not shape or not all(
+        isinstance(s, int | np.integer) and not isinstance(s, bool) and s > 0 for s in shape
+    ):
+        raise ValueError(
+            f"model {model!r}: input_shape must be a list of positive integers, got "
+            f"{input_shape!r}"
+        )
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
+        raise ValueError(f"model {model!r}: num_classes must be an integer, got {num_classes!r}")
+    if not 1 <= num_classes <= MAX_CLASSES:
+        raise ValueError(
+            f"model {model!r}: num_classes must be in [1, {MAX_CLASSES:,}], got {num_classes!r}"
+        )
+    return tuple(int(s) for s in shape), int(num_classes)
+
+
+def _too_big(model: str, input_shape: tuple[int, ...], num_classes: int) -> ValueError:
+    return ValueError(
+        f"model {model!r} for input shape {input_shape} and {num_classes:,} classes needs "
+        "more memory than this machine has; check the data's classes and the model's settings"
+    )

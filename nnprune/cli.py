@@ -16,6 +16,8 @@ r"""The ``nnprune`` command: ``compare`` (the main job), ``train``, ``prune``, `
     nnprune info
     nnprune exercises list|init DIR      # classroom exercises (docs/teaching.md)
     nnprune check ID|all [--path DIR]    # grade them
+    nnprune grade CLASS_DIR --out DIR    # a whole class: grades.csv, students.csv
+    nnprune book sections|methods|pseudocode [--run] [--json]   # the book mapped to the code
 
 Every error reaches you as one line, ``nnprune: error: ...``: exit status 2
 for the options or the config, 1 for a failure while running (numbers that
@@ -47,6 +49,8 @@ Commands:
   info         version, array backends, data sets, architectures and pruning methods
   exercises    list the classroom exercises, or copy them into a folder (init DIR)
   check        grade exercise ID (or all) in a folder: PASS/FAIL per check, exit 1 on any FAIL
+  grade        grade a class (one folder per student): grades.csv and students.csv
+  book         the book mapped to the project: sections, methods, pseudocode [--run]
 
 DATA (--data, every command): a built-in name (digits, mnist5k, text, speech) or a path:
 an .npz file with x_train, y_train, x_test, y_test (the mnist.npz layout; optional x_val,
@@ -106,6 +110,15 @@ def _data_options(p: argparse.ArgumentParser, from_checkpoint: bool = False) -> 
         metavar="NAME",
         help="label column of a CSV file (default "
         + ("what the checkpoint records)" if from_checkpoint else "label)"),
+    )
+
+
+def _trusted_builder_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        metavar="MODULE:FUNCTION",
+        help="the builder a checkpoint records, named again to allow importing it "
+        "(a model file never chooses code to run; built-in architectures need nothing)",
     )
 
 
@@ -198,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nnprune {__version__}")
     sub = parser.add_subparsers(
         dest="command",
-        metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check}",
+        metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check,"
+        "grade,book}",
     )
 
     cmp = sub.add_parser(
@@ -282,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=0.05, help="learning rate (default 0.05)")
     tr.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
     tr.add_argument("--save", metavar="PATH", help="save the trained model (.npz checkpoint)")
+    tr.add_argument(
+        "--num-classes",
+        type=int,
+        metavar="K",
+        help="declare K classes (labels 0..K-1) when some have no training sample",
+    )
     _training_options(tr)
 
     pr = sub.add_parser(
@@ -336,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(pr, from_checkpoint=True)
     pr.add_argument("--save", metavar="PATH", help="save the pruned checkpoint")
     pr.add_argument("--log", metavar="PATH", help="pruning log (default <save>.log.json)")
+    _trusted_builder_option(pr)
 
     ev = sub.add_parser(
         "evaluate",
@@ -352,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("checkpoint")
     _data_options(ev, from_checkpoint=True)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    _trusted_builder_option(ev)
     ev.add_argument(
         "--threads",
         type=int,
@@ -378,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="sparsities of the pruned layer (default 0.5,0.7,0.8,0.9,0.95,0.98)",
     )
     se.add_argument("--out", default="runs/sensitivity", metavar="DIR", help="output folder")
+    _trusted_builder_option(se)
 
     ex = sub.add_parser(
         "export",
@@ -389,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("checkpoint")
     ex.add_argument("--format", required=True, choices=["csr", "onnx"])
     ex.add_argument("--out", required=True, metavar="FILE")
+    _trusted_builder_option(ex)
 
     rp = sub.add_parser(
         "report",
@@ -407,7 +431,48 @@ def build_parser() -> argparse.ArgumentParser:
         "and architectures, and the registered pruning methods.",
     )
     _add_exercise_parsers(sub)
+    _add_grade_parser(sub)
+    _add_book_parsers(sub)
     return parser
+
+
+# ---- the book mapped to the project (nnprune.bookmap): `book sections|methods|pseudocode`
+def _add_book_parsers(sub) -> None:
+    bk = sub.add_parser("book", help="the book mapped to the project (sections, methods, "
+                        "pseudocode)")  # fmt: skip
+    bk_sub = bk.add_subparsers(dest="book_command", metavar="{sections,methods,pseudocode}",
+                               required=True)  # fmt: skip
+    bk_sub.add_parser("sections", help="every section and item: lesson, function, exercise, "
+                      "erratum")  # fmt: skip
+    me = bk_sub.add_parser("methods", help="one record per method the book names")
+    me.add_argument("--json", action="store_true", help="print a JSON array")
+    ps = bk_sub.add_parser(
+        "pseudocode",
+        help="the 10 blocks: transcription and correction",
+        description="One record per block; --run runs the book's version and the corrected "
+        "one on a tiny input (exit 1 if one fails).",
+    )
+    ps.add_argument("--run", action="store_true", help="run each block (about 20 s)")
+    ps.add_argument("--json", action="store_true", help="print a JSON array")
+
+
+def _book(args: argparse.Namespace) -> int:
+    import json
+
+    from . import bookmap
+
+    if args.book_command == "sections":
+        print(bookmap.format_sections(bookmap.section_rows()))
+        return 0
+    if args.book_command == "methods":
+        records = bookmap.method_records()
+        print(json.dumps(records, ensure_ascii=False, indent=1) if args.json
+              else bookmap.format_methods(records))  # fmt: skip
+        return 0
+    records = bookmap.pseudocode_records(run=args.run)
+    print(json.dumps(records, ensure_ascii=False, indent=1) if args.json
+          else bookmap.format_pseudocode(records))  # fmt: skip
+    return 1 if args.run and not all(r["ran"] for r in records) else 0
 
 
 # ---- classroom exercises (nnprune.exercises): `exercises list|init DIR`, `check ID|all`
@@ -459,6 +524,34 @@ def _exercises(args: argparse.Namespace) -> int:
         reports = [exercises.grade(args.id, args.path, timeout=args.timeout)]
         print(exercises.format_report(reports[0]))
     return 0 if all(r.passed for r in reports) else 1
+
+
+# ---- a class's gradebook (nnprune.exercises.gradebook): `grade CLASS_DIR --out DIR`
+def _add_grade_parser(sub) -> None:
+    gr = sub.add_parser(
+        "grade",
+        help="grade a class: one folder per student; grades.csv and students.csv",
+        description="Grade every exercise of every student folder in CLASS_DIR; write "
+        "DIR/grades.csv (student, exercise, status, passed, total, first_failure) and "
+        "DIR/students.csv (student, passed, total, score) and print a summary. A missing file "
+        "or one unchanged from the stub is NOT STARTED and scores 0 (docs/teaching.md).",
+    )
+    gr.add_argument("class_dir", metavar="CLASS_DIR", help="one folder per student")
+    gr.add_argument("--out", required=True, metavar="DIR", help="folder for the two CSV files")
+    gr.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="files graded at once (default 1)")  # fmt: skip
+    gr.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                    help="seconds per exercise and student (default 60)")  # fmt: skip
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .exercises import gradebook
+
+    grades = gradebook.grade_class(args.class_dir, timeout=args.timeout, jobs=args.jobs)
+    paths = gradebook.write_gradebook(grades, args.out)
+    print(gradebook.format_class_summary(grades))
+    print(f"wrote {paths[0]} and {paths[1]}")
+    return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -520,6 +613,7 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed,
             save=args.save,
             label_column=args.label_column,
+            num_classes=args.num_classes,
             weight_decay=args.weight_decay,
             lr_schedule=args.lr_schedule,
             keep_best=args.keep_best,
@@ -538,6 +632,7 @@ def _run(args: argparse.Namespace) -> int:
             save=args.save,
             log=args.log,
             label_column=args.label_column,
+            builder=args.model,
             criterion=args.criterion,
             layer_sparsities=args.layer_sparsities,
             quiet=args.quiet,
@@ -550,6 +645,7 @@ def _run(args: argparse.Namespace) -> int:
             args.data,
             as_json=args.json,
             label_column=args.label_column,
+            builder=args.model,
             threads=args.threads or None,
         )
     elif args.command == "sensitivity":
@@ -559,9 +655,10 @@ def _run(args: argparse.Namespace) -> int:
             sparsities=args.sparsities,
             out=args.out,
             label_column=args.label_column,
+            builder=args.model,
         )
     elif args.command == "export":
-        commands.export(args.checkpoint, format=args.format, out=args.out)
+        commands.export(args.checkpoint, format=args.format, out=args.out, builder=args.model)
     elif args.command == "report":
         from .experiments.html_report import write_report
 
@@ -662,6 +759,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _info()
         if args.command in ("exercises", "check"):
             return _exercises(args)
+        if args.command == "grade":
+            return _grade(args)
+        if args.command == "book":
+            return _book(args)
         return _run(args)
     except SystemExit as exc:  # --help, --version, SIGTERM
         return int(exc.code or 0)

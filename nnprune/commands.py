@@ -128,6 +128,7 @@ def train(
     seed: int,
     save: str | None,
     label_column: str = "label",
+    num_classes: int | None = None,
     weight_decay: float = 0.0,
     lr_schedule: str = "none",
     keep_best: bool = False,
@@ -146,7 +147,7 @@ def train(
     if save is not None:  # before any work: a folder, a file in the way, no permission
         check_writable_target(save)
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-    dataset = prepare_data(data, model, seed=0, label_column=label_column)
+    dataset = prepare_data(data, model, seed=0, label_column=label_column, num_classes=num_classes)
     _say(dataset.describe())
     arch = architecture(model, dataset, model_args)
     net = build(arch, seed)
@@ -207,10 +208,17 @@ def _checkpoint_header(path: str) -> dict[str, Any]:
         return {}
 
 
-def _load(path: str, data: str | None, label_column: str | None) -> tuple[Module, dict, Dataset]:
-    """Load a checkpoint and its data: ``data``/``label_column`` default to what it records."""
+def _load(
+    path: str, data: str | None, label_column: str | None, builder: str | None = None
+) -> tuple[Module, dict, Dataset]:
+    """Load a checkpoint and its data: ``data``/``label_column`` default to what it records.
+
+    ``builder``: the ``module:function`` the checkpoint records, named again by the user
+    (``--model``), without which it is not imported. The checkpoint's preprocessing and
+    number of classes are applied to the data.
+    """
     try:
-        model, header = io.load_checkpoint(path)
+        model, header = io.load_checkpoint(path, model=builder)
     except ValueError as exc:
         where = _checkpoint_header(path).get("builder_file")
         if where and "cannot import module" in str(exc):
@@ -231,7 +239,14 @@ def _load(path: str, data: str | None, label_column: str | None) -> tuple[Module
         print(f"data from the checkpoint: {data} (--data to change)", file=sys.stderr)
     if label_column is None:
         label_column = meta.get("label_column", "label")
-    dataset = prepare_data(data, arch["model"], seed=0, label_column=label_column)
+    dataset = prepare_data(
+        data,
+        arch["model"],
+        seed=0,
+        label_column=label_column,
+        preprocess=arch.get("preprocess"),
+        num_classes=arch.get("num_classes"),
+    )
     check_checkpoint_data(arch, dataset, str(path))
     check_fits(model, dataset, f"checkpoint {str(path)!r}")
     return model, header, dataset
@@ -269,6 +284,7 @@ def prune_checkpoint(
     criterion: str | None = None,
     layer_sparsities: dict[str, float] | None = None,
     quiet: bool = False,
+    builder: str | None = None,
 ) -> dict[str, Any]:
     """``nnprune prune``: one registered method of the harness on a saved model.
 
@@ -311,7 +327,7 @@ def prune_checkpoint(
     if save is not None:  # before any work: a folder, a file in the way, no permission
         check_writable_target(save)
         Path(save).parent.mkdir(parents=True, exist_ok=True)
-    model, header, dataset = _load(path, data, label_column)
+    model, header, dataset = _load(path, data, label_column, builder)
     meta_in = header["metadata"]
     arch = meta_in["architecture"]
     _say(dataset.describe())
@@ -471,6 +487,7 @@ def evaluate_checkpoint(
     as_json: bool = False,
     label_column: str | None = None,
     threads: int | None = 1,
+    builder: str | None = None,
 ) -> dict[str, Any]:
     """``nnprune evaluate``: accuracy, size, FLOPs, bytes and latency of a checkpoint.
 
@@ -489,7 +506,7 @@ def evaluate_checkpoint(
     its interquartile range over 20 passes, ``threads`` the BLAS threads used
     (``threads``: 1 by default, ``None`` for the BLAS's own setting).
     """
-    model, header, dataset = _load(path, data, label_column)
+    model, header, dataset = _load(path, data, label_column, builder)
     result = measure(model, dataset, threads=threads, original=original_size(header))
     dense_flops = result.pop("_flops_dense")
     if as_json:
@@ -513,13 +530,14 @@ def sensitivity(
     sparsities: list[float],
     out: str,
     label_column: str | None = None,
+    builder: str | None = None,
 ) -> dict[str, Path]:
     """``nnprune sensitivity``: validation accuracy with one layer pruned at a time (CSV + plot)."""
     from .pipeline.sensitivity import plot_sensitivity, sensitivity_analysis, write_csv
     from .report import use_agg
 
     check_writable_target(Path(out) / "sensitivity.csv")
-    model, _, dataset = _load(path, data, label_column)
+    model, _, dataset = _load(path, data, label_column, builder)
     _say(dataset.describe())
     rows = sensitivity_analysis(model, dataset.splits, sparsities)
     dense = dense_baseline(model, dataset)
@@ -555,10 +573,10 @@ def dense_baseline(model: Module, dataset: Dataset) -> dict[str, Any]:
     }
 
 
-def export(path: str, *, format: str, out: str) -> Path:
+def export(path: str, *, format: str, out: str, builder: str | None = None) -> Path:
     """``nnprune export``: the checkpoint as a CSR ``.npz`` or an ONNX file."""
     check_writable_target(out)
-    model, header = io.load_checkpoint(path)
+    model, header = io.load_checkpoint(path, model=builder)
     arch = header["metadata"]["architecture"]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     if format == "csr":
@@ -568,7 +586,7 @@ def export(path: str, *, format: str, out: str) -> Path:
     elif format == "onnx":
         from .export.onnx_export import export_onnx
 
-        export_onnx(model, tuple(arch["input_shape"]), out)
+        export_onnx(model, tuple(arch["input_shape"]), out, preprocess=arch.get("preprocess"))
     else:
         raise ValueError(f"--format must be 'csr' or 'onnx', got {format!r}")
     size = os.path.getsize(out)

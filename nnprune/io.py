@@ -20,7 +20,16 @@ arrays under ``"<name>_mask"``; such files still load.
 Files are written atomically (a temporary file in the same folder, then
 ``os.replace``): an interrupted save never leaves a half-written model under
 the real name. Files are read with ``np.load(path, allow_pickle=False)``, so
-loading a file cannot run code.
+loading a file cannot run code. A checkpoint written by :func:`save_model`
+names its architecture: a built-in name is built, but a ``"module:function"``
+recorded in the file is imported only when the user names it again
+(``load_checkpoint(path, model="module:function")``, ``--model`` on the
+command line, or ``trust_code=True``); modules of the standard library are
+refused always, and the builder's settings must be plain data its signature
+accepts. A model file is data: it never chooses code to run.
+
+Every loaded parameter and buffer must be finite: a file of NaN or inf
+weights is refused at load, naming the entry.
 
 Book: §1.3 (model size on disk), §3.1 (a pruned model is its weights plus masks).
 """
@@ -198,6 +207,11 @@ def load_state(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
         holds an object array (nnprune never unpickles).
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{str(path)!r} is a folder, not a model file; give the .npz file written by "
+            "nnprune.io.save (or nnprune train --save)"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"no such model file: {str(path)!r}")
     # Open the file ourselves: np.load leaks its handle when the zip is corrupt.
@@ -234,7 +248,27 @@ def load_state(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
             f"{str(path)!r} has format version {version!r}; this nnprune reads "
             f"version {FORMAT_VERSION} or older (upgrade nnprune)"
         )
-    return _decode(path, arrays), header
+    state = _decode(path, arrays)
+    check_finite(path, state)
+    return state, header
+
+
+def check_finite(path: str | os.PathLike, state: dict[str, np.ndarray]) -> None:
+    """Refuse a state whose float entries hold NaN or inf (a diverged or corrupt model).
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the first such entry and how many of its values are not finite.
+    """
+    for key, value in state.items():
+        if value.dtype.kind in "fc":
+            bad = value.size - int(np.count_nonzero(np.isfinite(value)))
+            if bad:
+                raise ValueError(
+                    f"{str(path)!r}: entry {key!r} holds {bad} NaN or infinite value(s) of "
+                    f"{value.size}; the model diverged or the file is corrupt"
+                )
 
 
 def load(model: Module, path: str | os.PathLike, strict: bool = True) -> dict[str, Any]:
@@ -373,8 +407,68 @@ def _resize(model: Module, shapes: dict[str, list[int]]) -> None:
             module.num_features = int(w[0])
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[Module, dict[str, Any]]:
+class UntrustedCodeError(ValueError):
+    """A checkpoint names a ``"module:function"`` builder the user did not name again."""
+
+
+def check_builder_trusted(
+    path: str | os.PathLike, recorded: Any, model: str | None, trust_code: bool
+) -> None:
+    """Refuse a builder recorded in a file unless the user named it (or trusts the file).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint (named in the message).
+    recorded : str
+        ``architecture["model"]`` as the file holds it.
+    model : str or None
+        The builder the user named again (``--model``); must equal ``recorded``.
+    trust_code : bool
+        Import whatever the file names (except the standard library).
+
+    Raises
+    ------
+    UntrustedCodeError
+        One line naming the file, the builder and how to trust it.
+    """
+    from .architectures import ARCHITECTURES, is_import_path
+
+    if not isinstance(recorded, str):
+        raise ValueError(f"{str(path)!r}: architecture 'model' must be a string, got {recorded!r}")
+    if model is not None and model != recorded:
+        raise ValueError(
+            f"{str(path)!r} was built with model {recorded!r}, not {model!r} (given with --model)"
+        )
+    if not is_import_path(recorded):
+        if recorded not in ARCHITECTURES:
+            raise ValueError(
+                f"{str(path)!r} names model {recorded!r}, which is neither a built-in "
+                f"architecture ({', '.join(ARCHITECTURES)}) nor 'module:function'"
+            )
+        return
+    if model is None and not trust_code:
+        raise UntrustedCodeError(
+            f"{str(path)!r} names the builder {recorded!r}, code that loading would run; a "
+            f"model file never chooses code: if you trust it, name it again with --model "
+            f"{recorded} (Python: load_checkpoint(path, model={recorded!r}))"
+        )
+
+
+def load_checkpoint(
+    path: str | os.PathLike, *, model: str | None = None, trust_code: bool = False
+) -> tuple[Module, dict[str, Any]]:
     """Rebuild the model saved by :func:`save_model` and load its weights and masks.
+
+    Parameters
+    ----------
+    path : str or path-like
+    model : str, optional
+        The ``"module:function"`` builder the file records, named again by the
+        user: only then is it imported (a built-in name needs nothing).
+    trust_code : bool, default False
+        Import the builder the file records without naming it. Modules of the
+        standard library are refused even so.
 
     Returns
     -------
@@ -388,6 +482,9 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Module, dict[str, Any]]:
         The file has no architecture (written by :func:`save`: load it with
         :func:`load` into a model you build), the builder fails, or the rebuilt
         model does not match the saved weights (another architecture).
+    UntrustedCodeError
+        The file records a ``"module:function"`` that ``model`` does not name
+        and ``trust_code`` is False: nothing was imported.
     """
     from .architectures import build_architecture
 
@@ -398,26 +495,43 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Module, dict[str, Any]]:
             f"{str(path)!r} holds weights without an architecture (saved by nnprune.io.save); "
             "build the model yourself and use nnprune.io.load(model, path)"
         )
-    model = build_architecture(
-        arch["model"], arch["input_shape"], arch["num_classes"], 0, arch.get("args")
-    )
-    _resize(model, arch.get("shapes", {}))
+    check_builder_trusted(path, arch["model"], model, trust_code)
+    shapes = arch.get("shapes", {})
+    if not isinstance(shapes, dict) or not all(
+        isinstance(v, list) and all(isinstance(d, int) and d >= 0 for d in v)
+        for v in shapes.values()
+    ):
+        raise ValueError(f"{str(path)!r}: architecture 'shapes' is not a dict of integer lists")
     try:
-        model.load_state_dict(state, strict=True)
+        net = build_architecture(
+            arch["model"], arch.get("input_shape"), arch.get("num_classes"), 0, arch.get("args")
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r}: cannot rebuild its architecture: {exc}") from None
+    _resize(net, shapes)
+    try:
+        net.load_state_dict(state, strict=True)
     except ValueError as exc:
         raise ValueError(
             f"{str(path)!r} does not fit the architecture it names ({arch['model']!r}): {exc}"
         ) from None
-    return model, header
+    return net, header
 
 
-def load_model(path: str | os.PathLike) -> Module:
-    """The model saved by :func:`save_model`, rebuilt from the file alone (masks included)."""
-    return load_checkpoint(path)[0]
+def load_model(
+    path: str | os.PathLike, *, model: str | None = None, trust_code: bool = False
+) -> Module:
+    """The model saved by :func:`save_model`, rebuilt from the file (masks included).
+
+    ``model`` and ``trust_code`` as in :func:`load_checkpoint`.
+    """
+    return load_checkpoint(path, model=model, trust_code=trust_code)[0]
 
 
 __all__ = [
     "FORMAT_VERSION",
+    "UntrustedCodeError",
+    "check_builder_trusted",
     "load",
     "load_checkpoint",
     "load_model",

@@ -198,3 +198,30 @@ def test_layer_sparsities_uniform_and_bad_arguments():
         RigL(model, 0.5, total_steps=10, distribution="normal")
     with pytest.raises(ValueError, match=r"sparsity must be in \[0, 1\), got 1.0"):
         layer_sparsities(model, 1.0)
+
+
+def test_a_weight_dropped_and_regrown_at_once_keeps_its_value():
+    # Said = done: the module docstring says such a weight keeps its value (as RigL's
+    # reference code by default); newly grown weights start at zero.
+    from nnprune.pipeline.dynamic import DynamicSparsity
+
+    layer = nn.Linear(4, 2, seed=0)
+    model = nn.Sequential(layer)
+    cb = DynamicSparsity(
+        model, 0.5, total_steps=100, grow="gradient", update_fraction=0.5, decay="constant",
+        update_every=1, distribution="uniform", seed=0,
+    )  # fmt: skip
+    mask = np.array([[True, True, True, True], [False, False, False, False]])
+    layer.weight.mask = None
+    layer.weight.data[...] = [[0.1, 0.2, 3.0, 4.0], [0, 0, 0, 0]]
+    layer.weight.mask = mask
+    # drop the two smallest active (0.1, 0.2); the largest |grad| are entry (0, 0), just
+    # dropped, and (1, 3), inactive before the update
+    layer.weight.grad[...] = [[9.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 5.0]]
+    cb.on_step_end(1, model)
+    new = layer.weight.mask
+    assert new[0, 0] and not new[0, 1] and new[1, 3]
+    assert layer.weight.data[0, 0] == np.float32(0.1)  # dropped and regrown: kept
+    assert layer.weight.data[1, 3] == 0.0  # newly grown: starts at zero
+    assert layer.weight.data[0, 1] == 0.0  # dropped: zeroed by its mask
+    assert cb.history_[-1]["moved"] == 1

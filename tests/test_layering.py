@@ -34,6 +34,7 @@ LAYERS: list[list[str]] = [
         "nnprune.checks",
         "nnprune.book",
         "nnprune.exercises.registry",  # data only: exercise ids, titles, book sections
+        "nnprune.exercises.levels",  # data only: exercise difficulties
     ],
     ["nnprune.nn", "nnprune.optim"],
     ["nnprune.gradcheck"],
@@ -49,11 +50,12 @@ LAYERS: list[list[str]] = [
     ["nnprune.models", "nnprune.models_resnet", "nnprune.models_lm"],
     # output for the harness, chapters and CLI; the library never imports it
     ["nnprune.report", "nnprune.lesson", "nnprune.plots", "nnprune.studies"],
-    ["nnprune.casestudies"],
+    ["nnprune.casestudies", "nnprune.pseudocode"],  # pseudocode: the book's blocks, run
     # architectures by name or import path; checkpoints that rebuild themselves; ONNX/torch
     ["nnprune.architectures", "nnprune.io", "nnprune.export"],
     ["nnprune.experiments"],
     ["nnprune.exercises"],  # classroom exercises: checks use the whole library
+    ["nnprune.bookmap"],  # the book mapped to functions, lessons, exercises, errata
     ["nnprune.cli", "nnprune.commands"],
     ["nnprune"],  # the package __init__: re-exports only
 ]

@@ -30,6 +30,9 @@ BUILDER = textwrap.dedent(
                              nn.Linear(c * h * w, num_classes, seed=seed + 9))
     '''
 )
+# A checkpoint of a builder of your own is loaded only when the builder is named again.
+BUILDER_PATH = "practice_vgg:build"
+TRUST = ["--model", BUILDER_PATH]
 
 
 @pytest.fixture(scope="module")
@@ -69,20 +72,21 @@ def test_checkpoint_records_data_and_builder_file(trained, workdir):
 def test_channels_cli_then_evaluate_and_compare_agree(trained, workdir, in_workdir, capsys):
     pruned = workdir / "p.npz"
     argv = ["prune", str(trained), "--method", "channels", "--sparsity", "0.5",
-            "--criterion", "bn_scale", "--retrain-epochs", "1", "--save", str(pruned)]  # fmt: skip
+            "--criterion", "bn_scale", "--retrain-epochs", "1", "--save", str(pruned),
+            *TRUST]  # fmt: skip
     assert main(argv) == 0  # no --data: the checkpoint's
     out = capsys.readouterr().out
     assert "--sparsity counts channels here, not weights" in out
     assert "  retraining epoch 1: loss " in out  # a line per retraining epoch (--quiet: none)
-    model = io.load_model(pruned)
+    model = io.load_model(pruned, model=BUILDER_PATH)
     assert (model[0].out_channels, model[4].out_channels, model[4].in_channels) == (4, 8, 4)
-    assert main(["evaluate", str(pruned), "--json"]) == 0
+    assert main(["evaluate", str(pruned), "--json", *TRUST]) == 0
     result = json.loads(capsys.readouterr().out)
     for key in ("parameters_original", "parameters", "nonzeros", "weight_sparsity", "sparsity",
                 "compression", "bytes_dense", "bytes_sparse", "bytes_nonzeros_32bit",
                 "latency_ms", "latency_iqr_ms", "threads"):  # fmt: skip
         assert key in result, key
-    dense = io.load_model(trained)
+    dense = io.load_model(trained, model=BUILDER_PATH)
     assert result["parameters_original"] == dense.num_parameters()
     assert result["parameters"] == model.num_parameters() < dense.num_parameters()
     ratio = result["parameters_original"] / result["nonzeros"]
@@ -114,7 +118,7 @@ def test_builder_error_says_where_the_builder_was(trained, workdir, tmp_path, mo
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in (str(workdir), "")])
     monkeypatch.delitem(sys.modules, "practice_vgg", raising=False)
     importlib.invalidate_caches()
-    assert main(["evaluate", str(trained)]) == 2
+    assert main(["evaluate", str(trained), *TRUST]) == 2  # named again: imported, not found
     err = capsys.readouterr().err
     assert "cannot import module 'practice_vgg'" in err
     assert str(workdir / "practice_vgg.py") in err and "PYTHONPATH" in err
@@ -122,7 +126,7 @@ def test_builder_error_says_where_the_builder_was(trained, workdir, tmp_path, mo
 
 def test_prune_without_save_warns(trained, in_workdir, capsys):
     argv = ["prune", str(trained), "--method", "layer_magnitude", "--sparsity", "0.5",
-            "--layer-sparsities", "10=0.2", "--retrain-epochs", "0"]  # fmt: skip
+            "--layer-sparsities", "10=0.2", "--retrain-epochs", "0", *TRUST]  # fmt: skip
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "no --save given, the pruned model is not kept" in captured.err
@@ -131,17 +135,17 @@ def test_prune_without_save_warns(trained, in_workdir, capsys):
 
 def test_layer_sparsities_refused_for_other_methods(trained, in_workdir, capsys):
     argv = ["prune", str(trained), "--method", "random", "--sparsity", "0.5",
-            "--layer-sparsities", "10=0.2"]  # fmt: skip
+            "--layer-sparsities", "10=0.2", *TRUST]  # fmt: skip
     assert main(argv) == 2
     assert "--layer-sparsities is a setting of --method channels" in capsys.readouterr().err
     assert main(["prune", str(trained), "--method", "channels", "--sparsity", "0.5",
-                 "--layer-sparsities", "10"]) == 2  # fmt: skip
+                 "--layer-sparsities", "10", *TRUST]) == 2  # fmt: skip
     assert "--layer-sparsities must look like name=F" in capsys.readouterr().err
 
 
 def test_sensitivity_writes_the_dense_baseline(trained, workdir, in_workdir):
     out = workdir / "sens"
-    argv = ["sensitivity", str(trained), "--sparsities", "0.5", "--out", str(out)]
+    argv = ["sensitivity", str(trained), "--sparsities", "0.5", "--out", str(out), *TRUST]
     assert main(argv) == 0
     lines = (out / "sensitivity.csv").read_text().splitlines()
     assert lines[1].startswith("(dense),0.0,")

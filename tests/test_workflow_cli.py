@@ -249,7 +249,9 @@ def test_cli_export_onnx_agrees(trained, digits_npz, tmp_path):
         main(["export", str(trained), "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 0
     )
     x = prepare_data(digits_npz, "mlp").splits.test[0][:16]
-    (y,) = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"input": x})
+    with np.load(digits_npz) as f:  # the exported graph takes raw uint8 pixel values
+        raw = f["x_test"][:16].reshape(16, -1).astype(np.float32)
+    (y,) = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"input": raw})
     np.testing.assert_allclose(y, io.load_model(trained).eval()(x), rtol=0, atol=1e-5)
 
 

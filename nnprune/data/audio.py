@@ -50,7 +50,8 @@ def _check_riff(raw: bytes, name: str) -> None:
     ------
     ValueError
         Naming the file: truncated header or chunk, 0 channels, no ``fmt `` or
-        ``data`` chunk, or a data chunk cut short.
+        ``data`` chunk, a data chunk cut short, or one whose size is not a whole
+        number of sample frames (e.g. an odd byte count of 16-bit samples).
     """
     if len(raw) < 12:
         raise ValueError(f"{name} is not a readable WAV file: {len(raw)} bytes, a header needs 12")
@@ -83,6 +84,11 @@ def _check_riff(raw: bytes, name: str) -> None:
                 raise ValueError(
                     f"{name} is truncated: its data chunk declares {size} bytes, the file "
                     f"holds {len(body)}"
+                )
+            if size != 0xFFFFFFFF and size % block_align:  # scipy would drop the tail silently
+                raise ValueError(
+                    f"{name} is corrupt: its data chunk holds {size} bytes, not a whole number "
+                    f"of {block_align}-byte sample frames ({size % block_align} bytes left over)"
                 )
             return
         pos += 8 + size + (size & 1)

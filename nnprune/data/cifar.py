@@ -238,6 +238,35 @@ def _check_labels(labels: np.ndarray, name: str) -> np.ndarray:
     return labels.astype(np.int64)
 
 
+CIFAR100_RECORD_BYTES = 2 + PIXELS  # 3074: coarse label, fine label, pixels
+
+
+def _refuse_cifar100(raw: bytes, name: str) -> None:
+    """Refuse a CIFAR-100 binary file: its records are one byte longer (two labels).
+
+    Read as CIFAR-10 it would shift every image by one byte more per record.
+    A size that is a multiple of 3074 bytes and not of 3073 is CIFAR-100; one
+    that is a multiple of both (N a multiple of 3073) is CIFAR-100 when every
+    record read that way has a coarse label below 20 and a fine one below 100,
+    some of them 10 or more.
+    """
+    n100, rest100 = divmod(len(raw), CIFAR100_RECORD_BYTES)
+    if rest100 or n100 == 0:
+        return
+    if len(raw) % RECORD_BYTES:
+        looks = True
+    else:
+        labels = np.frombuffer(raw, np.uint8).reshape(n100, CIFAR100_RECORD_BYTES)[:, :2]
+        looks = bool(np.all(labels[:, 0] < 20) and np.all(labels[:, 1] < 100))
+        looks = looks and bool(np.any(labels[:, 1] >= 10))
+    if looks:
+        raise ValueError(
+            f"{name} looks like a CIFAR-100 binary file ({n100} records of "
+            f"{CIFAR100_RECORD_BYTES} bytes: coarse label, fine label, image), not CIFAR-10 "
+            f"({RECORD_BYTES}-byte records); nnprune reads the CIFAR-10 layout only"
+        )
+
+
 def read_cifar_binary(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """Read one batch of the CIFAR-10 binary version.
 
@@ -266,6 +295,7 @@ def read_cifar_binary(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     name = repr(str(path))
     if not raw:
         raise ValueError(f"{name} is empty")
+    _refuse_cifar100(raw, name)
     full, extra = divmod(len(raw), RECORD_BYTES)
     if extra:
         raise ValueError(

@@ -41,6 +41,11 @@ NUM_CLASSES = 10
 
 def _read_bytes(path: Path) -> bytes:
     """Return the file's bytes, un-gzipped when it starts with the gzip magic."""
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{str(path)!r} is a folder, not an IDX file; give the file (e.g. "
+            "train-images-idx3-ubyte), or the folder to load_mnist"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"IDX file not found: {str(path)!r}")
     raw = path.read_bytes()

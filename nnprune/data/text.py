@@ -269,6 +269,10 @@ def read_ag_news(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
         is not an integer 1-4; or an empty file or one that is not UTF-8.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{str(path)!r} is a folder, not an AG News CSV file; give the file (train.csv)"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"AG News CSV file not found: {str(path)!r}")
     name = repr(str(path))

@@ -443,6 +443,13 @@ def read_runs(path: str | os.PathLike) -> list[dict[str, Any]]:
     return records
 
 
+def _is_record(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
 class _RunLog:
     """Appends one JSON line per record to ``runs.jsonl``, flushed to disk each time."""
 
@@ -452,7 +459,12 @@ class _RunLog:
         if path.exists():
             raw = path.read_bytes()
             if raw and not raw.endswith(b"\n"):  # a kill cut the last line: drop it
-                path.write_bytes(raw[: raw.rfind(b"\n") + 1])
+                raw = raw[: raw.rfind(b"\n") + 1]
+            last = raw[raw.rfind(b"\n", 0, len(raw) - 1) + 1 :]
+            if last and not _is_record(last):  # a garbage last line: drop it too, before
+                raw = raw[: len(raw) - len(last)]  # appending puts it mid-file for good
+            if len(raw) != path.stat().st_size:
+                os.truncate(path, len(raw))
 
     def __call__(self, record: dict[str, Any]) -> None:
         status = "failed" if "error" in record else "ok"
@@ -536,6 +548,11 @@ def compare(
         Delete the results already in ``out`` first. Without ``resume`` or
         ``overwrite``, a folder holding results is refused.
 
+    One comparison writes a folder at a time: ``out/.nnprune.lock`` holds the
+    owner's process id (:class:`~nnprune.experiments.outlock.OutputLock`), a
+    second comparison on the same ``out`` is refused with a one-line
+    ``ValueError`` naming it, and the lock of a process that died is taken over.
+
     Returns
     -------
     ComparisonResult
@@ -546,7 +563,38 @@ def compare(
     config = _as_config(config)
     if quick:
         config = quick_config(config)
-    out = check_out_folder(out, resume=resume, overwrite=overwrite)
+    lock = _lock_out_folder(out, resume=resume, overwrite=overwrite)
+    try:
+        return _compare_locked(config, Path(out), resume, workers, scheduler, progress, overwrite)
+    finally:
+        lock.release()
+
+
+def _lock_out_folder(out: str | os.PathLike, *, resume: bool, overwrite: bool) -> Any:
+    """Create ``out``, take its lock (one writer per folder), then check what it holds."""
+    from .outlock import OutputLock
+
+    if resume and overwrite:
+        raise ValueError("resume and overwrite exclude each other: choose one")
+    check_out_folder(out, resume=True, overwrite=False)  # the folder exists and is writable
+    lock = OutputLock(out).acquire()
+    try:
+        check_out_folder(out, resume=resume, overwrite=overwrite)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def _compare_locked(
+    config: CompareConfig,
+    out: Path,
+    resume: bool,
+    workers: int | None,
+    scheduler: str | None,
+    progress: bool | None,
+    overwrite: bool,
+) -> ComparisonResult:
     digest = config_hash(config)
     previous = _previous_runs(out, digest) if resume else []
     log = _RunLog(out / RUNS_FILE, digest)

@@ -176,6 +176,13 @@ def _init_worker() -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=1)
+    with contextlib.suppress(ImportError):
+        from tqdm import tqdm
+
+        # tqdm's default lock is a multiprocessing semaphore, made at the first (even
+        # disabled) bar; a worker killed mid-run leaves it to the resource tracker, which
+        # warns of "leaked semaphore objects" at exit. Workers draw no bars: a thread lock.
+        tqdm.set_lock(threading.RLock())
 
 
 def train_dense(config: CompareConfig, seed: int) -> dict[str, Any]:

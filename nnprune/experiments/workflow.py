@@ -29,10 +29,23 @@ from ..nn.module import Module
 
 
 def prepare_data(
-    data: str | os.PathLike, model: str, seed: int = 0, *, label_column: str = "label"
+    data: str | os.PathLike,
+    model: str,
+    seed: int = 0,
+    *,
+    label_column: str = "label",
+    preprocess: dict[str, Any] | None = None,
+    num_classes: int | None = None,
 ) -> Dataset:
-    """Load ``data``; flatten every sample when ``model`` takes vectors (``mlp``)."""
-    dataset = load_dataset(data, seed, label_column=label_column)
+    """Load ``data``; flatten every sample when ``model`` takes vectors (``mlp``).
+
+    ``preprocess``: a checkpoint's record (see :mod:`nnprune.data.preprocess`),
+    applied to the raw data instead of statistics fitted on it; ``num_classes``
+    declares classes that may have no training sample.
+    """
+    dataset = load_dataset(
+        data, seed, label_column=label_column, preprocess=preprocess, num_classes=num_classes
+    )
     return dataset.flattened() if takes_vectors(model) else dataset
 
 
@@ -47,13 +60,16 @@ def architecture(model: str, dataset: Dataset, args: dict[str, Any] | None = Non
             if key in dataset.info:
                 args.setdefault(key, dataset.info[key])
     args = {k: list(v) if isinstance(v, tuple) else v for k, v in args.items()}
-    return {
+    arch = {
         "model": model,
         "args": args,
         "input_shape": list(dataset.input_shape),
         "num_classes": int(dataset.num_classes),
         "data": str(dataset.name),
     }
+    if "preprocess" in dataset.info:  # what the loader did to the raw features
+        arch["preprocess"] = dataset.info["preprocess"]
+    return arch
 
 
 def build(arch: dict[str, Any], seed: int = 0) -> Module:

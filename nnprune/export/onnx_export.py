@@ -95,7 +95,12 @@ def fold_batchnorm_arrays(
 
 
 def export_onnx(
-    model: Module, input_shape: Sequence[int], path: str | os.PathLike, *, opset: int = OPSET
+    model: Module,
+    input_shape: Sequence[int],
+    path: str | os.PathLike,
+    *,
+    opset: int = OPSET,
+    preprocess: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` (eval mode) as an ONNX file whose input is ``(N, *input_shape)`` float32.
 
@@ -111,6 +116,11 @@ def export_onnx(
     path : str or path-like
         The ``.onnx`` file, written atomically.
     opset : int, default 17
+    preprocess : dict, optional
+        What the data loader did to the raw features (``{"mean", "std"}``, see
+        :mod:`nnprune.data.preprocess`; a checkpoint keeps it in its
+        architecture): written as ``Sub`` and ``Div`` nodes in front of the
+        first layer, so the file takes raw samples, as ``nnprune evaluate`` does.
 
     Returns
     -------
@@ -258,7 +268,23 @@ def export_onnx(
             i += 1
         return current
 
-    current = emit(list(_flat(model)), "input")
+    current = "input"
+    if preprocess is not None:
+        from ..data.preprocess import preprocess_arrays
+
+        shape = tuple(int(s) for s in input_shape)
+        mean, std = preprocess_arrays(preprocess, int(np.prod(shape)))
+        # per-feature statistics shaped like one sample; the batch axis broadcasts
+        mean_t = mean.reshape(shape) if mean.ndim else mean
+        std_t = std.reshape(shape) if std.ndim else std
+        nodes.append(
+            helper.make_node("Sub", ["input", init("preprocess_mean", _array(mean_t))], ["centred"])
+        )
+        nodes.append(
+            helper.make_node("Div", ["centred", init("preprocess_std", _array(std_t))], ["scaled"])
+        )
+        current = "scaled"
+    current = emit(list(_flat(model)), current)
     nodes.append(helper.make_node("Identity", [current], ["output"]))
     graph = helper.make_graph(
         nodes,

@@ -135,8 +135,12 @@ class Conv2d(Module):
                 f"Conv2d: input of shape {tuple(x.shape)} is smaller than kernel_size "
                 f"{self.kernel_size} with padding {self.padding}"
             )
-        self._x = x
         xp = get_xp(x)
+        if x.dtype.kind in "biu":  # integer pixels: compute (and differentiate) in float
+            x = x.astype(xp.result_type(x, self.weight.data))
+        self._x = x
+        if n == 0:  # an empty batch gives an empty output, as in PyTorch
+            return xp.zeros((0, self.out_channels, oh, ow), dtype=x.dtype)
         w2 = self.weight.data.reshape(self.out_channels, -1)  # (C_out, C*kH*kW)
         y = xp.empty((self.out_channels, oh * ow * n), dtype=xp.result_type(x, w2))
         x_pad = self._pad(x, self.padding)
@@ -151,7 +155,15 @@ class Conv2d(Module):
         if x is None:
             raise RuntimeError("Conv2d.backward called before forward")
         xp = get_xp(dout)
+        if tuple(dout.shape) != (x.shape[0], self.out_channels, *self.output_shape(x.shape)[2:]):
+            raise ValueError(
+                f"Conv2d.backward: dout has shape {tuple(dout.shape)}, expected "
+                f"{(x.shape[0], self.out_channels, *self.output_shape(x.shape)[2:])} (the "
+                "output of the last forward)"
+            )
         n, _, oh, ow = dout.shape
+        if n == 0:  # nothing to add to the gradients
+            return xp.zeros_like(x) if self.input_requires_grad else None
         # Free when dout is in the (C_out, OH, OW, N) memory order forward produced.
         d2 = dout.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)  # Delta, (C_out, OH*OW*N)
         if self.bias is not None:

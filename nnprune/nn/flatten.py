@@ -5,8 +5,10 @@ Book: §1.2 (CNN: from feature maps to the classifier).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from ._validate import check_input
 from .module import Module
 
 
@@ -19,8 +21,10 @@ class Flatten(Module):
         self._shape = None
 
     def forward(self, x: Any) -> Any:
+        check_input(self, x, min_ndim=self.start_dim)
         self._shape = x.shape
-        return x.reshape(*x.shape[: self.start_dim], -1)  # (N, C*H*W)
+        flat = math.prod(x.shape[self.start_dim :])  # explicit: -1 is ambiguous for 0 samples
+        return x.reshape(*x.shape[: self.start_dim], flat)  # (N, C*H*W)
 
     def backward(self, dout: Any) -> Any:
         return dout.reshape(self._shape)

@@ -69,6 +69,12 @@ class Linear(Module):
         x = self._x
         if x is None:
             raise RuntimeError("Linear.backward called before forward")
+        expected = (*x.shape[:-1], self.out_features)
+        if tuple(getattr(dout, "shape", ())) != expected:
+            raise ValueError(
+                f"Linear.backward: dout has shape {tuple(getattr(dout, 'shape', ()))}, expected "
+                f"{expected} (the output of the last forward)"
+            )
         x2 = x.reshape(-1, self.in_features)  # (N*, in)
         d2 = dout.reshape(-1, self.out_features)  # (N*, out)
         self.weight.grad += d2.T @ x2

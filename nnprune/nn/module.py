@@ -121,6 +121,12 @@ class Module:
             self._modules[name] = value
         elif name in self._buffers:
             self._buffers[name] = value
+        elif name in self._parameters and value is not None:
+            raise TypeError(
+                f"{type(self).__name__}.{name} is a Parameter; to change its values assign "
+                f"{name}.data (e.g. layer.{name}.data = array), or wrap the array: "
+                f"layer.{name} = nn.Parameter(array); got a {type(value).__name__}"
+            )
         else:
             # e.g. ``self.bias = None`` replaces a registered parameter
             self._parameters.pop(name, None)
@@ -398,6 +404,17 @@ class Module:
         unexpected key (with ``strict``), or a shape or dtype that does not
         match, raises a ``ValueError`` naming the entry, and the module is
         left as it was.
+
+        The state is the whole truth about each parameter it holds: a
+        parameter loaded with a ``"<name>_mask"`` entry is pruned by that
+        mask, and one loaded **without** a mask entry comes back **dense**
+        (its old mask is dropped). So a dense state dict (say, the weights
+        before pruning, for a lottery-ticket rewind) loaded into a pruned
+        model unprunes it; to keep the masks, save them first and set them
+        again (``masks = {n: p.mask for n, p in model.named_parameters()}``,
+        then ``p.mask = masks[n]``), or load the pruned model's own
+        ``state_dict()``. A parameter absent from the state (``strict=False``)
+        keeps its data and its mask.
         """
         params = dict(self.named_parameters())
         buffers = {n: b for n, b in self.named_buffers() if b is not None}

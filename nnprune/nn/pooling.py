@@ -232,6 +232,8 @@ class AvgPool2d(_Pool2d):
     """
 
     def forward(self, x: Any) -> Any:
+        if getattr(getattr(x, "dtype", None), "kind", "f") in "biu":  # mean of integers: float
+            x = x.astype(get_xp(x).float64)
         oh, ow = self._prepare(x)
         if self._fast:
             tiles = self._tiles(x, oh, ow)  # (N, C, OH, kH, OW, kW) view

@@ -79,6 +79,13 @@ class Optimizer:
     """
 
     def __init__(self, params: ParamsLike, defaults: dict[str, Any]) -> None:
+        if callable(getattr(params, "parameters", None)) and callable(
+            getattr(params, "forward", None)
+        ):
+            raise TypeError(
+                f"params must be an iterable of Parameters, got a {type(params).__name__} "
+                "module; pass its parameters: SGD(model.parameters(), lr=...)"
+            )
         if isinstance(params, Parameter) or _is_array(params) or isinstance(params, dict):
             raise TypeError(
                 "params must be an iterable of Parameters or of dicts (parameter groups), "

@@ -35,7 +35,13 @@ move it. The optimiser's state of a masked entry is zero too
 (:mod:`nnprune.optim.optimizer`), so a grown weight starts without momentum.
 A weight dropped at this update may be grown back at once (the candidates
 are all inactive entries after the drop, as in Evci et al.'s Algorithm 1);
-it then restarts at zero.
+it then **keeps its value** (and its optimiser state): its mask ends the
+update as it began, so it was never zeroed. This is what the authors'
+reference implementation does by default (RigL's ``reinit_when_same``
+option, off unless asked), and it is the reading that keeps the update
+honest: a weight that is both among the smallest and among the most
+promising is simply left in place, and only connections that were inactive
+before the update count as grown (``history_``'s ``moved``).
 
 The initial topology is random, with a sparsity per layer chosen by
 ``distribution`` (:func:`layer_sparsities`):
@@ -253,7 +259,9 @@ class DynamicSparsity:
             score = None if self.grow == "random" else np.abs(to_numpy(p.grad)).ravel()
             new = update_mask(to_numpy(p.data).ravel(), mask, zeta, score, self.rng)
             moved += int(np.sum(new & ~mask))
-            p.mask = new.reshape(p.shape)  # grown entries keep their value: zero
+            # newly grown entries were masked, so they are zero; one dropped and grown back
+            # at once was never masked and keeps its value (see the module docstring)
+            p.mask = new.reshape(p.shape)
             zeros, total = zeros + int(np.sum(~new)), total + new.size
         self.history_.append(
             {"step": int(step), "fraction": zeta, "moved": moved, "sparsity": zeros / total}

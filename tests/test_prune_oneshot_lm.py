@@ -60,6 +60,25 @@ def test_wanda_nm_pattern_and_row_counts(rng):
     assert prune.wanda_mask(w, norms, 0.0).all()
 
 
+@pytest.mark.parametrize("outlier_scale", [1.0, 20.0])
+def test_wanda_beats_magnitude_only_with_outlier_features(outlier_scale, rng):
+    """Wanda's edge needs a few large input features; without them it ranks like |W|."""
+    w = rng.normal(size=(32, 64))
+    x = rng.normal(size=(500, 64))
+    x[:, :3] *= outlier_scale  # 3 of 64 input features `outlier_scale` times larger
+
+    def error(keep):
+        return np.sum((x @ (w * ~keep).T) ** 2) / np.sum((x @ w.T) ** 2)
+
+    norms = np.linalg.norm(x, axis=0)
+    wanda = error(prune.wanda_mask(w, norms, 0.5))
+    magnitude = error(np.abs(w) > np.median(np.abs(w)))  # per layer, as the papers' baseline
+    if outlier_scale > 1:
+        assert wanda < 0.5 * magnitude, (wanda, magnitude)
+    else:
+        assert abs(wanda - magnitude) < 0.2 * magnitude, (wanda, magnitude)
+
+
 # ------------------------------------------------------------------ SparseGPT
 @pytest.mark.parametrize("blocksize", [4, 16, 128])
 @pytest.mark.parametrize("nm", [None, (2, 4)])

@@ -16,6 +16,7 @@ r"""The ``nnprune`` command: ``compare`` (the main job), ``train``, ``prune``, `
     nnprune info
     nnprune exercises list|init DIR      # classroom exercises (docs/teaching.md)
     nnprune check ID|all [--path DIR]    # grade them
+    nnprune grade CLASS_DIR --out DIR    # a whole class: grades.csv, students.csv
     nnprune book sections|methods|pseudocode [--run] [--json]   # the book mapped to the code
 
 Every error reaches you as one line, ``nnprune: error: ...``: exit status 2
@@ -48,6 +49,7 @@ Commands:
   info         version, array backends, data sets, architectures and pruning methods
   exercises    list the classroom exercises, or copy them into a folder (init DIR)
   check        grade exercise ID (or all) in a folder: PASS/FAIL per check, exit 1 on any FAIL
+  grade        grade a class (one folder per student): grades.csv and students.csv
   book         the book mapped to the project: sections, methods, pseudocode [--run]
 
 DATA (--data, every command): a built-in name (digits, mnist5k, text, speech) or a path:
@@ -210,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         dest="command",
         metavar="{compare,train,prune,evaluate,sensitivity,export,report,info,exercises,check,"
-        "book,lessons}",
+        "grade,book,lessons}",
     )
 
     cmp = sub.add_parser(
@@ -429,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and architectures, and the registered pruning methods.",
     )
     _add_exercise_parsers(sub)
+    _add_grade_parser(sub)
     _add_lessons_parser(sub)
     _add_book_parsers(sub)
     return parser
@@ -540,6 +543,34 @@ def _exercises(args: argparse.Namespace) -> int:
         reports = [exercises.grade(args.id, args.path, timeout=args.timeout)]
         print(exercises.format_report(reports[0]))
     return 0 if all(r.passed for r in reports) else 1
+
+
+# ---- a class's gradebook (nnprune.exercises.gradebook): `grade CLASS_DIR --out DIR`
+def _add_grade_parser(sub) -> None:
+    gr = sub.add_parser(
+        "grade",
+        help="grade a class: one folder per student; grades.csv and students.csv",
+        description="Grade every exercise of every student folder in CLASS_DIR; write "
+        "DIR/grades.csv (student, exercise, status, passed, total, first_failure) and "
+        "DIR/students.csv (student, passed, total, score) and print a summary. A missing file "
+        "or one unchanged from the stub is NOT STARTED and scores 0 (docs/teaching.md).",
+    )
+    gr.add_argument("class_dir", metavar="CLASS_DIR", help="one folder per student")
+    gr.add_argument("--out", required=True, metavar="DIR", help="folder for the two CSV files")
+    gr.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="files graded at once (default 1)")  # fmt: skip
+    gr.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                    help="seconds per exercise and student (default 60)")  # fmt: skip
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .exercises import gradebook
+
+    grades = gradebook.grade_class(args.class_dir, timeout=args.timeout, jobs=args.jobs)
+    paths = gradebook.write_gradebook(grades, args.out)
+    print(gradebook.format_class_summary(grades))
+    print(f"wrote {paths[0]} and {paths[1]}")
+    return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -747,6 +778,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _info()
         if args.command in ("exercises", "check"):
             return _exercises(args)
+        if args.command == "grade":
+            return _grade(args)
         if args.command == "book":
             return _book(args)
         if args.command == "lessons":

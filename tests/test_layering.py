@@ -34,6 +34,7 @@ LAYERS: list[list[str]] = [
         "nnprune.checks",
         "nnprune.book",
         "nnprune.exercises.registry",  # data only: exercise ids, titles, book sections
+        "nnprune.exercises.levels",  # data only: exercise difficulties
     ],
     ["nnprune.nn", "nnprune.optim"],
     ["nnprune.gradcheck"],

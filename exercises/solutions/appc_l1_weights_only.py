@@ -40,6 +40,10 @@ import numpy as np
 def l1_penalty(model, lam):
     """``lam`` times the sum of ``|w|`` over the prunable weights (a float)."""
     # BEGIN SOLUTION
+    # Why this is right: prunable_parameters() yields the weights the pruners mask, so biases and
+    # BatchNorm scales get no L1 pull, as in nnprune.regularizers.L1.
+    # Usual mistake: summing over model.parameters(), as the book's appendix C does, shrinks the
+    # biases too.
     return lam * sum(float(np.abs(p.data).sum()) for _, _, _, p in model.prunable_parameters())
     # END SOLUTION
 

@@ -41,6 +41,9 @@ from nnprune.rng import as_generator
 def simple_cnn(in_channels=3, image_size=32, num_classes=10, seed=0):
     """The corrected SimpleCNN: two conv-ReLU-pool blocks, fc1, ReLU, fc2."""
     # BEGIN SOLUTION
+    # Why this is right: padding=1 keeps HxW through each 3x3 conv and each MaxPool2d(2) halves it,
+    # so fc1 reads 64 * (S // 4) ** 2 features; one generator seeds every layer.
+    # Usual mistake: no ReLU between fc1 and fc2: two Linear layers in a row are one linear map.
     gen = as_generator(seed)
     side = image_size // 4
     return nn.Sequential(

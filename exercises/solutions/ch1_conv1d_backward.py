@@ -60,6 +60,10 @@ def conv1d_forward(x, weight, bias, stride=1):
 def conv1d_backward(x, weight, dout, stride=1):
     """Return ``(dx, dweight, dbias)`` for ``dout`` = dL/dy of :func:`conv1d_forward`."""
     # BEGIN SOLUTION
+    # Why this is right: the forward is a cross-correlation: output l reads x[l*stride + j] with
+    # W[:, :, j], so dx gets dout * W[:, :, j] back at those positions.
+    # Usual mistake: dx[...] = ... instead of += (windows overlap when K > stride), or a flipped
+    # kernel.
     _, _, k = weight.shape
     l_out = dout.shape[2]
     dx, dweight = np.zeros_like(x, dtype=np.float64), np.zeros_like(weight, dtype=np.float64)

@@ -42,6 +42,9 @@ Check your work: ``nnprune check ch1.masked_momentum``
 def sgd_momentum_step(w, grad, buf, mask, lr, momentum):
     """One masked SGD-with-momentum step; return ``(new_w, new_buf)``."""
     # BEGIN SOLUTION
+    # Why this is right: masking the gradient and the buffer keeps a pruned weight's momentum at
+    # zero, so the mask survives every step, as nnprune.optim.SGD does.
+    # Usual mistake: masking only the weights: the buffer remembers old gradients and revives them.
     g = grad * mask
     buf = g.copy() if buf is None else momentum * buf + g
     buf = buf * mask

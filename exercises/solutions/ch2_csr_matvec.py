@@ -45,6 +45,9 @@ import numpy as np
 def to_csr(W):
     """``(data, indices, indptr)`` of the 2-D array ``W`` (indices and indptr as int32)."""
     # BEGIN SOLUTION
+    # Why this is right: row i's non-zeros sit in data[indptr[i]:indptr[i+1]], their columns in
+    # indices, so y[i] is one short dot product per row.
+    # Usual mistake: indptr of length rows (it needs rows + 1 entries, starting at 0).
     rows, cols = np.nonzero(W)
     counts = np.bincount(rows, minlength=W.shape[0])
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)

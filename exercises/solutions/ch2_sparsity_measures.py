@@ -42,6 +42,9 @@ import numpy as np
 def weight_sparsity(W):
     """Fraction of exact zeros in ``W`` (a float in [0, 1])."""
     # BEGIN SOLUTION
+    # Why this is right: a row (output unit) is dead when all its incoming weights are zero; for a
+    # conv the other axes (in, kH, kW) are flattened first.
+    # Usual mistake: swapping the axes: W is (out, in, ...) in PyTorch's layout.
     return float(np.mean(W == 0))
     # END SOLUTION
 

@@ -42,6 +42,9 @@ import numpy as np
 def l1_unstructured_mask(W, amount):
     """Bool mask (True = kept) pruning the ``amount`` smallest-magnitude entries of ``W``."""
     # BEGIN SOLUTION
+    # Why this is right: k = round(amount * n) with Python's round (half to even) and a stable
+    # argsort give exactly torch.nn.utils.prune's mask, ties included.
+    # Usual mistake: int(amount * n) or ceil: one weight too few or too many.
     k = amount if isinstance(amount, int) else round(amount * W.size)
     order = np.argsort(np.abs(W).reshape(-1), kind="stable")
     keep = np.ones(W.size, dtype=bool)

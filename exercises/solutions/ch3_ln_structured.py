@@ -39,6 +39,9 @@ import numpy as np
 def ln_structured_mask(W, amount, n, dim):
     """Bool mask (True = kept) pruning the ``amount`` channels along ``dim`` of least L_n norm."""
     # BEGIN SOLUTION
+    # Why this is right: the norm runs over every axis but dim, so each channel gets one score; the
+    # k smallest channels are zeroed whole.
+    # Usual mistake: taking the norm along dim instead of over the other axes (the wrong axis).
     axes = tuple(a for a in range(W.ndim) if a != dim)
     norms = (np.abs(W) ** n).sum(axis=axes) ** (1.0 / n)
     k = amount if isinstance(amount, int) else round(amount * norms.size)

@@ -39,5 +39,8 @@ import numpy as np
 def remove_hidden_neuron(w1, b1, w2, j):
     """Return ``(w1, b1, w2)`` without hidden neuron ``j``: row of w1, entry of b1, col of w2."""
     # BEGIN SOLUTION
+    # Why this is right: neuron j is row j of w1 (and entry j of b1) and column j of w2; np.delete
+    # returns new arrays, so the inputs stay as they were.
+    # Usual mistake: deleting row j of w2: its rows are the outputs, its columns the hidden units.
     return np.delete(w1, j, axis=0), np.delete(b1, j), np.delete(w2, j, axis=1)
     # END SOLUTION

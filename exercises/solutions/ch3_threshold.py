@@ -39,6 +39,9 @@ import numpy as np
 def threshold_mask(W, threshold, mask=None):
     """Keep ``|W| >= threshold``; entries already pruned (``mask`` False) stay pruned."""
     # BEGIN SOLUTION
+    # Why this is right: |W| >= tau keeps a weight exactly at the threshold, and & mask keeps what
+    # was pruned pruned; sigma is np.std over all entries (ddof=0).
+    # Usual mistake: > instead of >=, or forgetting the earlier mask.
     keep = np.abs(W) >= threshold
     return keep if mask is None else keep & mask
     # END SOLUTION

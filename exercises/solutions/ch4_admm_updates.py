@@ -42,6 +42,9 @@ import numpy as np
 def admm_z_update(W, U, k):
     """Z-step: keep the ``k`` largest-magnitude entries of ``W + U``, zero the rest."""
     # BEGIN SOLUTION
+    # Why this is right: Z is the Euclidean projection of W + U onto k-sparse tensors (keep the k
+    # largest |.|); U accumulates the residual W - Z, the scaled dual ascent step.
+    # Usual mistake: projecting W alone (forgetting U), or U - W + Z (the wrong sign).
     V = W + U
     keep = np.zeros(V.size, dtype=bool)
     keep[np.argsort(-np.abs(V).reshape(-1), kind="stable")[:k]] = True

@@ -39,6 +39,9 @@ import numpy as np
 def group_lasso_prox(V, step, lam, dim=0):
     """Block soft-thresholding of the groups of ``V`` along ``dim`` with threshold step * lam."""
     # BEGIN SOLUTION
+    # Why this is right: the prox of lam * ||group||_2 scales each group by max(0, 1 - step * lam /
+    # ||g||): whole groups reach zero together.
+    # Usual mistake: soft-thresholding each entry (that is the plain L1 prox).
     axes = tuple(a for a in range(V.ndim) if a != dim)
     norms = np.sqrt((V * V).sum(axis=axes, keepdims=True))
     safe = np.where(norms > 0, norms, 1.0)

@@ -41,6 +41,9 @@ import numpy as np
 def soft_threshold(V, tau):
     """``sign(V) * max(|V| - tau, 0)``, element-wise."""
     # BEGIN SOLUTION
+    # Why this is right: the prox of tau * |v| moves every entry tau towards zero and stops at zero;
+    # an ISTA step is a gradient step, then that prox with lr * lam.
+    # Usual mistake: np.where(|V| > tau, V, 0): hard thresholding, survivors not shrunk.
     return np.sign(V) * np.maximum(np.abs(V) - tau, 0.0)
     # END SOLUTION
 

@@ -41,6 +41,9 @@ import numpy as np
 def taylor_unit_importance(z, dz):
     """Mean over the batch of |mean over positions of z * dz|, one score per unit."""
     # BEGIN SOLUTION
+    # Why this is right: the first-order change of the loss when a unit is zeroed is z * dL/dz,
+    # averaged over positions; |.| per example, then the mean.
+    # Usual mistake: averaging the signed terms first, so opposite signs cancel.
     t = (z * dz).reshape(z.shape[0], z.shape[1], -1).mean(axis=2)  # (N, units)
     return np.abs(t).mean(axis=0)
     # END SOLUTION

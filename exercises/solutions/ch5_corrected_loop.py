@@ -43,6 +43,10 @@ import numpy as np
 def global_magnitude_masks(params, sparsity):
     """Bool masks (True = kept) pruning the round(sparsity * n) smallest |w| over all arrays."""
     # BEGIN SOLUTION
+    # Why this is right: one global ranking of all |w| gives the masks, and multiplying by them
+    # after every update keeps pruned weights at zero while retraining.
+    # Usual mistake: masking once before training: the updates regrow the pruned weights (the book's
+    # flaw).
     names = list(params)
     flat = np.concatenate([np.abs(params[n]).ravel() for n in names])
     keep = np.ones(flat.size, dtype=bool)

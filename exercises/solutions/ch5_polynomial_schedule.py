@@ -38,6 +38,9 @@ Check your work: ``nnprune check ch5.polynomial_schedule``
 def polynomial_sparsity(step, initial, final, begin, end, power=3.0):
     """Target sparsity at ``step``: ``final + (initial - final) * (1 - p) ** power``."""
     # BEGIN SOLUTION
+    # Why this is right: p = (t - begin) / (end - begin) clipped to [0, 1]; (1 - p) ** power falls
+    # fast at first, so most pruning happens early (Zhu & Gupta).
+    # Usual mistake: p ** power, or no clipping before begin and after end.
     p = min(1.0, max(0.0, (step - begin) / (end - begin)))
     return final + (initial - final) * (1.0 - p) ** power
     # END SOLUTION

@@ -38,5 +38,8 @@ import numpy as np
 def remove_conv_filter(w1, b1, w2, j):
     """Remove filter ``j`` of the first convolution and input channel ``j`` of the second."""
     # BEGIN SOLUTION
+    # Why this is right: filter j is w1[j] and b1[j]; the next conv reads it as input channel j,
+    # w2[:, j]; removing both leaves every other output unchanged.
+    # Usual mistake: removing w2[j] (an output filter of the next layer) instead of w2[:, j].
     return np.delete(w1, j, axis=0), np.delete(b1, j), np.delete(w2, j, axis=1)
     # END SOLUTION

@@ -45,6 +45,9 @@ import numpy as np
 def head_gate_gradient(heads, d_gated):
     """Per-example gate gradients ``(N, H)``: sum over T and d of ``heads * d_gated``."""
     # BEGIN SOLUTION
+    # Why this is right: dL/dgate_h = sum over positions and features of head_h * dL/d(gated
+    # head_h); importance is the mean of |.| over examples (Michel et al.).
+    # Usual mistake: |mean| instead of mean |.|: gradients of opposite sign cancel.
     return (heads * d_gated).sum(axis=(2, 3))
     # END SOLUTION
 

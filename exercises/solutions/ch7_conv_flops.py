@@ -44,6 +44,9 @@ import numpy as np
 def linear_flops(weight):
     """``(dense MACs, non-zero MACs)`` per sample of a Linear layer."""
     # BEGIN SOLUTION
+    # Why this is right: a dense layer uses each weight once per example; a conv uses each weight
+    # once per output position, OH * OW = ((H + 2P - K) // S + 1) ** 2.
+    # Usual mistake: forgetting the + 1 in the output size, or counting input pixels.
     return int(weight.size), int(np.count_nonzero(weight))
     # END SOLUTION
 

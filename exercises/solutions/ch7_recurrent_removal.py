@@ -41,6 +41,9 @@ import numpy as np
 def remove_hidden_unit(weight_ih, weight_hh, bias_ih, bias_hh, next_weight, j, num_gates):
     """The five arrays without hidden unit ``j`` (rows of every gate, columns reading h_j)."""
     # BEGIN SOLUTION
+    # Why this is right: an LSTM/GRU stacks its gates in weight_ih/weight_hh rows: unit j is row g *
+    # hidden + j of every gate g, and column j of weight_hh.
+    # Usual mistake: deleting row j only: the unit stays alive in the other gates.
     hidden = weight_hh.shape[1]
     rows = [g * hidden + j for g in range(num_gates)]
     return (

@@ -43,6 +43,9 @@ import numpy as np
 def nm_mask(W, n=2, m=4):
     """Keep the ``n`` largest ``|W|`` of every ``m`` consecutive entries along axis 1."""
     # BEGIN SOLUTION
+    # Why this is right: groups of m consecutive weights along the input axis (axis 1), keeping the
+    # n largest |w| of each: the 2:4 layout sparse tensor cores expect.
+    # Usual mistake: grouping along the output axis (axis 0).
     last = np.moveaxis(np.abs(W), 1, -1)  # (..., in)
     groups = last.reshape(*last.shape[:-1], last.shape[-1] // m, m)  # (..., in/m, m)
     order = np.argsort(-groups, axis=-1, kind="stable")

@@ -50,6 +50,10 @@ import numpy as np
 def obs_update(w, H_inv, q):
     """Remove weight ``q`` of row ``w``; return the updated row and the loss increase."""
     # BEGIN SOLUTION
+    # Why this is right: delta minimises 0.5 delta^T H delta subject to w_q + delta_q = 0 (a
+    # Lagrange multiplier gives delta = -w_q H^-1 e_q / [H^-1]_qq); w_q is then set to 0 exactly.
+    # Usual mistake: using H instead of its inverse, or dividing by H_qq (the OBD/diagonal
+    # estimate).
     d = H_inv[q, q]
     new_w = w - (w[q] / d) * H_inv[:, q]
     new_w[q] = 0.0

@@ -46,6 +46,9 @@ import numpy as np
 def drop_smallest(W, mask, fraction):
     """Helper (optional): flat indices of the k dropped weights, and k (SET and RigL share it)."""
     # BEGIN SOLUTION
+    # Why this is right: SET and RigL drop the smallest |w| among active weights and grow as many
+    # inactive ones (random, or largest |grad|), so the sparsity stays fixed.
+    # Usual mistake: growing among weights that were active, or a different count than dropped.
     active = np.flatnonzero(mask)
     k = round(fraction * active.size)
     order = np.argsort(np.abs(W.reshape(-1)[active]), kind="stable")

@@ -45,6 +45,11 @@ import numpy as np
 def wanda_scores(W, X):
     """``|W|`` times the L2 norm of each input feature over the calibration tokens."""
     # BEGIN SOLUTION
+    # Why this is right: |W_ij| * ||X_:,j|| is the first-order size of weight ij's contribution to
+    # row i's output on the calibration tokens, and each output row is ranked on its own, so every
+    # row keeps the same count.
+    # Usual mistake: one ranking over the whole matrix (magnitude pruning's layer-wise group), or
+    # the norm of X's rows (axis=1, one per token) instead of its columns (axis=0, one per input).
     return np.abs(W) * np.sqrt((X * X).sum(axis=0))[None, :]
     # END SOLUTION
 

@@ -7,19 +7,24 @@ r"""Classroom exercises with automatic checking: ``nnprune exercises`` and ``nnp
     nnprune check ch4.soft_threshold --path work/
     nnprune check all --path work/         # every exercise, then a summary table
     nnprune check --list                   # same as `exercises list`
+    nnprune grade CLASS_DIR --out DIR      # a class: grades.csv and students.csv
 
 Each exercise is a student file whose functions raise ``NotImplementedError`` and whose
 docstrings state the task, the maths, the shapes and a hint. ``nnprune check`` runs the
 exercise's checks (gradient checks, property tests, comparisons with nnprune's own
-implementation, PyTorch parity where torch is installed) in a separate process with a
-time limit, prints one line per check with PASS/FAIL and the messages, and exits with 0
-when every check passes, 1 otherwise. See ``docs/teaching.md``.
+implementation, PyTorch parity where torch is installed), prints one line per check with
+PASS/FAIL and the messages, and exits with 0 when every check passes, 1 otherwise. The
+student's code runs in a separate worker process, with a time and memory limit, that
+returns data only; the checks compare in the grading process. See ``docs/teaching.md``.
 
 Layout: :mod:`~nnprune.exercises.registry` (the list), ``stubs/`` (the student files,
 shipped with the package), ``checks/`` (one module of checks per chapter),
 :mod:`~nnprune.exercises.harness` (comparisons and hints), :mod:`~nnprune.exercises.rules`
-(allowed imports), :mod:`~nnprune.exercises.worker` (runs the checks) and
-:mod:`~nnprune.exercises.grader` (child processes, limits, reports).
+(allowed imports), :mod:`~nnprune.exercises.grader` (runs the checks, reports),
+:mod:`~nnprune.exercises.worker` (the student's process), :mod:`~nnprune.exercises.remote`
+(the grader's stand-ins for the student's functions), :mod:`~nnprune.exercises.wire` (the
+data frames between them), :mod:`~nnprune.exercises.gradebook` (a class's CSV files) and
+:mod:`~nnprune.exercises.levels` (difficulties).
 """
 
 from __future__ import annotations
@@ -40,9 +45,16 @@ def stub_source(exercise_id: str) -> str:
 
 
 def list_lines() -> list[str]:
-    """``"<id>  <title>"`` for every exercise, the id first (what ``exercises list`` prints)."""
+    """``"<id>  §<section>  <difficulty>  <title>"`` per exercise (``exercises list``).
+
+    The difficulty is ``*`` (a few lines) to ``***`` (several ideas at once); a line is cut
+    at 100 columns.
+    """
     width = max(len(ex.id) for ex in EXERCISES)
-    return [f"{ex.id:<{width}}  {ex.title}" for ex in EXERCISES]
+    sec = max(len(ex.section) for ex in EXERCISES) + 1
+    lines = [f"{ex.id:<{width}}  {'§' + ex.section:<{sec}}  {'*' * ex.difficulty:<3}  {ex.title}"
+             for ex in EXERCISES]  # fmt: skip
+    return [line if len(line) <= 100 else line[:97] + "..." for line in lines]
 
 
 def init_exercises(folder: str | os.PathLike) -> list[Path]:

@@ -1,43 +1,50 @@
-r"""Grade a student's files: one child process per exercise, with a time and memory limit.
+r"""Grade a student's files: the checks run here, the student's code in a worker process.
 
-Each exercise runs in a fresh Python process (:mod:`nnprune.exercises.worker`), so
+For each exercise the grader starts one worker (:mod:`nnprune.exercises.worker`) that
+imports the student's file and returns data only; every check and every comparison with
+the reference runs in this process, which never imports the student's file
+(:mod:`nnprune.exercises.remote`). So
 
-* a loop that never ends is stopped at ``timeout`` seconds and reported as a failed check
-  (the checks that finished keep their verdicts; the rest are "not run");
-* an allocation beyond ``memory_mb`` (POSIX address-space limit) fails the check with
-  ``MemoryError`` instead of swapping the machine;
-* what the student prints goes to a file, never into the report's structure (the first
-  lines are shown under the report, which helps debugging);
-* a student who changes nnprune's objects (monkey-patching, global state) changes them
-  only in that process: the next exercise starts clean.
+* a loop that never ends is stopped at ``timeout`` seconds (for all checks of the
+  exercise together) and reported as a failed check (the checks that finished keep their
+  verdicts; the rest are "not run");
+* an allocation beyond ``memory_mb`` (POSIX address-space limit of the worker) fails the
+  check with "your code ran out of memory" instead of swapping the machine;
+* what the student prints goes to a file, never into the report (the first lines are
+  shown under it, which helps debugging);
+* a student who patches NumPy or nnprune (``np.allclose = ...``, ``harness.compare``)
+  patches them in the worker, where no verdict is computed; a worker that exits early,
+  or sends anything but data with this run's token, fails the check it was in.
 """
 
 from __future__ import annotations
 
-import json
+import importlib
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .harness import CheckResult
+from .harness import CHECKS, CheckFailed, CheckResult, CheckSkipped
 from .registry import EXERCISES, Exercise, get
+from .rules import rule_violations
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 2048
 OUTPUT_LINES = 8
+RULES = "rules: allowed imports only"
 
 
 @dataclass
 class ExerciseReport:
     """The verdicts of one exercise on one student file.
 
-    ``status`` is ``"pass"``, ``"fail"``, ``"timeout"`` or ``"missing"`` (no such file).
+    ``status`` is ``"pass"``, ``"fail"``, ``"timeout"``, ``"error"`` (the file does not
+    parse, breaks the import rules or fails at import) or ``"missing"`` (no such file).
     """
 
     exercise: Exercise
@@ -58,50 +65,6 @@ class ExerciseReport:
         return sum(r.passed for r in counted), len(counted)
 
 
-def _root() -> str:
-    """The folder holding the ``nnprune`` package, for the child's ``PYTHONPATH``."""
-    return str(Path(__file__).resolve().parents[2])
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_root(), env.get("PYTHONPATH")) if p)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(var, "1")  # one exercise, one core: classes grade in parallel
-    env["MPLBACKEND"] = "Agg"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the student's folder
-    return env
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    if os.name == "posix":
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it started
-        except ProcessLookupError:
-            pass
-    else:
-        proc.kill()
-    proc.wait()
-
-
-def _read_events(path: Path) -> tuple[list[CheckResult], str | None]:
-    """Results written so far, and the check that had started without a result."""
-    results, running = [], None
-    if not path.exists():
-        return results, running
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if "start" in event:
-            running = str(event["start"])
-        else:
-            results.append(CheckResult.from_json(event))
-            running = None
-    return results, running
-
-
 def _output_lines(path: Path) -> list[str]:
     with open(path, "rb") as f:
         head = f.read(4096).decode("utf-8", errors="replace")
@@ -109,6 +72,143 @@ def _output_lines(path: Path) -> list[str]:
     if len(lines) > OUTPUT_LINES:
         lines = lines[:OUTPUT_LINES] + ["..."]
     return [line[:96] for line in lines]
+
+
+def checks_of(exercise: Exercise) -> list[tuple[str, Callable[[Any], None]]]:
+    """The registered checks of ``exercise``, in order (importing its chapter's module)."""
+    importlib.import_module(f"{__package__}.checks.{exercise.chapter}")
+    return list(CHECKS.get(exercise.id, []))
+
+
+def check_names(exercise: Exercise) -> list[str]:
+    """The names of every check, the rules check first: the lines of a report."""
+    return [RULES] + [name for name, _ in checks_of(exercise)]
+
+
+def describe(exc: BaseException) -> CheckResult:
+    """A failed check for an exception: the student's (with their frames) or the check's."""
+    from .remote import StudentError
+
+    if isinstance(exc, StudentError):
+        if exc.kind == "notimpl":
+            heads = [line for line in exc.frames if line.startswith("File ")]
+            where = heads[-1].rsplit(" in ", 1)[-1] if heads else "a function"
+            msg = f"not implemented yet: `{where}` raises NotImplementedError"
+            return CheckResult("", False, msg)
+        if exc.kind == "memory":
+            return CheckResult("", False, "your code ran out of memory", traceback=exc.frames)
+        text = f"{exc.type_name.rsplit('.', 1)[-1]}: {exc.text}".strip()
+        if len(text) > 500:
+            text = text[:500] + " ..."
+        if exc.frames:
+            return CheckResult("", False, f"your code raised {text}", traceback=exc.frames)
+        return CheckResult("", False, f"your code raised {text}")
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if len(text) > 500:
+        text = text[:500] + " ..."
+    return CheckResult("", False, f"your answer made the check fail with {text}")
+
+
+def _rules(exercise: Exercise, path: Path) -> tuple[CheckResult, str | None]:
+    """The rules check, and why the other checks cannot run (None when they can)."""
+    try:
+        source = path.read_text(encoding="utf-8")
+        broken = rule_violations(source, exercise.imports, str(path))
+    except SyntaxError as exc:
+        msg = f"your file does not parse: SyntaxError at line {exc.lineno}: {exc.msg}"
+        return CheckResult(RULES, False, msg), "the file does not parse"
+    except (OSError, UnicodeDecodeError) as exc:
+        return CheckResult(RULES, False, f"cannot read your file: {exc}"), "the file cannot be read"
+    allowed = ", ".join(exercise.imports)
+    if broken:
+        msg = "\n".join(broken) + f"\nthis exercise allows only: {allowed}"
+        hint = "write it yourself: calling the library's version is not the exercise"
+        return CheckResult(RULES, False, msg, hint), "fix the imports first"
+    return CheckResult(RULES, True, f"imports: {allowed}"), None
+
+
+def run_file(
+    exercise: Exercise,
+    path: str | os.PathLike,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+) -> tuple[list[CheckResult], str, list[str]]:
+    """Run the rules check and every check of ``exercise`` on the student's file ``path``.
+
+    Returns the results, the status (``"pass"``, ``"fail"``, ``"timeout"`` or ``"error"``:
+    the file could not be run at all) and the first lines the student's code printed.
+    """
+    from .remote import Session, WorkerGone
+
+    file = Path(path).resolve()
+    checks = checks_of(exercise)
+    rules, stop = _rules(exercise, file)
+    results = [rules]
+
+    def rest(reason: str, start: int = 0) -> list[CheckResult]:
+        return [CheckResult(name, False, f"not run: {reason}") for name, _ in checks[start:]]
+
+    if stop is not None:
+        return results + rest(stop), "error", []
+    status = "fail"
+    with tempfile.TemporaryDirectory(prefix="nnprune-check-") as tmp:
+        out_path = Path(tmp) / "output.txt"
+        session = Session(timeout, memory_mb, out_path, Path(tmp))
+        try:
+            try:
+                student = session.load(str(file), "student_" + exercise.id.replace(".", "_"))
+            except WorkerGone as gone:
+                student = None
+                msg = gone.message.replace("during this check", "while importing your file")
+                results += rest(f"importing your file failed: {msg}")
+                status = "timeout" if gone.reason == "timeout" else "error"
+            except Exception as exc:  # noqa: BLE001 - the student's module failed at import
+                student = None
+                results += rest(f"importing your file failed: {describe(exc).message}")
+                status = "error"
+            if student is not None:
+                for i, (name, fn) in enumerate(checks):
+                    session.notes.clear()
+                    session.warnings.clear()
+                    start = time.perf_counter()
+                    gone = None
+                    try:
+                        fn(student)
+                        result = CheckResult(name, True)
+                    except CheckSkipped as exc:
+                        result = CheckResult(name, True, str(exc), skipped=True)
+                    except CheckFailed as exc:
+                        result = CheckResult(name, False, exc.message, exc.hint)
+                    except WorkerGone as exc:
+                        gone = exc
+                        result = CheckResult(name, False, exc.message)
+                    except Exception as exc:  # noqa: BLE001 - a student's error is a failed check
+                        result = describe(exc)
+                        result.name = name
+                    if not result.passed and session.notes:
+                        result.message += "\n" + "\n".join(dict.fromkeys(session.notes))
+                    result.seconds = time.perf_counter() - start
+                    results.append(result)
+                    if gone is not None:
+                        timed_out = gone.reason == "timeout"
+                        why = "time limit reached" if timed_out else "an earlier check crashed"
+                        results += rest(why, i + 1)
+                        status = "timeout" if timed_out else "fail"
+                        break
+                else:
+                    status = "pass" if all(r.passed for r in results) else "fail"
+        finally:
+            session.close()
+        output = _output_lines(out_path)
+    return results, status, output
+
+
+def run_checks(
+    exercise: Exercise, path: str | os.PathLike, emit: Any = None, **limits: Any
+) -> list[CheckResult]:
+    """The results of :func:`run_file` (``emit`` is accepted for older callers and unused)."""
+    return run_file(exercise, path, **limits)[0]
 
 
 def grade(
@@ -129,10 +229,8 @@ def grade(
     timeout : float, default 60
         Seconds for all checks of the exercise together.
     memory_mb : int, default 2048
-        Address-space limit of the child process (POSIX only; 0 = none).
+        Address-space limit of the worker process (POSIX only; 0 = none).
     """
-    from .worker import check_names
-
     exercise = get(exercise_id)
     if not timeout > 0:
         raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
@@ -146,49 +244,12 @@ def grade(
             f"no file {exercise.filename} in {folder}: "
             f"`nnprune exercises init {folder}` copies the exercises there"
         )
-        return ExerciseReport(exercise, file, "missing", [CheckResult(names[0], False, msg)])
-
+        results = [CheckResult(names[0], False, msg)]
+        results += [CheckResult(n, False, "not run: no file") for n in names[1:]]
+        return ExerciseReport(exercise, file, "missing", results)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="nnprune-check-") as tmp:
-        events, out_path = Path(tmp) / "results.jsonl", Path(tmp) / "output.txt"
-        command = [sys.executable, "-m", "nnprune.exercises.worker", exercise.id, str(file),
-                   str(events), str(int(memory_mb))]  # fmt: skip
-        with open(out_path, "wb") as out:
-            proc = subprocess.Popen(
-                command,
-                cwd=tmp,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=_child_env(),
-                start_new_session=os.name == "posix",
-            )
-            timed_out = False
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill(proc)
-                timed_out = True
-        results, running = _read_events(events)
-        output = _output_lines(out_path)
-    seconds = time.perf_counter() - start
-
-    done = {r.name for r in results}
-    missing = [name for name in names if name not in done]
-    if running is None and missing:  # stopped between checks, e.g. while importing the file
-        running = missing[0]
-    for name in missing:
-        if name == running and timed_out:
-            msg = f"time limit: still running after {timeout:g} s (an endless loop?)"
-        elif name == running:
-            msg = f"the check process ended with exit code {proc.returncode} during this check"
-        else:
-            msg = "not run: " + ("time limit reached" if timed_out else "an earlier check crashed")
-        results.append(CheckResult(name, False, msg))
-    order = {name: i for i, name in enumerate(names)}
-    results.sort(key=lambda r: order.get(r.name, len(order)))
-    status = "timeout" if timed_out else ("pass" if all(r.passed for r in results) else "fail")
-    return ExerciseReport(exercise, file, status, results, seconds, output)
+    results, status, output = run_file(exercise, file, timeout=timeout, memory_mb=memory_mb)
+    return ExerciseReport(exercise, file, status, results, time.perf_counter() - start, output)
 
 
 def grade_all(

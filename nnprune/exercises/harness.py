@@ -19,23 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from .verdicts import CheckFailed, CheckSkipped
+
 # exercise id -> list of (check name, function), in definition order
 CHECKS: dict[str, list[tuple[str, Callable[[Any], None]]]] = {}
 
 Mistakes = Sequence[tuple[str, Any]]
-
-
-class CheckFailed(AssertionError):
-    """A check's verdict: the student's answer is wrong. ``hint`` names a recognised mistake."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-
-class CheckSkipped(Exception):  # noqa: N818 - a verdict, like CheckFailed
-    """The check does not apply here (e.g. no PyTorch): SKIP, and left out of the score."""
 
 
 @dataclass
@@ -84,12 +73,62 @@ def check(exercise_id: str, name: str) -> Callable[[Callable[[Any], None]], Call
     return register
 
 
-def function(student: Any, name: str) -> Callable[..., Any]:
-    """The student's function (or class) ``name``, or a failed check saying it is missing."""
+def function(student: Any, name: str, *, keep_inputs: bool = False) -> Callable[..., Any]:
+    """The student's function (or class) ``name``, or a failed check saying it is missing.
+
+    When grading, ``student`` is the stand-in of the student's module in its worker process
+    (:mod:`nnprune.exercises.remote`): the function returned sends its arguments (copies,
+    as data) to the worker and returns the student's result as data. A write into an
+    argument is copied back into the caller's array and noted under a failed check's
+    message; with ``keep_inputs=True`` (a task that says the inputs stay unchanged) the
+    write itself fails the check.
+    """
+    from .remote import RemoteObject, label_function
+
+    if isinstance(student, RemoteObject):
+        try:
+            fn = getattr(student, name)
+        except AttributeError:
+            fn = None
+        if not isinstance(fn, RemoteObject) or not fn.remote_callable:
+            raise CheckFailed(f"your file defines no function or class named {name!r}")
+        return label_function(fn, name, keep_inputs)
     fn = getattr(student, name, None)
     if fn is None or not callable(fn):
         raise CheckFailed(f"your file defines no function or class named {name!r}")
     return fn
+
+
+def student_warnings(student: Any) -> list[str]:
+    """The warnings the student's code gave during this check (``"RuntimeWarning: ..."``).
+
+    NumPy's overflow, divide and invalid warnings are turned on for every call, so a
+    naive ``np.exp(-x)`` that overflows shows here even when its result happens to be right.
+    """
+    from .remote import RemoteObject
+
+    if isinstance(student, RemoteObject):
+        return list(object.__getattribute__(student, "_session").warnings)
+    return []
+
+
+def plain(value: Any, what: str) -> Any:
+    """``value`` when it is data or a genuine nnprune object, else a failed check.
+
+    An object the student's code made from its own class (or an nnprune layer holding
+    one, or one whose methods were replaced) stays in the student's process, so its
+    methods are the student's: a check that measures it with its own methods (e.g.
+    ``model.num_parameters()``) first asks for a plain one.
+    """
+    from .remote import RemoteObject
+
+    if isinstance(value, RemoteObject):
+        raise CheckFailed(
+            f"{what} must be built from nnprune's own classes, got your "
+            f"{value.remote_type} object (your own class, or a layer whose attributes hold "
+            "functions)"
+        )
+    return value
 
 
 def as_array(value: Any, what: str) -> np.ndarray:
@@ -160,9 +199,7 @@ def compare(
     expected = np.asarray(expected)
     got = as_array(got, what)
     if got.shape != expected.shape:
-        extra = None
-        if got.ndim == 2 and got.shape == expected.shape[::-1]:
-            extra = "the shape is transposed: check which axis is which (PyTorch layout)"
+        extra = _shape_hint(got.shape, expected.shape)
         raise CheckFailed(
             f"{case}: {what} has shape {got.shape}, expected {expected.shape}",
             extra or which_mistake(got, mistakes, rtol, atol) or hint,
@@ -174,8 +211,14 @@ def compare(
             return got
         diff = int((got != expected).sum())
         where = tuple(int(i) for i in np.argwhere(got != expected)[0])
+        n_got, n_exp = int((~got).sum()), int((~expected).sum())
+        count = (
+            f"you pruned {n_got}, expected {n_exp} (False entries)"
+            if n_got != n_exp
+            else f"you pruned the right number ({n_exp}) but not the same entries"
+        )
         msg = (
-            f"{case}: {what} differs in {diff} of {expected.size} entries\n"
+            f"{case}: {what} differs in {diff} of {expected.size} entries; {count}\n"
             f"  first at index {where}: expected {bool(expected[where])}, got {bool(got[where])}"
         )
         if expected.size <= 24:
@@ -202,7 +245,33 @@ def compare(
     )
     if expected.size <= 12:
         msg += f"\n  expected {_show(expected)}\n  got      {_show(got)}"
-    raise CheckFailed(msg, which_mistake(got, mistakes, rtol, atol) or hint)
+    known = which_mistake(got, mistakes, rtol, atol)
+    if known is None and got.ndim >= 2 and got.shape[0] == got.shape[1]:
+        swapped = np.swapaxes(expected, 0, 1)
+        if not np.allclose(expected, swapped) and np.allclose(got, swapped, rtol=rtol, atol=atol):
+            known = (
+                "your answer is the transpose of the expected one (axes 0 and 1 swapped, "
+                "e.g. w.T): check which axis is which (PyTorch layout: (out, in, ...))"
+            )
+    raise CheckFailed(msg, known or hint)
+
+
+def _shape_hint(got: tuple[int, ...], expected: tuple[int, ...]) -> str | None:
+    """A hint for a recognised wrong shape: transposed axes, an output size one short."""
+    if len(got) != len(expected):
+        return None
+    if len(got) >= 2 and sorted(got) == sorted(expected):
+        return (
+            f"the axes are in another order ({got} vs {expected}): a transpose (w.T) or the "
+            "wrong axis; check which axis is which (PyTorch layout: (out, in, ...))"
+        )
+    off = [i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b]
+    if off and all(expected[i] - got[i] == 1 for i in off) and len(got) >= 3:
+        return (
+            f"axis {off[0]} is one short ({got[off[0]]} instead of {expected[off[0]]}): an output "
+            "size is (L + 2 * padding - K) // stride + 1; did you forget the + 1?"
+        )
+    return None
 
 
 def require(condition: bool, message: str, hint: str | None = None) -> None:

@@ -57,6 +57,13 @@ class Exercise:
         return heading(self.section)
 
     @property
+    def difficulty(self) -> int:
+        """1 (a few lines) to 3 (several ideas at once): :mod:`nnprune.exercises.levels`."""
+        from .levels import difficulty
+
+        return difficulty(self.id)
+
+    @property
     def chinese_title(self) -> str:
         """The section's Chinese title, as the book prints it."""
         return section(self.section).zh

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..harness import CheckFailed, as_array, check, compare, function, require
+from ..harness import CheckFailed, as_array, check, compare, function, plain, require
 
 # --------------------------------------------------------------------------- SimpleCNN
 EX = "appc.simple_cnn"
@@ -26,7 +26,7 @@ def _build(student, *args, **kwargs):
     model = function(student, "simple_cnn")(*args, **kwargs)
     require(isinstance(model, Module), f"simple_cnn must return an nnprune Module, got "
             f"{type(model).__name__}")  # fmt: skip
-    return model
+    return plain(model, "the model simple_cnn returns")
 
 
 def _forward(model, x, case):

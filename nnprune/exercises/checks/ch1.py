@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from ...gradcheck import GradcheckError, gradcheck, numerical_gradient
-from ..harness import CheckFailed, as_array, check, compare, function, need_torch, require
+from ..harness import (
+    CheckFailed,
+    as_array,
+    check,
+    compare,
+    function,
+    need_torch,
+    require,
+    student_warnings,
+)
 
 
 def _rng(seed: int = 0) -> np.random.Generator:
@@ -29,7 +38,7 @@ def _silu_layer(student):
     return layer
 
 
-@check(EX, "forward values")
+@check(EX, "forward values, no overflow in np.exp at x = -1000")
 def _silu_forward(student):
     x = np.array([[-1000.0, -30.0, -2.0, -0.5], [0.0, 0.5, 2.0, 30.0]])
     with np.errstate(over="ignore"):
@@ -38,6 +47,12 @@ def _silu_forward(student):
             mistakes=[("y = x * sigmoid(x), not sigmoid(x)", _sigmoid(x)),
                       ("sigmoid is 1 / (1 + exp(-x)): check the sign inside exp",
                        x * _sigmoid(-x))])  # fmt: skip
+    over = [w for w in student_warnings(student) if "overflow" in w]
+    require(not over, f"x = -1000: forward(x) is right, but np.exp overflowed on the way "
+            f"({over[0] if over else ''})",
+            "np.exp(-x) overflows for large negative x: compute with e = np.exp(-np.abs(x)), "
+            "which never exceeds 1, and pick s = 1 / (1 + e) or e / (1 + e) by the sign of x "
+            "(or use 0.5 * (1 + np.tanh(x / 2)))")  # fmt: skip
 
 
 @check(EX, "backward matches the numerical gradient (gradcheck)")
@@ -251,7 +266,7 @@ def _sgd_reference(w0, grads, masks, lr, momentum):
 
 @check(EX, "five steps equal nnprune.optim.SGD (mask set at step 3)")
 def _momentum_steps(student):
-    fn = function(student, "sgd_momentum_step")
+    fn = function(student, "sgd_momentum_step", keep_inputs=True)
     rng = _rng(40)
     w = rng.normal(size=(4, 5))
     grads = [rng.normal(size=w.shape) for _ in range(5)]
@@ -287,7 +302,7 @@ def _momentum_steps(student):
 
 @check(EX, "inputs are not modified")
 def _momentum_inputs(student):
-    fn = function(student, "sgd_momentum_step")
+    fn = function(student, "sgd_momentum_step", keep_inputs=True)
     rng = _rng(41)
     w, g, b = rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
     m = rng.random((3, 3)) > 0.4

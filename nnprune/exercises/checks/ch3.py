@@ -194,7 +194,7 @@ def _mlp(w1, b1, w2, b2):
 def _removal(student):
     from ...prune import remove_units
 
-    fn = function(student, "remove_hidden_neuron")
+    fn = function(student, "remove_hidden_neuron", keep_inputs=True)
     rng = _rng(50)
     w1, b1, w2, b2 = (rng.normal(size=s) for s in ((6, 4), (6,), (3, 6), (3,)))
     for j in (0, 4, 5):
@@ -222,7 +222,7 @@ def _removal(student):
 
 @check(EX, "removing a dead neuron leaves the outputs unchanged; inputs not modified")
 def _outputs(student):
-    fn = function(student, "remove_hidden_neuron")
+    fn = function(student, "remove_hidden_neuron", keep_inputs=True)
     rng = _rng(51)
     w1, b1, w2, b2 = (rng.normal(size=s) for s in ((5, 3), (5,), (2, 5), (2,)))
     x = np.abs(rng.normal(size=(7, 3)))

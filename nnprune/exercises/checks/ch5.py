@@ -85,7 +85,7 @@ def _update(student):
 
 @check(EX, "prune_retrain: exact sparsity after training, same result as the corrected loop")
 def _loop(student):
-    fn = function(student, "prune_retrain")
+    fn = function(student, "prune_retrain", keep_inputs=True)
     params = _params(2)
     target = _target(params)
     calls = []

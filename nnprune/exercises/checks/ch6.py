@@ -24,7 +24,7 @@ def _cnn(w1, b1, w2, b2):
 def _filters(student):
     from ...prune import remove_units
 
-    fn = function(student, "remove_conv_filter")
+    fn = function(student, "remove_conv_filter", keep_inputs=True)
     rng = np.random.default_rng(0)
     w1, b1 = rng.normal(size=(5, 2, 3, 3)), rng.normal(size=5)
     w2, b2 = rng.normal(size=(4, 5, 3, 3)), rng.normal(size=4)

@@ -39,6 +39,13 @@ def _linear(student):
                       ("biases are not counted", truth + 7)])  # fmt: skip
 
 
+def _no_plus_one(W, hw, stride, pad):
+    """(flops, flops_nz) with the output size missing its + 1."""
+    k = W.shape[2]
+    oh, ow = ((n + 2 * pad - k) // stride for n in hw)
+    return [W.size * oh * ow, np.count_nonzero(W) * oh * ow]
+
+
 @check(EX, "conv2d_flops equals nnprune.metrics.flops (stride, padding)")
 def _conv(student):
     from ...metrics import flops
@@ -72,6 +79,11 @@ def _conv(student):
                     [W.size * oh_in, np.count_nonzero(W) * oh_in],
                 ),
                 ("flops_nz counts the non-zero weights only", truth[[0, 0]]),
+                (
+                    "the output size is (H + 2 * padding - K) // stride + 1: "
+                    "you forgot the + 1",
+                    _no_plus_one(W, hw, stride, pad),
+                ),
             ],
         )
 

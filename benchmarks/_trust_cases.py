@@ -11,9 +11,9 @@ or raises. An exception whose type is in :data:`CLEAR` and whose one-line messag
 contains the case's expected text is a *clear error*; any other exception is a
 *traceback* (a bug: the wrong type, or a message that does not say what happened).
 
-The false-PASS grading cases of the issue (student files that forge a grade) belong to
-the exercise grader and are counted by :func:`grading_cases`, a hook that returns no
-cases here.
+The forged-grade cases (:func:`grading_cases`: cheating student files, each answering
+wrongly) return ``"fail"`` when the grader says FAIL and ``"pass"`` when it is fooled (a
+*false PASS*).
 """
 
 from __future__ import annotations
@@ -492,10 +492,34 @@ def said_done_cases() -> list[Case]:
 
 
 # -------------------------------------------------------------- grading (item 2)
+def _graded(exercise: str, source: str) -> Callable[[Path], str]:
+    def run(tmp: Path) -> str:
+        from nnprune.exercises import grade
+        from nnprune.exercises.registry import get
+
+        folder = tmp / "student"
+        folder.mkdir()
+        (folder / get(exercise).filename).write_text(source, encoding="utf-8")
+        report = grade(exercise, folder, timeout=30)
+        # every file answers wrongly: any check past the rules check that passes is forged
+        forged = report.passed or any(r.passed for r in report.results[1:])
+        # and the grading process itself must be untouched
+        forged = forged or bool(np.allclose(np.zeros(2), np.ones(2)))
+        return "pass" if forged else "fail"
+
+    return run
+
+
 def grading_cases() -> list[Case]:
-    """Hook for the false-PASS grading cases (forged grades): counted by the exercise
-    grader's own benchmark, not here."""
-    return []
+    """The forged-grade cases: the cheating student files of ``tests/_cheating_students.py``
+    (the test of the grader tries the same files), each returning ``"fail"`` (FAIL, right)
+    or ``"pass"`` (a false PASS)."""
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from _cheating_students import forged_grades
+
+    return [(label, None, _graded(ex, source)) for label, ex, source in forged_grades()]
 
 
 def all_cases() -> dict[str, list[Case]]:
@@ -507,8 +531,6 @@ def all_cases() -> dict[str, list[Case]]:
         "tracebacks and messages": message_cases(),
         "interop names": interop_cases(),
         "said = done": said_done_cases(),
+        "forged grades": grading_cases(),
     }
-    grading = grading_cases()
-    if grading:
-        groups["grades (hook)"] = grading
     return groups

@@ -326,10 +326,93 @@ def writer_cases() -> list[Case]:
         same = [r["accuracy"] for r in again.rows] == [r["accuracy"] for r in first.rows]
         return "same" if same and len(read_runs(out / RUNS_FILE)) == 2 else "wrong"
 
+    def at_once(same_config: bool):
+        def run(tmp):
+            """Two ``nnprune compare`` on one --out: the second is refused, the first intact."""
+            from nnprune.experiments.compare import RUNS_FILE, read_runs
+
+            out = tmp / "o"
+            first = _compare_cli(out, "random,global_magnitude,layer_magnitude", "0,1,2")
+            try:
+                _wait_for(out / ".nnprune.lock", first)
+                methods = "random,global_magnitude,layer_magnitude" if same_config else "random"
+                try:
+                    _cli(["compare", "--quick", "--methods", methods, "--seeds", "0,1,2",
+                          "--workers", "1", "--no-progress", "--out", str(out)])  # fmt: skip
+                except ValueError as exc:
+                    refused = exc
+                else:
+                    refused = None
+                first.wait(timeout=120)
+            finally:
+                first.kill()
+                first.wait()
+            rows = read_runs(out / RUNS_FILE)
+            keys = [(r["method"], r["target_sparsity"], r["seed"]) for r in rows]
+            intact = first.returncode == 0 and len(keys) == len(set(keys)) == 3 + 3 * 2 * 3
+            if refused is None or not intact:
+                return "wrong"
+            raise refused
+
+        return run
+
+    def stale_lock(tmp):
+        from nnprune.experiments import compare
+
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        out = tmp / "o"
+        out.mkdir()
+        (out / ".nnprune.lock").write_text(f"{dead.pid}\n")
+        with contextlib.redirect_stdout(pyio.StringIO()):
+            result = compare(_tiny_config(), out=out, workers=1, progress=False)
+        return "same" if len(result.rows) == 2 and not (out / ".nnprune.lock").exists() else "wrong"
+
+    def interrupted(tmp):
+        """Ctrl-C (SIGINT) during a compare on 2 workers: one line, no leaked semaphores."""
+        import signal
+
+        out = tmp / "o"
+        proc = _compare_cli(out, "random,global_magnitude,layer_magnitude", "0,1,2", workers=2)
+        try:
+            _wait_for(out / "runs.jsonl", proc, nonempty=True)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+            proc.wait()
+        clean = err.strip() == "nnprune: interrupted" and proc.returncode == 130
+        return "same" if clean and not (out / ".nnprune.lock").exists() else "wrong"
+
     return [
         ("second compare on the same --out", "is in use by process", second_writer),
+        ("two CLI compares at once, same config", "is in use by process", at_once(True)),
+        ("two CLI compares at once, different configs", "is in use by process", at_once(False)),
+        ("stale lock of a dead process taken over", None, stale_lock),
+        ("Ctrl-C during a compare on 2 workers", None, interrupted),
         ("garbage last line of runs.jsonl, resume twice", None, garbage_line),
     ]
+
+
+def _compare_cli(out: Path, methods: str, seeds: str, workers: int = 1) -> subprocess.Popen:
+    """``nnprune compare --quick`` in a child process (stdout and stderr piped)."""
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    argv = ["compare", "--quick", "--methods", methods, "--seeds", seeds, "--workers",
+            str(workers), "--no-progress", "--out", str(out)]  # fmt: skip
+    return subprocess.Popen([sys.executable, "-m", "nnprune.cli", *argv], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, nonempty: bool = False) -> None:
+    """Until ``path`` exists (and holds bytes); the process must still run."""
+    import time
+
+    while not (path.exists() and (not nonempty or path.stat().st_size > 0)):
+        if proc.poll() is not None:
+            raise RuntimeError(f"the first compare ended (exit {proc.returncode}) too early")
+        time.sleep(0.05)
 
 
 # ------------------------------------------------- tracebacks, messages (items 6, 7)

@@ -21,6 +21,10 @@ def test_quick_run_structure(tmp_path, capsys):
     for row in out["rows"][1:]:
         assert len(row["ppl"]) == (1 if row["method"] == "magnitude" else 3)
     assert len(out["verdicts"]) == 3 and "2:4: SparseGPT <= Wanda" in printed
+    # SparseGPT's block: every size of BLOCKS tried, the lowest calibration error kept
+    assert [b for b, _, _ in out["sweep"]] == list(bench.BLOCKS)
+    assert out["blocksize"] == min(out["sweep"], key=lambda row: row[1])[0]
+    assert f"SparseGPT block {out['blocksize']}," in printed
     again = bench.main(["--quick", "--checkpoint", str(checkpoint)])
     assert "loaded" in capsys.readouterr().out
     assert again["dense"]["perplexity"] == out["dense"]["perplexity"]

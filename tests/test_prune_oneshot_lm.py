@@ -60,6 +60,25 @@ def test_wanda_nm_pattern_and_row_counts(rng):
     assert prune.wanda_mask(w, norms, 0.0).all()
 
 
+@pytest.mark.parametrize("outlier_scale", [1.0, 20.0])
+def test_wanda_beats_magnitude_only_with_outlier_features(outlier_scale, rng):
+    """Wanda's edge needs a few large input features; without them it ranks like |W|."""
+    w = rng.normal(size=(32, 64))
+    x = rng.normal(size=(500, 64))
+    x[:, :3] *= outlier_scale  # 3 of 64 input features `outlier_scale` times larger
+
+    def error(keep):
+        return np.sum((x @ (w * ~keep).T) ** 2) / np.sum((x @ w.T) ** 2)
+
+    norms = np.linalg.norm(x, axis=0)
+    wanda = error(prune.wanda_mask(w, norms, 0.5))
+    magnitude = error(np.abs(w) > np.median(np.abs(w)))  # per layer, as the papers' baseline
+    if outlier_scale > 1:
+        assert wanda < 0.5 * magnitude, (wanda, magnitude)
+    else:
+        assert abs(wanda - magnitude) < 0.2 * magnitude, (wanda, magnitude)
+
+
 # ------------------------------------------------------------------ SparseGPT
 @pytest.mark.parametrize("blocksize", [4, 16, 128])
 @pytest.mark.parametrize("nm", [None, (2, 4)])
@@ -78,6 +97,39 @@ def test_sparsegpt_matches_naive_obs_with_its_mask(blocksize, nm, rng):
     else:
         assert (result.mask.reshape(6, 4, 4).sum(axis=-1) == 2).all()
         assert prune.is_nm_sparse(result.weight, 2, 4)
+
+
+def _naive_adaptive_mask(w, h, sparsity, blocksize, percdamp):
+    """Keep mask of SparseGPT's adaptive selection, from direct inverses (no Cholesky).
+
+    At the start of each block of columns, the share ``sparsity`` of the block's weights
+    with the smallest OBS errors w^2 / [H_(j)^-1]_jj is pruned, the weights taken as the
+    OBS updates of the earlier columns have left them.
+    """
+    h = h + percdamp * np.mean(np.diag(h)) * np.eye(len(h))
+    w, keep = w.copy(), np.ones(w.shape, dtype=bool)
+    diag = np.array([np.linalg.inv(h[j:, j:])[0, 0] for j in range(len(h))])
+    for j in range(w.shape[1]):
+        if j % blocksize == 0:
+            block = w[:, j : j + blocksize] ** 2 / diag[j : j + blocksize]
+            drop = np.argsort(block, axis=None, kind="stable")[: int(block.size * sparsity)]
+            flat = np.ones(block.size, dtype=bool)
+            flat[drop] = False
+            keep[:, j : j + blocksize] = flat.reshape(block.shape)
+        h_inv = np.linalg.inv(h[j:, j:])
+        removed = np.where(keep[:, j], 0.0, w[:, j])
+        w[:, j:] -= np.outer(removed / h_inv[0, 0], h_inv[0])
+    return keep
+
+
+@pytest.mark.parametrize("blocksize", [4, 8, 16])
+def test_sparsegpt_mask_is_chosen_per_block_after_the_updates(blocksize, rng):
+    w, x = _layer_problem(rng, rows=6, cols=16)
+    h = prune.hessian_from_inputs(x)
+    result = prune.sparsegpt(w, h, 0.5, blocksize=blocksize)
+    np.testing.assert_array_equal(result.mask, _naive_adaptive_mask(w, h, 0.5, blocksize, 0.01))
+    if blocksize < 16:  # narrower blocks choose from updated weights: another mask
+        assert (result.mask != prune.sparsegpt(w, h, 0.5, blocksize=16).mask).any()
 
 
 @pytest.mark.parametrize("nm", [None, (2, 4)])
@@ -191,3 +243,33 @@ def test_prune_oneshot_errors(rng):
         prune.prune_oneshot(model, np.zeros((2, 8)), "wanda")
     with pytest.raises(TypeError, match="needs a language model with embed"):
         prune.prune_oneshot(prune, np.zeros((2, 8), int))
+
+
+def _linear2_input_gram(model, calib):
+    """2 X X^T / tokens of block 0's linear2 inputs, in the model as it is now."""
+    seen = []
+    handle = model.layers[0].linear2.register_forward_hook(
+        lambda mod, args, out: seen.append(np.asarray(args[0], np.float64).reshape(-1, 16))
+    )
+    model.eval()(calib)
+    handle.remove()
+    return prune.hessian_from_inputs(np.concatenate(seen))
+
+
+@pytest.mark.parametrize("true_sequential", [False, True])
+def test_prune_oneshot_true_sequential_sees_the_pruned_sublayers(true_sequential, rng):
+    """linear2 is pruned from its inputs after (True) or before (False) q/k/v/out/linear1."""
+    calib = rng.integers(0, 12, size=(6, 8))
+    model, dense = _tiny_lm(), _tiny_lm()
+    h_dense = _linear2_input_gram(dense, calib)
+    prune.prune_oneshot(
+        model, calib, "sparsegpt", 0.5, blocksize=4, true_sequential=true_sequential
+    )
+    h_pruned = _linear2_input_gram(model, calib)  # linear2 does not change its own input
+    assert np.abs(h_pruned - h_dense).max() > 1e-4  # the pruned sublayers moved it
+    w0 = dense.layers[0].linear2.weight.data
+    expected = prune.sparsegpt(w0, h_pruned if true_sequential else h_dense, 0.5, blocksize=4)
+    other = prune.sparsegpt(w0, h_dense if true_sequential else h_pruned, 0.5, blocksize=4)
+    got = model.layers[0].linear2.weight.data
+    np.testing.assert_allclose(got, expected.weight, rtol=1e-4, atol=1e-5)
+    assert np.abs(got - other.weight).max() > 1e-3

@@ -14,8 +14,9 @@ The calibration sequences are embedded once; then for each block in order
 
 So every layer is pruned for the inputs it will really see, after the pruning
 of the layers before it, as both papers do (the layers inside one block share
-one pass, as in the authors' code). The embeddings and the output head are
-not pruned (neither paper prunes them).
+one pass, as in the authors' code; ``true_sequential=True`` re-collects the
+inputs of each ``Linear`` after the pruning of those before it in the block).
+The embeddings and the output head are not pruned (neither paper prunes them).
 
 Book: §8.1 (beyond the book: one-shot pruning of language models).
 """
@@ -67,6 +68,35 @@ def _prune_linear(
         custom_from_mask(layer, "weight", result.mask)
 
 
+def _collect(
+    block: Module, linears: dict[str, Linear], xs: list[Any], mask: Any
+) -> tuple[dict[str, np.ndarray], dict[str, int], list[str]]:
+    """Run ``block`` on ``xs``; per Linear the Gram matrix of its inputs, their count, the order."""
+    grams = {k: np.zeros((v.in_features, v.in_features)) for k, v in linears.items()}
+    tokens = {k: 0 for k in linears}
+    order: list[str] = []
+
+    def collect(name: str):
+        def hook(module: Module, args: tuple[Any, ...], output: Any) -> None:
+            x2 = np.asarray(to_numpy(args[0]), np.float64).reshape(-1, module.in_features)
+            grams[name] += x2.T @ x2  # (in, in): sums x x^T over the tokens
+            tokens[name] += x2.shape[0]
+            if name not in order:
+                order.append(name)
+
+        return hook
+
+    handles = [v.register_forward_hook(collect(k)) for k, v in linears.items()]
+    try:
+        for x in xs:
+            block(x, src_mask=mask)
+    finally:
+        for handle in handles:
+            handle.remove()
+    order += [k for k in linears if k not in order]  # any the block did not call
+    return grams, tokens, order
+
+
 def prune_oneshot(
     model: Module,
     calibration: Any,
@@ -77,6 +107,7 @@ def prune_oneshot(
     blocksize: int = 128,
     percdamp: float = 0.01,
     batch_size: int = 16,
+    true_sequential: bool = False,
 ) -> dict[str, dict[str, float]]:
     r"""Prune every ``Linear`` inside ``model.layers``, block by block, from calibration ids.
 
@@ -95,8 +126,19 @@ def prune_oneshot(
         Both or neither: N:M sparsity along the inputs (2:4 = ``n=2, m=4``).
     blocksize, percdamp
         SparseGPT's lazy block size and damping (see :func:`nnprune.prune.sparsegpt`).
+        ``blocksize`` is also the width of SparseGPT's mask-selection blocks: a
+        layer with at most ``blocksize`` inputs gets its whole mask chosen at once,
+        before any update, so the selection is no longer adaptive (the papers'
+        128 is 1/32 of a 4096-wide layer; on narrow layers use a smaller block).
     batch_size : int, default 16
         Calibration sequences per forward pass.
+    true_sequential : bool, default False
+        False: the ``Linear`` layers of a block are all pruned from one pass over
+        the block, as both papers' code does by default. True: one ``Linear`` at
+        a time, in the order the block calls them, each from inputs that have
+        passed through the already-pruned ``Linear`` layers before it in the same
+        block (the ``--true-sequential`` option of the SparseGPT code; one more
+        pass over the block per ``Linear``).
 
     Returns
     -------
@@ -133,38 +175,28 @@ def prune_oneshot(
     report: dict[str, dict[str, float]] = {}
     for b, block in enumerate(model.layers):
         linears = {k: v for k, v in block.named_modules() if isinstance(v, Linear)}
-        grams = {k: np.zeros((v.in_features, v.in_features)) for k, v in linears.items()}
-        tokens = {k: 0 for k in linears}
-
-        def collect(name: str, grams: dict = grams, tokens: dict = tokens):
-            def hook(module: Module, args: tuple[Any, ...], output: Any) -> None:
-                x2 = np.asarray(to_numpy(args[0]), np.float64).reshape(-1, module.in_features)
-                grams[name] += x2.T @ x2  # (in, in): sums x x^T over the tokens
-                tokens[name] += x2.shape[0]
-
-            return hook
-
-        handles = [v.register_forward_hook(collect(k)) for k, v in linears.items()]
-        try:
-            for x in xs:
-                block(x, src_mask=mask)
-        finally:
-            for handle in handles:
-                handle.remove()
-        for name, layer in linears.items():
-            dense = np.asarray(to_numpy(layer.weight.data), np.float64)
-            _prune_linear(
-                layer, grams[name], tokens[name], method, sparsity,
-                n=n, m=m, blocksize=blocksize, percdamp=percdamp,
-            )  # fmt: skip
-            pruned = np.asarray(to_numpy(layer.weight.data), np.float64)
-            diff = dense - pruned
-            report[f"layers.{b}.{name}"] = {
-                "sparsity": float(np.mean(pruned == 0)),
-                "rel_error": float(
-                    np.trace(diff @ grams[name] @ diff.T) / np.trace(dense @ grams[name] @ dense.T)
-                ),
-            }
+        grams, tokens, order = _collect(block, linears, xs, mask)
+        # one group (the papers' default), or one Linear at a time in the order they run
+        groups = [order] if not true_sequential else [[name] for name in order]
+        for g, group in enumerate(groups):
+            if g > 0:  # inputs again, now after the pruning of the Linears before this one
+                grams, tokens, _ = _collect(block, {k: linears[k] for k in group}, xs, mask)
+            for name in group:
+                layer = linears[name]
+                dense = np.asarray(to_numpy(layer.weight.data), np.float64)
+                _prune_linear(
+                    layer, grams[name], tokens[name], method, sparsity,
+                    n=n, m=m, blocksize=blocksize, percdamp=percdamp,
+                )  # fmt: skip
+                pruned = np.asarray(to_numpy(layer.weight.data), np.float64)
+                diff = dense - pruned
+                gram = grams[name]
+                report[f"layers.{b}.{name}"] = {
+                    "sparsity": float(np.mean(pruned == 0)),
+                    "rel_error": float(
+                        np.trace(diff @ gram @ diff.T) / np.trace(dense @ gram @ dense.T)
+                    ),
+                }
         xs = [block(x, src_mask=mask) for x in xs]  # the pruned block feeds the next one
     return report
 

@@ -122,7 +122,11 @@ def sparsegpt(
     n, m : int, optional
         Both or neither: N:M sparsity (keep ``n`` of every ``m`` consecutive inputs).
     blocksize : int, default 128
-        Columns per lazy block; a multiple of ``m`` for N:M.
+        Columns per lazy block; a multiple of ``m`` for N:M. For unstructured
+        sparsity it is also the width of the adaptive mask selection: with
+        ``in <= blocksize`` the whole mask is chosen at once, from the weights
+        before any update. The papers' 128 is 1/32 of a 4096-wide layer; narrow
+        layers need a smaller block for the selection to adapt.
     percdamp : float > 0, default 0.01
         Damping :math:`\lambda` as a fraction of the mean diagonal of ``hessian``.
 

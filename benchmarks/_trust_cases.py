@@ -11,9 +11,9 @@ or raises. An exception whose type is in :data:`CLEAR` and whose one-line messag
 contains the case's expected text is a *clear error*; any other exception is a
 *traceback* (a bug: the wrong type, or a message that does not say what happened).
 
-The false-PASS grading cases of the issue (student files that forge a grade) belong to
-the exercise grader and are counted by :func:`grading_cases`, a hook that returns no
-cases here.
+The forged-grade cases (:func:`grading_cases`: cheating student files, each answering
+wrongly) return ``"fail"`` when the grader says FAIL and ``"pass"`` when it is fooled (a
+*false PASS*).
 """
 
 from __future__ import annotations
@@ -326,10 +326,93 @@ def writer_cases() -> list[Case]:
         same = [r["accuracy"] for r in again.rows] == [r["accuracy"] for r in first.rows]
         return "same" if same and len(read_runs(out / RUNS_FILE)) == 2 else "wrong"
 
+    def at_once(same_config: bool):
+        def run(tmp):
+            """Two ``nnprune compare`` on one --out: the second is refused, the first intact."""
+            from nnprune.experiments.compare import RUNS_FILE, read_runs
+
+            out = tmp / "o"
+            first = _compare_cli(out, "random,global_magnitude,layer_magnitude", "0,1,2")
+            try:
+                _wait_for(out / ".nnprune.lock", first)
+                methods = "random,global_magnitude,layer_magnitude" if same_config else "random"
+                try:
+                    _cli(["compare", "--quick", "--methods", methods, "--seeds", "0,1,2",
+                          "--workers", "1", "--no-progress", "--out", str(out)])  # fmt: skip
+                except ValueError as exc:
+                    refused = exc
+                else:
+                    refused = None
+                first.wait(timeout=120)
+            finally:
+                first.kill()
+                first.wait()
+            rows = read_runs(out / RUNS_FILE)
+            keys = [(r["method"], r["target_sparsity"], r["seed"]) for r in rows]
+            intact = first.returncode == 0 and len(keys) == len(set(keys)) == 3 + 3 * 2 * 3
+            if refused is None or not intact:
+                return "wrong"
+            raise refused
+
+        return run
+
+    def stale_lock(tmp):
+        from nnprune.experiments import compare
+
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        out = tmp / "o"
+        out.mkdir()
+        (out / ".nnprune.lock").write_text(f"{dead.pid}\n")
+        with contextlib.redirect_stdout(pyio.StringIO()):
+            result = compare(_tiny_config(), out=out, workers=1, progress=False)
+        return "same" if len(result.rows) == 2 and not (out / ".nnprune.lock").exists() else "wrong"
+
+    def interrupted(tmp):
+        """Ctrl-C (SIGINT) during a compare on 2 workers: one line, no leaked semaphores."""
+        import signal
+
+        out = tmp / "o"
+        proc = _compare_cli(out, "random,global_magnitude,layer_magnitude", "0,1,2", workers=2)
+        try:
+            _wait_for(out / "runs.jsonl", proc, nonempty=True)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+            proc.wait()
+        clean = err.strip() == "nnprune: interrupted" and proc.returncode == 130
+        return "same" if clean and not (out / ".nnprune.lock").exists() else "wrong"
+
     return [
         ("second compare on the same --out", "is in use by process", second_writer),
+        ("two CLI compares at once, same config", "is in use by process", at_once(True)),
+        ("two CLI compares at once, different configs", "is in use by process", at_once(False)),
+        ("stale lock of a dead process taken over", None, stale_lock),
+        ("Ctrl-C during a compare on 2 workers", None, interrupted),
         ("garbage last line of runs.jsonl, resume twice", None, garbage_line),
     ]
+
+
+def _compare_cli(out: Path, methods: str, seeds: str, workers: int = 1) -> subprocess.Popen:
+    """``nnprune compare --quick`` in a child process (stdout and stderr piped)."""
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    argv = ["compare", "--quick", "--methods", methods, "--seeds", seeds, "--workers",
+            str(workers), "--no-progress", "--out", str(out)]  # fmt: skip
+    return subprocess.Popen([sys.executable, "-m", "nnprune.cli", *argv], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, nonempty: bool = False) -> None:
+    """Until ``path`` exists (and holds bytes); the process must still run."""
+    import time
+
+    while not (path.exists() and (not nonempty or path.stat().st_size > 0)):
+        if proc.poll() is not None:
+            raise RuntimeError(f"the first compare ended (exit {proc.returncode}) too early")
+        time.sleep(0.05)
 
 
 # ------------------------------------------------- tracebacks, messages (items 6, 7)
@@ -492,10 +575,34 @@ def said_done_cases() -> list[Case]:
 
 
 # -------------------------------------------------------------- grading (item 2)
+def _graded(exercise: str, source: str) -> Callable[[Path], str]:
+    def run(tmp: Path) -> str:
+        from nnprune.exercises import grade
+        from nnprune.exercises.registry import get
+
+        folder = tmp / "student"
+        folder.mkdir()
+        (folder / get(exercise).filename).write_text(source, encoding="utf-8")
+        report = grade(exercise, folder, timeout=30)
+        # every file answers wrongly: any check past the rules check that passes is forged
+        forged = report.passed or any(r.passed for r in report.results[1:])
+        # and the grading process itself must be untouched
+        forged = forged or bool(np.allclose(np.zeros(2), np.ones(2)))
+        return "pass" if forged else "fail"
+
+    return run
+
+
 def grading_cases() -> list[Case]:
-    """Hook for the false-PASS grading cases (forged grades): counted by the exercise
-    grader's own benchmark, not here."""
-    return []
+    """The forged-grade cases: the cheating student files of ``tests/_cheating_students.py``
+    (the test of the grader tries the same files), each returning ``"fail"`` (FAIL, right)
+    or ``"pass"`` (a false PASS)."""
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from _cheating_students import forged_grades
+
+    return [(label, None, _graded(ex, source)) for label, ex, source in forged_grades()]
 
 
 def all_cases() -> dict[str, list[Case]]:
@@ -507,8 +614,6 @@ def all_cases() -> dict[str, list[Case]]:
         "tracebacks and messages": message_cases(),
         "interop names": interop_cases(),
         "said = done": said_done_cases(),
+        "forged grades": grading_cases(),
     }
-    grading = grading_cases()
-    if grading:
-        groups["grades (hook)"] = grading
     return groups

@@ -23,8 +23,9 @@ Three parts, each printing the figures the README's "Reliability" section quotes
    names, documented behaviour. Each case is *loaded, same result*, *clear
    error* (the expected one-line message) or something else, counted as *code
    execution* (a marker file appeared), *silent wrong result*, *hang* (more than
-   60 s) or *traceback* (another exception or message). The forged-grade cases
-   belong to the exercise grader (``grading_cases`` there is a hook, empty here).
+   60 s) or *traceback* (another exception or message). The forged-grade cases are
+   the cheating student files of ``tests/_cheating_students.py`` (each answers wrongly):
+   *FAIL* when the grader refuses them, *false PASS* when it is fooled.
 
 For part 1, a corrupted file that still loads is compared with the original:
 *loaded, same result* (the corruption hit bytes that carry no data), or
@@ -402,7 +403,9 @@ def failing_comparison(workers: int) -> dict[str, object]:
 OUTCOMES = (
     "loaded, same result",
     "clear error",
+    "FAIL",  # a forged grade refused
     "code execution",
+    "false PASS",
     "silent wrong result",
     "hang",
     "traceback",
@@ -446,6 +449,8 @@ def _run_case(label: str, expected: str | None, run, tmp: Path) -> tuple[str, st
         return "traceback", f"{type(note).__name__}: {text[:160]}"
     if expected is not None:  # should have been refused
         return "silent wrong result", f"ran without the error {expected!r}"
+    if result in ("fail", "pass"):  # a forged-grade case: what the grader said
+        return ("FAIL", "") if result == "fail" else ("false PASS", "the grader was fooled")
     return ("loaded, same result", "") if result == "same" else ("silent wrong result", "")
 
 
@@ -463,7 +468,7 @@ def trust(verbose: bool) -> Counter:
                 warnings.simplefilter("ignore")
                 outcome, note = _run_case(label, expected, run, Path(tmp))
             counts[outcome] += 1
-            if verbose or outcome not in ("loaded, same result", "clear error"):
+            if verbose or outcome not in OUTCOMES[:3]:
                 print(f"    {label:<52} {outcome}{': ' + note if note else ''}"[:99])
         total.update(counts)
         print(f"  {group:<26} " + ", ".join(f"{k}: {counts[k]}" for k in OUTCOMES if counts[k]))
@@ -487,12 +492,14 @@ def main() -> None:
     trials = 5 if args.quick else 30
 
     if args.only in (None, "trust"):
-        print("4. trust: the issue's hostile inputs and faults (forged grades: not counted here)")
+        print("4. trust: the issue's hostile inputs and faults, forged grades included")
+        start = time.perf_counter()
         total = trust(args.verbose)
         print(
-            f"  {sum(total.values())} cases: " + ", ".join(f"{total[k]} {k}" for k in OUTCOMES[:2])
+            f"  {sum(total.values())} cases: " + ", ".join(f"{total[k]} {k}" for k in OUTCOMES[:3])
+            + f" ({time.perf_counter() - start:.0f} s)"
         )
-        print("  " + ", ".join(f"{total[k]} {k}" for k in OUTCOMES[2:]))
+        print("  " + ", ".join(f"{total[k]} {k}" for k in OUTCOMES[3:]))
         if args.only:
             return
         print()

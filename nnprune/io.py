@@ -263,6 +263,9 @@ def check_finite(path: str | os.PathLike, state: dict[str, np.ndarray]) -> None:
     """
     for key, value in state.items():
         if value.dtype.kind in "fc":
+            mask = state.get(f"{key}_mask")
+            if mask is not None and mask.shape == value.shape and mask.dtype == bool:
+                value = value[mask]  # pruned entries are zeroed at load, whatever they hold
             bad = value.size - int(np.count_nonzero(np.isfinite(value)))
             if bad:
                 raise ValueError(

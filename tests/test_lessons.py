@@ -64,12 +64,35 @@ def test_book_sections_of_a_lesson():
     assert columns("§4.2 基于") == 9
 
 
-@pytest.mark.parametrize("stem", LESSONS)
-def test_markdown_headings_are_the_books_sections_in_order(stem):
-    titles = markdown_headings(lesson_text(stem))
-    assert [number(t) for t in titles] == book_sections(stem)
-    for title in titles:  # number, Chinese title and English title, as the book names them
-        assert title.startswith(heading(number(title))), title
+def chapter_of(stem: str) -> str:
+    """``ch04_x`` and ``ch04b_y`` -> ``ch04``; ``appc_z`` -> ``appc``."""
+    return stem.split("_")[0].rstrip("bcdefgh") if stem.startswith("ch") else stem.split("_")[0]
+
+
+CHAPTER_FILES = {
+    chapter: [s for s in LESSONS if chapter_of(s) == chapter]
+    for chapter in sorted({chapter_of(s) for s in LESSONS})
+}
+
+
+def test_chapter_of_a_lesson_file():
+    assert chapter_of("ch04b_gradient_sensitivity") == "ch04"
+    assert chapter_of("ch04_sparsity_optimisation") == "ch04"
+    assert chapter_of("appc_cifar_l1_project") == "appc"
+
+
+@pytest.mark.parametrize("chapter", sorted(CHAPTER_FILES))
+def test_markdown_headings_are_the_books_sections_in_order(chapter):
+    """A chapter's lesson files (``ch04_*`` then ``ch04b_*``), read in order, hold the book's
+    sections of that chapter in order; each file holds at least one section."""
+    found = []
+    for stem in CHAPTER_FILES[chapter]:
+        titles = markdown_headings(lesson_text(stem))
+        assert titles, f"{stem}: no book section heading"
+        for title in titles:  # number, Chinese title and English title, as the book names them
+            assert title.startswith(heading(number(title))), title
+        found += [number(t) for t in titles]
+    assert found == book_sections(CHAPTER_FILES[chapter][0])
 
 
 @pytest.mark.parametrize("stem", LESSONS)

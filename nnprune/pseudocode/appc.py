@@ -151,9 +151,9 @@ def cifar_data(cifar_root: str, limit: int = 0, seed: int = 0) -> tuple[tuple, t
     return (_normalise(Xtr), ytr), (_normalise(Xte), yte), f"CIFAR-10, {len(ytr)} train"
 
 
-def _batches(data: tuple, batch_size: int, rng: np.random.Generator | None):
+def _batches(data: tuple, batch_size: int, generator: np.random.Generator | None):
     X, y = data
-    order = rng.permutation(len(y)) if rng is not None else np.arange(len(y))
+    order = generator.permutation(len(y)) if generator is not None else np.arange(len(y))
     for i in range(0, len(y), batch_size):
         idx = order[i : i + batch_size]
         yield X[idx], y[idx]

@@ -6,7 +6,10 @@ control ``dense+retrain`` (:mod:`nnprune.experiments.casestudy`):
 * ``magnitude 80%``: global magnitude pruning (Han et al. 2015), masks kept while retraining;
 * ``filters -50%``: half of the filters of every convolution, lowest L1 norm first (Li et
   al. 2017), removed physically; in the ResNet, half of each block's inner channels and of
-  each channel group that the residual additions couple.
+  each channel group that the residual additions couple;
+* ``L1+threshold 80% (book)``: the book's §7.1 strategy, L1-penalised training while a
+  magnitude threshold rises to 80% of the same weights, then masked retraining, all within
+  the control's budget (:func:`nnprune.pipeline.l1_threshold_prune`).
 
 References: S. Han et al., NeurIPS 2015; H. Li et al., "Pruning Filters for Efficient
 ConvNets", ICLR 2017.
@@ -22,7 +25,7 @@ from typing import Any
 from .. import nn, prune
 from ..data import digits_splits
 from ..data.splits import cifar_splits
-from ..experiments.casestudy import CONTROL, Study, run_study, weights_of
+from ..experiments.casestudy import CONTROL, Study, l1_threshold_trainer, run_study, weights_of
 from ..models import small_cnn
 from ..models_resnet import small_resnet
 from ..prune._checks import amount_to_count
@@ -36,7 +39,9 @@ SETTINGS = {  # full run / quick run
 }
 CNN_CHANNELS = {"full": (16, 32), "quick": (8, 16)}
 RESNET_WIDTHS = {"full": (16, 32), "quick": (4, 8)}
-METHODS = ("dense", CONTROL, "magnitude 80%", "filters -50%")
+LAM = 5e-3  # lambda of the book's L1 method (Try this: 0 gives gradual magnitude pruning)
+BOOK_METHOD = "L1+threshold 80% (book)"
+METHODS = ("dense", CONTROL, "magnitude 80%", "filters -50%", BOOK_METHOD)
 
 
 def magnitude_prune(model: nn.Module, sparsity: float = SPARSITY) -> nn.Module:
@@ -68,6 +73,7 @@ def image_study(
     models: Sequence[str] = ("cnn", "resnet"),
     cifar_root: str | None = None,
     cifar_limit: int | None = 10000,
+    lam: float = LAM,
 ) -> Study:
     """The §7.1 study: what differs from the other case studies (a :class:`Study`)."""
     for family in models:
@@ -107,6 +113,8 @@ def image_study(
         train={"epochs": cfg["epochs"], "lr": cfg["lr"], **batch},
         retrain={"epochs": cfg["retrain"], "lr": cfg["retrain_lr"], **batch},
         figure="ch07_image.png",
+        trained={BOOK_METHOD: l1_threshold_trainer(
+            lambda model: weights_of(model, (nn.Conv2d, nn.Linear)), lam, SPARSITY)},
     )
 
 
@@ -118,6 +126,7 @@ def run_image_study(
     models: Sequence[str] = ("cnn", "resnet"),
     cifar_root: str | None = None,
     cifar_limit: int | None = 10000,
+    lam: float = LAM,
     backend: str = "numpy",
     verbose: bool = True,
 ) -> list[dict[str, Any]]:
@@ -126,7 +135,8 @@ def run_image_study(
     ``quick``: tiny models and 1-2 epochs (checks the pipeline, not the quality);
     ``out``: folder of the plot (``None``: no plot); ``models``: a subset of
     ``("cnn", "resnet")``; ``cifar_root``: CIFAR-10's folder (its first
-    ``cifar_limit`` training images) instead of the digits. Rows as
+    ``cifar_limit`` training images) instead of the digits; ``lam``: the L1 strength of
+    the book's method. Rows as
     :func:`nnprune.experiments.casestudy.summarize` makes them, plus ``dataset``.
 
     Raises
@@ -136,7 +146,8 @@ def run_image_study(
 
     Book: §7.1.
     """
-    study = image_study(quick, models=models, cifar_root=cifar_root, cifar_limit=cifar_limit)
+    study = image_study(quick, models=models, cifar_root=cifar_root, cifar_limit=cifar_limit,
+                        lam=lam)  # fmt: skip
     return run_study(study, seeds, out, backend=backend, verbose=verbose)
 
 

@@ -51,7 +51,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,10 @@ class Study:
         retraining of the control and of every method (the equal budget).
     extra : callable, optional
         ``extra(model, dense) -> dict`` of study-specific columns.
+    trained : dict of str to callable, optional
+        Methods that prune while they train (e.g. :func:`l1_threshold_trainer`):
+        ``{name: trainer(model, train=..., **retrain)}`` replaces the retraining of
+        that copy and spends the same budget ``retrain``.
     figure : str
         File name of the plot.
     """
@@ -121,6 +125,7 @@ class Study:
     retrain: dict[str, Any]
     figure: str
     extra: Callable[[nn.Module, nn.Module], dict] | None = None
+    trained: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 def clone(model: nn.Module) -> nn.Module:
@@ -136,6 +141,44 @@ def weights_of(model: nn.Module, kinds: tuple[type, ...] | None = None) -> list[
     return [
         t.name for t in model.prunable_parameters() if kinds is None or isinstance(t.module, kinds)
     ]
+
+
+def make_optimizer(model: nn.Module, optimizer: str, lr: float, weight_decay: float = 0.0) -> Any:
+    """``"sgd"`` (momentum 0.9) or ``"adam"`` (AdamW when ``weight_decay > 0``) on the model."""
+    if optimizer == "sgd":
+        return optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
+    if optimizer == "adam":
+        if weight_decay > 0:
+            return optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        return optim.Adam(model.parameters(), lr=lr)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+
+
+def l1_threshold_trainer(
+    names: Callable[[nn.Module], list[str]], lam: float, sparsity: float
+) -> Callable[..., Any]:
+    r"""The book's §7.1/§7.3 method as a trainer that spends the retraining budget itself.
+
+    ``trainer(model, *, epochs, lr, seed, optimizer="sgd", batch_size=64,
+    weight_decay=0.0, backend=None)`` takes :func:`train_model`'s arguments (the
+    control's budget: the same optimiser, cosine schedule, epochs and batches) and runs
+    :func:`nnprune.pipeline.l1_threshold_prune` on the weights ``names(model)``: L1 with
+    a rising magnitude threshold for the first half of the epochs, then masked retraining.
+    """
+
+    def trainer(model: nn.Module, *, epochs: int, lr: float, seed: int, optimizer: str = "sgd",
+                batch_size: int = 64, weight_decay: float = 0.0, backend: str | None = None,
+                train: tuple[Any, Any]) -> Any:  # fmt: skip
+        from ..pipeline.l1_threshold import l1_threshold_prune
+
+        opt = make_optimizer(model, optimizer, lr, weight_decay)
+        return l1_threshold_prune(
+            model, nn.CrossEntropyLoss(), opt, train, names=names(model), lam=lam,
+            sparsity=sparsity, epochs=epochs, batch_size=batch_size, seed=seed,
+            scheduler=CosineAnnealingLR(opt, T_max=epochs), progress=False, backend=backend,
+        )  # fmt: skip
+
+    return trainer
 
 
 def train_model(
@@ -159,15 +202,7 @@ def train_model(
     (Adam; AdamW when ``weight_decay > 0``). ``backend`` moves the model
     first (:func:`nnprune.train.fit`); the batches follow the model.
     """
-    if optimizer == "sgd":
-        opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
-    elif optimizer == "adam":
-        if weight_decay > 0:
-            opt = optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-        else:
-            opt = optim.Adam(model.parameters(), lr=lr)
-    else:
-        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    opt = make_optimizer(model, optimizer, lr, weight_decay)
     sched = CosineAnnealingLR(opt, T_max=epochs)
     return fit(
         model,
@@ -264,6 +299,7 @@ def retrain_and_measure(
     records: list[dict],
     extra: Callable[[nn.Module], dict] | None = None,
     log: Callable[[str], None] | None = None,
+    trainers: dict[str, Callable[..., Any]] | None = None,
     **train_kwargs: Any,
 ) -> None:
     """Retrain every variant but ``"dense"`` with the same budget, then measure it.
@@ -272,11 +308,15 @@ def retrain_and_measure(
     ``seed``, the :func:`measure` columns and ``extra(model) -> dict`` if
     given). ``train_kwargs`` go to :func:`train_model` unchanged for every
     variant, the control ``dense+retrain`` included: that is the equal budget.
-    ``log`` gets one line per finished model.
+    ``log`` gets one line per finished model. A method in ``trainers`` is trained by
+    ``trainers[method](model, train=splits.train, seed=seed, **train_kwargs)`` instead
+    (a method that prunes while it trains, in the same budget).
     """
     for method, model in variants.items():
         start = time.perf_counter()
-        if method != "dense":
+        if trainers and method in trainers:
+            trainers[method](model, train=splits.train, seed=seed, **train_kwargs)
+        elif method != "dense":
             train_model(model, splits.train, None, seed=seed, **train_kwargs)
         row = measure(model, splits.test, input_shape)
         if extra is not None:
@@ -325,6 +365,8 @@ def run_study(
             for method, prune_fn in study.methods.items():
                 variants[method] = copy_ = clone(dense)
                 prune_fn(copy_, family, splits, context)
+            for method in study.trained:  # these prune while they spend the retraining budget
+                variants[method] = clone(dense)
             extra = None if study.extra is None else (lambda m, d=dense: study.extra(m, d))
             retrain_and_measure(
                 variants,
@@ -335,6 +377,7 @@ def run_study(
                 records=records,
                 extra=extra,
                 log=log,
+                trainers=study.trained,
                 **study.retrain,
             )
     rows = summarize(records)
@@ -426,6 +469,8 @@ __all__ = [
     "Study",
     "clone",
     "format_study",
+    "l1_threshold_trainer",
+    "make_optimizer",
     "measure",
     "plot_study",
     "retrain_and_measure",

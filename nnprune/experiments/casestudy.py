@@ -400,65 +400,64 @@ def run_study(
 
 
 def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
-    """Accuracy change against the equal-budget control, and the size, per (model, method).
+    """Test accuracy of each pruned model against its equal-budget control, and the sizes.
 
-    Horizontal bars, so that the labels never collide. The left panel starts
-    at the reference, the control ``dense+retrain`` (0 points); the test
-    accuracy of each model is written beside its bar. Error bars (sample std
-    over seeds) only when there are several seeds.
+    Left: one horizontal segment per (model, method), from the accuracy of the control
+    ``dense+retrain`` (a dashed line over that model's rows) to the method's accuracy
+    (a dot, labelled with the accuracy and the change in points); the chance level is a
+    dotted line, always inside the axis. Error bars (sample std over seeds) only with
+    several seeds. Right: parameters and non-zeros of each pruned model, the dense
+    model's parameter count as a dashed line. ``dense`` and the control are references
+    (lines), never bars among the methods.
     """
     import matplotlib.pyplot as plt
 
+    from ..plots.fonts import label
+
     seeds = rows[0]["seeds"]
     shown = [r for r in rows if r["method"] not in (CONTROL, "dense")]
-    labels = [f"{r['model']}: {r['method']}" for r in shown]
-    control = {r["model"]: r["accs"] for r in rows if r["method"] == CONTROL}
-    delta = [100 * (np.array(r["accs"]) - np.array(control[r["model"]])) for r in shown]
-    mean = [d.mean() for d in delta]
-    err = [d.std(ddof=1) if seeds > 1 else 0.0 for d in delta]
-    pos = np.arange(len(shown))[::-1]
-    height = 0.5 + 0.45 * len(shown)
-    fig, (ax, ax_nz) = plt.subplots(1, 2, figsize=(11, height + 1.3), layout="constrained")
-    ax.barh(pos, mean, xerr=err if seeds > 1 else None, capsize=3, color="tab:blue")
-    ax.axvline(0, color="k", lw=1)
-    for p, m, r in zip(pos, mean, shown, strict=True):
-        ax.annotate(f"{100 * r['acc_mean']:.1f}%", (m, p), xytext=(3 if m >= 0 else -3, 0),
-                    textcoords="offset points", va="center", ha="left" if m >= 0 else "right",
-                    fontsize=8)  # fmt: skip
-    lo, hi = min(0.0, *mean), max(0.0, *mean)
-    chance = rows[0].get("chance")
-    ctrl = {m: 100 * np.mean(a) for m, a in control.items()}
-    if chance is not None:  # chance in points from each control, where it fits on the axis
-        for m, c in ctrl.items():
-            at = 100 * chance - c
-            if at > lo - 3 * (hi - lo) - 5:
-                ax.axvline(at, color="grey", ls=":", lw=1.2)
-                ax.annotate(f"chance ({m})", (at, 1), xycoords=("data", "axes fraction"),
-                            rotation=90, ha="right", va="top", fontsize=7, color="0.3")  # fmt: skip
-                lo = min(lo, at)
-    pad = 0.25 * (hi - lo) + 1
-    ax.set_xlim(lo - pad, hi + pad)
+    names = [f"{r['model']}: {r['method']}" for r in shown]
+    control = {r["model"]: 100 * r["acc_mean"] for r in rows if r["method"] == CONTROL}
+    dense = {r["model"]: r["params"] for r in rows if r["method"] == "dense"}
+    acc = np.array([100 * r["acc_mean"] for r in shown])
+    err = [100 * np.std(r["accs"], ddof=1) if seeds > 1 else 0.0 for r in shown]
+    pos = np.arange(len(shown))[::-1].astype(float)
+    fig, (ax, ax_nz) = plt.subplots(1, 2, figsize=(12, 1.9 + 0.5 * len(shown)),
+                                    layout="constrained")  # fmt: skip
+    chance = 100 * rows[0].get("chance", 0.0)
+    for model, c in control.items():
+        y = pos[[r["model"] == model for r in shown]]
+        ax.vlines(c, y.min() - 0.4, y.max() + 0.4, color="k", ls="--", lw=1.2,
+                  label=label("等预算对照", CONTROL) if model == shown[0]["model"] else None)
+        ax_nz.vlines(dense[model], y.min() - 0.4, y.max() + 0.4, color="k", ls="--", lw=1.2,
+                     label=label("稠密模型参数", "dense parameters")
+                     if model == shown[0]["model"] else None)  # fmt: skip
+    ax.hlines(pos, [control[r["model"]] for r in shown], acc, color="tab:blue", lw=2)
+    ax.errorbar(acc, pos, xerr=err if seeds > 1 else None, fmt="o", color="tab:blue",
+                capsize=3)  # fmt: skip
+    for p, a, r in zip(pos, acc, shown, strict=True):
+        right = r["delta_mean"] >= 0  # the label away from the control's line
+        ax.annotate(f"{a:.1f}% ({r['delta_mean']:+.1f})", (a, p), xytext=(6 if right else -6, 4),
+                    textcoords="offset points", ha="left" if right else "right", fontsize=8)
+    ax.axvline(chance, color="grey", ls=":", lw=1.5, label=label("随机猜测", "chance"))
+    lo = min(chance, *acc, *control.values())
+    hi = max(*acc, *control.values())
+    ax.set_xlim(max(0.0, lo - 0.3 * (hi - lo) - 4), min(110.0, hi + 0.3 * (hi - lo) + 4))
+    ax.set_ylim(pos.min() - 0.7, pos.max() + 0.8)
     spread = "mean ± std over seeds" if seeds > 1 else "1 seed"
-    ax.set(
-        yticks=pos,
-        yticklabels=labels,
-        ylabel="model: pruning method",
-        xlabel=f"test accuracy minus {CONTROL} (points; {spread})",
-        title="Accuracy vs the equal-budget control (labels: accuracy)\n0 = dense+retrain: "
-        + ", ".join(f"{m} {c:.1f}%" for m, c in ctrl.items())
-        + (f"; chance {chance:.0%}" if chance is not None else ""),
-    )
-    ax_nz.barh(pos + 0.2, [r["params"] for r in shown], 0.4, label="parameters")
-    ax_nz.barh(pos - 0.2, [r["nonzeros"] for r in shown], 0.4, label="non-zeros")
-    ax_nz.set(
-        yticks=pos,
-        yticklabels=labels,
-        ylabel="model: pruning method",
-        xlabel="number of weights",
-        title="Size of each model",
-    )
-    ax_nz.set_xlim(0, 1.45 * max(r["params"] for r in shown))  # room for the legend
-    ax_nz.legend(fontsize=8, loc="lower right")
+    ax.set(yticks=pos, yticklabels=names,
+           xlabel=label("测试准确率 (%)", f"test accuracy (%; {spread})"),
+           title=label("准确率：剪枝模型与等预算对照", "accuracy: pruned vs the equal-budget "
+                       "control\n(label: accuracy, change in points)"))  # fmt: skip
+    below = {"fontsize": 8, "loc": "upper center", "bbox_to_anchor": (0.5, -0.2), "ncol": 3}
+    ax.legend(**below)
+    ax_nz.barh(pos + 0.2, [r["params"] for r in shown], 0.4, label=label("参数", "parameters"))
+    ax_nz.barh(pos - 0.2, [r["nonzeros"] for r in shown], 0.4,
+               label=label("非零权重", "non-zeros"))  # fmt: skip
+    ax_nz.set(yticks=pos, yticklabels=names, xlabel=label("权重个数", "number of weights"),
+              title=label("模型大小", "size of each model"))  # fmt: skip
+    ax_nz.set_xlim(0, 1.1 * max(dense.values()))
+    ax_nz.legend(**below | {"ncol": 2})
     fig.suptitle(f"{title} ({spread})")
     return str(save_figure(fig, out, name))
 

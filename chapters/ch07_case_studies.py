@@ -47,6 +47,7 @@ from nnprune.backend import get_backend
 from nnprune.casestudies import CONTROL, run_image_study, run_speech_study, run_text_study
 from nnprune.casestudies.text import agsp_prune_linear
 from nnprune.experiments.book_claims import CASES, section7_check_rows, section7_claims
+from nnprune.experiments.casestudy import l1_threshold_trainer
 from nnprune.lesson import Try, in_notebook, start
 from nnprune.metrics import LayerSpec, parameter_counts
 from nnprune.pipeline import l1_threshold_prune
@@ -77,7 +78,8 @@ print(f"seeds {seeds}; one line per finished training, then the tables (test spl
 # A parameter count needs only the architecture: add each layer's count (below), no weights
 # allocated. Then the book's percentages are checked against its own numbers: `cut` is the
 # parameter reduction they imply, `CSR cut` the storage cut if the pruned model is stored
-# as CSR with 32-bit values and indices; `storage` and `compute` are the book's claims.
+# as CSR with 32-bit values and indices; `storage` and `compute` are the book's claims
+# (`nnprune.metrics.book_section7_check`).
 
 # %%
 lesson.part("The book's numbers, computed")
@@ -148,17 +150,20 @@ if "text" in opts.study:
 # ## §7.3 案例三：语音识别任务中的剪枝优化 — case 3: pruning for speech recognition
 #
 # Conv1d + GRU：循环权重 80% 幅值剪枝（Narang 等 2017），以及删除
-# GRU 一半的隐藏单元。书中的方法与 §7.1 相同（L1惩罚 + 迭代阈值），作用于同样的循环权重。
+# GRU 一半的隐藏单元。书中的方法与 §7.1 相同（L1惩罚 + 迭代阈值），作用于同样的循环权重；
+# `l1_threshold_trainer` 让它使用与对照相同的优化器、学习率调度和轮数（等预算）。
 #
 # A Conv1d front end and a GRU on synthetic spoken-word features (the Free Spoken Digit
 # Dataset with `--fsdd-root`). Methods: 80% of the recurrent weights (magnitude, Narang et
 # al. 2017), and half of the GRU's hidden units removed across all three gates. **The
 # book's method** is §7.1's (L1 penalty and a rising threshold, `l1_threshold_prune`
-# above) on the same recurrent weights. The book's "C5B" model and its LibriSpeech
-# "accuracy" have no counterpart ([errata §7.3](../docs/errata.md#s7-3)).
+# above) on the same recurrent weights; `l1_threshold_trainer` (below) gives it the
+# control's optimiser, schedule and epochs: the equal budget. The book's "C5B" model and
+# its LibriSpeech "accuracy" have no counterpart ([errata §7.3](../docs/errata.md#s7-3)).
 
 # %%
 lesson.section("7.3", "a Conv1d + GRU")
+lesson.show(l1_threshold_trainer)
 if "speech" in opts.study:
     results["speech"] = run_speech_study(seeds, lesson.quick, out, fsdd_root=opts.fsdd_root,
                                          backend=lesson.backend)  # fmt: skip

@@ -76,3 +76,16 @@ def test_cli_pseudocode_run_json_every_block_ran(capsys):
     by = {r["section"]: r["what_happened"] for r in records}
     assert "NameError: name 'loss' is not defined" in by["B.1"]
     assert "784" in by["C"]
+
+
+#: Chapters whose lesson names every mapped function (add a chapter once its lesson does).
+NAMED_IN_LESSON = {"7"}
+
+
+@pytest.mark.parametrize("m", [m for m in ALL if m.lesson_section.split(".")[0] in NAMED_IN_LESSON],
+                         ids=lambda m: m.method)  # fmt: skip
+def test_the_lesson_names_the_function_it_is_mapped_to(m):
+    file = m.lesson.partition(" §")[0]
+    text = (ROOT / file).read_text(encoding="utf-8")
+    name = m.function.rsplit(".", 1)[1]
+    assert re.search(rf"\b{name}\b", text), f"{file} never mentions {name} ({m.method})"

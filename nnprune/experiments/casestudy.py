@@ -449,15 +449,15 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
            xlabel=label("测试准确率 (%)", f"test accuracy (%; {spread})"),
            title=label("准确率：剪枝模型与等预算对照", "accuracy: pruned vs the equal-budget "
                        "control\n(label: accuracy, change in points)"))  # fmt: skip
-    below = {"fontsize": 8, "loc": "upper center", "bbox_to_anchor": (0.5, -0.2), "ncol": 3}
-    ax.legend(**below)
+
     ax_nz.barh(pos + 0.2, [r["params"] for r in shown], 0.4, label=label("参数", "parameters"))
     ax_nz.barh(pos - 0.2, [r["nonzeros"] for r in shown], 0.4,
                label=label("非零权重", "non-zeros"))  # fmt: skip
     ax_nz.set(yticks=pos, yticklabels=names, xlabel=label("权重个数", "number of weights"),
               title=label("模型大小", "size of each model"))  # fmt: skip
     ax_nz.set_xlim(0, 1.1 * max(dense.values()))
-    ax_nz.legend(**below | {"ncol": 2})
+    handles = [h for a in (ax, ax_nz) for h in a.get_legend_handles_labels()[0]]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8)
     fig.suptitle(f"{title} ({spread})")
     return str(save_figure(fig, out, name))
 

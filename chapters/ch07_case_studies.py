@@ -108,7 +108,8 @@ say(f"ResNet-50 has {counts['ResNet-50']:,} parameters: the book's 138M is VGG-1
 # pruning: set a threshold, iteratively remove the smallest weights, retrain") spends the
 # same retraining budget itself: L1-penalised training for the first half of the epochs,
 # the magnitude threshold raised after each of them to 80%·e/E₁, then masked retraining.
-# The book's frozen layers are left out: every method retrains the whole model.
+# λ = 5·10⁻³ (`LAM` in `nnprune/casestudies/image.py`; 10⁻³ in `speech.py`). The book's
+# frozen layers are left out: every method retrains the whole model.
 
 # %%
 lesson.section("7.1", "a CNN and a ResNet")

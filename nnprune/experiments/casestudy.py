@@ -412,8 +412,9 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
     """
     import matplotlib.pyplot as plt
 
-    from ..plots.fonts import label
+    from ..plots.fonts import label, setup
 
+    setup()  # before the figure: its texts take their font when they are created
     seeds = rows[0]["seeds"]
     shown = [r for r in rows if r["method"] not in (CONTROL, "dense")]
     names = [f"{r['model']}: {r['method']}" for r in shown]

@@ -218,10 +218,12 @@ for study, rows in results.items():
         other = max((r for r in pruned if r["model"] == model and r is not book
                      and r["method"].endswith("80%")), key=lambda r: r["delta_mean"])  # fmt: skip
         gap = book["delta_mean"] - other["delta_mean"]
-        winner = "a tie" if gap == 0 else (book if gap > 0 else other)["method"] + " wins"
+        images = gap * book["n_test"] / 100 * len(seeds)  # test answers gained, all seeds
+        winner = ((book if gap > 0 else other)["method"] + " wins" if abs(images) > 2 else
+                  "no winner: within 2 test answers")  # fmt: skip
         say(f"  {model}, same sparsity and budget: {book['method']} minus {other['method']} = "
-            f"{gap:+.2f} points: {winner}" + (" (1 seed: --seeds 0 1 2 shows the spread)"
-                                              if len(seeds) == 1 else "") + ".")  # fmt: skip
+            f"{gap:+.2f} points ({images:+.0f} of {book['n_test'] * len(seeds)} test answers): "
+            f"{winner}.")  # fmt: skip
 
 # %% [markdown]
 # ## Try this

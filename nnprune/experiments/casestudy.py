@@ -382,8 +382,8 @@ def run_study(
             )
     rows = summarize(records)
     chance = 1 / (int(splits.train[1].max()) + 1)  # every class equally likely: a guess
-    for r in rows:
-        r["dataset"], r["chance"] = study.dataset, chance
+    for r in rows:  # n_test: one test sample is 100 / n_test points of accuracy
+        r["dataset"], r["chance"], r["n_test"] = study.dataset, chance, len(splits.test[1])
     optimiser = study.train.get("optimizer", "sgd")
     title = (
         f"case study {study.name} (§{study.section}): {study.dataset}, {len(seeds)} seed(s), "

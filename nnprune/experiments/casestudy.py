@@ -405,8 +405,9 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
     Left: one horizontal segment per (model, method), from the accuracy of the control
     ``dense+retrain`` (a dashed line over that model's rows) to the method's accuracy
     (a dot, labelled with the accuracy and the change in points); the chance level is a
-    dotted line, always inside the axis. Error bars (sample std over seeds) only with
-    several seeds. Right: parameters and non-zeros of each pruned model, the dense
+    dotted line, always drawn: far below the results, on a narrow axis of its own before a
+    break (//), so that the results keep their resolution. Error bars (sample std over
+    seeds) only with several seeds. Right: parameters and non-zeros of each pruned model, the dense
     model's parameter count as a dashed line. ``dense`` and the control are references
     (lines), never bars among the methods.
     """
@@ -423,9 +424,25 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
     acc = np.array([100 * r["acc_mean"] for r in shown])
     err = [100 * np.std(r["accs"], ddof=1) if seeds > 1 else 0.0 for r in shown]
     pos = np.arange(len(shown))[::-1].astype(float)
-    fig, (ax, ax_nz) = plt.subplots(1, 2, figsize=(12, 1.9 + 0.5 * len(shown)),
-                                    layout="constrained")  # fmt: skip
     chance = 100 * rows[0].get("chance", 0.0)
+    lo, hi = min(*acc, *control.values()), max(*acc, *control.values())
+    pad = 0.3 * (hi - lo) + 2
+    broken = chance < lo - pad - 0.5 * (hi - lo) - 4  # far below: a broken axis shows it
+    size = {"figsize": (12, 1.9 + 0.5 * len(shown)), "layout": "constrained"}
+    if broken:  # a narrow axis around chance, then the results at full resolution
+        fig, (ax_c, ax, ax_nz) = plt.subplots(1, 3, width_ratios=[1, 5, 6], **size)
+        ax_c.axvline(chance, color="grey", ls=":", lw=1.5)
+        ax_c.set(xlim=(chance - 2, chance + 2), xticks=[round(chance)], yticks=pos,
+                 yticklabels=names, ylim=(pos.min() - 0.7, pos.max() + 0.8))  # fmt: skip
+        ax_c.spines["right"].set_visible(False)
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(left=False)
+        for a, x in ((ax_c, 1), (ax, 0)):  # the break marks: // on both sides of the gap
+            a.plot([x, x], [0, 1], transform=a.transAxes, ls="", marker=[(-1, -1), (1, 1)],
+                   markersize=10, color="k", mec="k", clip_on=False)  # fmt: skip
+    else:
+        fig, (ax, ax_nz) = plt.subplots(1, 2, **size)
+        lo = min(lo, chance)
     for model, c in control.items():
         y = pos[[r["model"] == model for r in shown]]
         ax.vlines(c, y.min() - 0.4, y.max() + 0.4, color="k", ls="--", lw=1.2,
@@ -441,12 +458,10 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
         ax.annotate(f"{a:.1f}% ({r['delta_mean']:+.1f})", (a, p), xytext=(6 if right else -6, 4),
                     textcoords="offset points", ha="left" if right else "right", fontsize=8)
     ax.axvline(chance, color="grey", ls=":", lw=1.5, label=label("随机猜测", "chance"))
-    lo = min(chance, *acc, *control.values())
-    hi = max(*acc, *control.values())
-    ax.set_xlim(max(0.0, lo - 0.3 * (hi - lo) - 4), min(110.0, hi + 0.3 * (hi - lo) + 4))
+    ax.set_xlim(max(0.0, lo - pad), min(110.0, hi + pad))
     ax.set_ylim(pos.min() - 0.7, pos.max() + 0.8)
     spread = "mean ± std over seeds" if seeds > 1 else "1 seed"
-    ax.set(yticks=pos, yticklabels=names,
+    ax.set(yticks=pos, yticklabels=[] if broken else names,
            xlabel=label("测试准确率 (%)", f"test accuracy (%; {spread})"),
            title=label("准确率：剪枝模型与等预算对照", "accuracy: pruned vs the equal-budget "
                        "control\n(label: accuracy, change in points)"))  # fmt: skip

@@ -188,6 +188,8 @@ for sec, (study, why) in CASES.items():
 
 # %% [markdown]
 # ## What we measured
+# 由本次运行的数字生成：每个案例中离等预算对照最近与损失最大的方法，以及书中方法是否胜出。
+#
 # Sentences computed from this run's numbers: for each study, the method that stayed
 # closest to its equal-budget control, the one that lost most, and whether the book's
 # method beat the lesson's best other method at the same budget and sparsity.
@@ -227,6 +229,8 @@ for study, rows in results.items():
 
 # %% [markdown]
 # ## Try this
+# 本章的评分练习，以及开放问题。
+#
 # The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%

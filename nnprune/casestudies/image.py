@@ -7,9 +7,8 @@ control ``dense+retrain`` (:mod:`nnprune.experiments.casestudy`):
 * ``filters -50%``: half of the filters of every convolution, lowest L1 norm first (Li et
   al. 2017), removed physically; in the ResNet, half of each block's inner channels and of
   each channel group that the residual additions couple;
-* ``L1+threshold 80% (book)``: the book's §7.1 strategy, L1-penalised training while a
-  magnitude threshold rises to 80% of the same weights, then masked retraining, all within
-  the control's budget (:func:`nnprune.pipeline.l1_threshold_prune`).
+* ``L1+threshold 80% (book)``: §7.1's L1 penalty with a rising threshold, in the control's
+  budget (:func:`nnprune.pipeline.l1_threshold_prune`).
 
 References: S. Han et al., NeurIPS 2015; H. Li et al., "Pruning Filters for Efficient
 ConvNets", ICLR 2017.
@@ -39,8 +38,7 @@ SETTINGS = {  # full run / quick run
 }
 CNN_CHANNELS = {"full": (16, 32), "quick": (8, 16)}
 RESNET_WIDTHS = {"full": (16, 32), "quick": (4, 8)}
-LAM = 5e-3  # lambda of the book's L1 method (Try this: 0 gives gradual magnitude pruning)
-BOOK_METHOD = "L1+threshold 80% (book)"
+LAM, BOOK_METHOD = 5e-3, "L1+threshold 80% (book)"  # the book's method and its lambda
 METHODS = ("dense", CONTROL, "magnitude 80%", "filters -50%", BOOK_METHOD)
 
 
@@ -67,14 +65,9 @@ def remove_resnet_filters(model: nn.Module, amount: int | float) -> None:
             prune.prune_coupled_channels(model, group.name, drop)
 
 
-def image_study(
-    quick: bool = False,
-    *,
-    models: Sequence[str] = ("cnn", "resnet"),
-    cifar_root: str | None = None,
-    cifar_limit: int | None = 10000,
-    lam: float = LAM,
-) -> Study:
+def image_study(quick: bool = False, *, models: Sequence[str] = ("cnn", "resnet"),
+                cifar_root: str | None = None, cifar_limit: int | None = 10000,
+                lam: float = LAM) -> Study:  # fmt: skip
     """The §7.1 study: what differs from the other case studies (a :class:`Study`)."""
     for family in models:
         if family not in ("cnn", "resnet"):
@@ -118,26 +111,18 @@ def image_study(
     )
 
 
-def run_image_study(
-    seeds: Sequence[int] = (0, 1, 2),
-    quick: bool = False,
-    out: str | None = "figures/ch07",
-    *,
-    models: Sequence[str] = ("cnn", "resnet"),
-    cifar_root: str | None = None,
-    cifar_limit: int | None = 10000,
-    lam: float = LAM,
-    backend: str = "numpy",
-    verbose: bool = True,
-) -> list[dict[str, Any]]:
-    """Train, prune (two methods), retrain and measure, per seed; return the summary rows.
+def run_image_study(seeds: Sequence[int] = (0, 1, 2), quick: bool = False,
+                    out: str | None = "figures/ch07", *,
+                    models: Sequence[str] = ("cnn", "resnet"), cifar_root: str | None = None,
+                    cifar_limit: int | None = 10000, lam: float = LAM, backend: str = "numpy",
+                    verbose: bool = True) -> list[dict[str, Any]]:  # fmt: skip
+    """Train, prune (three methods), retrain and measure, per seed; return the summary rows.
 
     ``quick``: tiny models and 1-2 epochs (checks the pipeline, not the quality);
     ``out``: folder of the plot (``None``: no plot); ``models``: a subset of
     ``("cnn", "resnet")``; ``cifar_root``: CIFAR-10's folder (its first
-    ``cifar_limit`` training images) instead of the digits; ``lam``: the L1 strength of
-    the book's method. Rows as
-    :func:`nnprune.experiments.casestudy.summarize` makes them, plus ``dataset``.
+    ``cifar_limit`` training images) instead of the digits; ``lam``: the book's method's
+    λ. Rows as :func:`nnprune.experiments.casestudy.summarize` makes them, plus ``dataset``.
 
     Raises
     ------
@@ -151,10 +136,5 @@ def run_image_study(
     return run_study(study, seeds, out, backend=backend, verbose=verbose)
 
 
-__all__ = [
-    "image_study",
-    "magnitude_prune",
-    "remove_cnn_filters",
-    "remove_resnet_filters",
-    "run_image_study",
-]
+__all__ = ["image_study", "magnitude_prune", "remove_cnn_filters", "remove_resnet_filters",
+           "run_image_study"]  # fmt: skip

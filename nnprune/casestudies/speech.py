@@ -10,9 +10,8 @@ retraining as the control ``dense+retrain``:
 * ``hidden units -50%``: half of the GRU's hidden units, lowest
   :math:`s_j = \sum_g \|W_{ih}[gH+j]\|_1 + \|W_{hh}[gH+j]\|_1` first, removed physically
   (:func:`nnprune.prune.prune_hidden_units`);
-* ``L1+threshold 80% (book)``: the book's §7.3 strategy on the same recurrent weights,
-  L1-penalised training while a magnitude threshold rises to 80%, then masked retraining,
-  within the control's budget (:func:`nnprune.pipeline.l1_threshold_prune`).
+* ``L1+threshold 80% (book)``: §7.3's L1 penalty with a rising threshold on the same
+  weights, in the control's budget (:func:`nnprune.pipeline.l1_threshold_prune`).
 
 Reference: S. Narang et al., "Exploring Sparsity in Recurrent Neural Networks", ICLR 2017.
 
@@ -37,8 +36,7 @@ SETTINGS = {  # full run / quick run
     "quick": {"samples": 300, "conv": 8, "hidden": 16, "epochs": 2, "retrain": 1},
 }
 LR, RETRAIN_LR, BATCH = 3e-3, 1e-3, 32
-LAM = 1e-3  # lambda of the book's L1 method (Try this: 0 gives gradual magnitude pruning)
-BOOK_METHOD = "L1+threshold 80% (book)"
+LAM, BOOK_METHOD = 1e-3, "L1+threshold 80% (book)"  # the book's method and its lambda
 METHODS = ("dense", CONTROL, "recurrent 80%", "hidden units -50%", BOOK_METHOD)
 
 
@@ -74,9 +72,8 @@ def recurrent_sparsity(model: nn.Module) -> dict[str, float]:
     return {"rnn_sparsity": zeros / sum(p.size for p in weights)}
 
 
-def speech_study(
-    quick: bool = False, *, fsdd_root: str | None = None, cell: str = "gru", lam: float = LAM
-) -> Study:
+def speech_study(quick: bool = False, *, fsdd_root: str | None = None, cell: str = "gru",
+                 lam: float = LAM) -> Study:  # fmt: skip
     """The §7.3 study: what differs from the other case studies (a :class:`Study`)."""
     cfg = SETTINGS["quick" if quick else "full"]
 
@@ -103,17 +100,10 @@ def speech_study(
     )
 
 
-def run_speech_study(
-    seeds: Sequence[int] = (0, 1, 2),
-    quick: bool = False,
-    out: str | None = "figures/ch07",
-    *,
-    fsdd_root: str | None = None,
-    cell: str = "gru",
-    lam: float = LAM,
-    backend: str = "numpy",
-    verbose: bool = True,
-) -> list[dict[str, Any]]:
+def run_speech_study(seeds: Sequence[int] = (0, 1, 2), quick: bool = False,
+                     out: str | None = "figures/ch07", *, fsdd_root: str | None = None,
+                     cell: str = "gru", lam: float = LAM, backend: str = "numpy",
+                     verbose: bool = True) -> list[dict[str, Any]]:  # fmt: skip
     """Train, prune (recurrent weights, hidden units), retrain and measure; return the rows.
 
     ``quick``: fewer clips, a tiny model, 1-2 epochs (checks the pipeline only);

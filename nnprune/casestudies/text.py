@@ -10,9 +10,8 @@ control ``dense+retrain``:
   half of all heads removed physically (:func:`nnprune.prune.prune_heads`);
 * ``magnitude 80%``: global magnitude pruning of every ``Linear`` weight (the embedding
   stays dense), masked retraining;
-* ``AGSP 80% (book)``: the book's §7.2 method, the same 80% of the ``Linear`` weights
-  chosen by the first-order Taylor score :math:`\frac1B\sum_b |w_i g^{(b)}_i|` on the
-  validation split (:func:`nnprune.saliency.agsp_scores`) instead of :math:`|w_i|`.
+* ``AGSP 80% (book)``: §7.2's method, the same 80% chosen by :math:`\frac1B\sum_b |w_i
+  g^{(b)}_i|` on the validation split (:func:`nnprune.saliency.agsp_scores`), not :math:`|w_i|`.
 
 Reference: P. Michel, O. Levy and G. Neubig, "Are Sixteen Heads Really Better than One?",
 NeurIPS 2019.
@@ -83,8 +82,7 @@ def text_study(quick: bool = False, *, ag_news: str | None = None) -> Study:
 
     adam = {"lr": LR, "optimizer": "adam", "batch_size": BATCH}
     return Study(
-        section="7.2",
-        name="text",
+        section="7.2", name="text",  # fmt: skip
         dataset="AG News" if ag_news else "synthetic order+negation",
         families=(f"transformer-{cfg['layers']}L",),
         load=load,
@@ -102,16 +100,11 @@ def text_study(quick: bool = False, *, ag_news: str | None = None) -> Study:
     )
 
 
-def run_text_study(
-    seeds: Sequence[int] = (0, 1, 2),
-    quick: bool = False,
-    out: str | None = "figures/ch07",
-    *,
-    ag_news: str | None = None,
-    backend: str = "numpy",
-    verbose: bool = True,
-) -> list[dict[str, Any]]:
-    """Train, prune (heads, magnitude), retrain and measure, per seed; return the summary rows.
+def run_text_study(seeds: Sequence[int] = (0, 1, 2), quick: bool = False,
+                   out: str | None = "figures/ch07", *, ag_news: str | None = None,
+                   backend: str = "numpy", verbose: bool = True,
+                   ) -> list[dict[str, Any]]:  # fmt: skip
+    """Train, prune (heads, magnitude, AGSP), retrain and measure; return the summary rows.
 
     ``quick``: fewer sentences, one encoder layer, 1-2 epochs (checks the pipeline
     only); ``ag_news``: a folder with AG News ``train.csv`` and ``test.csv``. Rows

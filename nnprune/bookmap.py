@@ -115,8 +115,9 @@ METHODS: tuple[Method, ...] = (
     M("activation-sparsity pruning (APoZ)", "6.3", "nnprune.saliency.apoz.apoz_prune", "6.3"),
     M("dynamic pruning", "8.2", "nnprune.pipeline.RigL", "8.2", "ch8.regrow"),
     M("multi-granularity pruning", "8.2", "nnprune.pipeline.granularity.multi_granularity_prune",
-      "8.2"),
-    M("cross-domain pruning", "8.2", "nnprune.pipeline.granularity.cross_domain_prune", "8.2"),
+      "8.2", None, "s8-2"),
+    M("cross-domain pruning", "8.2", "nnprune.pipeline.granularity.cross_domain_prune", "8.2",
+      None, "s8-2"),
     M("L1-penalty training (appendix C)", "C", "nnprune.algorithms.subgradient_l1_train", "C",
       "appc.l1_weights_only", "app-c"),
     # variants the book's names are often confused with, each shown beside its book form

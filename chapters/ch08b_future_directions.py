@@ -57,8 +57,8 @@ print(f"dense MLP, {EPOCHS} epochs: test accuracy {dense_test:.2%}")
 #
 # **动态剪枝。** 动态稀疏训练从第一步起固定稀疏度并移动连接：每 ΔT 步剪去最小幅值的一部分
 # 活动权重（比例 ζ），再随机（SET）或按梯度最大处（RigL，ζ 按余弦衰减）重新生长同样多的连接，
-# 新连接从零开始。下面是库中的一次更新。等预算对照是"静态随机"：同样的稀疏度、同样的轮数、
-# 每步训练同样多的权重；"静态幅值"先稠密训练一半轮数，花费更多，不作排名。
+# 新连接从零开始。下面是库中的一次更新。等预算对照是“静态随机”：同样的稀疏度、同样的轮数、
+# 每步训练同样多的权重；“静态幅值”先稠密训练一半轮数，花费更多，不作排名。
 #
 # **Dynamic pruning.** Dynamic sparse training keeps the sparsity fixed from the first step
 # and moves the connections: every ΔT steps it drops the smallest-magnitude fraction ζ of the
@@ -152,7 +152,7 @@ lesson.figure(seen["figure"])
 # ## §8.3 剪枝优化在工业界的应用前景 — industrial outlook
 #
 # 剪枝后的模型离开训练脚本后的代价：每种导出格式的磁盘字节数和前向时间（交错测量的中位数，
-# 附噪声行）。剪枝模型是 §8.2 的 RigL 模型；"shrunk dense" 从稠密模型中物理删除一半隐藏单元。
+# 附噪声行）。剪枝模型是 §8.2 的 RigL 模型；“shrunk dense” 从稠密模型中物理删除一半隐藏单元。
 #
 # What does a pruned model cost once it leaves the training script? Bytes on disk of each
 # exported form, and the forward time of each (interleaved medians, with the noise row). The

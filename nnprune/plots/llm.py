@@ -54,7 +54,7 @@ def oneshot_perplexity(
         xlabel="sparsity pattern of every Linear in the blocks",
         ylabel="validation perplexity (lower is better)",
         title=label("一次性剪枝，不重新训练", "One-shot pruning, no retraining")
-        + " (bar: mean over calibration samplings)",
+        + "\n(bar: mean over calibration samplings; whisker: min-max)",
     )
     ax.set_ylim(bottom=0.9 * dense_perplexity)
     ax.legend(fontsize=8)

@@ -23,8 +23,8 @@ def gradual_schedule(schedule: Any, history: list, steps: int, sparsity: float, 
     ax.plot(t, [100 * schedule.sparsity(int(s)) for s in t], label="target $s_t$ (cubic)")
     hist = np.array(history)
     ax.plot(hist[:, 0], 100 * hist[:, 2], "o", ms=3, label="achieved at pruning steps")
-    ax.set(xlabel="optimiser step (batches of 64)", ylabel="weight sparsity (%)",
-           title=f"Zhu & Gupta gradual pruning to {sparsity:.0%}, digits MLP")  # fmt: skip
+    title = label("逐步剪枝", "Gradual pruning") + f" (Zhu & Gupta) to {sparsity:.0%}"
+    ax.set(xlabel="optimiser step (batches of 64)", ylabel="weight sparsity (%)", title=title)
     ax.legend(loc="lower right")
     return str(save_figure(fig, out, "ch08_gradual_schedule.png"))
 
@@ -92,8 +92,8 @@ def dynamic_sparse_training(curves: dict, history: dict, sparsity: float, out: s
     for method, hist in history.items():
         ax_moved.plot([h["step"] for h in hist], [h["moved"] for h in hist], "o-", ms=3,
                       label=method)  # fmt: skip
-    ax_moved.set(xlabel="optimiser step", ylabel="connections regrown per update",
-                 title="Prune-and-regrow updates (RigL: cosine decay)")  # fmt: skip
+    title = label("剪枝与再生长", "Prune-and-regrow updates") + " (RigL: cosine decay)"
+    ax_moved.set(xlabel="optimiser step", ylabel="connections regrown per update", title=title)
     ax_moved.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))  # off the curves
     return str(save_figure(fig, out, "ch08_dynamic_sparse_training.png"))
 

@@ -150,3 +150,44 @@ def admm_residual(rows: Sequence[dict[str, Any]], out: str | Path) -> Path:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return save_figure(fig, out, "ch04_admm_residual.png")
+
+
+def saliency_sweep(
+    weights: Sequence[dict[str, Any]],
+    units: Sequence[dict[str, Any]],
+    dense_accuracy: float,
+    out: str | Path,
+    chance: float = 0.1,
+) -> Path:
+    """Test accuracy after pruning + retraining: weight criteria (left), unit criteria (right).
+
+    ``weights`` come from :func:`nnprune.pipeline.saliency_sweep` (``criterion``,
+    ``sparsity``, ``acc``), ``units`` from :func:`nnprune.pipeline.gsap_sweep`
+    (``criterion``, ``amount``, ``acc``). The dense accuracy and the chance level are drawn.
+    """
+    use_agg()
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    marks = {"gsp": "o", "agsp": "^", "magnitude": "s", "random": "x", "gsap": "^", "l1": "s"}
+    for ax, rows, x, xlabel in (
+        (axes[0], weights, "sparsity", label("权重稀疏度 (%)", "weight sparsity (%)")),
+        (axes[1], units, "amount", label("每层删除的神经元 (%)", "units removed per layer (%)")),
+    ):
+        for crit in dict.fromkeys(r["criterion"] for r in rows):
+            rs = [r for r in rows if r["criterion"] == crit]
+            ls = ":" if crit == "random" else "-"
+            ax.plot([100 * r[x] for r in rs], [100 * r["acc"] for r in rs],
+                    marker=marks.get(crit, "o"), ls=ls, ms=8, mfc="none", mew=2,
+                    label=crit)  # fmt: skip
+        ax.axhline(100 * dense_accuracy, color="k", lw=0.8, label=f"dense {dense_accuracy:.1%}")
+        ax.axhline(100 * chance, color="grey", ls="--", lw=1, label=f"chance {chance:.0%}")
+        ax.set(xlabel=xlabel, ylim=(0, 100))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower left")
+    axes[0].set(ylabel=label("测试准确率 (%)", "test accuracy (%)"))
+    axes[0].set_title(label("权重：GSP、AGSP 与对照", "weights: GSP, AGSP and controls"))
+    axes[1].set(title=label("神经元：GSAP 与对照", "units: GSAP and controls"))
+    fig.suptitle(label("剪枝后同样重训练", "pruned, then the same retraining for every row"))
+    fig.tight_layout()
+    return save_figure(fig, out, "ch04b_saliency_sweep.png")

@@ -132,6 +132,8 @@ print(format_table(lasso, list(cols), cols, f"{title}{int(np.sum(sk == 0))}/10 e
 # `λ/(|w| + ε)` and stays a weighted Lasso (exact zeros); IRLS replaces `λ|w|` by the quadratic
 # touching it at the current w, so each step is a weighted least-squares problem: small
 # weights, no exact zeros. The plain subgradient (the book's Appendix C) has none either.
+# `lambda_path` trains each row with `ista_train`, `l2_train`, `subgradient_l1_train`,
+# `reweighted_l1_train` or `irls_train` (`nnprune/algorithms/`).
 
 # %%
 lesson.show(alg.SoftThresholdStep.on_step_end)  # ISTA: gradient step, then soft-threshold

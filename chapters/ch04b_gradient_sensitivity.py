@@ -80,7 +80,7 @@ lesson.say(f"GSAP block: {s4_3_gsap.summary(lesson.quick, lesson.seed)}")
 # Copies of one trained model, pruned in one shot to each sparsity by each criterion, then
 # retrained with the same epochs (masks kept): magnitude (weights), filter L1 norm (units)
 # and random pruning are the equal-budget controls. GSAP removes the units of both hidden
-# layers physically.
+# layers physically (one layer at a time: `saliency.gsap_prune`).
 
 # %%
 SPARSITIES = lesson.pick(full=(0.5, 0.8, 0.9, 0.95), quick=(0.8, 0.95))

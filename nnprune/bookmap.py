@@ -27,12 +27,14 @@ from typing import Any, NamedTuple
 
 from .book import SECTIONS, heading
 
-#: The lesson file of each chapter (appendix B's pseudocode is shown with §5.3's).
+#: The lesson file of each chapter (appendix B's pseudocode is shown with §5.3's); a section
+#: listed by its number (``"4.3"``) is in a second file of its chapter (``ch04b_*``).
 LESSONS: dict[str, str] = {
     "1": "chapters/ch01_neural_network_basics.py",
     "2": "chapters/ch02_sparsity.py",
     "3": "chapters/ch03_pruning_methods.py",
     "4": "chapters/ch04_sparsity_optimisation.py",
+    "4.3": "chapters/ch04b_gradient_sensitivity.py",
     "5": "chapters/ch05_pruning_pipeline.py",
     "6": "chapters/ch06_applications.py",
     "7": "chapters/ch07_case_studies.py",
@@ -74,8 +76,12 @@ class Method(NamedTuple):
 
 
 def lesson_file(section: str) -> str:
-    """The lesson file that has ``lesson.section(section)``: ``"4.2"`` -> ch04's file."""
-    return LESSONS[section.split(".")[0]]
+    """The lesson file that has ``lesson.section(section)``: ``"4.2"`` -> ch04's file.
+
+    >>> lesson_file("4.2"), lesson_file("4.3")
+    ('chapters/ch04_sparsity_optimisation.py', 'chapters/ch04b_gradient_sensitivity.py')
+    """
+    return LESSONS.get(section) or LESSONS[section.split(".")[0]]
 
 
 M = Method
@@ -197,7 +203,7 @@ def _shown(key: str) -> str:
         return "docs/tools.md"
     if key == "B":
         return f"{LESSONS['5']} §5.3"
-    lesson = LESSONS.get(key.split(".")[0], "")
+    lesson = LESSONS.get(key) or LESSONS.get(key.split(".")[0], "")
     return f"{lesson} §{key}" if "." in key or key == "C" else lesson
 
 

@@ -168,7 +168,7 @@ def saliency_sweep(
     use_agg()
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5), sharey=True)
     marks = {"gsp": "o", "agsp": "^", "magnitude": "s", "random": "x", "gsap": "^", "l1": "s"}
     for ax, rows, x, xlabel in (
         (axes[0], weights, "sparsity", label("权重稀疏度 (%)", "weight sparsity (%)")),
@@ -184,7 +184,7 @@ def saliency_sweep(
         ax.axhline(100 * chance, color="grey", ls="--", lw=1, label=f"chance {chance:.0%}")
         ax.set(xlabel=xlabel, ylim=(0, 100))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower left")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
     axes[0].set(ylabel=label("测试准确率 (%)", "test accuracy (%)"))
     axes[0].set_title(label("权重：GSP、AGSP 与对照", "weights: GSP, AGSP and controls"))
     axes[1].set(title=label("神经元：GSAP 与对照", "units: GSAP and controls"))

@@ -233,9 +233,9 @@ lesson.try_this(
         Try("Raise `PATH_EPOCHS` (e.g. quick=4): does the subgradient ever reach exact zeros?",
             ("PATH_EPOCHS = lesson.pick(full=10, quick=2)",
              "PATH_EPOCHS = lesson.pick(full=10, quick=4)"), "path"),
-        Try("Set `rho` in `ADMM` ten times smaller: how do the sparsity of ADMM for L1 (its "
+        Try("Set `rho` in `ADMM` ten times larger: how do the sparsity of ADMM for L1 (its "
             "threshold is λ/ρ) and the residual figure change?",
-            ("ADMM = dict(rho=1e-2,", "ADMM = dict(rho=1e-3,"), "admm"),
+            ("ADMM = dict(rho=1e-2,", "ADMM = dict(rho=1e-1,"), "admm"),
         "Solve the diabetes Lasso at λ = 0.5·λ_max and 0.01·λ_max: how many exact zeros does each "
         "solver find, and how many iterations does ADMM need for rho 0.1, 1 and 10?",
     ],

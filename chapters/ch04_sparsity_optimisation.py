@@ -149,8 +149,8 @@ lesson.figure(plots.lambda_path(path, dense_acc, len(splits.test[1]), lesson.out
 
 # %% [markdown]
 # 两种 ADMM：书中子问题带 L1 项，对应 Lasso 的 ADMM（Z 步为软阈值 S_{λ/ρ}），稀疏度由 λ 决定；
-# 基数约束 ADMM（Zhang 等 2018）的 Z 步保留 k 个最大值（ρ 每次迭代乘 1.5）。两者都与同等剪枝率、同等轮数的幅值
-# 剪枝 + 重训练对照。
+# 基数约束 ADMM（Zhang 等 2018）的 Z 步保留 k 个最大值（ρ 每次迭代乘 1.5）。两者都与同等
+# 剪枝率、同等轮数的幅值剪枝 + 重训练对照。
 #
 # Two ADMMs: the book's sub-problems carry L1 terms, i.e. ADMM for the Lasso (Z-step the
 # soft-threshold `S_{λ/ρ}`, sparsity set by λ); the cardinality ADMM (Zhang et al. 2018)

@@ -74,7 +74,7 @@ def lambda_path(
         )
         ticks = sorted({r["lam"] for r in rows if r["lam"] > 0 and _PANEL[r["method"]]
                         == _PANEL[method]})  # fmt: skip
-        ax.set_xticks(ticks, [f"{lam:g}" for lam in ticks], fontsize=7)
+        ax.set_xticks(ticks, [f"{lam:g}" for lam in ticks], fontsize=7, rotation=45)
         ax.xaxis.set_minor_formatter(NullFormatter())
         acc = [100 * r["accuracy"] for r in rs]
         accs += acc

@@ -17,8 +17,8 @@
 # notebook (`jupytext --to notebook`; `NNPRUNE_QUICK=1`).
 #
 # 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
-# `nnprune/pseudocode/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what
-# this lesson prints (install with `pip install -e .`, editable).
+# `nnprune/pseudocode/...` 里的函数会改变本课打印的数字。
+# Editing `nnprune/...` changes what this lesson prints (install with `pip install -e .`).
 
 # %%
 """Chapter 5, part 2: the book's §5.3 code and Appendix B.1/B.2, run as printed and corrected.
@@ -177,7 +177,7 @@ for name, fn in (("book_b2 (loss line added)", b2.book_b2), ("corrected_b2", b2.
     b2_rows.append(row(name, r) | {"first_eval": r.history[0], "last_eval": r.history[-1]})
 print(format_table(b2_rows, COLS[:3] + ["acc_returned", "first_eval", "last_eval"],
                    FMT | {"first_eval": "{:.1%}", "last_eval": "{:.1%}"},
-                   "Appendix B.2: what evaluate_model_performance(W) saw (test split)"))  # fmt: skip
+                   "Appendix B.2: the W evaluate_model_performance saw (test split)"))  # fmt: skip
 
 # %% [markdown]
 # ## What we measured
@@ -204,14 +204,11 @@ say(f"- B.2: as printed, {error2}; the W it evaluates is {b2_rows[0]['exact_0']:
 # The graded exercises of this chapter (`nnprune exercises list`), then open questions.
 
 # %%
-lesson.try_this(
-    "ch5",
-    [
-        Try("Set STEP = 0.05 (a smaller learning_rate): the weights the book's loop leaves below "
-            "the threshold shrink with it. Are they ever exactly 0?",
-            ("STEP = 0.5  #", "STEP = 0.05  #"), "loop_rows"),
-        Try("Raise B.1's λ (b1.L1_LAMBDA) tenfold: how many weights does the L1 step zero, and "
-            "at what accuracy?", ("l1_lambda=b1.L1_LAMBDA)", "l1_lambda=10 * b1.L1_LAMBDA)"),
-            "b1_rows"),
-    ],
-)
+lesson.try_this("ch5", [
+    Try("Set STEP = 0.05 (a smaller learning_rate): the weights the book's loop leaves below "
+        "the threshold shrink with it. Are they ever exactly 0?",
+        ("STEP = 0.5  #", "STEP = 0.05  #"), "loop_rows"),
+    Try("Raise B.1's λ (b1.L1_LAMBDA) tenfold: how many weights does the L1 step zero, and "
+        "at what accuracy?", ("l1_lambda=b1.L1_LAMBDA)", "l1_lambda=10 * b1.L1_LAMBDA)"),
+        "b1_rows"),
+])  # fmt: skip

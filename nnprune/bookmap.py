@@ -27,7 +27,8 @@ from typing import Any, NamedTuple
 
 from .book import SECTIONS, heading
 
-#: The lesson file of each chapter (appendix B's pseudocode is shown with §5.3's).
+#: The lesson file of each chapter (appendix B's pseudocode is shown with §5.3's); a chapter
+#: split over files (``ch05_*``, ``ch05b_*``) names the later files' sections in SPLIT_LESSONS.
 LESSONS: dict[str, str] = {
     "1": "chapters/ch01_neural_network_basics.py",
     "2": "chapters/ch02_sparsity.py",
@@ -38,6 +39,10 @@ LESSONS: dict[str, str] = {
     "7": "chapters/ch07_case_studies.py",
     "8": "chapters/ch08_trends.py",
     "C": "chapters/appc_cifar_l1_project.py",
+}
+#: Sections held by a chapter's second (third, ...) lesson file.
+SPLIT_LESSONS: dict[str, str] = {
+    "5.3": "chapters/ch05b_pruning_code.py",
 }
 
 
@@ -75,7 +80,7 @@ class Method(NamedTuple):
 
 def lesson_file(section: str) -> str:
     """The lesson file that has ``lesson.section(section)``: ``"4.2"`` -> ch04's file."""
-    return LESSONS[section.split(".")[0]]
+    return SPLIT_LESSONS.get(section) or LESSONS[section.split(".")[0]]
 
 
 M = Method
@@ -196,8 +201,8 @@ def _shown(key: str) -> str:
     if key == "A":
         return "docs/tools.md"
     if key == "B":
-        return f"{LESSONS['5']} §5.3"
-    lesson = LESSONS.get(key.split(".")[0], "")
+        return f"{lesson_file('5.3')} §5.3"
+    lesson = SPLIT_LESSONS.get(key) or LESSONS.get(key.split(".")[0], "")
     return f"{lesson} §{key}" if "." in key or key == "C" else lesson
 
 

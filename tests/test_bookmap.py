@@ -76,3 +76,28 @@ def test_cli_pseudocode_run_json_every_block_ran(capsys):
     by = {r["section"]: r["what_happened"] for r in records}
     assert "NameError: name 'loss' is not defined" in by["B.1"]
     assert "784" in by["C"]
+
+
+#: Chapters whose lessons already name every mapped function (widen as lessons catch up).
+NAMED_IN_LESSON = ("chapters/ch05",)
+
+
+@pytest.mark.parametrize(
+    "m", [m for m in ALL if m.lesson.startswith(NAMED_IN_LESSON)], ids=lambda m: m.method
+)
+def test_the_lesson_really_uses_the_mapped_function(m):
+    file = m.lesson.partition(" §")[0]
+    name = m.function.rpartition(".")[2]
+    assert name in (ROOT / file).read_text(encoding="utf-8"), f"{file} never names {name}"
+
+
+def test_chapter5_and_appendix_b_blocks_are_shown_in_their_lesson():
+    from nnprune.bookmap import lesson_file
+
+    text = (ROOT / lesson_file("5.3")).read_text(encoding="utf-8")
+    for block in BLOCKS:
+        if block.section in ("5.3", "B.1", "B.2"):
+            for function in (block.book, block.corrected):
+                assert f"{block.module}.{function}" in text, (block.section, function)
+    rows = {r["item"]: r["lesson"] for r in section_rows() if r["section"] in ("5.3", "B")}
+    assert all(lesson == f"{lesson_file('5.3')} §5.3" for lesson in rows.values()), rows

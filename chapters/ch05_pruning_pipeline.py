@@ -80,12 +80,12 @@ print(f"{step['retrain']} 1 epoch at lr = 0.1 x the training rate, masks kept\n"
 # %% [markdown]
 # 书中第 5 步还要求调整权重和偏置，使损失变化最小。一种精确的形式：移除某层的若干神经元后，
 # 下一层的偏置吸收它们在校准数据（训练集）上的平均贡献，b' = b + Σ W[:, j]·mean(a_j)；
-# 下一层输入的均值因此在校准数据上保持不变。对照：移除同样的神经元，但不补偿，都不再训练。
+# 下一层输出的均值因此在校准数据上保持不变。对照：移除同样的神经元，但不补偿，都不再训练。
 #
 # The book's update step also asks to adjust weights and biases so that the loss changes
 # least. One exact form: when units are removed, the next layer's bias absorbs their mean
 # contribution on calibration data (the training split), b' = b + Σ W[:, j]·mean(a_j): the
-# next layer's input keeps its mean there. Control: the same units removed, uncompensated.
+# next layer's output keeps its mean there. Control: the same units removed, uncompensated.
 
 # %%
 lesson.show(remove_units_compensated)
@@ -100,15 +100,15 @@ for k in (150, 240, 270):  # of the 300 units of layer 0
         remove_units(plain, "0", np.sort(units))
         remove_units_compensated(comp, "0", np.sort(units), X)
         means = [to_numpy(m[2].forward(np.maximum(to_numpy(m[0].forward(X)), 0))).mean(axis=0)
-                 for m in (trained, comp)]  # the next layer's input, averaged over X
+                 for m in (trained, comp)]  # layer 2's output (before its ReLU), mean over X
         exact.append(float(np.abs(means[1] - means[0]).max()))
         acc_plain, acc_comp = evaluate(plain, splits.test)[1], evaluate(comp, splits.test)[1]
         comp_rows.append({"removed": f"{k}/300", "units": how, "plain": acc_plain,
                           "compensated": acc_comp, "gain_pts": 100 * (acc_comp - acc_plain)})
 print(format_table(comp_rows, None, PCT | {"gain_pts": "{:+.2f}"},
-                   "units of layer 0 removed, plain vs compensated, no retraining (test split; "
-                   f"dense {dense_test:.2%})"))  # fmt: skip
-print(f"next layer's mean input on the calibration data, compensated vs dense: max |difference| "
+                   "units of layer 0 removed (least: smallest activation variance), plain "
+                   f"vs compensated,\nno retraining (test split; dense {dense_test:.2%})"))
+print(f"next layer's mean output on the calibration data, compensated vs dense: max |difference| "
       f"{max(exact):.1e}")
 
 # %% [markdown]
@@ -170,9 +170,8 @@ for key, rows in sweeps.items():
     print(format_table(shown, None, PCT | {"vs_dense_pts": "{:+.2f}"},
                        f"\n{key} sweep, one-shot, no retraining (validation split; "
                        f"dense {dense_val:.2%})"))  # fmt: skip
-    lesson.figure(pipeline.plot_sweep(rows, lesson.out, f"ch05_{key}_sweep.png",
-                                      how[key], dense=dense_val,
-                                      chance=CHANCE))  # fmt: skip
+    lesson.figure(pipeline.plot_sweep(rows, lesson.out, f"ch05_{key}_sweep.png", how[key],
+                                      dense=dense_val, chance=CHANCE))  # fmt: skip
 
 # %% [markdown]
 # 再训练的学习率：固定（训练率的 1/10 或训练率）、线性衰减、余弦退火（从训练率降到 0）；然后全部
@@ -181,6 +180,7 @@ for key, rows in sweeps.items():
 # (from the training rate to 0); then full vs frozen retraining. Same 90%-sparse start, same epochs.
 
 # %%
+lesson.show(CosineAnnealingLR.get_lr)  # eta_min + (base - eta_min)(1 + cos(pi e / T)) / 2
 pruned = copy.deepcopy(trained)
 decide(pruned, 0.9, "magnitude", "global")
 tune = [{"retraining": "none (control)", "lr": "-", "accuracy": evaluate(pruned, splits.val)[1]}]
@@ -211,7 +211,7 @@ print(format_table(tune, None, PCT, f"90% sparse, {TUNE} retraining epochs each,
 lesson.part("What we measured")
 val_img, test_img = 100 / len(splits.val[1]), 100 / len(splits.test[1])
 gain = {u: [r["gain_pts"] for r in comp_rows if r["units"] == u] for u in ("least", "random")}
-say(f"- §5.1: compensation kept the next layer's mean input (moved by at most {max(exact):.0e}, "
+say(f"- §5.1: compensation kept the next layer's mean output (moved by at most {max(exact):.0e}, "
     f"float32 rounding); it raised test accuracy in {sum(g > 0 for g in sum(gain.values(), []))} "
     f"of {len(comp_rows)} removals, on average {np.mean(gain['least']):+.2f} points for the "
     f"least-varying units, {np.mean(gain['random']):+.2f} for random ones: keeping the mean is "
@@ -228,11 +228,11 @@ fragile = min(by_layer, key=by_layer.get)
 say(f"- §5.2: at {SPARSITIES[-1]:.0%} of one layer, {fragile} is the most sensitive "
     f"({by_layer[fragile]:.2%} validation accuracy vs dense {dense_val:.2%}).")
 for part, rows in (("learning-rate", tune[1:5]), ("frozen-layer", tune[5:])):
-    top, low = max(r["accuracy"] for r in rows), min(rows, key=lambda r: r["accuracy"])
+    top, low = (f(r["accuracy"] for r in rows) for f in (max, min))
     say(f"- §5.2, {part} rows ({TUNE} epochs at 90% sparsity; none: {tune[0]['accuracy']:.2%}): "
         f"best {' = '.join(r['retraining'] for r in rows if r['accuracy'] == top)} at {top:.2%}; "
-        f"worst {low['retraining']}, {(top - low['accuracy']) * 100 / val_img:.0f} validation "
-        f"images fewer.")
+        f"worst {' = '.join(r['retraining'] for r in rows if r['accuracy'] == low)}, "
+        f"{(top - low) * 100 / val_img:.0f} validation images fewer.")
 
 # %% [markdown]
 # ## Try this

@@ -31,9 +31,11 @@ Usage::
 import dataclasses
 import difflib
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from nnprune.lesson import Try, start
+from nnprune.plots.fonts import label as zh_en
 from nnprune.pseudocode import b1, b2, s5_3
 from nnprune.pseudocode._toy import loop_result, loop_setup, run_verbatim
 from nnprune.report import format_table
@@ -80,12 +82,14 @@ lesson.show(s5_3.corrected_s5_3)
 # 运行三者：书中原文（`exec` 执行）、`book_s5_3`、`corrected_s5_3`，迭代次数相同。
 # `exact_0` 是恰好为 0 的权重比例，`below_t` 是 |w| ≤ 阈值的比例（阈值本想剪掉的），
 # `acc_returned` 是循环返回的 W 的测试准确率，`acc_thresholded` 是再做一次阈值剪枝之后的。
+# 最后一行是不迭代的对照：稠密 W 只做一次阈值剪枝。图：两个循环返回的非零 |w|（对数轴）。
 #
 # The three run for the same number of iterations: the text itself (`exec`), `book_s5_3`
 # and `corrected_s5_3`. `exact_0`: fraction of W exactly 0; `below_t`: fraction with
 # |w| ≤ threshold (what the threshold means to prune); `acc_returned`: test accuracy of the
 # W the loop returns; `acc_thresholded`: after one more threshold pass. The last row is the
-# control with no iterations at all: the dense W thresholded once.
+# control with no iterations at all: the dense W thresholded once. The figure: the non-zero
+# |w| each loop returns, on a log axis, with the threshold.
 
 # %%
 ns, error = run_verbatim(s5_3.BOOK_TEXT, setup.namespace())
@@ -106,6 +110,18 @@ say(f"The text ran ({error or 'no error'}) and gave the same W as book_s5_3: "
     f"(at most {book.max_below:.3g}, threshold {book.threshold:.3g}) but not zero, and it is "
     f"pruned again at the next iteration. So pruned weights do not grow back; the W the book "
     f"returns is just never sparse.")  # fmt: skip
+nonzero = np.abs(np.concatenate([r.W[r.W != 0] for r in (book, fixed)]))
+bins = np.logspace(np.floor(np.log10(nonzero.min())), np.ceil(np.log10(nonzero.max())), 40)
+fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+for name, r in (("book_s5_3", book), ("corrected_s5_3", fixed)):
+    ax.hist(np.abs(r.W[r.W != 0]), bins=bins, histtype="step", lw=1.5,
+            label=f"{name}: {r.exact_zero_fraction:.1%} {zh_en('恰为 0', 'exactly 0')}")
+ax.axvline(setup.threshold, color="k", ls="--", label=zh_en("阈值", "threshold"))
+ax.set(xscale="log", xlabel=zh_en("非零 |w|（对数轴）", "non-zero |w| (log axis)"),
+       ylabel=zh_en("权重个数", "weights"), title=zh_en("§5.3 循环返回的 W", "the W §5.3 returns"))
+ax.set_ylim(0, 1.45 * ax.get_ylim()[1])  # room for the legend above the bars
+ax.legend(fontsize=8, loc="upper left")
+lesson.figure(fig, "ch05b_returned_weights.png")  # fmt: skip
 
 # %% [markdown]
 # ### Appendix B.1 稀疏性优化算法伪代码 — "L1-penalty sparsity optimisation"

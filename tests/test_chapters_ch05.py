@@ -93,3 +93,4 @@ def test_ch05b_quick(run_lesson):
     b2_book, b2_fixed = g["b2_rows"]
     assert b2_book["exact_0"] < 0.2 and b2_fixed["exact_0"] > 0.7
     assert "quick run: these numbers are not findings" in printed
+    assert (g["lesson"].out / "ch05b_returned_weights.png").stat().st_size > 1000

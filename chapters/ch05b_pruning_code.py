@@ -30,6 +30,7 @@ Usage::
 
 import dataclasses
 import difflib
+import inspect
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -64,19 +65,37 @@ def row(version, r):
 # ## §5.3 剪枝算法的代码实现 — the pruning code
 #
 # 先看书中原文（`BOOK_TEXT`），再看把它写成函数的 `book_s5_3`（只补上书中未定义的
-# `compute_loss`、`compute_gradients` 和 `initialize_*`），最后看修正版 `corrected_s5_3`，
-# 每处修正都有注释指向勘误。
+# `compute_loss`、`compute_gradients` 和 `initialize_*`），再看修正版 `corrected_s5_3`
+# （每处修正都有注释指向勘误），最后逐行列出两者不同的代码行。
 #
 # First the book's text (`BOOK_TEXT`), then the same code as a function, `book_s5_3` (only
 # the helpers the book never defines, `compute_loss`, `compute_gradients` and the
-# `initialize_*` calls, are supplied), then its twin `corrected_s5_3`; each fix carries a
-# comment naming its erratum ([errata §5.3](../docs/errata.md#s5-3)).
+# `initialize_*` calls, are supplied), then its twin `corrected_s5_3` (each fix carries a
+# comment naming its erratum, [errata §5.3](../docs/errata.md#s5-3)), then the code lines in
+# which the two differ.
 
 # %%
 lesson.section("5.3", "the book's loop as printed, beside the corrected one")
 print(s5_3.BOOK_TEXT)
 lesson.show(s5_3.book_s5_3)
 lesson.show(s5_3.corrected_s5_3)
+
+
+def code(text):
+    """The code lines of ``text``: comment-only lines and one-line docstrings dropped."""
+    return [line.strip() for line in text.splitlines()
+            if line.strip()[:1] not in ("", "#") and not line.strip().startswith('"""')]
+
+
+def changed(old, new):
+    """The lines only in ``old`` (-) or only in ``new`` (+), in order."""
+    return [d for d in difflib.unified_diff(old, new, lineterm="", n=0)
+            if d[:1] in "+-" and d[:3] not in ("---", "+++")]  # fmt: skip
+
+
+sources = [code(inspect.getsource(f)) for f in (s5_3.book_s5_3, s5_3.corrected_s5_3)]
+print("corrected_s5_3 against book_s5_3, line by line (-: book only, +: corrected only)")
+print("\n".join(f"    {d}" for d in changed(*sources)))
 
 # %% [markdown]
 # 运行三者：书中原文（`exec` 执行）、`book_s5_3`、`corrected_s5_3`，迭代次数相同。
@@ -137,13 +156,8 @@ lesson.figure(fig, "ch05b_returned_weights.png")  # fmt: skip
 lesson.part("Appendix B.1 稀疏性优化算法伪代码 — L1 sparsity optimisation")
 
 
-def code(text):
-    return [line.strip() for line in text.splitlines() if line.strip()[:1] not in ("", "#")]
-
-
 for name, text in (("B.1", b1.BOOK_TEXT), ("B.2", b2.BOOK_TEXT)):
-    diff = [d for d in difflib.unified_diff(code(s5_3.BOOK_TEXT), code(text), lineterm="", n=0)
-            if d[:1] in "+-" and d[:3] not in ("---", "+++")]  # fmt: skip
+    diff = changed(code(s5_3.BOOK_TEXT), code(text))
     print(f"{name} against §5.3, code lines only ({len(code(text))} vs "
           f"{len(code(s5_3.BOOK_TEXT))}), -: only in §5.3, +: only in {name}")
     print("\n".join(f"    {d}" for d in diff))

@@ -72,6 +72,7 @@ def test_ch05b_quick(run_lesson):
     assert printed.count(heading("5.3")) == 1
     assert "source of book_s5_3" in printed and "source of corrected_s5_3" in printed
     assert "W_pruned = pruning_decision(W, threshold)" in printed  # BOOK_TEXT itself
+    assert "    +W_updated = W - learning_rate * gradients * mask  # fix:" in printed  # the diff
 
     rows = {r["version"]: r for r in g["loop_rows"]}
     text, book, fixed = rows["book text (exec)"], rows["book_s5_3"], rows["corrected_s5_3"]

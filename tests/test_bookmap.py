@@ -78,17 +78,28 @@ def test_cli_pseudocode_run_json_every_block_ran(capsys):
     assert "784" in by["C"]
 
 
-#: Chapters whose lessons already name every mapped function (widen as lessons catch up).
-NAMED_IN_LESSON = ("chapters/ch05",)
+#: Chapters whose lessons name every mapped function (chapter by chapter, as lessons catch up).
+NAMED_IN_LESSON = {"5", "8"}
 
 
 @pytest.mark.parametrize(
-    "m", [m for m in ALL if m.lesson.startswith(NAMED_IN_LESSON)], ids=lambda m: m.method
-)
-def test_the_lesson_really_uses_the_mapped_function(m):
-    file = m.lesson.partition(" §")[0]
+    "m", [m for m in ALL if m.lesson_section.split(".")[0] in NAMED_IN_LESSON],
+    ids=lambda m: m.method,
+)  # fmt: skip
+def test_the_lesson_names_the_function_it_is_mapped_to(m):
+    """A reader who opens the lesson finds the function there (called, shown or named)."""
+    file, _, _ = m.lesson.partition(" §")
     name = m.function.rpartition(".")[2]
     assert name in (ROOT / file).read_text(encoding="utf-8"), f"{file} never names {name}"
+
+
+def test_a_split_chapter_maps_each_section_to_its_file():
+    from nnprune.bookmap import lesson_file
+
+    assert lesson_file("8.1") == "chapters/ch08_trends.py"
+    assert lesson_file("8.2") == lesson_file("8.3") == "chapters/ch08b_future_directions.py"
+    rows = {r["section"]: r["lesson"] for r in section_rows() if r["function"] == ""}
+    assert rows["8.2"] == "chapters/ch08b_future_directions.py §8.2"
 
 
 def test_chapter5_and_appendix_b_blocks_are_shown_in_their_lesson():

@@ -114,7 +114,8 @@ def _dense_line(ax: Any, dense: float | None, chance: float | None = None) -> No
 
     if dense is not None:
         text = f"{100 * dense:.2f}%"
-        ax.axhline(100 * dense, color="k", ls="--", lw=1, label=label(f"稠密 {text}", f"dense {text}"))
+        name = label(f"稠密 {text}", f"dense {text}")
+        ax.axhline(100 * dense, color="k", ls="--", lw=1, label=name)
     if chance is not None:
         ax.axhline(100 * chance, color="grey", ls=":", lw=1,
                    label=label(f"随机猜测 {chance:.0%}", f"chance {chance:.0%}"))  # fmt: skip

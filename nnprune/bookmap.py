@@ -36,6 +36,7 @@ LESSONS: dict[str, str] = {
     "4": "chapters/ch04_sparsity_optimisation.py",
     "4.3": "chapters/ch04b_gradient_sensitivity.py",
     "5": "chapters/ch05_pruning_pipeline.py",
+    "5.3": "chapters/ch05b_pruning_code.py",  # with appendix B's blocks
     "6": "chapters/ch06_applications.py",
     "7": "chapters/ch07_case_studies.py",
     "8": "chapters/ch08_trends.py",
@@ -208,7 +209,7 @@ def _shown(key: str) -> str:
     if key == "A":
         return "docs/tools.md"
     if key == "B":
-        return f"{LESSONS['5']} §5.3"
+        return f"{lesson_file('5.3')} §5.3"
     lesson = LESSONS.get(key) or LESSONS.get(key.split(".")[0], "")
     return f"{lesson} §{key}" if "." in key or key == "C" else lesson
 

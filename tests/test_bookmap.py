@@ -80,7 +80,10 @@ def test_cli_pseudocode_run_json_every_block_ran(capsys):
 
 #: Lesson files whose records must name their function in the lesson text (chapters add
 #: themselves here once every record of theirs passes).
-NAMED_IN_LESSON = ("chapters/ch04_", "chapters/ch04b_", "chapters/ch08_", "chapters/ch08b_")
+NAMED_IN_LESSON = (
+    "chapters/ch04_", "chapters/ch04b_", "chapters/ch05_", "chapters/ch05b_",
+    "chapters/ch08_", "chapters/ch08b_",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -109,3 +112,15 @@ def test_a_split_chapter_maps_each_section_to_its_file():
     assert lesson_file("8.2") == lesson_file("8.3") == "chapters/ch08b_future_directions.py"
     rows = {r["section"]: r["lesson"] for r in section_rows() if r["function"] == ""}
     assert rows["8.2"] == "chapters/ch08b_future_directions.py §8.2"
+
+
+def test_chapter5_and_appendix_b_blocks_are_shown_in_their_lesson():
+    from nnprune.bookmap import lesson_file
+
+    text = (ROOT / lesson_file("5.3")).read_text(encoding="utf-8")
+    for block in BLOCKS:
+        if block.section in ("5.3", "B.1", "B.2"):
+            for function in (block.book, block.corrected):
+                assert f"{block.module}.{function}" in text, (block.section, function)
+    rows = {r["item"]: r["lesson"] for r in section_rows() if r["section"] in ("5.3", "B")}
+    assert all(lesson == f"{lesson_file('5.3')} §5.3" for lesson in rows.values()), rows

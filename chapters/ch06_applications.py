@@ -133,8 +133,9 @@ else:
 # method is Michel et al. (2019)'s head importance, the mean |∂L/∂ξ_h| of a gate ξ_h = 1
 # on each head: at ξ_h = 1 this *is* AGSP's score for removing the whole head. Summing the
 # per-weight AGSP scores over a head's weights is another head score (signs cannot cancel).
-# Each head score (and random) removes half the heads of a 2-layer Transformer; then the
-# same number of attention-projection weights is cut unstructured, by AGSP or magnitude.
+# Each head score (and random) removes half the heads (of the `MultiHeadSelfAttention`
+# layers of a 2-layer Transformer); then the same number of attention-projection weights is
+# cut unstructured, by AGSP or by magnitude.
 
 # %%
 lesson.section("6.2", "AGSP vs head scores, top-k")
@@ -186,7 +187,7 @@ lesson.figure(head_importance(michel, removed["Michel gate |dL/dξ|"], lesson.ou
 # keeps its k largest scores (top-k), softmax renormalised over them; k = T is dense (control).
 
 # %%
-lesson.show(prune.sparse_attention_eval)
+lesson.show(nn.topk_attention)  # one layer; sparse_attention_eval swaps every layer, measures
 T = text.test[0].shape[1]
 sparse_attn = prune.sparse_attention_eval(tf, CE, text.test, [1, 2, 4, 8, T])
 for r in sparse_attn:
@@ -198,7 +199,7 @@ print(format_table(sparse_attn, ["k", "kept_fraction", "accuracy"],
 
 # %% [markdown]
 # ## What we measured
-# From this run; methods are ranked only when the control is more than 2 points above chance.
+# From this run; a method is ranked only when its control is more than 2 points above chance.
 
 # %%
 lesson.part("What we measured")

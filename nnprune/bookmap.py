@@ -73,9 +73,15 @@ class Method(NamedTuple):
         }
 
 
+#: Sections shown in a chapter's second file (``chNNb_*.py``), not in :data:`LESSONS`'s.
+SECTION_LESSONS: dict[str, str] = {
+    "6.3": "chapters/ch06b_speech.py",
+}
+
+
 def lesson_file(section: str) -> str:
     """The lesson file that has ``lesson.section(section)``: ``"4.2"`` -> ch04's file."""
-    return LESSONS[section.split(".")[0]]
+    return SECTION_LESSONS.get(section) or LESSONS[section.split(".")[0]]
 
 
 M = Method
@@ -131,6 +137,17 @@ METHODS: tuple[Method, ...] = (
       "s4-3-gsp"),
     M("proximal L1 training of a network (ISTA)", "4.2", "nnprune.algorithms.ista_train", "4.2",
       "ch4.soft_threshold", "s4-2-lasso"),
+    # the book's §6 pairings, each run beside the usual structured method at an equal budget
+    M("Lasso (L1) training for image recognition", "6.1", "nnprune.algorithms.ista_train", "6.1",
+      None, "s4-2-lasso"),
+    M("filter pruning by L1 norm (Li et al. 2017)", "6.1", "nnprune.prune.prune_units", "6.1",
+      "ch6.filter_removal"),
+    M("AGSP for NLP (Transformer)", "6.2", "nnprune.saliency.agsp_scores", "6.2", None,
+      "s4-3-agsp"),
+    M("attention-head importance (Michel et al. 2019)", "6.2", "nnprune.prune.head_importance",
+      "6.2", "ch6.head_importance"),
+    M("ADMM for speech recognition", "6.3", "nnprune.algorithms.admm_prune", "6.3", None,
+      "s4-2-admm"),
 )  # fmt: skip
 
 #: What else a section describes, and where it is (same fields as a method).

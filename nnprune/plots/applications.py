@@ -1,6 +1,6 @@
-r"""Chapter 6's figure: head importance per encoder layer, the removed heads crossed out.
+r"""Chapter 6's figures: head importance per encoder layer; accuracy of pruning methods.
 
-Book: §6.2.
+Book: §6.2, §6.3.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def method_bars(rows: list[dict[str, Any]], dense: float, chance: float, title: 
     use_agg()
     import matplotlib.pyplot as plt
 
-    names = [f"{r['method']} ({r['epochs after']} ep retrain)" if "epochs after" in r
+    names = [f"{r['method']}, {r['epochs after']} epochs" if "epochs after" in r
              else r["method"] for r in rows]  # fmt: skip
     values = [r["acc"] for r in rows]
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 1.8), layout="constrained")

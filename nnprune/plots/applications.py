@@ -64,6 +64,7 @@ def method_bars(rows: list[dict[str, Any]], dense: float, chance: float, title: 
     ax.axvline(chance, color="grey", ls="--", lw=1.2, label=f"chance {chance:.0f}%")
     ax.set_yticks(y, names, fontsize=8)
     ax.set_xlim(0, 105)
-    ax.set(xlabel=label("测试准确率 (%)", "test accuracy (%)"), title=title)
+    ax.set(xlabel=label("测试准确率 (%)", "test accuracy (%)"),
+           ylabel=label("剪枝方法", "pruning method"), title=title)
     ax.legend(loc="lower right", fontsize=8)
     return fig

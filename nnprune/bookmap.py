@@ -144,7 +144,7 @@ METHODS: tuple[Method, ...] = (
       "ch6.filter_removal"),
     M("AGSP for NLP (Transformer)", "6.2", "nnprune.saliency.agsp_scores", "6.2", None,
       "s4-3-agsp"),
-    M("attention-head importance (Michel et al. 2019)", "6.2", "nnprune.prune.head_importance",
+    M("head importance (Michel et al. 2019)", "6.2", "nnprune.prune.head_importance",
       "6.2", "ch6.head_importance"),
     M("ADMM for speech recognition", "6.3", "nnprune.algorithms.admm_prune", "6.3", None,
       "s4-2-admm"),

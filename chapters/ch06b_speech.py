@@ -81,14 +81,17 @@ say(f"dense {dense_acc:.1f}% (chance {chance:.0f}%); recurrent weights {SPARSITY
 # 书中的方法：ADMM。把剪枝写成约束问题 min f(W)，W = Z，Z 至多保留 k 个非零（Zhang 等
 # 2018）：W 步是带 ρ/2‖W − Z + U‖² 的几轮 SGD，Z 步保留 |W + U| 最大的 k 个，U 步累加差值；
 # 最后按 Z 的支撑剪枝并带掩码再训练。对照：同一稠密模型按幅值剪到同样的逐层稀疏度，用同样
-# 的 SGD 再训练同样多的轮数（ADMM 的 W 步轮数 + 再训练轮数）。
+# 的 SGD 再训练同样多的轮数（ADMM 的 W 步轮数 + 再训练轮数）。书中写的是 L1 形式的 ADMM
+# （`admm_l1_train`，见第4章 §4.2），其稀疏度由 λ 决定；这里用基数约束形式，稀疏度才能相同。
 #
 # The book's method: ADMM. Pruning as the constrained problem min f(W) s.t. W = Z, Z with
 # at most k non-zeros (Zhang et al. 2018): the W-step is a few SGD epochs on
 # f(W) + ρ/2‖W − Z + U‖², the Z-step keeps the k largest |W + U|, the U-step adds up the
 # gap; then W is pruned to Z's support and retrained with the mask. The control: the same
 # dense model cut by magnitude to the same per-layer sparsity (every weight of the conv, the
-# GRU and the head), then the same SGD for as many epochs as ADMM used in all.
+# GRU and the head), then the same SGD for as many epochs as ADMM used in all. The book
+# writes ADMM for the L1 problem (`admm_l1_train`, chapter 4 §4.2), whose sparsity follows
+# from λ; the cardinality form is used here so that both methods reach the same sparsity.
 
 # %%
 lesson.show(ADMMState.update)  # the Z-step (projection) and the U-step

@@ -29,6 +29,8 @@ from nnprune.experiments import method_study as study
 from nnprune.lesson import Try, start
 from nnprune.models import mlp
 from nnprune.pipeline import GradualPruning, PolynomialDecay
+from nnprune.plots.fonts import label
+from nnprune.plots.methods import criteria
 from nnprune.pseudocode.claims import prune_important
 from nnprune.report import format_table
 from nnprune.train import evaluate, fit
@@ -157,6 +159,9 @@ for name, m, cbs in (("dense + retraining", copy.deepcopy(model), ()),
 print(format_table(crit, formats={"acc now": "{:.2%}", "acc retrained": "{:.2%}",
       "sparsity": "{:.1%}"}, title=f"Test split, the same {RETRAIN_EPOCHS} retraining epoch(s); "
       "adaptive prunes during them"))  # fmt: skip
+lesson.figure(criteria(crit, label("§3.2 的剪枝准则", "§3.2 criteria") + f": digits MLP, "
+                       f"{RETRAIN_EPOCHS} retraining epoch(s) each", lesson.out,
+                       "ch03_criteria.png"))  # fmt: skip
 print(f"τ = {TAU:g} for every layer prunes exactly the mask of global magnitude: {same}")
 claim = prune_important(quick=lesson.quick, seed=lesson.seed)
 print(f"§3.2 on a softmax regression, 50% of W zeroed: dense {claim['acc_dense']:.1%}, smallest "

@@ -127,14 +127,16 @@ def plot_sensitivity(
     """
     import matplotlib.pyplot as plt
 
+    from ..plots.fonts import label
+
     fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
     _dense_line(ax, dense)
     for layer in dict.fromkeys(r["layer"] for r in rows):
         pts = [(100 * r["sparsity"], 100 * r["accuracy"]) for r in rows if r["layer"] == layer]
         ax.plot(*zip(*pts, strict=True), marker="o", label=f"only {layer} pruned")
     ax.set(
-        xlabel="sparsity of this layer only (%)",
-        ylabel="validation accuracy (%)",
+        xlabel=label("仅此层的稀疏度 (%)", "sparsity of this layer only (%)"),
+        ylabel=label("验证准确率 (%)", "validation accuracy (%)"),
         title=title,
     )
     ax.legend(fontsize=8, loc="lower left")
@@ -155,6 +157,8 @@ def plot_sweep(
     """
     import matplotlib.pyplot as plt
 
+    from ..plots.fonts import label as zh_en  # ``label`` is this function's title argument
+
     fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
     _dense_line(ax, dense)
     x = [100 * r["sparsity"] for r in rows]
@@ -166,7 +170,8 @@ def plot_sweep(
     if any("q" in r for r in rows):  # room for the labels of the top points
         lo, hi = ax.get_ylim()
         ax.set_ylim(lo, hi + 0.06 * (hi - lo))
-    ax.set(xlabel="achieved weight sparsity (%)", ylabel="validation accuracy (%)", title=label)
+    ax.set(xlabel=zh_en("达到的权重稀疏度 (%)", "achieved weight sparsity (%)"),
+           ylabel=zh_en("验证准确率 (%)", "validation accuracy (%)"), title=label)
     ax.legend(fontsize=8, loc="lower left")
     return save_figure(fig, out_dir, name)
 

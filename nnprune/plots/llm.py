@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..report import save_figure, use_agg
+from .fonts import label
 
 
 def oneshot_perplexity(
@@ -50,9 +51,10 @@ def oneshot_perplexity(
     ax.axhline(dense_perplexity, color="k", ls="--", lw=1, label=f"dense {dense_perplexity:.2f}")
     ax.set_xticks(range(len(patterns)), patterns)
     ax.set(
-        xlabel="sparsity pattern of every Linear in the blocks",
-        ylabel="validation perplexity (lower is better)",
-        title="One-shot pruning, no retraining (bar: mean over calibration samplings)",
+        xlabel=label("每个 Linear 的稀疏模式", "sparsity pattern of every Linear in the blocks"),
+        ylabel=label("验证困惑度（越低越好）", "validation perplexity (lower is better)"),
+        title=label("一次性剪枝，不再训练", "One-shot pruning, no retraining")
+        + " (bar: mean over calibration samplings)",
     )
     ax.set_ylim(bottom=0.9 * dense_perplexity)
     ax.legend(fontsize=8)

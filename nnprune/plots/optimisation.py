@@ -94,19 +94,19 @@ def lambda_path(
     half = max(2.0, (max(accs) - min(accs)) / 2 + 0.5)
     ax_acc.set_ylim(mid - half, mid + half)
     ax_l1.set(
-        xlabel="λ (log scale)",
-        ylabel="share of all weights (%)",
-        title="Plain L1 subgradient vs ISTA (same λ)",
+        xlabel=label("λ（对数轴）", "λ (log scale)"),
+        ylabel=label("占全部权重 (%)", "share of all weights (%)"),
+        title=label("L1 次梯度与 ISTA", "Plain L1 subgradient vs ISTA") + " (same λ)",
     )
     ax_rw.set(
-        xlabel="λ of reweighted L1 (log scale)",
-        ylabel="share of all weights (%)",
-        title="Reweighted L1: λ/(|w| + ε) per weight",
+        xlabel=label("重加权 L1 的 λ（对数轴）", "λ of reweighted L1 (log scale)"),
+        ylabel=label("占全部权重 (%)", "share of all weights (%)"),
+        title=label("重加权 L1", "Reweighted L1") + ": λ/(|w| + ε) per weight",
     )
     ax_acc.set(
-        xlabel="weights with |w| < 1e-3 (%)",
-        ylabel="test accuracy (%)",
-        title=f"Accuracy (one test image = {100 / n_test:.2f} points)",
+        xlabel=label("|w| < 1e-3 的权重 (%)", "weights with |w| < 1e-3 (%)"),
+        ylabel=label("测试准确率 (%)", "test accuracy (%)"),
+        title=label("准确率", "Accuracy") + f" (one test image = {100 / n_test:.2f} points)",
     )
     for ax in (ax_l1, ax_rw, ax_acc):
         ax.legend(fontsize=7)
@@ -129,8 +129,8 @@ def admm_residual(rows: Sequence[dict[str, Any]], out: str | Path) -> Path:
         it = np.arange(1, len(r["residuals"]) + 1)
         ax.plot(it, r["residuals"], "o-", label=f"sparsity {r['sparsity']:.0%}")
     ax.set(
-        xlabel="ADMM iteration",
-        ylabel="primal residual ||W - Z||",
+        xlabel=label("ADMM 迭代", "ADMM iteration"),
+        ylabel=label("原始残差 ||W - Z||", "primal residual ||W - Z||"),
         title=label("ADMM 收敛", "ADMM convergence") + ", digits MLP",
     )
     ax.set_ylim(bottom=0)  # a linear axis from 0: every point lies on a labelled scale

@@ -23,8 +23,10 @@ def gradual_schedule(schedule: Any, history: list, steps: int, sparsity: float, 
     ax.plot(t, [100 * schedule.sparsity(int(s)) for s in t], label="target $s_t$ (cubic)")
     hist = np.array(history)
     ax.plot(hist[:, 0], 100 * hist[:, 2], "o", ms=3, label="achieved at pruning steps")
-    ax.set(xlabel="optimiser step (batches of 64)", ylabel="weight sparsity (%)",
-           title=f"Zhu & Gupta gradual pruning to {sparsity:.0%}, digits MLP")  # fmt: skip
+    ax.set(xlabel=label("优化步（每批 64）", "optimiser step (batches of 64)"),
+           ylabel=label("权重稀疏度 (%)", "weight sparsity (%)"),
+           title=label("渐进剪枝", "Zhu & Gupta gradual pruning")
+           + f" to {sparsity:.0%}, digits MLP")  # fmt: skip
     ax.legend(loc="lower right")
     return str(save_figure(fig, out, "ch08_gradual_schedule.png"))
 
@@ -48,8 +50,8 @@ def lottery(rows: list[dict], out: str) -> str:
     ax.set_xticks(rounds, [f"round {k}\n{100 * spars[k]:.0f}% sparse" for k in rounds])
     ax.set_xlim(min(rounds) - 0.5, max(rounds) + 0.5)
     ax.set(
-        xlabel="pruning round (weight sparsity after it)",
-        ylabel="test accuracy (%)",
+        xlabel=label("剪枝轮次（其后的权重稀疏度）", "pruning round (weight sparsity after it)"),
+        ylabel=label("测试准确率 (%)", "test accuracy (%)"),
         title=label("彩票假设", "Lottery tickets") + " with rewinding (runs side by side)",
     )
     ax.legend(fontsize=8, loc="lower left")
@@ -74,16 +76,18 @@ def dynamic_sparse_training(curves: dict, history: dict, sparsity: float, out: s
     lo = min(min(c) for c in curves.values())
     ax.set_ylim(max(0, min(100 * lo, 100 * chance) - 2), 100)
     ax.set(
-        xlabel="epoch",
-        ylabel="validation accuracy (%)",
+        xlabel=label("训练轮次", "epoch"),
+        ylabel=label("验证准确率 (%)", "validation accuracy (%)"),
         title=label("动态稀疏训练", "Sparse training") + f" at {sparsity:.0%} per layer",
     )
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     for method, hist in history.items():
         ax_moved.plot([h["step"] for h in hist], [h["moved"] for h in hist], "o-", ms=3,
                       label=method)  # fmt: skip
-    ax_moved.set(xlabel="optimiser step", ylabel="connections regrown per update",
-                 title="Prune-and-regrow updates (RigL: cosine decay)")  # fmt: skip
+    ax_moved.set(xlabel=label("优化步", "optimiser step"),
+                 ylabel=label("每次更新重新生长的连接", "connections regrown per update"),
+                 title=label("剪枝-再生长更新", "Prune-and-regrow updates")
+                 + " (RigL: cosine decay)")  # fmt: skip
     ax_moved.legend(fontsize=8, loc="upper right")
     return str(save_figure(fig, out, "ch08_dynamic_sparse_training.png"))
 
@@ -108,7 +112,8 @@ def surviving_inputs(kept: dict, constant: np.ndarray, digit: np.ndarray, digit_
         ax.plot(xs, ys, "rx", ms=6)
         ax.set_xticks(range(0, 8, 2))
         ax.set_yticks(range(0, 8, 2))
-        ax.set(xlabel="pixel column", ylabel="pixel row")
-    fig.colorbar(im, ax=axes[1:], label=f"kept connections to layer 0 (of {hidden})")
+        ax.set(xlabel=label("像素列", "pixel column"), ylabel=label("像素行", "pixel row"))
+    fig.colorbar(im, ax=axes[1:], label=label("到第 0 层保留的连接", "kept connections to layer 0")
+                 + f" (of {hidden})")  # fmt: skip
     fig.suptitle(label("可解释性", "Interpretability") + ": which input pixels survive pruning")
     return str(save_figure(fig, out, "ch08_surviving_inputs.png"))

@@ -50,7 +50,7 @@ def learning_curves(results: Sequence[dict[str, Any]], out: str | Path) -> Path:
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.suptitle(label("§1.2 的两个网络", "The two networks of §1.2")
+    fig.suptitle(label("§1.2 的网络", "The networks of §1.2")
                  + ": digits 8x8, SGD + momentum")  # fmt: skip
     fig.tight_layout()
     return save_figure(fig, out, "ch01_learning_curves.png")
@@ -104,7 +104,7 @@ def masks(first: nn.Linear, second: nn.Linear, out: str | Path) -> Path:
         )
     reads = first.weight.mask.sum(axis=0).reshape(8, 8)  # kept outgoing weights per pixel
     im = axes[2].imshow(reads, cmap="viridis")
-    axes[2].set(title=label("每个像素保留的权重", "kept weights per pixel"),
+    axes[2].set(title=label("每像素保留", "kept per pixel"),
                 xlabel=label("像素列", "pixel column"),
                 ylabel=label("像素行", "pixel row"))  # fmt: skip
     fig.colorbar(im, ax=axes[2], fraction=0.046, label=label("保留的权重", "kept weights"))
@@ -145,7 +145,7 @@ def tiny_layer(
             label("稠密", "dense") + f": {w.size} connections"
             if w is dense_w
             else f"{sparsity:.0%} pruned: {np.count_nonzero(w)} kept\n(gray: "
-            f"{(~used_in).sum()} inputs, {(~used_out).sum()} neurons disconnected)"
+            f"{(~used_in).sum()} input(s), {(~used_out).sum()} neuron(s) cut off)"
         )
         ax.set(
             title=title,

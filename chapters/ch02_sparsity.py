@@ -59,7 +59,8 @@ layers = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
 # exactly zero), **connection** sparsity (a neuron whose incoming weights are all
 # zero is dead; an input whose outgoing weights are all zero is unused) and
 # **activation** sparsity (outputs that are exactly zero, here after each ReLU).
-# We measure all three before and after pruning.
+# We measure all three before and after pruning (`metrics.sparsity`,
+# `metrics.connection_sparsity`, `metrics.activation_sparsity`).
 
 # %%
 lesson.section("2.1")

@@ -1,17 +1,18 @@
 # %% [markdown]
 # # Chapter 3 · 神经网络剪枝方法 — pruning methods
 #
-# 同一个训练好的 MLP 用本章每种方法剪枝，给相同的掩码再训练预算，并与等预算对照（稠密模型
-# 同样再训练）比较准确率、大小、FLOPs 和实测延迟。
+# 同一个训练好的 MLP 用 §3.1 的三种剪枝（权重、神经元、层）和 §3.2 的三种准则（阈值、重要性、
+# 自适应）剪枝，每种都给相同的再训练预算，并与等预算对照（稠密模型同样再训练）比较。§3.3 的
+# 方法比较在 `ch03b_comparison.py`。
 #
-# One trained digits MLP (64-300-100-10), pruned by every method of the chapter,
-# each copy given the same short masked retraining, then measured: accuracy,
-# size, FLOPs and *measured* latency. The book ranks the methods in §3.3 without
-# evidence ([errata §3.3](../docs/errata.md#s3-3)); here the ranking comes from the table.
+# One trained digits MLP (64-300-100-10), pruned by the three kinds of §3.1 (weights,
+# neurons, a layer) and the three criteria of §3.2 (threshold, importance, adaptive), each
+# copy given the same short retraining and compared with the equal-budget control (the
+# dense model given the same epochs). §3.3's comparison of methods (accuracy, size, FLOPs,
+# measured latency) is the second file, `ch03b_comparison.py`.
 #
 # `python chapters/ch03_pruning_methods.py [--quick] [--seed 0] [--out figures/ch03]`,
-# or as a notebook (`NNPRUNE_QUICK=1` for the quick run). The full run adds the
-# small CNN with filter pruning.
+# or as a notebook (`NNPRUNE_QUICK=1` for the quick run).
 #
 # 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
 # `nnprune/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what this lesson
@@ -35,9 +36,9 @@ from nnprune.pseudocode.claims import prune_important
 from nnprune.report import format_table
 from nnprune.train import evaluate, fit
 
-lesson = start("Chapter 3: pruning methods compared (book §3.1-3.3)", "figures/ch03")
+lesson = start("Chapter 3: pruning methods and criteria (book §3.1-3.2)", "figures/ch03")
 EPOCHS = lesson.pick(full=20, quick=4)
-RETRAIN_EPOCHS = lesson.pick(full=3, quick=1)  # the same budget for every method
+RETRAIN_EPOCHS = lesson.pick(full=3, quick=1)  # the same budget for every row
 splits = digits_splits(lesson.seed)
 model = mlp((64, 300, 100, 10), seed=lesson.seed)
 loss = nn.CrossEntropyLoss()
@@ -164,8 +165,9 @@ lesson.figure(criteria(crit, label("§3.2 的剪枝准则", "§3.2 criteria") + 
                        "ch03_criteria.png"))  # fmt: skip
 print(f"τ = {TAU:g} for every layer prunes exactly the mask of global magnitude: {same}")
 claim = prune_important(quick=lesson.quick, seed=lesson.seed)
-print(f"§3.2 on a softmax regression, 50% of W zeroed: dense {claim['acc_dense']:.1%}, smallest "
-      f"|w| {claim['acc_prune_unimportant']:.1%}, largest |w| {claim['acc_prune_important']:.1%}")
+print(f"The §3.2 claim on a softmax regression, 50% of W zeroed: dense {claim['acc_dense']:.1%},"
+      f"\n  smallest |w| {claim['acc_prune_unimportant']:.1%}, largest |w| "
+      f"{claim['acc_prune_important']:.1%}")
 conn = metrics.connection_sparsity(smallest)
 nonzero = sum(np.count_nonzero(t.param.data) for t in smallest.prunable_parameters())
 print(f"connection sparsity at {S:.0%}, per layer (dead neurons, unused inputs): " + ", ".join(
@@ -192,12 +194,13 @@ for q in (0.5, 1.0, 1.5, 2.0):
 # %%
 lesson.part("What we measured")
 ctrl = rows[0]["acc retrained"]
-lesson.say("§3.1: " + "; ".join(f"{r['pruned']} keeps {r['non-zeros']:,} non-zeros and ends "
-           f"{r['vs control']:+.2f} points from the control" for r in rows[1:]) + ".")  # fmt: skip
+lesson.say("In §3.1, " + "; ".join(f"{r['pruned']} keeps {r['non-zeros']:,} non-zeros and ends "
+           f"{r['vs control']:+.2f} points from the control" for r in rows[1:]) +
+           f" (one test image is {100 / len(splits.test[1]):.2f} points).")  # fmt: skip
 by = {r["criterion"]: r["acc retrained"] for r in crit}
 lesson.say(
-    f"§3.2 at {S:.1%} sparsity, after the same retraining: threshold and smallest-|w| importance "
-    f"prune the same weights (mask identical: {same}) and reach "
+    f"In §3.2, at {S:.1%} sparsity and after the same retraining, threshold and smallest-|w| "
+    f"importance prune the same weights (mask identical: {same}) and reach "
     f"{by['importance: smallest |w|']:.2%}; pruning the largest |w| as the book words it reaches "
     f"{by['importance: largest |w| (book)']:.2%}; the adaptive schedule reaches "
     f"{by['adaptive: cubic schedule']:.2%}; the dense control {ctrl:.2%}."

@@ -92,7 +92,7 @@ def test_ch03_sections_3_1_and_3_2_match_the_models(run_lesson, lesson_out):
     assert [r["sparsity"] for r in env["crit"]][1:] == pytest.approx([s] * 4, abs=1e-3)
     claim = env["claim"]
     assert claim["acc_prune_important"] < claim["acc_prune_unimportant"] - 0.3
-    assert "§3.2 on a softmax regression, 50% of W zeroed" in out
+    assert "The §3.2 claim on a softmax regression, 50% of W zeroed" in out
 
 
 @pytest.mark.slow

@@ -101,7 +101,7 @@ def accuracy_and_speed(
     )
     ax_x.set(
         xlabel=label("剪去的参数 (%)", "parameters removed (%)"),
-        ylabel=label("相对稠密的加速比（对数轴）", "speed-up over dense (log scale)"),
+        ylabel=label("加速比（对数轴）", "speed-up over dense (log)"),
         yscale="log",
         title=label("实测延迟", "Measured latency") + " vs the FLOP ratio",
     )

@@ -109,17 +109,17 @@ for name, (model, splits) in nets.items():
 #
 # 剪枝用大小和速度换准确率。先看清要观察的量：参数量、测试集准确率、每轮训练时间。学习曲线说明
 # 网络是否已训练充分（剪枝后的模型只能与训练好的稠密模型公平比较）。然后把训练好的 MLP 按全局
-# 幅值剪去不同比例、不再训练：书中所说的四种影响（压缩、计算、准确率可能不变、过度剪枝有害）
-# 有几种在这里就能看到；对照是同一个未剪枝的模型（额外训练预算都为零）。
+# 幅值剪去不同比例、不再训练：书中四种影响中的三种（压缩、准确率可能不变、过度剪枝有害）在这里
+# 就能看到，计算量的变化在第 2、3 章实测；对照是同一个未剪枝的模型（额外训练预算都为零）。
 #
 # Pruning trades size and speed against accuracy. Before pruning anything, here
 # is what we will watch: parameters, accuracy on the held-out *test* split, and
 # the time per training epoch. The learning curves show whether the networks
 # have finished learning (a pruned model is only compared fairly with a trained
 # dense one). Then the trained MLP is pruned by global magnitude at several sparsities,
-# without retraining: the book's effects (smaller models, fewer operations, accuracy that
-# may hold, over-pruning that hurts) show already; the control is the same model unpruned
-# (no extra training for any row; chapter 3 retrains).
+# without retraining: three of the book's four effects show already (a smaller model,
+# accuracy that may hold, over-pruning that hurts; fewer operations are timed in chapters 2
+# and 3); the control is the same model unpruned (no extra training for any row).
 
 # %%
 lesson.section("1.3")

@@ -119,13 +119,16 @@ print(format_table(rows, formats={"non-zeros": "{:,}", "acc now": "{:.2%}",
 #
 # 书中的三种准则：阈值（|w| < τ 的权重剪去）、重要性（剪去最不重要的，这里按 |w|）、自适应（在
 # 训练中逐步调整剪枝）。书写的是“剪除重要的连接”，应为不重要的
-# （[勘误 §3.2](../docs/errata.md#s3-2)）；下面实测两种方向。所有行使用相同的再训练预算。
+# （[勘误 §3.2](../docs/errata.md#s3-2)）；下面实测两种方向。所有行使用相同的再训练预算。书中说连接
+# 稀疏度“衡量非零连接的数量，越高越稀疏”，自相矛盾：这里连接稀疏度是失去全部连接的单元所占比例。
 #
 # The book's three criteria: **threshold** (prune `|w| < τ`), **importance** (prune the
 # *least* important, here by |w|) and **adaptive** (the sparsity rises step by step during
 # training, Zhu & Gupta's cubic schedule). The book says importance pruning removes the
 # *important* connections ([errata §3.2](../docs/errata.md#s3-2)): we run both directions.
-# All rows share the sparsity that τ gives and the same retraining budget.
+# All rows share the sparsity that τ gives and the same retraining budget. The book also
+# says connection sparsity "measures the number of non-zero connections; the higher, the
+# sparser", which contradicts itself: here it is the share of units left with no connection.
 
 # %%
 lesson.section("3.2")
@@ -175,8 +178,9 @@ print(f"connection sparsity at {S:.0%}, per layer (dead neurons, unused inputs):
       + f";\n  {nonzero:,} non-zero weights remain: fewer non-zeros is sparser, not more")
 
 # %% [markdown]
-# Han 等人的阈值 q·std(W) 让每层稀疏度不同 — Han et al.'s threshold keeps `|w| >= q·std(W)` in
-# each layer, so `q` sets a different sparsity per layer:
+# Han 等人的阈值 q·std(W) 让每层稀疏度不同（再训练后的比较见 `ch03b_comparison.py`）— Han et
+# al.'s threshold keeps `|w| >= q·std(W)` in each layer, so `q` sets a different sparsity per
+# layer (retrained and compared in `ch03b_comparison.py`):
 
 # %%
 for q in (0.5, 1.0, 1.5, 2.0):

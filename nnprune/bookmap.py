@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from .book import SECTIONS, heading
 
 #: The lesson file of each chapter (appendix B's pseudocode is shown with §5.3's); a section
-#: key (``"3.3"``) names the file of a chapter split over files (``ch03_*`` then ``ch03b_*``).
+#: key ("3.3", "8.2") names the file of a section when a chapter is split over files.
 LESSONS: dict[str, str] = {
     "1": "chapters/ch01_neural_network_basics.py",
     "2": "chapters/ch02_sparsity.py",
@@ -39,6 +39,8 @@ LESSONS: dict[str, str] = {
     "6": "chapters/ch06_applications.py",
     "7": "chapters/ch07_case_studies.py",
     "8": "chapters/ch08_trends.py",
+    "8.2": "chapters/ch08b_future_directions.py",  # a chapter split over files: per section
+    "8.3": "chapters/ch08b_future_directions.py",
     "C": "chapters/appc_cifar_l1_project.py",
 }
 
@@ -114,8 +116,9 @@ METHODS: tuple[Method, ...] = (
     M("activation-sparsity pruning (APoZ)", "6.3", "nnprune.saliency.apoz.apoz_prune", "6.3"),
     M("dynamic pruning", "8.2", "nnprune.pipeline.RigL", "8.2", "ch8.regrow"),
     M("multi-granularity pruning", "8.2", "nnprune.pipeline.granularity.multi_granularity_prune",
-      "8.2"),
-    M("cross-domain pruning", "8.2", "nnprune.pipeline.granularity.cross_domain_prune", "8.2"),
+      "8.2", None, "s8-2"),
+    M("cross-domain pruning", "8.2", "nnprune.pipeline.granularity.cross_domain_prune", "8.2",
+      None, "s8-2"),
     M("L1-penalty training (appendix C)", "C", "nnprune.algorithms.subgradient_l1_train", "C",
       "appc.l1_weights_only", "app-c"),
     # variants the book's names are often confused with, each shown beside its book form
@@ -165,7 +168,10 @@ ITEMS: tuple[Method, ...] = (
     M("2:4 sparsity (hardware support)", "8.1", "nnprune.prune.nm_structured", "8.1",
       "ch8.nm_mask"),
     M("gradual pruning", "8.1", "nnprune.pipeline.GradualPruning", "8.1"),
-    M("export: bytes and latency", "8.3", "nnprune.export.export_onnx", "8.3"),
+    M("lottery tickets with rewinding", "8.1", "nnprune.pipeline.lottery_ticket", "8.1"),
+    M("interpretability: which inputs survive", "8.2",
+      "nnprune.casestudies.trends.surviving_inputs", "8.2"),
+    M("export: bytes and latency", "8.3", "nnprune.export.costs.export_costs", "8.3"),
     M("pruning tools", "A", "nnprune.prune.global_unstructured", "3.1", None, "app-a"),
     M("TF-Slim and the open-source frameworks", "A", "nnprune.prune.l1_unstructured", "3.1",
       None, "a-3"),

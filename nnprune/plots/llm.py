@@ -53,8 +53,8 @@ def oneshot_perplexity(
     ax.set(
         xlabel=label("每个 Linear 的稀疏模式", "sparsity pattern of every Linear in the blocks"),
         ylabel=label("验证困惑度（越低越好）", "validation perplexity (lower is better)"),
-        title=label("一次性剪枝，不再训练", "One-shot pruning, no retraining")
-        + " (bar: mean over calibration samplings)",
+        title=label("一次性剪枝，不重新训练", "One-shot pruning, no retraining")
+        + "\n(bar: mean over calibration samplings; whisker: min-max)",
     )
     ax.set_ylim(bottom=0.9 * dense_perplexity)
     ax.legend(fontsize=8)

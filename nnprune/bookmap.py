@@ -28,13 +28,14 @@ from typing import Any, NamedTuple
 from .book import SECTIONS, heading
 
 #: The lesson file of each chapter (appendix B's pseudocode is shown with §5.3's); a section
-#: key ("3.3", "8.2") names the file of a section when a chapter is split over files.
+#: key ("3.3", "4.3", "8.2") names the file of a section when a chapter is split over files.
 LESSONS: dict[str, str] = {
     "1": "chapters/ch01_neural_network_basics.py",
     "2": "chapters/ch02_sparsity.py",
     "3": "chapters/ch03_pruning_methods.py",
     "3.3": "chapters/ch03b_comparison.py",
     "4": "chapters/ch04_sparsity_optimisation.py",
+    "4.3": "chapters/ch04b_gradient_sensitivity.py",
     "5": "chapters/ch05_pruning_pipeline.py",
     "6": "chapters/ch06_applications.py",
     "7": "chapters/ch07_case_studies.py",
@@ -78,7 +79,11 @@ class Method(NamedTuple):
 
 
 def lesson_file(section: str) -> str:
-    """The lesson file that has ``lesson.section(section)``: ``"4.2"`` -> ch04's file."""
+    """The lesson file that has ``lesson.section(section)``: ``"4.2"`` -> ch04's file.
+
+    >>> lesson_file("4.2"), lesson_file("4.3")
+    ('chapters/ch04_sparsity_optimisation.py', 'chapters/ch04b_gradient_sensitivity.py')
+    """
     return LESSONS.get(section) or LESSONS[section.split(".")[0]]
 
 

@@ -37,7 +37,9 @@ LESSONS: dict[str, str] = {
     "4": "chapters/ch04_sparsity_optimisation.py",
     "4.3": "chapters/ch04b_gradient_sensitivity.py",
     "5": "chapters/ch05_pruning_pipeline.py",
+    "5.3": "chapters/ch05b_pruning_code.py",  # with appendix B's blocks
     "6": "chapters/ch06_applications.py",
+    "6.3": "chapters/ch06b_speech.py",
     "7": "chapters/ch07_case_studies.py",
     "8": "chapters/ch08_trends.py",
     "8.2": "chapters/ch08b_future_directions.py",  # a chapter split over files: per section
@@ -141,6 +143,17 @@ METHODS: tuple[Method, ...] = (
       "s4-3-gsp"),
     M("proximal L1 training of a network (ISTA)", "4.2", "nnprune.algorithms.ista_train", "4.2",
       "ch4.soft_threshold", "s4-2-lasso"),
+    # the book's §6 pairings, each run beside the usual structured method at an equal budget
+    M("Lasso (L1) training for image recognition", "6.1", "nnprune.algorithms.ista_train", "6.1",
+      None, "s4-2-lasso"),
+    M("filter pruning by L1 norm (Li et al. 2017)", "6.1", "nnprune.prune.prune_units", "6.1",
+      "ch6.filter_removal"),
+    M("AGSP for NLP (Transformer)", "6.2", "nnprune.saliency.agsp_scores", "6.2", None,
+      "s4-3-agsp"),
+    M("head importance (Michel et al. 2019)", "6.2", "nnprune.prune.head_importance",
+      "6.2", "ch6.head_importance"),
+    M("ADMM for speech recognition", "6.3", "nnprune.algorithms.admm_prune", "6.3", None,
+      "s4-2-admm"),
 )  # fmt: skip
 
 #: What else a section describes, and where it is (same fields as a method).
@@ -213,7 +226,7 @@ def _shown(key: str) -> str:
     if key == "A":
         return "docs/tools.md"
     if key == "B":
-        return f"{LESSONS['5']} §5.3"
+        return f"{lesson_file('5.3')} §5.3"
     lesson = LESSONS.get(key) or LESSONS.get(key.split(".")[0], "")
     return f"{lesson} §{key}" if "." in key or key == "C" else lesson
 

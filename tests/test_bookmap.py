@@ -82,7 +82,9 @@ def test_cli_pseudocode_run_json_every_block_ran(capsys):
 #: themselves here once every record of theirs passes).
 NAMED_IN_LESSON = (
     "chapters/ch01_", "chapters/ch02_", "chapters/ch03_", "chapters/ch03b_",
-    "chapters/ch04_", "chapters/ch04b_", "chapters/ch08_", "chapters/ch08b_",
+    "chapters/ch04_", "chapters/ch04b_", "chapters/ch05_", "chapters/ch05b_",
+    "chapters/ch06_", "chapters/ch06b_",
+    "chapters/ch08_", "chapters/ch08b_",
 )  # fmt: skip
 
 
@@ -116,3 +118,19 @@ def test_a_split_chapter_maps_each_section_to_its_file():
     assert lesson_file("8.2") == lesson_file("8.3") == "chapters/ch08b_future_directions.py"
     rows = {r["section"]: r["lesson"] for r in section_rows() if r["function"] == ""}
     assert rows["8.2"] == "chapters/ch08b_future_directions.py §8.2"
+    assert lesson_file("6.2") == "chapters/ch06_applications.py"
+    assert lesson_file("6.3") == "chapters/ch06b_speech.py"
+    by = {m.method: m.lesson for m in METHODS}
+    assert by["ADMM for speech recognition"] == "chapters/ch06b_speech.py §6.3"
+
+
+def test_chapter5_and_appendix_b_blocks_are_shown_in_their_lesson():
+    from nnprune.bookmap import lesson_file
+
+    text = (ROOT / lesson_file("5.3")).read_text(encoding="utf-8")
+    for block in BLOCKS:
+        if block.section in ("5.3", "B.1", "B.2"):
+            for function in (block.book, block.corrected):
+                assert f"{block.module}.{function}" in text, (block.section, function)
+    rows = {r["item"]: r["lesson"] for r in section_rows() if r["section"] in ("5.3", "B")}
+    assert all(lesson == f"{lesson_file('5.3')} §5.3" for lesson in rows.values()), rows

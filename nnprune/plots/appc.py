@@ -31,10 +31,13 @@ def weight_histograms(weights: dict[str, np.ndarray], lam: float, out: str) -> s
         ax_log.hist(np.log10(np.abs(nz)), bins=80, alpha=0.6, color=f"C{i}",
                     label=f"{method}: non-zeros")  # fmt: skip
     ax_lin.set_yscale("log")
-    ax_lin.set(xlabel="weight value (|w| < 0.05; exact zeros: the black-edged bar)",
-               ylabel="number of weights (log)", title="Weights near zero")  # fmt: skip
-    ax_log.set(xlabel="log10 |weight| (non-zero weights only)", ylabel="number of weights",
-               title="How small the non-zero weights get")  # fmt: skip
+    ax_lin.set(xlabel=label("权重值", "weight value")
+               + " (|w| < 0.05; exact zeros: the black-edged bar)",
+               ylabel=label("权重个数（对数）", "number of weights (log)"),
+               title=label("零附近的权重", "Weights near zero"))  # fmt: skip
+    ax_log.set(xlabel=label("log10 |权重|（仅非零）", "log10 |weight| (non-zero weights only)"),
+               ylabel=label("权重个数", "number of weights"),
+               title=label("非零权重能有多小", "How small the non-zero weights get"))  # fmt: skip
     fig.suptitle(
         label("附录C：L1 训练后的权重", "Appendix C: weights after L1 training") + f", λ = {lam:g}"
     )

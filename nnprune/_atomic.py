@@ -230,7 +230,10 @@ def save_figure(fig: Any, out_dir: str | os.PathLike, name: str, dpi: int = 120)
     """Save a Matplotlib figure as ``out_dir/name`` (PNG) atomically and close it."""
     import matplotlib.pyplot as plt
 
+    from .plots.fonts import fit_texts
+
     path = Path(out_dir) / name
+    fit_texts(fig)  # Chinese labels made before the CJK font was set up: no empty boxes
     try:
         atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi), mode="wb")
     finally:

@@ -14,6 +14,7 @@ Book: the lessons' figures (all chapters).
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 CANDIDATES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
               "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei",
@@ -48,6 +49,24 @@ def setup() -> str | None:
     return font
 
 
+def fit_texts(fig: Any) -> None:
+    """Give the CJK fallback to every text of ``fig`` that holds Chinese characters.
+
+    A text keeps the font it was created with: axis labels are created with their axes,
+    so a figure made before :func:`setup` ran would draw their Chinese as empty boxes.
+    :func:`nnprune._atomic.save_figure` calls this before it writes a figure.
+    """
+    if setup() is None:
+        return
+    import matplotlib
+    from matplotlib.text import Text
+
+    families = list(matplotlib.rcParams["font.family"])
+    for text in fig.findobj(Text):
+        if any("\u2e80" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" for c in text.get_text()):
+            text.set_fontfamily(families)
+
+
 def label(chinese: str, english: str) -> str:
     """``"chinese / english"`` if a CJK font is installed (see :func:`setup`), else English.
 
@@ -58,4 +77,4 @@ def label(chinese: str, english: str) -> str:
     return english if setup() is None else f"{chinese} / {english}"
 
 
-__all__ = ["CANDIDATES", "cjk_font", "label", "setup"]
+__all__ = ["CANDIDATES", "cjk_font", "fit_texts", "label", "setup"]

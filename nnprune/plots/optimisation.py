@@ -185,7 +185,8 @@ def saliency_sweep(
         ax.set(xlabel=xlabel, ylim=(0, 100))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
-    axes[0].set(ylabel=label("测试准确率 (%)", "test accuracy (%)"))
+    for ax in axes:  # shared y axis, labelled on both panels so each reads on its own
+        ax.set(ylabel=label("测试准确率 (%)", "test accuracy (%)"))
     axes[0].set_title(label("权重：GSP、AGSP 与对照", "weights: GSP, AGSP and controls"))
     axes[1].set(title=label("神经元：GSAP 与对照", "units: GSAP and controls"))
     fig.suptitle(label("剪枝后同样重训练", "pruned, then the same retraining for every row"))

@@ -76,3 +76,15 @@ def test_cli_pseudocode_run_json_every_block_ran(capsys):
     by = {r["section"]: r["what_happened"] for r in records}
     assert "NameError: name 'loss' is not defined" in by["B.1"]
     assert "784" in by["C"]
+
+
+#: Chapters whose lesson files name every function their records point to (add yours).
+NAMED_IN_LESSON = ("C",)
+
+
+@pytest.mark.parametrize("m", [m for m in ALL if m.lesson_section.split(".")[0] in
+                               NAMED_IN_LESSON], ids=lambda m: m.method)  # fmt: skip
+def test_the_lesson_names_the_function_it_shows(m):
+    file = m.lesson.partition(" §")[0]
+    text = (ROOT / file).read_text(encoding="utf-8")
+    assert m.function.rpartition(".")[2] in text, f"{file} never names {m.function}"

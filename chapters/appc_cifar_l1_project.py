@@ -141,7 +141,7 @@ for name, r in list(runs.items())[1:]:  # "book as printed" stopped at its first
 pct = {k: "{:.2%}" for k in ("|w| < 1e-3", "90% pruned")} | {"w == 0": "{:.3%}"}
 pct |= {f"test, {EPOCHS} ep": "{:.2%}", f"test, {2 * EPOCHS} ep": "{:.2%}"}
 print(format_table(rows, None, {"λ": "{:g}", "parameters": "{:,}"} | pct,
-                   f"test accuracy after the dense phase ({EPOCHS} epochs) and after the L1 "
+                   f"test accuracy after the dense phase ({EPOCHS} epoch(s)) and after the L1 "
                    f"phase ({2 * EPOCHS} in all); weights\nexactly 0 and below 1e-3; test accuracy"
                    f" with 90% of the weights pruned (global |w|, no retraining)"))  # fmt: skip
 say(f"book as printed stops at its first loss: {as_printed.error}")

@@ -80,3 +80,21 @@ def test_appc_standin_is_cifar_shaped():
     assert X.shape == (5, 3, 32, 32) and Xt.shape == (5, 3, 32, 32) and "3x32x32" in name
     np.testing.assert_array_equal(X[:, 0], X[:, 2])  # grey copied to the 3 channels
     np.testing.assert_array_equal(X[:, :, :4, :4], X[:, :, :1, :1] * np.ones((1, 1, 4, 4)))
+
+
+def test_appc_pruned_accuracy_prunes_a_copy():
+    import copy
+
+    from nnprune.prune import to_sparsity
+
+    _, test, _ = appc.standin_data(0, limit=16)
+    model = appc.corrected_simple_cnn(0)
+    before = appc.weight_vector(model).copy()
+    acc = appc.pruned_accuracy(model, test, 0.9)
+    np.testing.assert_array_equal(appc.weight_vector(model), before)  # the model is untouched
+    manual = copy.deepcopy(model)
+    to_sparsity(manual, 0.9, scope="global")
+    assert abs(np.mean(appc.weight_vector(manual) == 0) - 0.9) < 1e-3
+    assert acc == appc.accuracy(manual, test)
+    rows = appc.AppCResult("r", "m", 1, 0.5, 0.5, 0.0, 0.0, None, trained=model).as_row()
+    assert "trained" not in rows and rows["row"] == "r"

@@ -14,7 +14,10 @@ the same optimiser settings; then test accuracy), with only the flatten size fix
 (``64 * 28 * 28``). :func:`corrected_appc` is its twin: the corrected CNN (padding, 2x2
 pooling, a ReLU between fc1 and fc2), L1 on the weights only as a proximal step, and the
 before/after comparison the book's text claims but its code never makes (accuracy before
-L1, after L1, and after pruning 90% of the weights by magnitude).
+L1, after L1, and after pruning 90% of the weights by magnitude). Both take ``l1_lambda``:
+``l1_lambda=0`` is the equal-budget dense control (the same code, batches and epochs
+without the L1 term), and both return the trained model (``AppCResult.trained``), which
+:func:`weight_vector`, :func:`accuracy` and :func:`pruned_accuracy` measure.
 
 Data: :func:`standin_data` (no download) is scikit-learn's 8x8 digits rendered as 3x32x32
 (each pixel repeated 4x4, the grey value copied to the 3 channels, scaled to [0, 1] and

@@ -27,7 +27,7 @@
 # training and test images, 1 epoch per phase, only to show the code runs (about 25 s of CPU).
 # Full mode: the book's 10 + 10 epochs on the whole stand-in, four trainings; two of them
 # (`appc.run_appc(quick=False)`) took 19 min on 2 shared CPU cores, the λ = 0 controls cost as
-# much again: expect about 40 minutes. The lesson prints how long its trainings took.
+# much again: expect 40 minutes or more. The lesson prints how long its trainings took.
 # Run: `python chapters/appc_cifar_l1_project.py [--quick] [--cifar-root DIR] [--limit N]`.
 #
 # 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改

@@ -27,16 +27,22 @@ from typing import Any, NamedTuple
 
 from .book import SECTIONS, heading
 
-#: The lesson file of each chapter (appendix B's pseudocode is shown with §5.3's).
+#: The lesson file of each chapter (appendix B's pseudocode is shown with §5.3's); a section
+#: key ("8.2", "4.3") names the file of a section when a chapter is split over files.
 LESSONS: dict[str, str] = {
     "1": "chapters/ch01_neural_network_basics.py",
     "2": "chapters/ch02_sparsity.py",
     "3": "chapters/ch03_pruning_methods.py",
     "4": "chapters/ch04_sparsity_optimisation.py",
+    "4.3": "chapters/ch04b_gradient_sensitivity.py",
     "5": "chapters/ch05_pruning_pipeline.py",
+    "5.3": "chapters/ch05b_pruning_code.py",  # with appendix B's blocks
     "6": "chapters/ch06_applications.py",
+    "6.3": "chapters/ch06b_speech.py",
     "7": "chapters/ch07_case_studies.py",
     "8": "chapters/ch08_trends.py",
+    "8.2": "chapters/ch08b_future_directions.py",  # a chapter split over files: per section
+    "8.3": "chapters/ch08b_future_directions.py",
     "C": "chapters/appc_cifar_l1_project.py",
 }
 
@@ -74,8 +80,12 @@ class Method(NamedTuple):
 
 
 def lesson_file(section: str) -> str:
-    """The lesson file that has ``lesson.section(section)``: ``"4.2"`` -> ch04's file."""
-    return LESSONS[section.split(".")[0]]
+    """The lesson file that has ``lesson.section(section)``: ``"4.2"`` -> ch04's file.
+
+    >>> lesson_file("4.2"), lesson_file("4.3")
+    ('chapters/ch04_sparsity_optimisation.py', 'chapters/ch04b_gradient_sensitivity.py')
+    """
+    return LESSONS.get(section) or LESSONS[section.split(".")[0]]
 
 
 M = Method
@@ -112,8 +122,9 @@ METHODS: tuple[Method, ...] = (
     M("activation-sparsity pruning (APoZ)", "6.3", "nnprune.saliency.apoz.apoz_prune", "6.3"),
     M("dynamic pruning", "8.2", "nnprune.pipeline.RigL", "8.2", "ch8.regrow"),
     M("multi-granularity pruning", "8.2", "nnprune.pipeline.granularity.multi_granularity_prune",
-      "8.2"),
-    M("cross-domain pruning", "8.2", "nnprune.pipeline.granularity.cross_domain_prune", "8.2"),
+      "8.2", None, "s8-2"),
+    M("cross-domain pruning", "8.2", "nnprune.pipeline.granularity.cross_domain_prune", "8.2",
+      None, "s8-2"),
     M("L1-penalty training (appendix C)", "C", "nnprune.algorithms.subgradient_l1_train", "C",
       "appc.l1_weights_only", "app-c"),
     # variants the book's names are often confused with, each shown beside its book form
@@ -131,6 +142,17 @@ METHODS: tuple[Method, ...] = (
       "s4-3-gsp"),
     M("proximal L1 training of a network (ISTA)", "4.2", "nnprune.algorithms.ista_train", "4.2",
       "ch4.soft_threshold", "s4-2-lasso"),
+    # the book's §6 pairings, each run beside the usual structured method at an equal budget
+    M("Lasso (L1) training for image recognition", "6.1", "nnprune.algorithms.ista_train", "6.1",
+      None, "s4-2-lasso"),
+    M("filter pruning by L1 norm (Li et al. 2017)", "6.1", "nnprune.prune.prune_units", "6.1",
+      "ch6.filter_removal"),
+    M("AGSP for NLP (Transformer)", "6.2", "nnprune.saliency.agsp_scores", "6.2", None,
+      "s4-3-agsp"),
+    M("head importance (Michel et al. 2019)", "6.2", "nnprune.prune.head_importance",
+      "6.2", "ch6.head_importance"),
+    M("ADMM for speech recognition", "6.3", "nnprune.algorithms.admm_prune", "6.3", None,
+      "s4-2-admm"),
 )  # fmt: skip
 
 #: What else a section describes, and where it is (same fields as a method).
@@ -159,7 +181,10 @@ ITEMS: tuple[Method, ...] = (
     M("2:4 sparsity (hardware support)", "8.1", "nnprune.prune.nm_structured", "8.1",
       "ch8.nm_mask"),
     M("gradual pruning", "8.1", "nnprune.pipeline.GradualPruning", "8.1"),
-    M("export: bytes and latency", "8.3", "nnprune.export.export_onnx", "8.3"),
+    M("lottery tickets with rewinding", "8.1", "nnprune.pipeline.lottery_ticket", "8.1"),
+    M("interpretability: which inputs survive", "8.2",
+      "nnprune.casestudies.trends.surviving_inputs", "8.2"),
+    M("export: bytes and latency", "8.3", "nnprune.export.costs.export_costs", "8.3"),
     M("pruning tools", "A", "nnprune.prune.global_unstructured", "3.1", None, "app-a"),
     M("TF-Slim and the open-source frameworks", "A", "nnprune.prune.l1_unstructured", "3.1",
       None, "a-3"),
@@ -200,8 +225,8 @@ def _shown(key: str) -> str:
     if key == "A":
         return "docs/tools.md"
     if key == "B":
-        return f"{LESSONS['5']} §5.3"
-    lesson = LESSONS.get(key.split(".")[0], "")
+        return f"{lesson_file('5.3')} §5.3"
+    lesson = LESSONS.get(key) or LESSONS.get(key.split(".")[0], "")
     return f"{lesson} §{key}" if "." in key or key == "C" else lesson
 
 

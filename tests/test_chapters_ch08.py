@@ -1,4 +1,5 @@
-"""The chapter 8 lesson in --quick mode: 2:4, schedules, tickets, SET/RigL, export."""
+"""The chapter 8 lessons in --quick mode: 2:4, schedules, tickets, one-shot LM pruning (ch08);
+SET/RigL, multi-granularity, cross-domain, export (ch08b)."""
 
 import numpy as np
 import pytest
@@ -11,10 +12,8 @@ from nnprune.prune import is_nm_sparse
 @pytest.mark.slow
 def test_ch08_quick(run_lesson):
     g, printed = run_lesson("ch08_trends")
-    # the book's sections, in the book's order
-    at = [printed.index(heading(n)) for n in ("8.1", "8.2", "8.3")]
-    assert at == sorted(at)
-    for name in ("gradual_schedule", "lottery", "dynamic_sparse_training", "surviving_inputs"):
+    assert heading("8.1") in printed and heading("8.2") not in printed
+    for name in ("gradual_schedule", "lottery", "oneshot_lm_perplexity"):
         assert (g["lesson"].out / f"ch08_{name}.png").stat().st_size > 1000
 
     # §8.1: 2:4 along the input axis, i.e. exactly 2 kept in every group of 4 (brute force)
@@ -49,6 +48,28 @@ def test_ch08_quick(run_lesson):
             assert same == (k == 0)
             assert np.all(first.start_state[name][~mask] == 0)
 
+    # beyond the book: SparseGPT's block is the one with the lowest calibration error, each
+    # pruned layer at exactly 50%; magnitude once, Wanda and SparseGPT per calibration sampling
+    assert g["BLOCK"] == min(g["sweep"], key=g["sweep"].get) and len(g["sweep"]) == 6
+    for report in g["reports"].values():
+        assert all(r["sparsity"] == 0.5 and 0 <= r["rel_error"] < 1 for r in report.values())
+    runs = {(r["method"], r["pattern"]): len(r["ppl"]) for r in g["lm_rows"]}
+    assert runs == {("dense", "-"): 1} | {(m, p): 1 if m == "magnitude" else 3
+                                         for m in ("magnitude", "wanda", "sparsegpt")
+                                         for p in ("50%", "2:4")}  # fmt: skip
+    assert all(1 < x < g["corpus"].vocab_size for r in g["lm_rows"] for x in r["ppl"])
+    assert "What we measured" in printed and "ch8.wanda_mask" in printed
+
+
+@pytest.mark.slow
+def test_ch08b_quick(run_lesson):
+    g, printed = run_lesson("ch08b_future_directions")
+    at = [printed.index(heading(n)) for n in ("8.2", "8.3")]
+    assert at == sorted(at) and heading("8.1") not in printed
+    for name in ("dynamic_sparse_training", "granularity_domain", "surviving_inputs"):
+        assert (g["lesson"].out / f"ch08_{name}.png").stat().st_size > 1000
+    assert "def update_mask(" in printed  # the SET/RigL update, in view
+
     # §8.2: every sparse method keeps exactly round(0.9 n) masked entries in every layer
     by = {r["method"]: r for r in g["dst"]["rows"]}
     assert set(by) == {"dense", "static random", "static magnitude", "SET", "RigL"}
@@ -61,6 +82,25 @@ def test_ch08_quick(run_lesson):
         assert by[method]["zeros"] >= by[method]["masked"] - 1e-12
     assert len(g["dst"]["history"]["RigL"]) > 0 and len(g["dst"]["history"]["SET"]) > 0
     assert by["dense"]["test_accuracy"] > 0.8
+    # the budget each row spent: static random is SET's and RigL's equal-budget control
+    epochs, s = g["EPOCHS"], g["SPARSITY"]
+    assert by["static random"]["weight_updates"] == by["RigL"]["weight_updates"] == 1 - s
+    assert by["static magnitude"]["dense_epochs"] == epochs // 2
+    half = epochs // 2
+    assert by["static magnitude"]["weight_updates"] == (half + (epochs - half) * (1 - s)) / epochs
+
+    # multi-granularity: physically smaller at each stage; the control keeps every stored
+    # parameter and prunes weights only, to the same non-zeros
+    stages, ctrl = g["stages"], g["ctrl"]
+    assert [r["stage"] for r in stages] == ["dense", "layers", "units", "weights"]
+    assert stages[0]["params"] > stages[1]["params"] > stages[2]["params"] == stages[3]["params"]
+    assert ctrl["params"] == stages[0]["params"]
+    assert abs(ctrl["weight_nonzeros"] - stages[-1]["weight_nonzeros"]) <= 1
+    # cross-domain: three runs per shift, both pruned runs at the same sparsity
+    for shift in ("flip", "rotate", "invert"):
+        rows = [r for r in g["domain"] if r["shift"] == shift]
+        assert len(rows) == 3 and rows[0]["sparsity"] == 0
+        assert all(r["sparsity"] == pytest.approx(s, abs=1e-3) for r in rows[1:])
 
     # interpretability: kept connections per pixel, counted from the first layer's mask
     static = g["dst"]["models"]["static magnitude"]

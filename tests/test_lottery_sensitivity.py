@@ -195,3 +195,22 @@ def test_threshold_sweep_matches_q_std_rule(trained, splits):
     assert achieved == sorted(achieved) and achieved[0] == 0.0
     with pytest.raises(ValueError, match="qs must hold numbers >= 0, got -1"):
         threshold_sweep(trained, splits, (0.5, -1))
+
+
+def test_sweep_and_sensitivity_plots_draw_dense_and_chance(monkeypatch, tmp_path):
+    from nnprune.pipeline import sensitivity as module
+
+    figures = []
+    monkeypatch.setattr(module, "save_figure", lambda fig, out, name: figures.append(fig) or name)
+    rows = [{"q": q, "sparsity": s, "accuracy": a}
+            for q, s, a in ((0.5, 0.3, 0.97), (2.0, 0.97, 0.4))]  # fmt: skip
+    plot_sweep(rows, tmp_path, "s.png", dense=0.96, chance=0.1)
+    plot_sensitivity([{"layer": "0.weight", **r} for r in rows], tmp_path, dense=0.96, chance=0.1)
+    for fig in figures:
+        ax = fig.axes[0]
+        levels = sorted(ln.get_ydata()[0] for ln in ax.lines if list(ln.get_xdata()) == [0, 1])
+        assert levels == pytest.approx([10.0, 96.0]), levels
+        assert ax.get_ylim()[0] <= 10 and ax.get_ylim()[1] >= 100
+    labels = [t for t in figures[0].axes[0].texts if t.get_text().startswith("q=")]
+    assert [t.get_text() for t in labels] == ["q=0.5", "q=2"]
+    assert all(t.get_position()[1] < 0 for t in labels)  # offset below the point, off the line

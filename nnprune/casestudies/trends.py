@@ -45,6 +45,7 @@ BATCH_SIZE = 64
 PERCENT = ("sparsity", "masked", "zeros", "test_pruned", "test_retrained")
 FORMATS = {k: "{:.2%}" for k in (*PERCENT, "val_accuracy", "test_accuracy")}
 FORMATS |= {"ms_forward": "{:.3f}", "vs_dense": "{:.2f}x", "kB_disk": "{:.1f}", "bytes": "{:,}"}
+FORMATS |= {"weight_updates": "{:.2f}x"}
 Build = Callable[[int], nn.Module]
 
 
@@ -220,13 +221,20 @@ def dynamic_vs_static(
     * ``SET`` / ``RigL``: a random mask from the start, pruned and regrown
       every ``update_every`` steps (:mod:`nnprune.pipeline.dynamic`).
 
-    Returns ``rows`` (val and test accuracy, sparsity), per-epoch ``curves``
+    The same epochs are not the same budget: each row's ``dense_epochs`` (epochs in
+    which every weight trains) and ``weight_updates`` (weights updated per step,
+    averaged over training, relative to dense) say what it spent. ``static random``
+    spends exactly what SET and RigL spend (RigL's dense gradient at each update
+    aside): it is their equal-budget control; ``static magnitude`` spends more.
+
+    Returns ``rows`` (val and test accuracy, sparsity, budget), per-epoch ``curves``
     of validation accuracy, the DST ``history`` and the trained ``models``.
     """
     steps = _steps(splits, epochs)
     rows, curves, models, history = [], {}, {}, {}
     for method in ("dense", "static random", "static magnitude", "SET", "RigL"):
         model = build(seed)
+        dense_epochs = {"dense": epochs, "static magnitude": epochs // 2}.get(method, 0)
         if method == "static magnitude":
             half = epochs // 2
             curve = _train(model, splits, half, LR, seed)
@@ -249,6 +257,9 @@ def dynamic_vs_static(
         rows.append(
             {
                 "method": method,
+                "dense_epochs": dense_epochs,
+                "weight_updates": (dense_epochs + (epochs - dense_epochs) * (1 - sparsity))
+                / epochs,
                 "masked": 0.0 if masks[0] is None else 1 - sum(int(m.sum()) for m in masks) / n,
                 "zeros": weight_sparsity(model),
                 "val_accuracy": evaluate(model, splits.val)[1],

@@ -28,7 +28,7 @@ References: Han, Pool, Tran & Dally, NeurIPS 2015; Li, Kadav, Durdanovic, Samet 
 ICLR 2017; Chen & Zhao, *Shallowing deep networks: layer-wise pruning based on feature
 representations*, TPAMI 2019 (dropping whole layers, then retraining).
 
-Book: §8.2 (granularity; cross-domain pruning; see docs/errata.md)
+Book: §8.2 (granularity; cross-domain pruning; see docs/errata.md#s8-2)
 """
 
 from __future__ import annotations

@@ -108,9 +108,24 @@ def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
     return _write_csv(path, rows)
 
 
-def _dense_line(ax: Any, dense: float | None) -> None:
+def _dense_line(ax: Any, dense: float | None, chance: float | None = None) -> None:
+    """The dense model's accuracy (dashed) and the chance level (dotted), as references."""
+    from ..plots.fonts import label
+
     if dense is not None:
-        ax.axhline(100 * dense, color="k", ls="--", lw=1, label=f"dense {100 * dense:.2f}%")
+        text = f"{100 * dense:.2f}%"
+        name = label(f"稠密 {text}", f"dense {text}")
+        ax.axhline(100 * dense, color="k", ls="--", lw=1, label=name)
+    if chance is not None:
+        ax.axhline(100 * chance, color="grey", ls=":", lw=1,
+                   label=label(f"随机猜测 {chance:.0%}", f"chance {chance:.0%}"))  # fmt: skip
+        ax.set_ylim(max(0.0, 100 * chance - 8), 102)  # 0-100 %, where a collapse shows
+
+
+def _labels(ax: Any, x: str, title: str) -> None:
+    from ..plots.fonts import label
+
+    ax.set(xlabel=x, ylabel=label("验证集准确率 (%)", "validation accuracy (%)"), title=title)
 
 
 def plot_sensitivity(
@@ -119,25 +134,26 @@ def plot_sensitivity(
     name: str = "sensitivity.png",
     dense: float | None = None,
     title: str = "Per-layer sensitivity, one-shot, no retraining",
+    chance: float | None = None,
 ) -> Path:
     """One validation-accuracy-vs-sparsity curve per layer; saved as ``out_dir/name``.
 
     ``dense``: the unpruned model's validation accuracy, drawn as a dashed reference;
-    ``title``: the figure's title (name the model and data there).
+    ``chance``: the chance level (e.g. 0.1 for ten classes), drawn dotted, the y axis then
+    spanning it to 100 %; ``title``: the figure's title (name the model and data there).
     """
     import matplotlib.pyplot as plt
 
+    from ..plots.fonts import label
+
     fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
-    _dense_line(ax, dense)
+    _dense_line(ax, dense, chance)
     for layer in dict.fromkeys(r["layer"] for r in rows):
         pts = [(100 * r["sparsity"], 100 * r["accuracy"]) for r in rows if r["layer"] == layer]
-        ax.plot(*zip(*pts, strict=True), marker="o", label=f"only {layer} pruned")
-    ax.set(
-        xlabel="sparsity of this layer only (%)",
-        ylabel="validation accuracy (%)",
-        title=title,
-    )
-    ax.legend(fontsize=8, loc="lower left")
+        ax.plot(*zip(*pts, strict=True), marker="o",
+                label=label(f"仅剪 {layer}", f"only {layer} pruned"))  # fmt: skip
+    _labels(ax, label("该层稀疏度 (%)", "sparsity of this layer only (%)"), title)
+    ax.legend(fontsize=8, loc="center left")
     return save_figure(fig, out_dir, name)
 
 
@@ -147,27 +163,31 @@ def plot_sweep(
     name: str = "sweep.png",
     label: str = "",
     dense: float | None = None,
+    chance: float | None = None,
 ) -> Path:
     """Validation accuracy against achieved sparsity for sweep rows; saved as ``out_dir/name``.
 
-    Rows of :func:`threshold_sweep` get each point labelled with its ``q``;
-    ``dense`` (the unpruned validation accuracy) is drawn as a dashed reference.
+    Rows of :func:`threshold_sweep` get each point labelled with its ``q``, below and to
+    the left of the point (clear of the dense line above and of the curve, which falls to
+    the right); ``dense`` (the unpruned validation accuracy) is drawn dashed and ``chance``
+    (e.g. 0.1 for ten classes) dotted; the x axis spans 0-100 % so no label meets the frame.
     """
     import matplotlib.pyplot as plt
 
+    from ..plots.fonts import label as bilingual
+
     fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
-    _dense_line(ax, dense)
+    _dense_line(ax, dense, chance)
     x = [100 * r["sparsity"] for r in rows]
     y = [100 * r["accuracy"] for r in rows]
-    ax.plot(x, y, marker="o", label="pruned, one-shot")
+    ax.plot(x, y, marker="o", label=bilingual("一次剪枝，不再训练", "pruned, one-shot"))
     for r, xi, yi in zip(rows, x, y, strict=True):
         if "q" in r:
-            ax.annotate(f"q={r['q']:g}", (xi, yi), xytext=(4, 4), textcoords="offset points")
-    if any("q" in r for r in rows):  # room for the labels of the top points
-        lo, hi = ax.get_ylim()
-        ax.set_ylim(lo, hi + 0.06 * (hi - lo))
-    ax.set(xlabel="achieved weight sparsity (%)", ylabel="validation accuracy (%)", title=label)
-    ax.legend(fontsize=8, loc="lower left")
+            ax.annotate(f"q={r['q']:g}", (xi, yi), xytext=(-6, -13), textcoords="offset points",
+                        ha="right", fontsize=9)  # fmt: skip
+    ax.set_xlim(0, 102)
+    _labels(ax, bilingual("实际权重稀疏度 (%)", "achieved weight sparsity (%)"), label)
+    ax.legend(fontsize=8, loc="center left")
     return save_figure(fig, out_dir, name)
 
 

@@ -2,7 +2,7 @@ r"""The lessons' figures, one module per chapter, and a check that a figure can 
 
 * :mod:`.basics`: chapters 1 and 2 (learning curves, weight histograms, masks);
 * :mod:`.methods`: chapter 3 (accuracy and speed-up against parameters removed);
-* :mod:`.optimisation`: chapter 4 (the lambda path, ADMM's residual);
+* :mod:`.optimisation`: chapter 4 (the lambda path, ADMM's residual, the §4.3 sweeps);
 * :func:`figure_problems`: what a reader would miss in a figure (titles, axis
   labels, legends), used by the tests on every figure the lessons draw.
 

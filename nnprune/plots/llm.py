@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..report import save_figure, use_agg
+from .fonts import label
 
 
 def oneshot_perplexity(
@@ -52,7 +53,8 @@ def oneshot_perplexity(
     ax.set(
         xlabel="sparsity pattern of every Linear in the blocks",
         ylabel="validation perplexity (lower is better)",
-        title="One-shot pruning, no retraining (bar: mean over calibration samplings)",
+        title=label("一次性剪枝，不重新训练", "One-shot pruning, no retraining")
+        + "\n(bar: mean over calibration samplings; whisker: min-max)",
     )
     ax.set_ylim(bottom=0.9 * dense_perplexity)
     ax.legend(fontsize=8)

@@ -1,4 +1,4 @@
-r"""Chapter 8's figures: the gradual schedule, lottery tickets, sparse training, surviving pixels.
+r"""Chapter 8's figures: schedule, lottery tickets, sparse training, granularity, surviving pixels.
 
 Book: §8.1, §8.2.
 """
@@ -23,36 +23,46 @@ def gradual_schedule(schedule: Any, history: list, steps: int, sparsity: float, 
     ax.plot(t, [100 * schedule.sparsity(int(s)) for s in t], label="target $s_t$ (cubic)")
     hist = np.array(history)
     ax.plot(hist[:, 0], 100 * hist[:, 2], "o", ms=3, label="achieved at pruning steps")
-    ax.set(xlabel="optimiser step (batches of 64)", ylabel="weight sparsity (%)",
-           title=f"Zhu & Gupta gradual pruning to {sparsity:.0%}, digits MLP")  # fmt: skip
+    title = label("逐步剪枝", "Gradual pruning") + f" (Zhu & Gupta) to {sparsity:.0%}"
+    ax.set(xlabel="optimiser step (batches of 64)", ylabel="weight sparsity (%)", title=title)
     ax.legend(loc="lower right")
     return str(save_figure(fig, out, "ch08_gradual_schedule.png"))
 
 
-def lottery(rows: list[dict], out: str) -> str:
-    """Test accuracy per pruning round for each ticket run, side by side, dense dashed."""
+def lottery(rows: list[dict], out: str, chance: float = 0.1) -> str:
+    """Test accuracy per pruning round for each ticket run, side by side, dense dashed.
+
+    Left: on 0-100 % with the ``chance`` level; right: the same points on a range
+    that shows their differences.
+    """
     use_agg()
     import matplotlib.pyplot as plt
 
     runs = list(dict.fromkeys(r["run"] for r in rows if r["run"] != "dense"))
     dense = next(r for r in rows if r["run"] == "dense")
-    fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
-    ax.axhline(100 * dense["test_accuracy"], color="k", ls="--", lw=1, label="dense (round 0)")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained",
+                             gridspec_kw={"width_ratios": (1, 1.6)})  # fmt: skip
     markers = ("o", "s", "x", "^")
-    for i, run in enumerate(runs):  # side by side: equal sparsities would hide each other
-        pts = sorted((r["round"], r["test_accuracy"]) for r in rows if r["run"] == run)
-        x = np.array([p[0] for p in pts]) + 0.12 * (i - (len(runs) - 1) / 2)
-        ax.plot(x, [100 * p[1] for p in pts], markers[i % 4] + "-", label=run)
     rounds = sorted({r["round"] for r in rows if r["round"] > 0})
     spars = {r["round"]: r["sparsity"] for r in rows}
-    ax.set_xticks(rounds, [f"round {k}\n{100 * spars[k]:.0f}% sparse" for k in rounds])
-    ax.set_xlim(min(rounds) - 0.5, max(rounds) + 0.5)
-    ax.set(
-        xlabel="pruning round (weight sparsity after it)",
-        ylabel="test accuracy (%)",
-        title=label("彩票假设", "Lottery tickets") + " with rewinding (runs side by side)",
-    )
-    ax.legend(fontsize=8, loc="lower left")
+    for ax in axes:  # one legend, in the left panel: the right one shows the same lines
+        name = (lambda text: text) if ax is axes[0] else (lambda text: "_" + text)
+        ax.axhline(100 * dense["test_accuracy"], color="k", ls="--", lw=1,
+                   label=name("dense (round 0)"))  # fmt: skip
+        for i, run in enumerate(runs):  # side by side: equal sparsities would hide each other
+            pts = sorted((r["round"], r["test_accuracy"]) for r in rows if r["run"] == run)
+            x = np.array([p[0] for p in pts]) + 0.12 * (i - (len(runs) - 1) / 2)
+            ax.plot(x, [100 * p[1] for p in pts], markers[i % 4] + "-", label=name(run))
+        ax.set_xticks(rounds, [f"round {k}\n{100 * spars[k]:.0f}% sparse" for k in rounds])
+        ax.set_xlim(min(rounds) - 0.5, max(rounds) + 0.5)
+        ax.set(xlabel="pruning round (weight sparsity after it)", ylabel="test accuracy (%)")
+    axes[0].axhline(100 * chance, color="grey", ls=":", lw=1, label=f"chance ({chance:.0%})")
+    axes[0].set_ylim(0, 100)
+    axes[0].set_title(label("彩票假设", "Lottery tickets") + ", 0-100 %")
+    axes[0].legend(fontsize=7, loc="lower left")
+    accs = [100 * r["test_accuracy"] for r in rows]
+    axes[1].set_ylim(min(accs) - 1, max(accs) + 1)
+    axes[1].set_title("the same, zoomed (legend: left; runs side by side)")
     return str(save_figure(fig, out, "ch08_lottery.png"))
 
 
@@ -82,10 +92,56 @@ def dynamic_sparse_training(curves: dict, history: dict, sparsity: float, out: s
     for method, hist in history.items():
         ax_moved.plot([h["step"] for h in hist], [h["moved"] for h in hist], "o-", ms=3,
                       label=method)  # fmt: skip
-    ax_moved.set(xlabel="optimiser step", ylabel="connections regrown per update",
-                 title="Prune-and-regrow updates (RigL: cosine decay)")  # fmt: skip
-    ax_moved.legend(fontsize=8, loc="upper right")
+    title = label("剪枝与再生长", "Prune-and-regrow updates") + " (RigL: cosine decay)"
+    ax_moved.set(xlabel="optimiser step", ylabel="connections regrown per update", title=title)
+    ax_moved.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))  # off the curves
     return str(save_figure(fig, out, "ch08_dynamic_sparse_training.png"))
+
+
+def granularity_and_domain(stages: list[dict], control: dict, domain: list[dict], out: str,
+                           chance: float = 0.1) -> str:  # fmt: skip
+    """Left: accuracy against non-zero weights, stage by stage, and the weights-only control.
+
+    Right: per domain shift, target-test accuracy of each cross-domain run (bars),
+    the chance level drawn. ``stages`` are the rows of
+    :func:`nnprune.pipeline.multi_granularity_prune`, ``control`` one row with
+    ``weight_nonzeros`` and ``accuracy``; ``domain`` rows hold ``shift``, ``run``, ``accuracy``.
+    """
+    use_agg()
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax_d) = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
+    nz = [r["weight_nonzeros"] for r in stages]
+    ax.plot(nz, [100 * r["accuracy"] for r in stages], "o-", label="layers -> units -> weights")
+    for r in stages:
+        ax.annotate(r["stage"], (r["weight_nonzeros"], 100 * r["accuracy"]), fontsize=8,
+                    xytext=(0, -14), textcoords="offset points", ha="center")  # fmt: skip
+    ax.plot(control["weight_nonzeros"], 100 * control["accuracy"], "D", mfc="none", ms=9,
+            color="C3", label="control: weights only, same epochs")  # fmt: skip
+    ax.axhline(100 * chance, color="grey", ls=":", lw=1, label=f"chance ({chance:.0%})")
+    ax.set_xscale("log")
+    ax.set_xticks(nz, [f"{n:,}" for n in nz], minor=False)
+    ax.set_xticks([], minor=True)
+    ax.set_xlim(min(nz) / 1.4, max(nz) * 1.4)
+    ax.set_ylim(0, 100)
+    ax.set(xlabel="non-zero weights (log)", ylabel="test accuracy (%)",
+           title=label("多粒度剪枝", "Multi-granularity pruning"))  # fmt: skip
+    ax.legend(fontsize=8, loc="center right")
+    shifts = list(dict.fromkeys(r["shift"] for r in domain))
+    runs = list(dict.fromkeys(r["run"] for r in domain))
+    width = 0.8 / len(runs)
+    for k, run in enumerate(runs):
+        acc = [100 * next(r["accuracy"] for r in domain if (r["shift"], r["run"]) == (s, run))
+               for s in shifts]  # fmt: skip
+        ax_d.bar(np.arange(len(shifts)) + (k - (len(runs) - 1) / 2) * width, acc, width,
+                 label=run, color=f"C{k}")  # fmt: skip
+    ax_d.axhline(100 * chance, color="grey", ls=":", lw=1, label=f"chance ({chance:.0%})")
+    ax_d.set_xticks(range(len(shifts)), shifts)
+    ax_d.set_ylim(0, 100)
+    ax_d.set(xlabel="target domain (the digits transformed)", ylabel="target test accuracy (%)",
+             title=label("跨领域剪枝", "Cross-domain pruning"))  # fmt: skip
+    ax_d.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    return str(save_figure(fig, out, "ch08_granularity_domain.png"))
 
 
 def surviving_inputs(kept: dict, constant: np.ndarray, digit: np.ndarray, digit_label: int,

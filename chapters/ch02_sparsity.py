@@ -59,7 +59,8 @@ layers = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
 # exactly zero), **connection** sparsity (a neuron whose incoming weights are all
 # zero is dead; an input whose outgoing weights are all zero is unused) and
 # **activation** sparsity (outputs that are exactly zero, here after each ReLU).
-# We measure all three before and after pruning.
+# We measure all three before and after pruning (`metrics.sparsity`,
+# `metrics.connection_sparsity`, `metrics.activation_sparsity`).
 
 # %%
 lesson.section("2.1")
@@ -80,14 +81,14 @@ print("\nActivation sparsity on the test split: share of outputs exactly zero")
 print(study.activation_table(model, dense, pruned))
 
 # %% [markdown]
-# The figures: weight histograms (pruning opens a gap around zero), the masks of
-# two layers, and a tiny layer drawn with only its kept connections (the book's
-# "sparse" diagram connects every neuron, see [errata §2.1](../docs/errata.md#s2-1)).
+# 两幅图：各层权重直方图（剪枝在零附近留出空隙），以及两层的掩码。
+#
+# The figures: weight histograms (pruning opens a gap around zero) and the masks of
+# two layers.
 
 # %%
 lesson.figure(plots.weight_histograms(before, after, threshold, lesson.out))
 lesson.figure(plots.masks(layers["0"], layers["2"], lesson.out))
-lesson.figure(plots.tiny_layer(lesson.seed, lesson.out))
 
 # %% [markdown]
 # ## §2.2 稀疏性在神经网络中的重要性 — why sparsity matters in neural networks
@@ -133,6 +134,7 @@ print(
         f"FLOPs promise {1 / (1 - layer_s):.1f}x",
     )
 )
+
 constant = splits.train[0].std(axis=0) == 0  # pixels that never vary: no gradient ever
 kept_constant = layers["0"].weight.mask[:, constant]
 print(
@@ -142,8 +144,21 @@ print(
 )
 
 # %% [markdown]
+# 书中 §2.3 以 10 → 5 的两层网络为例画了一幅“稀疏权重矩阵”示意图，但图中 10 个神经元
+# 全部连到同一个输出节点：没有一条连接缺失，输出也只有 1 个而不是 5 个
+# （[勘误 §2.3](../docs/errata.md#s2-3)）。下面把书中的 10 → 5 层按幅值剪去 75%，只画留下的连接。
+#
+# The book's §2.3 draws a "sparse" diagram for its 10 → 5 example, but every one of its 10
+# neurons is connected to a single output node: no connection is missing and the output has
+# 1 node, not 5 ([errata §2.3](../docs/errata.md#s2-3)). Here the book's 10 → 5 layer is
+# pruned to 75% by magnitude and drawn with only the connections that are left.
+
+# %%
+lesson.figure(plots.tiny_layer(lesson.seed, lesson.out, in_features=10, out_features=5))
+
+# %% [markdown]
 # ## What we measured
-# Computed from the numbers above.
+# 下面的句子由上面的数字计算得出 — computed from the numbers above.
 
 # %%
 lesson.part("What we measured")
@@ -162,7 +177,8 @@ lesson.say(
 
 # %% [markdown]
 # ## Try this
-# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
+# 本章的评分练习（`nnprune exercises list`），然后是开放问题 — the graded exercises of this
+# chapter, then open questions.
 
 # %%
 lesson.try_this(

@@ -1,17 +1,18 @@
 # %% [markdown]
 # # Chapter 3 · 神经网络剪枝方法 — pruning methods
 #
-# 同一个训练好的 MLP 用本章每种方法剪枝，给相同的掩码再训练预算，并与等预算对照（稠密模型
-# 同样再训练）比较准确率、大小、FLOPs 和实测延迟。
+# 同一个训练好的 MLP 用 §3.1 的三种剪枝（权重、神经元、层）和 §3.2 的三种准则（阈值、重要性、
+# 自适应）剪枝，每种都给相同的再训练预算，并与等预算对照（稠密模型同样再训练）比较。§3.3 的
+# 方法比较在 `ch03b_comparison.py`。
 #
-# One trained digits MLP (64-300-100-10), pruned by every method of the chapter,
-# each copy given the same short masked retraining, then measured: accuracy,
-# size, FLOPs and *measured* latency. The book ranks the methods in §3.3 without
-# evidence ([errata §3.3](../docs/errata.md#s3-3)); here the ranking comes from the table.
+# One trained digits MLP (64-300-100-10), pruned by the three kinds of §3.1 (weights,
+# neurons, a layer) and the three criteria of §3.2 (threshold, importance, adaptive), each
+# copy given the same short retraining and compared with the equal-budget control (the
+# dense model given the same epochs). §3.3's comparison of methods (accuracy, size, FLOPs,
+# measured latency) is the second file, `ch03b_comparison.py`.
 #
 # `python chapters/ch03_pruning_methods.py [--quick] [--seed 0] [--out figures/ch03]`,
-# or as a notebook (`NNPRUNE_QUICK=1` for the quick run). The full run adds the
-# small CNN with filter pruning.
+# or as a notebook (`NNPRUNE_QUICK=1` for the quick run).
 #
 # 本课调用 `nnprune/` 中的库代码：以 `pip install -e .`（可编辑安装）安装后，修改
 # `nnprune/...` 里的函数会改变本课打印的数字。Editing `nnprune/...` changes what this lesson
@@ -19,21 +20,25 @@
 
 # %%
 import copy
+import textwrap
 
 import numpy as np
 
-from nnprune import nn, optim, prune
+from nnprune import metrics, nn, optim, prune
 from nnprune.data import digits_splits
 from nnprune.experiments import method_study as study
 from nnprune.lesson import Try, start
-from nnprune.models import mlp, small_cnn
-from nnprune.plots.methods import accuracy_and_speed
-from nnprune.report import write_csv
+from nnprune.models import mlp
+from nnprune.pipeline import GradualPruning, PolynomialDecay
+from nnprune.plots.fonts import label
+from nnprune.plots.methods import criteria
+from nnprune.pseudocode.claims import prune_important
+from nnprune.report import format_table
 from nnprune.train import evaluate, fit
 
-lesson = start("Chapter 3: pruning methods compared (book §3.1-3.3)", "figures/ch03")
+lesson = start("Chapter 3: pruning methods and criteria (book §3.1-3.2)", "figures/ch03")
 EPOCHS = lesson.pick(full=20, quick=4)
-RETRAIN_EPOCHS = lesson.pick(full=3, quick=1)  # the same budget for every method
+RETRAIN_EPOCHS = lesson.pick(full=3, quick=1)  # the same budget for every row
 splits = digits_splits(lesson.seed)
 model = mlp((64, 300, 100, 10), seed=lesson.seed)
 loss = nn.CrossEntropyLoss()
@@ -54,40 +59,130 @@ print(f"dense MLP, {EPOCHS} epochs: test split accuracy {dense_acc:.2%}")
 # %% [markdown]
 # ## §3.1 传统剪枝方法 — traditional pruning
 #
-# 非结构化剪枝用 0/1 掩码乘权重，矩阵形状不变；结构化剪枝删除整个神经元，矩阵真正变小。
+# 权重剪枝用 0/1 掩码乘权重，矩阵形状不变；神经元剪枝删除整行，矩阵真正变小；层剪枝删除整层。
+# 后面接 ReLU 的层不能无损删除：`remove_layer` 拒绝；这里去掉 ReLU，再把两个线性层合并为一个。
+# 每行之后给同样的再训练预算，对照是同样再训练的稠密模型。
 #
-# **Unstructured** pruning multiplies weights by a 0/1 mask: the arrays keep their
-# shape and the kept weights keep their values (the book calls this quantising to
-# 0 or 1, which is binarisation: [errata §3.1](../docs/errata.md#s3-1)). **Structured** pruning
-# removes whole neurons, so the matrices really shrink.
+# **Weight** pruning multiplies weights by a 0/1 mask: the arrays keep their shape and the
+# kept weights keep their values (the book calls this quantising to 0 or 1, which is
+# binarisation: [errata §3.1](../docs/errata.md#s3-1)). **Neuron** pruning removes whole rows,
+# so the matrices really shrink. **Layer** pruning removes a whole layer: a layer followed by a
+# ReLU cannot go exactly (`remove_layer` refuses), so we drop the ReLU after layer 2 and merge
+# the two linear maps around it (`merge_linear`), a lossy cut. Every row then gets the same
+# retraining; the control is the dense model given the same epochs.
 
 # %%
 lesson.section("3.1")
-masked, shrunk = copy.deepcopy(model), copy.deepcopy(model)
-prune.l1_unstructured(masked[0], "weight", amount=0.5)  # half of layer 0's weights, masked
-prune.prune_units(shrunk, "0", 0.5, criterion="l1", input_shape=(64,))  # half of its units
-print("layer 0 loses half of its weights both ways;\nweight shapes of layers 0 and 2, "
-      "non-zeros of layer 0, test split accuracy:")  # fmt: skip
-for name, m in (("50% of layer 0 masked", masked), ("half of layer 0 removed", shrunk)):
-    w = m[0].weight.data
-    print(
-        f"  {name:>23}: {w.shape} and {m[2].weight.shape}, {np.count_nonzero(w):,} "
-        f"non-zeros, test {evaluate(m, loss, splits.test)[1]:.2%}"
-    )
+
+
+def test_acc(m):
+    return evaluate(m, loss, splits.test)[1]
+
+
+def zeros(m):  # the fraction of prunable weights that are exactly zero
+    w = [t.param.data for t in m.prunable_parameters()]
+    return sum(np.count_nonzero(x == 0) for x in w) / sum(x.size for x in w)
+
+
+def retrain(m, callbacks=()):  # the same budget for every row of §3.1 and §3.2
+    opt = optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    fit(m, loss, opt, splits.train, epochs=RETRAIN_EPOCHS, batch_size=64, seed=lesson.seed,
+        progress=False, callbacks=callbacks)  # fmt: skip
+    return test_acc(m)
+
+
+weights, units, layer = (copy.deepcopy(model) for _ in range(3))
+prune.l1_unstructured(weights[0], "weight", amount=0.5)  # half of layer 0's weights, masked
+prune.prune_units(units, "0", 0.5, criterion="l1", input_shape=(64,))  # half of its units
+try:
+    prune.remove_layer(layer, "2")
+except ValueError as err:
+    print("remove_layer(model, '2') refuses:\n" + textwrap.fill(str(err), 96, initial_indent="  ",
+                                                             subsequent_indent="  "))  # fmt: skip
+del layer[3]  # the ReLU after layer 2: from here on the change is lossy
+prune.merge_linear(layer, "2")  # Linear 300->100 then 100->10 become one Linear 300->10
+rows = []
+for name, m in (("dense + retraining", copy.deepcopy(model)), ("weights: 50% of layer 0", weights),
+                ("neurons: 50% of layer 0", units), ("layer: layer 2 merged", layer)):  # fmt: skip
+    shapes = " ".join("x".join(map(str, p.data.shape)) for p in m.parameters() if p.data.ndim == 2)
+    nonzero = sum(np.count_nonzero(p.data) for p in m.parameters())
+    rows.append({"pruned": name, "weight shapes": shapes, "non-zeros": nonzero,
+                 "acc now": test_acc(m), "acc retrained": retrain(m)})  # fmt: skip
+for r in rows:
+    r["vs control"] = 100 * (r["acc retrained"] - rows[0]["acc retrained"])
+print(format_table(rows, formats={"non-zeros": "{:,}", "acc now": "{:.2%}",
+      "acc retrained": "{:.2%}", "vs control": "{:+.2f}"}, title=f"Test split; the same "
+      f"{RETRAIN_EPOCHS} retraining epoch(s) each; vs control in points"))  # fmt: skip
 
 # %% [markdown]
 # ## §3.2 基于稀疏性的剪枝方法 — sparsity-based pruning
 #
-# 剪枝准则决定剪哪些权重，工作点决定剪多少：幅值剪枝给定稀疏度，Han 等人的阈值
-# q·std(W) 则让每层稀疏度不同。
+# 书中的三种准则：阈值（|w| < τ 的权重剪去）、重要性（剪去最不重要的，这里按 |w|）、自适应（在
+# 训练中逐步调整剪枝）。书写的是“剪除重要的连接”，应为不重要的
+# （[勘误 §3.2](../docs/errata.md#s3-2)）；下面实测两种方向。所有行使用相同的再训练预算。书中说连接
+# 稀疏度“衡量非零连接的数量，越高越稀疏”，自相矛盾：这里连接稀疏度是失去全部连接的单元所占比例。
 #
-# A criterion decides *which* weights go; an operating point says *how many*.
-# Magnitude pruning takes a sparsity (ranked over all layers, or per layer);
-# Han et al.'s threshold keeps `|w| >= q·std(W)` in each layer, so `q` sets a
-# different sparsity per layer. Here is what each `q` gives on the trained model:
+# The book's three criteria: **threshold** (prune `|w| < τ`), **importance** (prune the
+# *least* important, here by |w|) and **adaptive** (the sparsity rises step by step during
+# training, Zhu & Gupta's cubic schedule). The book says importance pruning removes the
+# *important* connections ([errata §3.2](../docs/errata.md#s3-2)): we run both directions.
+# All rows share the sparsity that τ gives and the same retraining budget. The book also
+# says connection sparsity "measures the number of non-zero connections; the higher, the
+# sparser", which contradicts itself: here it is the share of units left with no connection.
 
 # %%
 lesson.section("3.2")
+TAU = 0.1  # the threshold criterion: one absolute τ for every layer
+thresholded = copy.deepcopy(model)
+for _, module, attr, _ in thresholded.prunable_parameters():
+    prune.threshold_unstructured(module, attr, threshold=TAU)
+S = zeros(thresholded)  # the sparsity τ gave
+smallest, largest, adaptive = (copy.deepcopy(model) for _ in range(3))
+prune.global_unstructured([(mod, a) for _, mod, a, _ in smallest.prunable_parameters()],
+                          prune.L1Unstructured, amount=S)  # fmt: skip
+prune.global_unstructured([(mod, a) for _, mod, a, _ in largest.prunable_parameters()],
+                          prune.L1Unstructured, amount=S,  # the book's words: the largest go
+                          importance_scores={(mod, a): 1 / (np.abs(p.data) + 1e-12) for _, mod,
+                                             a, p in largest.prunable_parameters()})  # fmt: skip
+pairs = zip(thresholded.prunable_parameters(), smallest.prunable_parameters(), strict=True)
+same = all(np.array_equal(a.param.mask, b.param.mask) for a, b in pairs)
+steps = RETRAIN_EPOCHS * -(-len(splits.train[1]) // 64)
+freq = max(1, steps // 8)
+schedule = PolynomialDecay(0.0, S, begin_step=0, end_step=freq * (2 * steps // 3 // freq),
+                           frequency=freq)  # fmt: skip
+lesson.show(PolynomialDecay.sparsity)
+crit = []
+for name, m, cbs in (("dense + retraining", copy.deepcopy(model), ()),
+                     (f"threshold |w| < {TAU:g}", thresholded, ()),
+                     ("importance: smallest |w|", smallest, ()),
+                     ("importance: largest |w| (book)", largest, ()),
+                     ("adaptive: cubic schedule", adaptive, [GradualPruning(schedule)]),
+                     ):  # fmt: skip
+    crit.append({"criterion": name, "acc now": test_acc(m), "acc retrained": retrain(m, cbs),
+                 "sparsity": zeros(m)})  # fmt: skip
+print(format_table(crit, formats={"acc now": "{:.2%}", "acc retrained": "{:.2%}",
+      "sparsity": "{:.1%}"}, title=f"Test split, the same {RETRAIN_EPOCHS} retraining epoch(s); "
+      "adaptive prunes during them"))  # fmt: skip
+lesson.figure(criteria(crit, label("§3.2 的剪枝准则", "§3.2 criteria") + f": digits MLP, "
+                       f"{RETRAIN_EPOCHS} retraining epoch(s) each", lesson.out,
+                       "ch03_criteria.png"))  # fmt: skip
+print(f"τ = {TAU:g} for every layer prunes exactly the mask of global magnitude: {same}")
+claim = prune_important(quick=lesson.quick, seed=lesson.seed)
+print(f"The §3.2 claim on a softmax regression, 50% of W zeroed: dense {claim['acc_dense']:.1%},"
+      f"\n  smallest |w| {claim['acc_prune_unimportant']:.1%}, largest |w| "
+      f"{claim['acc_prune_important']:.1%}")
+conn = metrics.connection_sparsity(smallest)
+nonzero = sum(np.count_nonzero(t.param.data) for t in smallest.prunable_parameters())
+print(f"connection sparsity at {S:.0%}, per layer (dead neurons, unused inputs): " + ", ".join(
+      f"{n} {r['output_sparsity']:.0%} {r['input_sparsity']:.0%}" for n, r in conn.items())
+      + f";\n  {nonzero:,} non-zero weights remain: fewer non-zeros is sparser, not more")
+
+# %% [markdown]
+# Han 等人的阈值 q·std(W) 让每层稀疏度不同（再训练后的比较见 `ch03b_comparison.py`）— Han et
+# al.'s threshold keeps `|w| >= q·std(W)` in each layer, so `q` sets a different sparsity per
+# layer (retrained and compared in `ch03b_comparison.py`):
+
+# %%
 for q in (0.5, 1.0, 1.5, 2.0):
     m = copy.deepcopy(model)
     study.prune_model(m, "Han q*std", q, (64,))
@@ -95,113 +190,44 @@ for q in (0.5, 1.0, 1.5, 2.0):
         f"{t.name} {1 - t.param.mask.mean():.0%}" for t in m.prunable_parameters()
     )
     print(f"  q={q:g}: zeros per layer {per_layer}")
-POINTS = {  # method -> operating points (a sparsity, a q, a fraction of units)
-    "global magnitude": lesson.pick(full=(0.5, 0.75, 0.9, 0.95), quick=(0.5, 0.9)),
-    "layer-wise magnitude": lesson.pick(full=(0.5, 0.75, 0.9, 0.95), quick=(0.9,)),
-    "Han q*std": lesson.pick(full=(0.5, 1.0, 1.5, 2.0), quick=(1.0,)),
-    study.STRUCTURED: (0.25, 0.5, 0.75),
-}
-
-# %% [markdown]
-# ## §3.3 剪枝方法的比较与评估 — comparing and evaluating methods
-#
-# 每种方法使用相同的模型、数据、随机种子和再训练预算，另加等预算对照“稠密 + 再训练”。
-#
-# Same trained model, data, seed and retraining budget for every method, plus the
-# control `dense + retraining` (the dense model given the same extra epochs). Two
-# tables: accuracy (test split, differences in points), then size and speed
-# (`theory x` = FLOP ratio; `x dense`/`x csr` = measured speed-up over the dense
-# model, batch 256, one thread). Every column is in the CSV.
-
-# %%
-lesson.section("3.3")
-networks = {"MLP 64-300-100-10": (model, splits, POINTS)}
-
-# %% [markdown]
-# A full run adds the small CNN: whole filters removed (structured) against global
-# magnitude. Then, for every network: the study, two tables, a figure and the CSV.
-
-# %%
-if not lesson.quick:
-    cnn_splits = digits_splits(lesson.seed, flatten=False)
-    cnn = small_cnn(1, 10, 8, channels=(16, 32), seed=lesson.seed)
-    fit(
-        cnn,
-        loss,
-        optim.SGD(cnn.parameters(), lr=0.05, momentum=0.9),
-        cnn_splits.train,
-        epochs=EPOCHS,
-        batch_size=64,
-        seed=lesson.seed,
-        backend=lesson.backend,
-    )
-    cnn.to("numpy")
-    cnn_points = {
-        "global magnitude": POINTS["global magnitude"],
-        study.STRUCTURED: (0.25, 0.5, 0.75),
-    }
-    networks["CNN 16-32 (filters)"] = (cnn, cnn_splits, cnn_points)
-results = {}
-for title, (net, data, points) in networks.items():
-    res = study.study(
-        net,
-        data,
-        points,
-        retrain_epochs=RETRAIN_EPOCHS,
-        seed=lesson.seed,
-        repeats=lesson.pick(full=40, quick=10),
-    )
-    rows = res["rows"]
-    print(study.accuracy_table(rows, f"\n{title}"))
-    print(study.speed_table(rows, f"\n{title}"))
-    slug = title.split()[0].lower()
-    lesson.figure(accuracy_and_speed(
-        rows,
-        f"{title} on digits, seed {lesson.seed}",
-        lesson.out,
-        f"ch03_{slug}_accuracy_vs_sparsity.png",
-        study.CONTROL,
-    ))
-    print(f"table: {write_csv(lesson.out / f'ch03_{slug}_table.csv', rows)}")  # every column
-    results[slug] = res
-
 
 # %% [markdown]
 # ## What we measured
-# Computed from the MLP's table above (and the CNN's, in a full run).
+# 下面的句子由上面的数字计算得出 — computed from the numbers above.
 
 # %%
 lesson.part("What we measured")
-for slug, res in results.items():
-    rows = res["rows"]
-    ctrl = next(r for r in rows if r["method"] == study.CONTROL)
-    noise = max(study.NOISE, abs(ctrl["x dense"] - 1))  # the dense model timed against itself
-    print(
-        f"{slug.upper()}: the control (dense + retraining) moved accuracy "
-        f"{100 * (ctrl['acc retrained'] - rows[0]['acc retrained']):+.2f} points and timed "
-        f"{ctrl['x dense']:.2f}x:\n  speed-ups within ±{noise:.0%} are noise."
-    )
-    for method in dict.fromkeys(r["method"] for r in rows[2:]):
-        rs = [r for r in rows if r["method"] == method]
-        xs = [r["x dense"] for r in rs] + [r["x csr"] for r in rs if "x csr" in r]
-        print(
-            f"  {method}: compression {study.span([r['compress'] for r in rs], '{:.1f}x')},"
-            f" FLOPs {study.span([r['theory x'] for r in rs], '{:.1f}x')},\n    measured "
-            f"{study.span(xs)} (dense and CSR kernels): {study.speed_verdict(xs, noise)}"
-        )
+ctrl = rows[0]["acc retrained"]
+lesson.say("In §3.1, " + "; ".join(f"{r['pruned']} keeps {r['non-zeros']:,} non-zeros and ends "
+           f"{r['vs control']:+.2f} points from the control" for r in rows[1:]) +
+           f" (one test image is {100 / len(splits.test[1]):.2f} points).")  # fmt: skip
+by = {r["criterion"]: r["acc retrained"] for r in crit}
+lesson.say(
+    f"In §3.2, at {S:.1%} sparsity and after the same retraining, threshold and smallest-|w| "
+    f"importance prune the same weights (mask identical: {same}) and reach "
+    f"{by['importance: smallest |w|']:.2%}; pruning the largest |w| as the book words it reaches "
+    f"{by['importance: largest |w| (book)']:.2%}; the adaptive schedule reaches "
+    f"{by['adaptive: cubic schedule']:.2%}; the dense control {ctrl:.2%}."
+)
+lesson.say(
+    f"On the softmax regression, zeroing the 50% largest |w| leaves "
+    f"{claim['acc_prune_important']:.1%} test accuracy, the 50% smallest "
+    f"{claim['acc_prune_unimportant']:.1%} (dense {claim['acc_dense']:.1%})."
+)
 
 # %% [markdown]
 # ## Try this
-# The graded exercises of this chapter (`nnprune exercises list`), then open questions.
+# 本章的评分练习（`nnprune exercises list`），然后是开放问题 — the graded exercises of this
+# chapter, then open questions.
 
 # %%
 lesson.try_this(
     "ch3",
     [
-        Try("Set `RETRAIN_EPOCHS = lesson.pick(full=10, quick=3)`: which gap to dense closes?",
-            ("RETRAIN_EPOCHS = lesson.pick(full=3, quick=1)",
-             "RETRAIN_EPOCHS = lesson.pick(full=10, quick=3)"), "results"),
-        Try("Add 0.98 to the points of layer-wise magnitude: where does it break?",
-            ("quick=(0.9,)),", "quick=(0.9, 0.98)),"), "results"),
+        Try("Set `RETRAIN_EPOCHS = lesson.pick(full=10, quick=3)`: does the adaptive schedule "
+            "catch up with one-shot pruning?", ("RETRAIN_EPOCHS = lesson.pick(full=3, quick=1)",
+            "RETRAIN_EPOCHS = lesson.pick(full=10, quick=3)"), "crit"),
+        Try("Set `TAU = 0.05`: what sparsity does it give, and what does it cost?",
+            ("TAU = 0.1 ", "TAU = 0.05 "), "crit"),
     ],
 )

@@ -28,11 +28,12 @@ from typing import Any, NamedTuple
 from .book import SECTIONS, heading
 
 #: The lesson file of each chapter (appendix B's pseudocode is shown with §5.3's); a section
-#: key ("8.2", "4.3") names the file of a section when a chapter is split over files.
+#: key ("3.3", "4.3", "8.2") names the file of a section when a chapter is split over files.
 LESSONS: dict[str, str] = {
     "1": "chapters/ch01_neural_network_basics.py",
     "2": "chapters/ch02_sparsity.py",
     "3": "chapters/ch03_pruning_methods.py",
+    "3.3": "chapters/ch03b_comparison.py",
     "4": "chapters/ch04_sparsity_optimisation.py",
     "4.3": "chapters/ch04b_gradient_sensitivity.py",
     "5": "chapters/ch05_pruning_pipeline.py",
@@ -93,7 +94,7 @@ M = Method
 METHODS: tuple[Method, ...] = (
     M("weight pruning", "3.1", "nnprune.prune.l1_unstructured", "3.1", "ch3.l1_unstructured",
       "s3-1"),
-    M("layer pruning", "3.1", "nnprune.prune.remove_layer", "3.1"),
+    M("layer pruning", "3.1", "nnprune.prune.merge_linear", "3.1"),
     M("neuron pruning", "3.1", "nnprune.prune.prune_units", "3.1", "ch3.remove_neuron"),
     M("threshold pruning", "3.2", "nnprune.prune.threshold_unstructured", "3.2", "ch3.threshold"),
     M("importance pruning", "3.2", "nnprune.prune.global_unstructured", "3.2", None, "s3-2"),
@@ -166,11 +167,15 @@ ITEMS: tuple[Method, ...] = (
     M("size, FLOPs, accuracy of a pruned model", "1.3", "nnprune.metrics.model_size", "1.3"),
     M("weight / activation / connection sparsity", "2.1", "nnprune.metrics.connection_sparsity",
       "2.1", "ch2.sparsity_measures", "s3-2"),
-    M("sparse storage", "2.2", "nnprune.sparse.sparse_nbytes", "2.2", "ch2.csr_matvec"),
-    M("sparse compute", "2.3", "nnprune.sparse.SparseLinear", "2.3"),
-    M("the 10 -> 5 'sparse' diagram", "2.3", "nnprune.plots.basics.tiny_layer", "2.1", None,
+    M("sparse storage", "2.2", "nnprune.metrics.storage.bytes_per_format", "2.2",
+      "ch2.csr_matvec"),
+    M("sparse compute", "2.3", "nnprune.metrics.storage.dense_vs_csr_time", "2.3"),
+    M("the 10 -> 5 'sparse' diagram", "2.3", "nnprune.plots.basics.tiny_layer", "2.3", None,
       "s2-3"),
-    M("comparing methods", "3.3", "nnprune.experiments.compare", "3.3", None, "s3-3"),
+    M("comparing methods", "3.3", "nnprune.experiments.method_study.study", "3.3", None, "s3-3"),
+    M("single-layer perceptron", "1.2", "nnprune.models.mlp", "1.2"),
+    M("the §3.2 claim 'prune the important connections'", "3.2",
+      "nnprune.pseudocode.claims.prune_important", "3.2", None, "s3-2"),
     M("the pruning pipeline", "5.1", "nnprune.pipeline.prune_retrain", "5.1"),
     M("the §5.3 pseudocode", "5.3", "nnprune.pseudocode.s5_3.book_s5_3", "5.3",
       "ch5.corrected_loop", "s5-3"),

@@ -1,4 +1,4 @@
-"""Chapters 2 and 3 and the structured-pruning benchmark, run in --quick mode.
+"""Chapters 2 and 3 (ch03 and ch03b) and the structured-pruning benchmark, in --quick mode.
 
 The numbers the scripts print are checked against independent computations
 from the returned models (NumPy on the weights), not against the scripts' own
@@ -58,8 +58,46 @@ def test_ch02_quick_measures_match_the_weights(run_lesson, lesson_out):
 
 
 @pytest.mark.slow
-def test_ch03_quick_rows_match_the_models(run_lesson, lesson_out):
+def test_ch03_sections_3_1_and_3_2_match_the_models(run_lesson, lesson_out):
     env, out = run_lesson("ch03_pruning_methods")
+    assert (lesson_out / "ch03_criteria.png").stat().st_size > 1000
+    # §3.1: non-zeros counted from the architectures, not from the lesson's models
+    nonzero = {r["pruned"]: r["non-zeros"] for r in env["rows"]}
+    assert list(nonzero.values()) == [
+        mlp_params(300, 100),
+        mlp_params(300, 100) - 64 * 300 // 2,  # half of layer 0's weights masked
+        mlp_params(150, 100),  # half of layer 0's neurons removed
+        64 * 300 + 300 + 300 * 10 + 10,  # layer 2 merged into the output layer
+    ]
+    ctrl = env["rows"][0]["acc retrained"]
+    assert all(r["vs control"] == pytest.approx(100 * (r["acc retrained"] - ctrl))
+               for r in env["rows"])  # fmt: skip
+    # §3.2: the criteria's masks, from the dense weights by NumPy
+    dense = weights(env["model"])
+    tau, s = env["TAU"], env["S"]
+    all_w = np.concatenate([np.abs(a).ravel() for a in dense.values()])
+    assert s == pytest.approx(np.mean(all_w < tau))
+    k = round(s * all_w.size)
+    by_size = np.sort(all_w)
+    for n, a in dense.items():
+        kept = {name: m[int(n)].weight.mask for name, m in
+                (("t", env["thresholded"]), ("s", env["smallest"]), ("l", env["largest"]))}
+        np.testing.assert_array_equal(kept["t"], np.abs(a) >= tau)
+        np.testing.assert_array_equal(kept["s"], np.abs(a) >= tau)  # the same mask
+        np.testing.assert_array_equal(kept["l"], np.abs(a) <= by_size[-k - 1])  # largest go
+    assert env["same"] is True
+    adaptive = weights(env["adaptive"])
+    zeros = sum(int(np.sum(a == 0)) for a in adaptive.values())
+    assert abs(zeros - k) <= 1  # the cubic schedule ends at the threshold's sparsity
+    assert [r["sparsity"] for r in env["crit"]][1:] == pytest.approx([s] * 4, abs=1e-3)
+    claim = env["claim"]
+    assert claim["acc_prune_important"] < claim["acc_prune_unimportant"] - 0.3
+    assert "The §3.2 claim on a softmax regression, 50% of W zeroed" in out
+
+
+@pytest.mark.slow
+def test_ch03b_quick_rows_match_the_models(run_lesson, lesson_out):
+    env, out = run_lesson("ch03b_comparison")
     assert set(env["results"]) == {"mlp"}  # the CNN runs in the full lesson only
     study = env["study"]
     mlp = env["results"]["mlp"]

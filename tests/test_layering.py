@@ -35,6 +35,7 @@ LAYERS: list[list[str]] = [
         "nnprune.book",
         "nnprune.exercises.registry",  # data only: exercise ids, titles, book sections
         "nnprune.exercises.levels",  # data only: exercise difficulties
+        "nnprune.plots.fonts",  # figure labels only (no nnprune import): plots of any layer use it
     ],
     ["nnprune.nn", "nnprune.optim"],
     ["nnprune.gradcheck"],

@@ -45,3 +45,37 @@ def test_with_a_cjk_font_labels_are_bilingual_and_drawn(tmp_path):
     assert title == "测试准确率 (%) / test accuracy (%)"
     render(title, tmp_path / "zh.png")  # no glyph missing: the CJK font is the fallback
     assert (tmp_path / "zh.png").stat().st_size > 1000
+
+
+def figure_texts(fig) -> str:
+    texts = [fig.get_suptitle()]
+    for ax in fig.axes:
+        texts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+        texts += [t.get_text() for t in (*ax.get_xticklabels(), *ax.get_yticklabels())]
+    return " ".join(texts)
+
+
+@pytest.mark.parametrize("font", [None, "installed"])
+def test_a_lesson_figure_is_english_without_the_font_and_bilingual_with_it(
+    font, monkeypatch, tmp_path
+):
+    import re
+
+    from nnprune.plots import basics
+
+    fonts.cjk_font.cache_clear()
+    if font is None:
+        monkeypatch.setattr(fonts, "cjk_font", lambda: None)
+    elif fonts.cjk_font() is None:
+        pytest.skip("no CJK font installed (e.g. apt install fonts-wqy-microhei)")
+    caught = []
+    monkeypatch.setattr(basics, "save_figure", lambda fig, out, name: caught.append(fig))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*missing from font")
+        basics.tiny_layer(0, tmp_path)
+        (fig,) = caught
+        fig.savefig(tmp_path / "tiny.png")  # drawing it: no glyph missing either way
+    text = figure_texts(fig)
+    chinese = re.search(r"[\u4e00-\u9fff]", text)
+    assert "10 inputs" in text and "line width = |weight|" in text
+    assert bool(chinese) == (font is not None), text

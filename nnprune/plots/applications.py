@@ -33,13 +33,13 @@ def head_importance(scores: dict[str, Any], removed: dict[str, Any], out: str) -
     ax.set_xticks(range(heads), [f"head {h}" for h in range(heads)])
     ax.set_yticks(range(layers), list(scores))
     ax.set(
-        xlabel="attention head",
-        ylabel="encoder layer",
+        xlabel=label("注意力头", "attention head"),
+        ylabel=label("编码器层", "encoder layer"),
         title=label("注意力头重要性", "Head importance")
         + "\n(Michel et al. 2019), synthetic text task",
     )
     fig.legend(loc="outside lower center", fontsize=8, frameon=False)
-    fig.colorbar(im, ax=ax, label="importance\nmean |dL/d gate|", shrink=0.9)
+    fig.colorbar(im, ax=ax, label=label("重要性", "importance") + "\nmean |dL/d gate|", shrink=0.9)
     return str(save_figure(fig, out, "ch06_head_importance.png"))
 
 

@@ -1,6 +1,6 @@
 r"""Figures of chapters 1 and 2: learning curves, weight histograms, masks, a tiny sparse layer.
 
-Book: §1.2–1.3, §2.1 (the sparse diagram drawn sparse, see docs/errata.md#s2-1).
+Book: §1.2–1.3, §2.1, §2.3 (the 10 → 5 sparse diagram drawn sparse, see docs/errata.md#s2-3).
 """
 
 from __future__ import annotations
@@ -37,18 +37,21 @@ def learning_curves(results: Sequence[dict[str, Any]], out: str | Path) -> Path:
     from matplotlib.ticker import MaxNLocator
 
     ax_loss.set(
-        xlabel="epoch", ylabel="cross-entropy loss", title=label("每轮损失", "Loss per epoch")
+        xlabel=label("训练轮次", "epoch"),
+        ylabel=label("交叉熵损失", "cross-entropy loss"),
+        title=label("每轮损失", "Loss per epoch"),
     )
     ax_acc.set(
-        xlabel="epoch",
-        ylabel="validation accuracy (%)",
+        xlabel=label("训练轮次", "epoch"),
+        ylabel=label("验证准确率 (%)", "validation accuracy (%)"),
         title=label("验证准确率", "Validation accuracy"),
     )
     for ax in (ax_loss, ax_acc):
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.suptitle("Digits 8x8: the two networks of §1.2 trained with SGD + momentum")
+    fig.suptitle(label("§1.2 的网络", "The networks of §1.2")
+                 + ": digits 8x8, SGD + momentum")  # fmt: skip
     fig.tight_layout()
     return save_figure(fig, out, "ch01_learning_curves.png")
 
@@ -75,7 +78,8 @@ def weight_histograms(
         )
         axes[1, j].legend(fontsize=8, title="threshold", title_fontsize=8)
         for ax in axes[:, j]:
-            ax.set(xlabel="weight value", ylabel="number of weights")
+            ax.set(xlabel=label("权重值", "weight value"),
+                   ylabel=label("权重个数", "number of weights"))
     fig.suptitle(
         label("全局幅值剪枝后的权重分布", "weights after global magnitude pruning")
         + f":  a gap |w| < {threshold:.3g} around zero"
@@ -95,24 +99,36 @@ def masks(first: nn.Linear, second: nn.Linear, out: str | Path) -> Path:
         ax.imshow(mask, cmap="gray_r", interpolation="nearest", aspect="auto")
         ax.set(
             title=f"layer {name} mask {mask.shape}: {mask.mean():.1%} kept (black)",
-            xlabel="input index",
-            ylabel="neuron index",
+            xlabel=label("输入序号", "input index"),
+            ylabel=label("神经元序号", "neuron index"),
         )
     reads = first.weight.mask.sum(axis=0).reshape(8, 8)  # kept outgoing weights per pixel
     im = axes[2].imshow(reads, cmap="viridis")
-    axes[2].set(title="kept weights per input pixel", xlabel="pixel column", ylabel="pixel row")
-    fig.colorbar(im, ax=axes[2], fraction=0.046, label="kept weights")
+    axes[2].set(title=label("每像素保留", "kept per pixel"),
+                xlabel=label("像素列", "pixel column"),
+                ylabel=label("像素行", "pixel row"))  # fmt: skip
+    fig.colorbar(im, ax=axes[2], fraction=0.046, label=label("保留的权重", "kept weights"))
     fig.suptitle(label("剪枝掩码", "masks") + ": which weights global magnitude pruning kept")
     fig.tight_layout()
     return save_figure(fig, out, "ch02_sparse_masks.png")
 
 
-def tiny_layer(seed: int, out: str | Path, sparsity: float = 0.75) -> Path:
-    """A Linear(8, 6) before and after pruning, drawn with only its kept connections."""
+def tiny_layer(
+    seed: int, out: str | Path, sparsity: float = 0.75, in_features: int = 10,
+    out_features: int = 5,
+) -> Path:
+    """The book's §2.3 example layer, 10 -> 5, before and after pruning: kept connections only.
+
+    The book's diagram draws every connection of a 10-neuron layer to one output node and
+    calls it sparse; here a ``Linear(in_features, out_features)`` is pruned to ``sparsity``
+    by magnitude and drawn with only the connections that are left.
+
+    Book: §2.3 (corrected, see docs/errata.md#s2-3).
+    """
     use_agg()
     import matplotlib.pyplot as plt
 
-    layer = nn.Linear(8, 6, seed=seed)
+    layer = nn.Linear(in_features, out_features, seed=seed)
     dense_w = layer.weight.data.copy()
     prune.l1_unstructured(layer, "weight", amount=sparsity)
     fig, axes = plt.subplots(1, 2, figsize=(8, 4))
@@ -126,19 +142,21 @@ def tiny_layer(seed: int, out: str | Path, sparsity: float = 0.75) -> Path:
         ax.scatter(np.zeros(n_in), y_in, s=120, zorder=3, c=np.where(used_in, "k", "lightgray"))
         ax.scatter(np.ones(n_out), y_out, s=120, zorder=3, c=np.where(used_out, "k", "lightgray"))
         title = (
-            f"dense: {w.size} connections"
+            label("稠密", "dense") + f": {w.size} connections"
             if w is dense_w
             else f"{sparsity:.0%} pruned: {np.count_nonzero(w)} kept\n(gray: "
-            f"{(~used_in).sum()} inputs, {(~used_out).sum()} neurons disconnected)"
+            f"{(~used_in).sum()} input(s), {(~used_out).sum()} neuron(s) cut off)"
         )
         ax.set(
             title=title,
             xticks=[0, 1],
-            xticklabels=["8 inputs", "6 neurons"],
+            xticklabels=[label(f"{n_in} 个输入", f"{n_in} inputs"),
+                         label(f"{n_out} 个神经元", f"{n_out} neurons")],
             yticks=[],
-            xlabel="line width = |weight|",
-            ylabel="units",
-        )
-    fig.suptitle("A sparse layer drawn sparse (the book's §2.1 diagram connects every neuron)")
+            xlabel=label("线宽 = |权重|", "line width = |weight|"),
+            ylabel=label("单元", "units"),
+        )  # fmt: skip
+    fig.suptitle(label("稀疏层画成稀疏的", "A sparse layer drawn sparse")
+                 + f": the book's §2.3 {in_features} → {out_features} example")  # fmt: skip
     fig.tight_layout()
     return save_figure(fig, out, "ch02_tiny_layer_graph.png")

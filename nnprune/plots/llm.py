@@ -51,8 +51,8 @@ def oneshot_perplexity(
     ax.axhline(dense_perplexity, color="k", ls="--", lw=1, label=f"dense {dense_perplexity:.2f}")
     ax.set_xticks(range(len(patterns)), patterns)
     ax.set(
-        xlabel="sparsity pattern of every Linear in the blocks",
-        ylabel="validation perplexity (lower is better)",
+        xlabel=label("每个 Linear 的稀疏模式", "sparsity pattern of every Linear in the blocks"),
+        ylabel=label("验证困惑度（越低越好）", "validation perplexity (lower is better)"),
         title=label("一次性剪枝，不重新训练", "One-shot pruning, no retraining")
         + "\n(bar: mean over calibration samplings; whisker: min-max)",
     )

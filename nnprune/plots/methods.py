@@ -1,6 +1,6 @@
-r"""Chapter 3's figure: accuracy and speed-up against the share of parameters removed.
+r"""Chapter 3's figures: the §3.2 criteria at one budget; accuracy and speed-up (§3.3).
 
-Book: §3.3 (comparing methods).
+Book: §3.2 (criteria), §3.3 (comparing methods).
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ def accuracy_and_speed(
     ax_pre.set_ylim(0, 100)
     ax_pre.legend(fontsize=7, loc="lower left")
     ax_pre.set(
-        xlabel="parameters removed (%)",
-        ylabel="test accuracy (%)",
+        xlabel=label("剪去的参数 (%)", "parameters removed (%)"),
+        ylabel=label("测试准确率 (%)", "test accuracy (%)"),
         title=label("剪枝后、再训练前", "Right after pruning (before retraining)"),
     )
     flop = Line2D(
@@ -95,13 +95,13 @@ def accuracy_and_speed(
     handles, _ = ax_x.get_legend_handles_labels()
     ax_x.legend(handles=handles + [flop], fontsize=7, loc="upper left")
     ax_acc.set(
-        xlabel="parameters removed (%)",
-        ylabel="test accuracy (%)",
+        xlabel=label("剪去的参数 (%)", "parameters removed (%)"),
+        ylabel=label("测试准确率 (%)", "test accuracy (%)"),
         title=label("相同再训练之后", "After the same retraining") + " (test split)",
     )
     ax_x.set(
-        xlabel="parameters removed (%)",
-        ylabel="speed-up over dense (log scale)",
+        xlabel=label("剪去的参数 (%)", "parameters removed (%)"),
+        ylabel=label("加速比（对数轴）", "speed-up over dense (log)"),
         yscale="log",
         title=label("实测延迟", "Measured latency") + " vs the FLOP ratio",
     )
@@ -112,5 +112,37 @@ def accuracy_and_speed(
     for ax in (ax_acc, ax_pre, ax_x):
         ax.grid(alpha=0.3)
     fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, out, name)
+
+
+def criteria(rows: Sequence[dict[str, Any]], title: str, out: str | Path, name: str,
+             chance: float = 0.1) -> Path:
+    """Test accuracy (%) per row right after pruning and after the same retraining.
+
+    ``rows`` hold ``"criterion"``, ``"acc now"``, ``"acc retrained"`` and ``"sparsity"``;
+    the first is the equal-budget control (dense + the same retraining), drawn as a line
+    beside the ``chance`` level.
+    """  # fmt: skip
+    use_agg()
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(11, 0.6 * len(rows) + 1.6))
+    y = np.arange(len(rows))[::-1]
+    now = [100 * r["acc now"] for r in rows]
+    after = [100 * r["acc retrained"] for r in rows]
+    ax.barh(y + 0.2, now, 0.4, color="tab:gray", label=label("剪枝后", "right after pruning"))
+    ax.barh(y - 0.2, after, 0.4, color="tab:blue", label=label("再训练后", "after retraining"))
+    for yi, a in zip(y, after, strict=True):
+        ax.text(a + 1, yi - 0.2, f"{a:.1f}", va="center", fontsize=8)
+    ax.axvline(after[0], color="k", lw=0.8, ls="--", label=label("对照", "control") +
+               f" ({rows[0]['criterion']})")  # fmt: skip
+    ax.axvline(100 * chance, color="grey", ls=":", lw=1, label=f"chance ({chance:.0%})")
+    ax.set_yticks(y, [f"{r['criterion']}\n{r['sparsity']:.1%} zeros" for r in rows], fontsize=8)
+    ax.set(xlim=(0, 105), xlabel=label("测试准确率 (%)", "test accuracy (%)"),
+           ylabel=label("剪枝准则", "criterion"), title=title)  # fmt: skip
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside: no bar hidden
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return save_figure(fig, out, name)

@@ -103,19 +103,19 @@ def lambda_path(
     if mid - half <= 10.0:  # the chance level, drawn where the axis reaches it
         ax_acc.axhline(10.0, color="grey", ls=":", lw=1, label="chance (10 classes)")
     ax_l1.set(
-        xlabel="λ (log scale)",
-        ylabel="share of all weights (%)",
-        title="L1: subgradient vs ISTA; L2 (ridge)",
+        xlabel=label("λ（对数轴）", "λ (log scale)"),
+        ylabel=label("占全部权重 (%)", "share of all weights (%)"),
+        title=label("L1：次梯度与 ISTA；L2（岭）", "L1: subgradient vs ISTA; L2 (ridge)"),
     )
     ax_rw.set(
-        xlabel="λ (log scale)",
-        ylabel="share of all weights (%)",
-        title="Reweighted L1 vs IRLS: λ/(|w| + ε) per weight",
+        xlabel=label("λ（对数轴）", "λ (log scale)"),
+        ylabel=label("占全部权重 (%)", "share of all weights (%)"),
+        title=label("重加权 L1 与 IRLS", "Reweighted L1 vs IRLS") + ": λ/(|w| + ε) per weight",
     )
     ax_acc.set(
-        xlabel="weights with |w| < 1e-3 (%)",
-        ylabel="test accuracy (%), chance 10%",
-        title=f"Accuracy (one test image = {100 / n_test:.2f} points)",
+        xlabel=label("|w| < 1e-3 的权重 (%)", "weights with |w| < 1e-3 (%)"),
+        ylabel=label("测试准确率 (%)", "test accuracy (%)") + ", chance 10%",
+        title=label("准确率", "Accuracy") + f" (one test image = {100 / n_test:.2f} points)",
     )
     for ax in (ax_l1, ax_rw, ax_acc):
         ax.legend(fontsize=7)
@@ -140,8 +140,8 @@ def admm_residual(rows: Sequence[dict[str, Any]], out: str | Path) -> Path:
         name = r.get("method", "sparsity")  # one line per method, or per target sparsity
         ax.plot(it, r["residuals"], "o-", label=f"{name} {r['sparsity']:.0%}")
     ax.set(
-        xlabel="ADMM iteration",
-        ylabel="primal residual ||W - Z||",
+        xlabel=label("ADMM 迭代", "ADMM iteration"),
+        ylabel=label("原始残差 ||W - Z||", "primal residual ||W - Z||"),
         title=label("ADMM 收敛", "ADMM convergence") + ", digits MLP",
     )
     ax.set_ylim(bottom=0)  # a linear axis from 0: every point lies on a labelled scale

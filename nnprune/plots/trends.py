@@ -24,7 +24,8 @@ def gradual_schedule(schedule: Any, history: list, steps: int, sparsity: float, 
     hist = np.array(history)
     ax.plot(hist[:, 0], 100 * hist[:, 2], "o", ms=3, label="achieved at pruning steps")
     title = label("逐步剪枝", "Gradual pruning") + f" (Zhu & Gupta) to {sparsity:.0%}"
-    ax.set(xlabel="optimiser step (batches of 64)", ylabel="weight sparsity (%)", title=title)
+    ax.set(xlabel=label("优化步（每批 64）", "optimiser step (batches of 64)"),
+           ylabel=label("权重稀疏度 (%)", "weight sparsity (%)"), title=title)
     ax.legend(loc="lower right")
     return str(save_figure(fig, out, "ch08_gradual_schedule.png"))
 
@@ -55,7 +56,8 @@ def lottery(rows: list[dict], out: str, chance: float = 0.1) -> str:
             ax.plot(x, [100 * p[1] for p in pts], markers[i % 4] + "-", label=name(run))
         ax.set_xticks(rounds, [f"round {k}\n{100 * spars[k]:.0f}% sparse" for k in rounds])
         ax.set_xlim(min(rounds) - 0.5, max(rounds) + 0.5)
-        ax.set(xlabel="pruning round (weight sparsity after it)", ylabel="test accuracy (%)")
+        ax.set(xlabel=label("剪枝轮次（其后的稀疏度）", "pruning round (weight sparsity after it)"),
+               ylabel=label("测试准确率 (%)", "test accuracy (%)"))
     axes[0].axhline(100 * chance, color="grey", ls=":", lw=1, label=f"chance ({chance:.0%})")
     axes[0].set_ylim(0, 100)
     axes[0].set_title(label("彩票假设", "Lottery tickets") + ", 0-100 %")
@@ -84,8 +86,8 @@ def dynamic_sparse_training(curves: dict, history: dict, sparsity: float, out: s
     lo = min(min(c) for c in curves.values())
     ax.set_ylim(max(0, min(100 * lo, 100 * chance) - 2), 100)
     ax.set(
-        xlabel="epoch",
-        ylabel="validation accuracy (%)",
+        xlabel=label("训练轮次", "epoch"),
+        ylabel=label("验证准确率 (%)", "validation accuracy (%)"),
         title=label("动态稀疏训练", "Sparse training") + f" at {sparsity:.0%} per layer",
     )
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
@@ -93,7 +95,9 @@ def dynamic_sparse_training(curves: dict, history: dict, sparsity: float, out: s
         ax_moved.plot([h["step"] for h in hist], [h["moved"] for h in hist], "o-", ms=3,
                       label=method)  # fmt: skip
     title = label("剪枝与再生长", "Prune-and-regrow updates") + " (RigL: cosine decay)"
-    ax_moved.set(xlabel="optimiser step", ylabel="connections regrown per update", title=title)
+    ax_moved.set(xlabel=label("优化步", "optimiser step"),
+                 ylabel=label("每次更新重新生长的连接", "connections regrown per update"),
+                 title=title)
     ax_moved.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))  # off the curves
     return str(save_figure(fig, out, "ch08_dynamic_sparse_training.png"))
 
@@ -124,7 +128,8 @@ def granularity_and_domain(stages: list[dict], control: dict, domain: list[dict]
     ax.set_xticks([], minor=True)
     ax.set_xlim(min(nz) / 1.4, max(nz) * 1.4)
     ax.set_ylim(0, 100)
-    ax.set(xlabel="non-zero weights (log)", ylabel="test accuracy (%)",
+    ax.set(xlabel=label("非零权重（对数轴）", "non-zero weights (log)"),
+           ylabel=label("测试准确率 (%)", "test accuracy (%)"),
            title=label("多粒度剪枝", "Multi-granularity pruning"))  # fmt: skip
     ax.legend(fontsize=8, loc="center right")
     shifts = list(dict.fromkeys(r["shift"] for r in domain))
@@ -138,7 +143,8 @@ def granularity_and_domain(stages: list[dict], control: dict, domain: list[dict]
     ax_d.axhline(100 * chance, color="grey", ls=":", lw=1, label=f"chance ({chance:.0%})")
     ax_d.set_xticks(range(len(shifts)), shifts)
     ax_d.set_ylim(0, 100)
-    ax_d.set(xlabel="target domain (the digits transformed)", ylabel="target test accuracy (%)",
+    ax_d.set(xlabel=label("目标领域（变换后的数字）", "target domain (the digits transformed)"),
+             ylabel=label("目标测试准确率 (%)", "target test accuracy (%)"),
              title=label("跨领域剪枝", "Cross-domain pruning"))  # fmt: skip
     ax_d.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return str(save_figure(fig, out, "ch08_granularity_domain.png"))
@@ -164,7 +170,8 @@ def surviving_inputs(kept: dict, constant: np.ndarray, digit: np.ndarray, digit_
         ax.plot(xs, ys, "rx", ms=6)
         ax.set_xticks(range(0, 8, 2))
         ax.set_yticks(range(0, 8, 2))
-        ax.set(xlabel="pixel column", ylabel="pixel row")
-    fig.colorbar(im, ax=axes[1:], label=f"kept connections to layer 0 (of {hidden})")
+        ax.set(xlabel=label("像素列", "pixel column"), ylabel=label("像素行", "pixel row"))
+    fig.colorbar(im, ax=axes[1:], label=label("到第 0 层保留的连接", "kept connections to layer 0")
+                 + f" (of {hidden})")  # fmt: skip
     fig.suptitle(label("可解释性", "Interpretability") + ": which input pixels survive pruning")
     return str(save_figure(fig, out, "ch08_surviving_inputs.png"))

@@ -305,18 +305,25 @@ def test_control_and_methods_get_the_same_retraining(monkeypatch, module, run, k
     def record(model, train, val, **settings):
         calls.append(settings)  # no training: this test checks the budgets only
 
+    def trainer(model, *, train, **settings):  # the book's method trains itself
+        calls.append(settings)
+
     monkeypatch.setattr(common, "train_model", record)  # the dense training and the retraining
+    if hasattr(module, "l1_threshold_trainer"):
+        monkeypatch.setattr(module, "l1_threshold_trainer", lambda *args: trainer)
     rows = run((0,), quick=True, out=None, verbose=False, **kwargs)
     methods = [r["method"] for r in rows]
-    assert methods[:2] == ["dense", CONTROL] and len(methods) == 4
-    assert len(calls) == 4 and all(c == calls[1] for c in calls[2:]) and calls[0] != calls[1]
+    assert methods[:2] == ["dense", CONTROL] and len(methods) == 5
+    assert methods[-1].endswith("(book)")  # the book's method of that section, beside the others
+    assert len(calls) == 5 and all(c == calls[1] for c in calls[2:]) and calls[0] != calls[1]
 
 
 def test_image_study_quick(tmp_path) -> None:
     rows = run_image_study((0,), quick=True, out=str(tmp_path), models=("cnn",), verbose=False)
     by = {r["method"]: r for r in rows}
-    assert list(by) == ["dense", CONTROL, "magnitude 80%", "filters -50%"]
+    assert list(by) == ["dense", CONTROL, "magnitude 80%", "filters -50%", image.BOOK_METHOD]
     dense, mag, thin = by["dense"], by["magnitude 80%"], by["filters -50%"]
+    assert by[image.BOOK_METHOD]["nonzeros"] == mag["nonzeros"]  # the same 80%, L1 + threshold
     model = small_cnn(1, 10, 8, channels=(8, 16), seed=0)
     n_weights = sum(m.weight.size for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear))
     assert dense["params"] == model.num_parameters() == mag["params"] == by[CONTROL]["params"]
@@ -342,6 +349,7 @@ def test_text_study_quick(tmp_path) -> None:
     model = TransformerClassifier(10, 4, num_layers=1, d_model=32, dim_feedforward=64)
     n_linear = sum(m.weight.size for m in model.modules() if isinstance(m, nn.Linear))
     assert mag["nonzeros"] == dense["nonzeros"] - round(0.8 * n_linear)
+    assert by[text.BOOK_METHOD]["nonzeros"] == mag["nonzeros"]  # AGSP: same count, other choice
     assert heads["flops"] < dense["flops"]
     assert (tmp_path / "ch07_text.png").exists()
 
@@ -355,6 +363,7 @@ def test_speech_study_quick(tmp_path, capsys) -> None:
     by = {r["method"]: r for r in rows}
     dense, rec, units = by["dense"], by["recurrent 80%"], by["hidden units -50%"]
     assert math.isclose(rec["rnn_sparsity"], 0.8, abs_tol=1e-3) and dense["rnn_sparsity"] == 0
+    assert by[speech.BOOK_METHOD]["rnn_sparsity"] == rec["rnn_sparsity"]
     assert rec["params"] == dense["params"] and units["params"] < dense["params"]
     t_out, conv, hidden = 17, 8, 16  # 33 frames -> 17 after the stride-2 Conv1d
     expected = conv * 40 * 5 * t_out + t_out * 3 * hidden * (conv + hidden) + hidden * 10

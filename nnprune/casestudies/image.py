@@ -6,7 +6,9 @@ control ``dense+retrain`` (:mod:`nnprune.experiments.casestudy`):
 * ``magnitude 80%``: global magnitude pruning (Han et al. 2015), masks kept while retraining;
 * ``filters -50%``: half of the filters of every convolution, lowest L1 norm first (Li et
   al. 2017), removed physically; in the ResNet, half of each block's inner channels and of
-  each channel group that the residual additions couple.
+  each channel group that the residual additions couple;
+* ``L1+threshold 80% (book)``: §7.1's L1 penalty with a rising threshold, in the control's
+  budget (:func:`nnprune.pipeline.l1_threshold_prune`).
 
 References: S. Han et al., NeurIPS 2015; H. Li et al., "Pruning Filters for Efficient
 ConvNets", ICLR 2017.
@@ -22,7 +24,7 @@ from typing import Any
 from .. import nn, prune
 from ..data import digits_splits
 from ..data.splits import cifar_splits
-from ..experiments.casestudy import CONTROL, Study, run_study, weights_of
+from ..experiments.casestudy import CONTROL, Study, l1_threshold_trainer, run_study, weights_of
 from ..models import small_cnn
 from ..models_resnet import small_resnet
 from ..prune._checks import amount_to_count
@@ -36,7 +38,8 @@ SETTINGS = {  # full run / quick run
 }
 CNN_CHANNELS = {"full": (16, 32), "quick": (8, 16)}
 RESNET_WIDTHS = {"full": (16, 32), "quick": (4, 8)}
-METHODS = ("dense", CONTROL, "magnitude 80%", "filters -50%")
+LAM, BOOK_METHOD = 5e-3, "L1+threshold 80% (book)"  # the book's method and its lambda
+METHODS = ("dense", CONTROL, "magnitude 80%", "filters -50%", BOOK_METHOD)
 
 
 def magnitude_prune(model: nn.Module, sparsity: float = SPARSITY) -> nn.Module:
@@ -62,13 +65,9 @@ def remove_resnet_filters(model: nn.Module, amount: int | float) -> None:
             prune.prune_coupled_channels(model, group.name, drop)
 
 
-def image_study(
-    quick: bool = False,
-    *,
-    models: Sequence[str] = ("cnn", "resnet"),
-    cifar_root: str | None = None,
-    cifar_limit: int | None = 10000,
-) -> Study:
+def image_study(quick: bool = False, *, models: Sequence[str] = ("cnn", "resnet"),
+                cifar_root: str | None = None, cifar_limit: int | None = 10000,
+                lam: float = LAM) -> Study:  # fmt: skip
     """The §7.1 study: what differs from the other case studies (a :class:`Study`)."""
     for family in models:
         if family not in ("cnn", "resnet"):
@@ -107,27 +106,23 @@ def image_study(
         train={"epochs": cfg["epochs"], "lr": cfg["lr"], **batch},
         retrain={"epochs": cfg["retrain"], "lr": cfg["retrain_lr"], **batch},
         figure="ch07_image.png",
+        trained={BOOK_METHOD: l1_threshold_trainer(
+            lambda model: weights_of(model, (nn.Conv2d, nn.Linear)), lam, SPARSITY)},
     )
 
 
-def run_image_study(
-    seeds: Sequence[int] = (0, 1, 2),
-    quick: bool = False,
-    out: str | None = "figures/ch07",
-    *,
-    models: Sequence[str] = ("cnn", "resnet"),
-    cifar_root: str | None = None,
-    cifar_limit: int | None = 10000,
-    backend: str = "numpy",
-    verbose: bool = True,
-) -> list[dict[str, Any]]:
-    """Train, prune (two methods), retrain and measure, per seed; return the summary rows.
+def run_image_study(seeds: Sequence[int] = (0, 1, 2), quick: bool = False,
+                    out: str | None = "figures/ch07", *,
+                    models: Sequence[str] = ("cnn", "resnet"), cifar_root: str | None = None,
+                    cifar_limit: int | None = 10000, lam: float = LAM, backend: str = "numpy",
+                    verbose: bool = True) -> list[dict[str, Any]]:  # fmt: skip
+    """Train, prune (three methods), retrain and measure, per seed; return the summary rows.
 
     ``quick``: tiny models and 1-2 epochs (checks the pipeline, not the quality);
     ``out``: folder of the plot (``None``: no plot); ``models``: a subset of
     ``("cnn", "resnet")``; ``cifar_root``: CIFAR-10's folder (its first
-    ``cifar_limit`` training images) instead of the digits. Rows as
-    :func:`nnprune.experiments.casestudy.summarize` makes them, plus ``dataset``.
+    ``cifar_limit`` training images) instead of the digits; ``lam``: the book's method's
+    λ. Rows as :func:`nnprune.experiments.casestudy.summarize` makes them, plus ``dataset``.
 
     Raises
     ------
@@ -136,14 +131,10 @@ def run_image_study(
 
     Book: §7.1.
     """
-    study = image_study(quick, models=models, cifar_root=cifar_root, cifar_limit=cifar_limit)
+    study = image_study(quick, models=models, cifar_root=cifar_root, cifar_limit=cifar_limit,
+                        lam=lam)  # fmt: skip
     return run_study(study, seeds, out, backend=backend, verbose=verbose)
 
 
-__all__ = [
-    "image_study",
-    "magnitude_prune",
-    "remove_cnn_filters",
-    "remove_resnet_filters",
-    "run_image_study",
-]
+__all__ = ["image_study", "magnitude_prune", "remove_cnn_filters", "remove_resnet_filters",
+           "run_image_study"]  # fmt: skip

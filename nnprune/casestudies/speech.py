@@ -9,7 +9,9 @@ retraining as the control ``dense+retrain``:
   together (Narang et al. 2017, here in one shot), masked retraining;
 * ``hidden units -50%``: half of the GRU's hidden units, lowest
   :math:`s_j = \sum_g \|W_{ih}[gH+j]\|_1 + \|W_{hh}[gH+j]\|_1` first, removed physically
-  (:func:`nnprune.prune.prune_hidden_units`).
+  (:func:`nnprune.prune.prune_hidden_units`);
+* ``L1+threshold 80% (book)``: §7.3's L1 penalty with a rising threshold on the same
+  weights, in the control's budget (:func:`nnprune.pipeline.l1_threshold_prune`).
 
 Reference: S. Narang et al., "Exploring Sparsity in Recurrent Neural Networks", ICLR 2017.
 
@@ -23,7 +25,7 @@ from typing import Any
 
 from .. import nn, prune
 from ..data.splits import SPEECH_NOISE_STD, speech_splits, standardize_frames
-from ..experiments.casestudy import CONTROL, Study, run_study
+from ..experiments.casestudy import CONTROL, Study, l1_threshold_trainer, run_study
 from ..models_speech import SpeechClassifier
 
 SPARSITY = 0.8
@@ -34,7 +36,8 @@ SETTINGS = {  # full run / quick run
     "quick": {"samples": 300, "conv": 8, "hidden": 16, "epochs": 2, "retrain": 1},
 }
 LR, RETRAIN_LR, BATCH = 3e-3, 1e-3, 32
-METHODS = ("dense", CONTROL, "recurrent 80%", "hidden units -50%")
+LAM, BOOK_METHOD = 1e-3, "L1+threshold 80% (book)"  # the book's method and its lambda
+METHODS = ("dense", CONTROL, "recurrent 80%", "hidden units -50%", BOOK_METHOD)
 
 
 def speech_model(
@@ -69,7 +72,8 @@ def recurrent_sparsity(model: nn.Module) -> dict[str, float]:
     return {"rnn_sparsity": zeros / sum(p.size for p in weights)}
 
 
-def speech_study(quick: bool = False, *, fsdd_root: str | None = None, cell: str = "gru") -> Study:
+def speech_study(quick: bool = False, *, fsdd_root: str | None = None, cell: str = "gru",
+                 lam: float = LAM) -> Study:  # fmt: skip
     """The §7.3 study: what differs from the other case studies (a :class:`Study`)."""
     cfg = SETTINGS["quick" if quick else "full"]
 
@@ -92,29 +96,25 @@ def speech_study(quick: bool = False, *, fsdd_root: str | None = None, cell: str
         retrain={"epochs": cfg["retrain"], "lr": RETRAIN_LR, **adam},
         figure="ch07_speech.png",
         extra=lambda model, dense: recurrent_sparsity(model),
+        trained={BOOK_METHOD: l1_threshold_trainer(recurrent_weights, lam, SPARSITY)},
     )
 
 
-def run_speech_study(
-    seeds: Sequence[int] = (0, 1, 2),
-    quick: bool = False,
-    out: str | None = "figures/ch07",
-    *,
-    fsdd_root: str | None = None,
-    cell: str = "gru",
-    backend: str = "numpy",
-    verbose: bool = True,
-) -> list[dict[str, Any]]:
+def run_speech_study(seeds: Sequence[int] = (0, 1, 2), quick: bool = False,
+                     out: str | None = "figures/ch07", *, fsdd_root: str | None = None,
+                     cell: str = "gru", lam: float = LAM, backend: str = "numpy",
+                     verbose: bool = True) -> list[dict[str, Any]]:  # fmt: skip
     """Train, prune (recurrent weights, hidden units), retrain and measure; return the rows.
 
     ``quick``: fewer clips, a tiny model, 1-2 epochs (checks the pipeline only);
     ``fsdd_root``: a folder of Free Spoken Digit Dataset WAV files; ``cell``:
-    ``"gru"`` or ``"lstm"``. Rows as :func:`nnprune.experiments.casestudy.summarize`
-    makes them, plus ``rnn_sparsity`` and ``dataset``.
+    ``"gru"`` or ``"lstm"``; ``lam``: the L1 strength of the book's method. Rows as
+    :func:`nnprune.experiments.casestudy.summarize` makes them, plus ``rnn_sparsity`` and
+    ``dataset``.
 
     Book: §7.3.
     """
-    study = speech_study(quick, fsdd_root=fsdd_root, cell=cell)
+    study = speech_study(quick, fsdd_root=fsdd_root, cell=cell, lam=lam)
     return run_study(study, seeds, out, backend=backend, verbose=verbose)
 
 

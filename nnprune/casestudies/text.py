@@ -9,7 +9,9 @@ control ``dense+retrain``:
   :math:`I_h = \mathbb E_x |\partial L/\partial \xi_h|` on the validation split, the lowest
   half of all heads removed physically (:func:`nnprune.prune.prune_heads`);
 * ``magnitude 80%``: global magnitude pruning of every ``Linear`` weight (the embedding
-  stays dense), masked retraining.
+  stays dense), masked retraining;
+* ``AGSP 80% (book)``: §7.2's method, the same 80% chosen by :math:`\frac1B\sum_b |w_i
+  g^{(b)}_i|` on the validation split (:func:`nnprune.saliency.agsp_scores`), not :math:`|w_i|`.
 
 Reference: P. Michel, O. Levy and G. Neubig, "Are Sixteen Heads Really Better than One?",
 NeurIPS 2019.
@@ -26,6 +28,7 @@ from .. import nn, prune
 from ..data.splits import text_splits
 from ..experiments.casestudy import Study, run_study, weights_of
 from ..models_text import TransformerClassifier
+from ..saliency import agsp_scores
 
 SPARSITY = 0.8
 HEAD_FRACTION = 0.5
@@ -35,7 +38,8 @@ SETTINGS = {  # full run / quick run
 }
 MODEL = {"d_model": 32, "nhead": 4, "dim_feedforward": 64}
 LR, RETRAIN_LR, BATCH = 3e-3, 2e-3, 32
-METHODS = ("dense", "heads -50%", "magnitude 80%")
+BOOK_METHOD = "AGSP 80% (book)"
+METHODS = ("dense", "heads -50%", "magnitude 80%", BOOK_METHOD)
 
 
 def prune_half_heads(model: TransformerClassifier, data: tuple[Any, Any]) -> dict:
@@ -47,6 +51,13 @@ def prune_half_heads(model: TransformerClassifier, data: tuple[Any, Any]) -> dic
 def magnitude_prune_linear(model: nn.Module, sparsity: float = SPARSITY) -> nn.Module:
     """Global L1 magnitude pruning of every ``Linear`` weight, in place."""
     return prune.to_sparsity(model, sparsity, names=weights_of(model, (nn.Linear,)))
+
+
+def agsp_prune_linear(model: nn.Module, data: tuple[Any, Any], sparsity: float = SPARSITY) -> None:
+    """Prune ``sparsity`` of every ``Linear`` weight by AGSP scores on ``data``, in place."""
+    names = weights_of(model, (nn.Linear,))
+    scores = agsp_scores(model, nn.CrossEntropyLoss(), data, batch_size=BATCH)
+    prune.to_sparsity(model, sparsity, scores={n: scores[n] for n in names}, names=names)
 
 
 def head_count(model: nn.Module) -> int:
@@ -71,8 +82,7 @@ def text_study(quick: bool = False, *, ag_news: str | None = None) -> Study:
 
     adam = {"lr": LR, "optimizer": "adam", "batch_size": BATCH}
     return Study(
-        section="7.2",
-        name="text",
+        section="7.2", name="text",  # fmt: skip
         dataset="AG News" if ag_news else "synthetic order+negation",
         families=(f"transformer-{cfg['layers']}L",),
         load=load,
@@ -80,6 +90,7 @@ def text_study(quick: bool = False, *, ag_news: str | None = None) -> Study:
         methods={
             "heads -50%": lambda model, family, splits, ctx: prune_half_heads(model, splits.val),
             "magnitude 80%": lambda model, *_: magnitude_prune_linear(model),
+            BOOK_METHOD: lambda model, family, splits, ctx: agsp_prune_linear(model, splits.val),
         },
         input_shape=lambda splits: (splits.train[0].shape[1],),
         train={"epochs": cfg["epochs"], **adam},
@@ -89,16 +100,11 @@ def text_study(quick: bool = False, *, ag_news: str | None = None) -> Study:
     )
 
 
-def run_text_study(
-    seeds: Sequence[int] = (0, 1, 2),
-    quick: bool = False,
-    out: str | None = "figures/ch07",
-    *,
-    ag_news: str | None = None,
-    backend: str = "numpy",
-    verbose: bool = True,
-) -> list[dict[str, Any]]:
-    """Train, prune (heads, magnitude), retrain and measure, per seed; return the summary rows.
+def run_text_study(seeds: Sequence[int] = (0, 1, 2), quick: bool = False,
+                   out: str | None = "figures/ch07", *, ag_news: str | None = None,
+                   backend: str = "numpy", verbose: bool = True,
+                   ) -> list[dict[str, Any]]:  # fmt: skip
+    """Train, prune (heads, magnitude, AGSP), retrain and measure; return the summary rows.
 
     ``quick``: fewer sentences, one encoder layer, 1-2 epochs (checks the pipeline
     only); ``ag_news``: a folder with AG News ``train.csv`` and ``test.csv``. Rows
@@ -111,5 +117,5 @@ def run_text_study(
                      verbose=verbose)  # fmt: skip
 
 
-__all__ = ["head_count", "magnitude_prune_linear", "prune_half_heads", "run_text_study",
-           "text_study"]  # fmt: skip
+__all__ = ["agsp_prune_linear", "head_count", "magnitude_prune_linear", "prune_half_heads",
+           "run_text_study", "text_study"]  # fmt: skip

@@ -51,7 +51,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,10 @@ class Study:
         retraining of the control and of every method (the equal budget).
     extra : callable, optional
         ``extra(model, dense) -> dict`` of study-specific columns.
+    trained : dict of str to callable, optional
+        Methods that prune while they train (e.g. :func:`l1_threshold_trainer`):
+        ``{name: trainer(model, train=..., **retrain)}`` replaces the retraining of
+        that copy and spends the same budget ``retrain``.
     figure : str
         File name of the plot.
     """
@@ -121,6 +125,7 @@ class Study:
     retrain: dict[str, Any]
     figure: str
     extra: Callable[[nn.Module, nn.Module], dict] | None = None
+    trained: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 def clone(model: nn.Module) -> nn.Module:
@@ -136,6 +141,44 @@ def weights_of(model: nn.Module, kinds: tuple[type, ...] | None = None) -> list[
     return [
         t.name for t in model.prunable_parameters() if kinds is None or isinstance(t.module, kinds)
     ]
+
+
+def make_optimizer(model: nn.Module, optimizer: str, lr: float, weight_decay: float = 0.0) -> Any:
+    """``"sgd"`` (momentum 0.9) or ``"adam"`` (AdamW when ``weight_decay > 0``) on the model."""
+    if optimizer == "sgd":
+        return optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
+    if optimizer == "adam":
+        if weight_decay > 0:
+            return optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        return optim.Adam(model.parameters(), lr=lr)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+
+
+def l1_threshold_trainer(
+    names: Callable[[nn.Module], list[str]], lam: float, sparsity: float
+) -> Callable[..., Any]:
+    r"""The book's §7.1/§7.3 method as a trainer that spends the retraining budget itself.
+
+    ``trainer(model, *, epochs, lr, seed, optimizer="sgd", batch_size=64,
+    weight_decay=0.0, backend=None)`` takes :func:`train_model`'s arguments (the
+    control's budget: the same optimiser, cosine schedule, epochs and batches) and runs
+    :func:`nnprune.pipeline.l1_threshold_prune` on the weights ``names(model)``: L1 with
+    a rising magnitude threshold for the first half of the epochs, then masked retraining.
+    """
+
+    def trainer(model: nn.Module, *, epochs: int, lr: float, seed: int, optimizer: str = "sgd",
+                batch_size: int = 64, weight_decay: float = 0.0, backend: str | None = None,
+                train: tuple[Any, Any]) -> Any:  # fmt: skip
+        from ..pipeline.l1_threshold import l1_threshold_prune
+
+        opt = make_optimizer(model, optimizer, lr, weight_decay)
+        return l1_threshold_prune(
+            model, nn.CrossEntropyLoss(), opt, train, names=names(model), lam=lam,
+            sparsity=sparsity, epochs=epochs, batch_size=batch_size, seed=seed,
+            scheduler=CosineAnnealingLR(opt, T_max=epochs), progress=False, backend=backend,
+        )  # fmt: skip
+
+    return trainer
 
 
 def train_model(
@@ -159,15 +202,7 @@ def train_model(
     (Adam; AdamW when ``weight_decay > 0``). ``backend`` moves the model
     first (:func:`nnprune.train.fit`); the batches follow the model.
     """
-    if optimizer == "sgd":
-        opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
-    elif optimizer == "adam":
-        if weight_decay > 0:
-            opt = optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-        else:
-            opt = optim.Adam(model.parameters(), lr=lr)
-    else:
-        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    opt = make_optimizer(model, optimizer, lr, weight_decay)
     sched = CosineAnnealingLR(opt, T_max=epochs)
     return fit(
         model,
@@ -264,6 +299,7 @@ def retrain_and_measure(
     records: list[dict],
     extra: Callable[[nn.Module], dict] | None = None,
     log: Callable[[str], None] | None = None,
+    trainers: dict[str, Callable[..., Any]] | None = None,
     **train_kwargs: Any,
 ) -> None:
     """Retrain every variant but ``"dense"`` with the same budget, then measure it.
@@ -272,11 +308,15 @@ def retrain_and_measure(
     ``seed``, the :func:`measure` columns and ``extra(model) -> dict`` if
     given). ``train_kwargs`` go to :func:`train_model` unchanged for every
     variant, the control ``dense+retrain`` included: that is the equal budget.
-    ``log`` gets one line per finished model.
+    ``log`` gets one line per finished model. A method in ``trainers`` is trained by
+    ``trainers[method](model, train=splits.train, seed=seed, **train_kwargs)`` instead
+    (a method that prunes while it trains, in the same budget).
     """
     for method, model in variants.items():
         start = time.perf_counter()
-        if method != "dense":
+        if trainers and method in trainers:
+            trainers[method](model, train=splits.train, seed=seed, **train_kwargs)
+        elif method != "dense":
             train_model(model, splits.train, None, seed=seed, **train_kwargs)
         row = measure(model, splits.test, input_shape)
         if extra is not None:
@@ -325,6 +365,8 @@ def run_study(
             for method, prune_fn in study.methods.items():
                 variants[method] = copy_ = clone(dense)
                 prune_fn(copy_, family, splits, context)
+            for method in study.trained:  # these prune while they spend the retraining budget
+                variants[method] = clone(dense)
             extra = None if study.extra is None else (lambda m, d=dense: study.extra(m, d))
             retrain_and_measure(
                 variants,
@@ -335,12 +377,13 @@ def run_study(
                 records=records,
                 extra=extra,
                 log=log,
+                trainers=study.trained,
                 **study.retrain,
             )
     rows = summarize(records)
     chance = 1 / (int(splits.train[1].max()) + 1)  # every class equally likely: a guess
-    for r in rows:
-        r["dataset"], r["chance"] = study.dataset, chance
+    for r in rows:  # n_test: one test sample is 100 / n_test points of accuracy
+        r["dataset"], r["chance"], r["n_test"] = study.dataset, chance, len(splits.test[1])
     optimiser = study.train.get("optimizer", "sgd")
     title = (
         f"case study {study.name} (§{study.section}): {study.dataset}, {len(seeds)} seed(s), "
@@ -357,65 +400,80 @@ def run_study(
 
 
 def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
-    """Accuracy change against the equal-budget control, and the size, per (model, method).
+    """Test accuracy of each pruned model against its equal-budget control, and the sizes.
 
-    Horizontal bars, so that the labels never collide. The left panel starts
-    at the reference, the control ``dense+retrain`` (0 points); the test
-    accuracy of each model is written beside its bar. Error bars (sample std
-    over seeds) only when there are several seeds.
+    Left: one horizontal segment per (model, method), from the accuracy of the control
+    ``dense+retrain`` (a dashed line over that model's rows) to the method's accuracy
+    (a dot, labelled with the accuracy and the change in points); the chance level is a
+    dotted line, always drawn: far below the results, on a narrow axis of its own before a
+    break (//), so that the results keep their resolution. Error bars (sample std over
+    seeds) only with several seeds. Right: parameters and non-zeros of each pruned model, the dense
+    model's parameter count as a dashed line. ``dense`` and the control are references
+    (lines), never bars among the methods.
     """
     import matplotlib.pyplot as plt
 
+    from ..plots.fonts import label, setup
+
+    setup()  # before the figure: its texts take their font when they are created
     seeds = rows[0]["seeds"]
     shown = [r for r in rows if r["method"] not in (CONTROL, "dense")]
-    labels = [f"{r['model']}: {r['method']}" for r in shown]
-    control = {r["model"]: r["accs"] for r in rows if r["method"] == CONTROL}
-    delta = [100 * (np.array(r["accs"]) - np.array(control[r["model"]])) for r in shown]
-    mean = [d.mean() for d in delta]
-    err = [d.std(ddof=1) if seeds > 1 else 0.0 for d in delta]
-    pos = np.arange(len(shown))[::-1]
-    height = 0.5 + 0.45 * len(shown)
-    fig, (ax, ax_nz) = plt.subplots(1, 2, figsize=(11, height + 1.3), layout="constrained")
-    ax.barh(pos, mean, xerr=err if seeds > 1 else None, capsize=3, color="tab:blue")
-    ax.axvline(0, color="k", lw=1)
-    for p, m, r in zip(pos, mean, shown, strict=True):
-        ax.annotate(f"{100 * r['acc_mean']:.1f}%", (m, p), xytext=(3 if m >= 0 else -3, 0),
-                    textcoords="offset points", va="center", ha="left" if m >= 0 else "right",
-                    fontsize=8)  # fmt: skip
-    lo, hi = min(0.0, *mean), max(0.0, *mean)
-    chance = rows[0].get("chance")
-    ctrl = {m: 100 * np.mean(a) for m, a in control.items()}
-    if chance is not None:  # chance in points from each control, where it fits on the axis
-        for m, c in ctrl.items():
-            at = 100 * chance - c
-            if at > lo - 3 * (hi - lo) - 5:
-                ax.axvline(at, color="grey", ls=":", lw=1.2)
-                ax.annotate(f"chance ({m})", (at, 1), xycoords=("data", "axes fraction"),
-                            rotation=90, ha="right", va="top", fontsize=7, color="0.3")  # fmt: skip
-                lo = min(lo, at)
-    pad = 0.25 * (hi - lo) + 1
-    ax.set_xlim(lo - pad, hi + pad)
+    names = [f"{r['model']}: {r['method']}" for r in shown]
+    control = {r["model"]: 100 * r["acc_mean"] for r in rows if r["method"] == CONTROL}
+    dense = {r["model"]: r["params"] for r in rows if r["method"] == "dense"}
+    acc = np.array([100 * r["acc_mean"] for r in shown])
+    err = [100 * np.std(r["accs"], ddof=1) if seeds > 1 else 0.0 for r in shown]
+    pos = np.arange(len(shown))[::-1].astype(float)
+    chance = 100 * rows[0].get("chance", 0.0)
+    lo, hi = min(*acc, *control.values()), max(*acc, *control.values())
+    pad = 0.3 * (hi - lo) + 2
+    broken = chance < lo - pad - 0.5 * (hi - lo) - 4  # far below: a broken axis shows it
+    size = {"figsize": (12, 1.9 + 0.5 * len(shown)), "layout": "constrained"}
+    if broken:  # a narrow axis around chance, then the results at full resolution
+        fig, (ax_c, ax, ax_nz) = plt.subplots(1, 3, width_ratios=[1, 5, 6], **size)
+        ax_c.axvline(chance, color="grey", ls=":", lw=1.5)
+        ax_c.set(xlim=(chance - 2, chance + 2), xticks=[round(chance)], yticks=pos,
+                 yticklabels=names, ylim=(pos.min() - 0.7, pos.max() + 0.8))  # fmt: skip
+        ax_c.spines["right"].set_visible(False)
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(left=False)
+        for a, x in ((ax_c, 1), (ax, 0)):  # the break marks: // on both sides of the gap
+            a.plot([x, x], [0, 1], transform=a.transAxes, ls="", marker=[(-1, -1), (1, 1)],
+                   markersize=10, color="k", mec="k", clip_on=False)  # fmt: skip
+    else:
+        fig, (ax, ax_nz) = plt.subplots(1, 2, **size)
+        lo = min(lo, chance)
+    for model, c in control.items():
+        y = pos[[r["model"] == model for r in shown]]
+        ax.vlines(c, y.min() - 0.4, y.max() + 0.4, color="k", ls="--", lw=1.2,
+                  label=label("等预算对照", CONTROL) if model == shown[0]["model"] else None)
+        ax_nz.vlines(dense[model], y.min() - 0.4, y.max() + 0.4, color="k", ls="--", lw=1.2,
+                     label=label("稠密模型参数", "dense parameters")
+                     if model == shown[0]["model"] else None)  # fmt: skip
+    ax.hlines(pos, [control[r["model"]] for r in shown], acc, color="tab:blue", lw=2)
+    ax.errorbar(acc, pos, xerr=err if seeds > 1 else None, fmt="o", color="tab:blue",
+                capsize=3)  # fmt: skip
+    for p, a, r in zip(pos, acc, shown, strict=True):
+        right = r["delta_mean"] >= 0  # the label away from the control's line
+        ax.annotate(f"{a:.1f}% ({r['delta_mean']:+.1f})", (a, p), xytext=(6 if right else -6, 4),
+                    textcoords="offset points", ha="left" if right else "right", fontsize=8)
+    ax.axvline(chance, color="grey", ls=":", lw=1.5, label=label("随机猜测", "chance"))
+    ax.set_xlim(max(0.0, lo - pad), min(110.0, hi + pad))
+    ax.set_ylim(pos.min() - 0.7, pos.max() + 0.8)
     spread = "mean ± std over seeds" if seeds > 1 else "1 seed"
-    ax.set(
-        yticks=pos,
-        yticklabels=labels,
-        ylabel="model: pruning method",
-        xlabel=f"test accuracy minus {CONTROL} (points; {spread})",
-        title="Accuracy vs the equal-budget control (labels: accuracy)\n0 = dense+retrain: "
-        + ", ".join(f"{m} {c:.1f}%" for m, c in ctrl.items())
-        + (f"; chance {chance:.0%}" if chance is not None else ""),
-    )
-    ax_nz.barh(pos + 0.2, [r["params"] for r in shown], 0.4, label="parameters")
-    ax_nz.barh(pos - 0.2, [r["nonzeros"] for r in shown], 0.4, label="non-zeros")
-    ax_nz.set(
-        yticks=pos,
-        yticklabels=labels,
-        ylabel="model: pruning method",
-        xlabel="number of weights",
-        title="Size of each model",
-    )
-    ax_nz.set_xlim(0, 1.45 * max(r["params"] for r in shown))  # room for the legend
-    ax_nz.legend(fontsize=8, loc="lower right")
+    ax.set(yticks=pos, yticklabels=[] if broken else names,
+           xlabel=label("测试准确率 (%)", f"test accuracy (%; {spread})"),
+           title=label("准确率：剪枝模型与等预算对照", "accuracy: pruned vs the equal-budget "
+                       "control\n(label: accuracy, change in points)"))  # fmt: skip
+
+    ax_nz.barh(pos + 0.2, [r["params"] for r in shown], 0.4, label=label("参数", "parameters"))
+    ax_nz.barh(pos - 0.2, [r["nonzeros"] for r in shown], 0.4,
+               label=label("非零权重", "non-zeros"))  # fmt: skip
+    ax_nz.set(yticks=pos, yticklabels=names, xlabel=label("权重个数", "number of weights"),
+              title=label("模型大小", "size of each model"))  # fmt: skip
+    ax_nz.set_xlim(0, 1.1 * max(dense.values()))
+    handles = [h for a in (ax, ax_nz) for h in a.get_legend_handles_labels()[0]]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8)
     fig.suptitle(f"{title} ({spread})")
     return str(save_figure(fig, out, name))
 
@@ -426,6 +484,8 @@ __all__ = [
     "Study",
     "clone",
     "format_study",
+    "l1_threshold_trainer",
+    "make_optimizer",
     "measure",
     "plot_study",
     "retrain_and_measure",

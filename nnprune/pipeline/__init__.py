@@ -16,6 +16,7 @@ from .granularity import (
     multi_granularity_prune,
 )
 from .gsp import GSPResult, gsap_sweep, gsp_iterative_prune, saliency_sweep
+from .l1_threshold import L1ThresholdResult, l1_threshold_prune
 from .loop import (
     STEPS,
     PipelineResult,
@@ -52,6 +53,8 @@ __all__ = [
     "layer_drop_scores",
     "multi_granularity_prune",
     "GSPResult",
+    "L1ThresholdResult",
+    "l1_threshold_prune",
     "gsap_sweep",
     "gsp_iterative_prune",
     "saliency_sweep",

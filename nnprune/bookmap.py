@@ -211,6 +211,10 @@ ITEMS: tuple[Method, ...] = (
       "appc.simple_cnn", "app-c"),
     M("analysis: 'one FC layer', before/after", "C", "nnprune.pseudocode.appc.corrected_appc",
       "C", None, "c-3"),
+    M("SimpleCNN as printed: 784 rows, then the loss fails", "C",
+      "nnprune.pseudocode.appc.show_book_failure", "C", "appc.simple_cnn", "app-c"),
+    M("fc1 -> fc2 with no non-linearity: one Linear", "C", "nnprune.prune.merge_linear", "C",
+      None, "c-3"),
 )  # fmt: skip
 del M
 

@@ -84,7 +84,7 @@ NAMED_IN_LESSON = (
     "chapters/ch01_", "chapters/ch02_", "chapters/ch03_", "chapters/ch03b_",
     "chapters/ch04_", "chapters/ch04b_", "chapters/ch05_", "chapters/ch05b_",
     "chapters/ch06_", "chapters/ch06b_", "chapters/ch07_",
-    "chapters/ch08_", "chapters/ch08b_",
+    "chapters/ch08_", "chapters/ch08b_", "chapters/appc_",
 )  # fmt: skip
 
 

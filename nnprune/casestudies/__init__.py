@@ -5,7 +5,7 @@
 model, pruning methods, training); :func:`~nnprune.experiments.casestudy.run_study`
 runs them against the equal-budget control ``dense+retrain``. The chapter lessons
 call :mod:`.pruning_loop` (§5), :mod:`.applications` (§6), :mod:`.trends` (§8) and
-:mod:`.l1_project` (appendix C).
+:mod:`nnprune.pseudocode.appc` (appendix C).
 
 Book: §5–8, appendix C.
 """

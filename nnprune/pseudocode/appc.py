@@ -14,7 +14,10 @@ the same optimiser settings; then test accuracy), with only the flatten size fix
 (``64 * 28 * 28``). :func:`corrected_appc` is its twin: the corrected CNN (padding, 2x2
 pooling, a ReLU between fc1 and fc2), L1 on the weights only as a proximal step, and the
 before/after comparison the book's text claims but its code never makes (accuracy before
-L1, after L1, and after pruning 90% of the weights by magnitude).
+L1, after L1, and after pruning 90% of the weights by magnitude). Both take ``l1_lambda``:
+``l1_lambda=0`` is the equal-budget dense control (the same code, batches and epochs
+without the L1 term), and both return the trained model (``AppCResult.trained``), which
+:func:`weight_vector`, :func:`accuracy` and :func:`pruned_accuracy` measure.
 
 Data: :func:`standin_data` (no download) is scikit-learn's 8x8 digits rendered as 3x32x32
 (each pixel repeated 4x4, the grey value copied to the 3 channels, scaled to [0, 1] and
@@ -27,7 +30,7 @@ Book: appendix C (corrected, see docs/errata.md#app-c).
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -159,16 +162,34 @@ def _batches(data: tuple, batch_size: int, generator: np.random.Generator | None
         yield X[idx], y[idx]
 
 
-def _accuracy(model: nn.Module, test: tuple) -> float:
+def accuracy(model: nn.Module, test: tuple) -> float:
+    """Test accuracy of ``model`` on ``test = (X, y)``, in batches of 256."""
     model.eval()
     correct = sum(int((np.argmax(model(x), 1) == y).sum()) for x, y in _batches(test, 256, None))
     model.train()
     return correct / len(test[1])
 
 
+def weight_vector(model: nn.Module) -> np.ndarray:
+    """All prunable weights of ``model`` (no biases) as one flat array."""
+    return np.concatenate([t.param.data.ravel() for t in model.prunable_parameters()])
+
+
+def pruned_accuracy(model: nn.Module, test: tuple, sparsity: float = 0.9) -> float:
+    """Test accuracy of a copy of ``model`` with ``sparsity`` of its weights pruned (global |w|).
+
+    What the book's text compares ("before and after pruning") and its code never does.
+    """
+    from ..prune import to_sparsity
+
+    pruned = copy.deepcopy(model)
+    to_sparsity(pruned, sparsity, scope="global")
+    return accuracy(pruned, test)
+
+
 @dataclass
 class AppCResult:
-    """One row: the model, its settings, and what training it did."""
+    """One row: the model, its settings, what training did, and the trained model."""
 
     row: str
     model: str
@@ -179,16 +200,21 @@ class AppCResult:
     small_fraction: float
     acc_pruned_90: float | None
     error: str = ""
+    trained: nn.Module | None = field(default=None, repr=False, compare=False)
 
     def as_row(self) -> dict[str, Any]:
-        return asdict(self)
+        """The numbers, without the trained model."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "trained"}
 
 
 def book_appc(train: tuple, test: tuple, *, seed: int = 0, flatten: int = FIXED_FLATTEN,
-              epochs: int = BOOK["epochs"]) -> AppCResult:  # fmt: skip
+              epochs: int = BOOK["epochs"],
+              l1_lambda: float = BOOK["l1_lambda"]) -> AppCResult:  # fmt: skip
     """The book's training, L1 and evaluation code, in order; only ``flatten`` is changed.
 
     ``flatten=BOOK_FLATTEN`` runs the book's code as printed: it stops at the first loss.
+    ``l1_lambda=0`` is the equal-budget dense control: the same code, steps and batches,
+    ``2 * epochs`` epochs without the L1 term. The result holds the trained model.
     """
     model = book_simple_cnn(seed, flatten)  # model = SimpleCNN()
     criterion = BookCrossEntropyLoss()
@@ -206,8 +232,8 @@ def book_appc(train: tuple, test: tuple, *, seed: int = 0, flatten: int = FIXED_
     except ValueError as err:
         return AppCResult("book as printed", "SimpleCNN", size, np.nan, np.nan, np.nan,
                           np.nan, None, str(err))  # fmt: skip
-    before = _accuracy(model, test)  # not in the book: its code never measures this
-    l1_lambda = BOOK["l1_lambda"]
+    before = accuracy(model, test)  # not in the book: its code never measures this
+    # l1_lambda = 0.001: the book's value, the default of the argument
     optimizer = optim.SGD(model.parameters(), lr=BOOK["lr"], momentum=BOOK["momentum"])
     for _epoch in range(epochs):
         for inputs, labels in _batches(train, BOOK["batch_size"], rng):
@@ -220,13 +246,17 @@ def book_appc(train: tuple, test: tuple, *, seed: int = 0, flatten: int = FIXED_
             optimizer.step()
     w = np.concatenate([t.param.data.ravel() for t in model.prunable_parameters()])
     return AppCResult("book settings (flatten fixed)", "SimpleCNN 64*28*28", size, before,
-                      _accuracy(model, test), float(np.mean(w == 0)),
-                      float(np.mean(np.abs(w) < 1e-3)), None)  # fmt: skip
+                      accuracy(model, test), float(np.mean(w == 0)),
+                      float(np.mean(np.abs(w) < 1e-3)), None, trained=model)  # fmt: skip
 
 
-def corrected_appc(train: tuple, test: tuple, *, seed: int = 0,
-                   epochs: int = BOOK["epochs"]) -> AppCResult:  # fmt: skip
-    """The same code, corrected: fixed CNN, L1 on weights as a proximal step, then compare."""
+def corrected_appc(train: tuple, test: tuple, *, seed: int = 0, epochs: int = BOOK["epochs"],
+                   l1_lambda: float = BOOK["l1_lambda"]) -> AppCResult:  # fmt: skip
+    """The same code, corrected: fixed CNN, L1 on weights as a proximal step, then compare.
+
+    ``l1_lambda=0`` is its equal-budget dense control (the soft threshold by 0 changes
+    nothing). The result holds the trained model.
+    """
     from ..prune import to_sparsity
     from ..regularizers import soft_threshold
 
@@ -242,8 +272,7 @@ def corrected_appc(train: tuple, test: tuple, *, seed: int = 0,
             criterion(outputs, labels)
             model.backward(criterion.backward())
             optimizer.step()
-    before = _accuracy(model, test)  # fix: the "before" the text compares with
-    l1_lambda = BOOK["l1_lambda"]
+    before = accuracy(model, test)  # fix: the "before" the text compares with
     optimizer = optim.SGD(model.parameters(), lr=BOOK["lr"], momentum=BOOK["momentum"])
     weights = [t.param for t in model.prunable_parameters()]  # fix: weights only
     for _epoch in range(epochs):
@@ -255,13 +284,13 @@ def corrected_appc(train: tuple, test: tuple, *, seed: int = 0,
             optimizer.step()
             for p in weights:  # fix: the L1 term as its proximal step, exact zeros
                 p.data[...] = soft_threshold(p.data, BOOK["lr"] * l1_lambda)
-    after = _accuracy(model, test)
+    after = accuracy(model, test)
     w = np.concatenate([p.data.ravel() for p in weights])
     zero, small = float(np.mean(w == 0)), float(np.mean(np.abs(w) < 1e-3))
     pruned = copy.deepcopy(model)
     to_sparsity(pruned, 0.9, scope="global")  # fix: the pruning the text talks about
     return AppCResult("corrected", "CNN pad+pool+ReLU", size, before, after, zero, small,
-                      _accuracy(pruned, test))  # fmt: skip
+                      accuracy(pruned, test), trained=model)  # fmt: skip
 
 
 def run_appc(quick: bool = True, seed: int = 0, cifar_root: str | None = None,

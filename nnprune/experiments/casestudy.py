@@ -405,8 +405,7 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
     Left: one horizontal segment per (model, method), from the accuracy of the control
     ``dense+retrain`` (a dashed line over that model's rows) to the method's accuracy
     (a dot, labelled with the accuracy and the change in points); the chance level is a
-    dotted line, always drawn: far below the results, on a narrow axis of its own before a
-    break (//), so that the results keep their resolution. Error bars (sample std over
+    dotted line, always drawn (the axis reaches down to it). Error bars (sample std over
     seeds) only with several seeds. Right: parameters and non-zeros of each pruned model, the dense
     model's parameter count as a dashed line. ``dense`` and the control are references
     (lines), never bars among the methods.
@@ -427,22 +426,10 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
     chance = 100 * rows[0].get("chance", 0.0)
     lo, hi = min(*acc, *control.values()), max(*acc, *control.values())
     pad = 0.3 * (hi - lo) + 2
-    broken = chance < lo - pad - 0.5 * (hi - lo) - 4  # far below: a broken axis shows it
     size = {"figsize": (12, 1.9 + 0.5 * len(shown)), "layout": "constrained"}
-    if broken:  # a narrow axis around chance, then the results at full resolution
-        fig, (ax_c, ax, ax_nz) = plt.subplots(1, 3, width_ratios=[1, 5, 6], **size)
-        ax_c.axvline(chance, color="grey", ls=":", lw=1.5)
-        ax_c.set(xlim=(chance - 2, chance + 2), xticks=[round(chance)], yticks=pos,
-                 yticklabels=names, ylim=(pos.min() - 0.7, pos.max() + 0.8))  # fmt: skip
-        ax_c.spines["right"].set_visible(False)
-        ax.spines["left"].set_visible(False)
-        ax.tick_params(left=False)
-        for a, x in ((ax_c, 1), (ax, 0)):  # the break marks: // on both sides of the gap
-            a.plot([x, x], [0, 1], transform=a.transAxes, ls="", marker=[(-1, -1), (1, 1)],
-                   markersize=10, color="k", mec="k", clip_on=False)  # fmt: skip
-    else:
-        fig, (ax, ax_nz) = plt.subplots(1, 2, **size)
-        lo = min(lo, chance)
+    rows_label = label("模型：方法", "model: method")
+    fig, (ax, ax_nz) = plt.subplots(1, 2, **size)
+    lo = min(lo, chance)  # the axis reaches down to chance: one scale for every row
     for model, c in control.items():
         y = pos[[r["model"] == model for r in shown]]
         ax.vlines(c, y.min() - 0.4, y.max() + 0.4, color="k", ls="--", lw=1.2,
@@ -461,7 +448,7 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
     ax.set_xlim(max(0.0, lo - pad), min(110.0, hi + pad))
     ax.set_ylim(pos.min() - 0.7, pos.max() + 0.8)
     spread = "mean ± std over seeds" if seeds > 1 else "1 seed"
-    ax.set(yticks=pos, yticklabels=[] if broken else names,
+    ax.set(yticks=pos, yticklabels=names, ylabel=rows_label,
            xlabel=label("测试准确率 (%)", f"test accuracy (%; {spread})"),
            title=label("准确率：剪枝模型与等预算对照", "accuracy: pruned vs the equal-budget "
                        "control\n(label: accuracy, change in points)"))  # fmt: skip
@@ -469,7 +456,8 @@ def plot_study(rows: list[dict], out: str, name: str, title: str) -> str:
     ax_nz.barh(pos + 0.2, [r["params"] for r in shown], 0.4, label=label("参数", "parameters"))
     ax_nz.barh(pos - 0.2, [r["nonzeros"] for r in shown], 0.4,
                label=label("非零权重", "non-zeros"))  # fmt: skip
-    ax_nz.set(yticks=pos, yticklabels=names, xlabel=label("权重个数", "number of weights"),
+    ax_nz.set(yticks=pos, yticklabels=names, ylabel=rows_label,
+              xlabel=label("权重个数", "number of weights"),
               title=label("模型大小", "size of each model"))  # fmt: skip
     ax_nz.set_xlim(0, 1.1 * max(dense.values()))
     handles = [h for a in (ax, ax_nz) for h in a.get_legend_handles_labels()[0]]

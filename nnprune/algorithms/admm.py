@@ -184,6 +184,10 @@ class ADMMState:
         V = [p.data + u for p, u in zip(self.params, self.U, strict=True)]
         self.masks = project_sparse(V, self.sparsity, self.scope)
         Z_prev, self.Z = self.Z, [v * m for v, m in zip(V, self.masks, strict=True)]
+        return self._u_step(Z_prev)
+
+    def _u_step(self, Z_prev: list[Any]) -> tuple[float, float]:
+        r"""U-step :math:`U \leftarrow U + W - Z` after a Z-step; the two residual norms."""
         for p, z, u in zip(self.params, self.Z, self.U, strict=True):
             u += p.data - z
         primal = _norm([p.data - z for p, z in zip(self.params, self.Z, strict=True)])
@@ -194,6 +198,79 @@ class ADMMState:
         self.rho *= growth
         for u in self.U:
             u /= growth
+
+
+def _admm_train(
+    model: Module,
+    loss_fn: Module,
+    train: tuple[Any, Any],
+    val: tuple[Any, Any] | None,
+    weights: list[tuple[str, Module, str, Any]],
+    admm: ADMMState,
+    *,
+    admm_iterations: int,
+    epochs_per_iteration: int,
+    retrain_epochs: int,
+    lr: float,
+    momentum: float,
+    batch_size: int,
+    rho_growth: float,
+    seed: int,
+    progress: bool | None,
+) -> ADMMResult:
+    r"""The (W, Z, U) rounds, hard pruning to Z's support, and masked retraining.
+
+    Shared by :func:`admm_prune` and :func:`admm_l1_train`, which differ only in the
+    Z-step (``admm.update``: projection onto :math:`S_k` or soft-threshold). Arguments
+    are already checked by the caller.
+    """
+    result = ADMMResult(state=admm)
+    opt = GradientHookOptimizer(
+        optim.SGD(model.parameters(), lr=lr, momentum=momentum), admm.add_grad
+    )
+    for t in range(admm_iterations):
+        result.rhos.append(admm.rho)
+        result.admm_histories.append(  # W-step: SGD with the extra gradient rho (W - Z + U)
+            fit(
+                model,
+                loss_fn,
+                opt,
+                train,
+                val,
+                epochs=epochs_per_iteration,
+                batch_size=batch_size,
+                seed=seed + t,
+                progress=progress,
+            )
+        )
+        primal, z_change = admm.update()  # Z-step, then U-step
+        result.primal_residuals.append(primal)
+        result.z_changes.append(z_change)
+        if rho_growth != 1.0:
+            admm.scale_rho(rho_growth)
+
+    for (name, module, local, _), m in zip(weights, admm.masks, strict=True):
+        keep = to_numpy(m).astype(bool)
+        custom_from_mask(module, local, keep)
+        result.masks[name] = keep
+        result.kept[name] = int(keep.sum())
+    if retrain_epochs:
+        result.retrain_history = fit(
+            model,
+            loss_fn,
+            optim.SGD(model.parameters(), lr=lr, momentum=momentum),
+            train,
+            val,
+            epochs=retrain_epochs,
+            batch_size=batch_size,
+            seed=seed + admm_iterations,
+            progress=progress,
+        )
+    params = [p for _, _, _, p in weights]
+    total = sum(p.size for p in params)
+    nonzero = sum(int(get_xp(p.data).count_nonzero(p.data)) for p in params)
+    result.sparsity = 1.0 - nonzero / total
+    return result
 
 
 def admm_prune(
@@ -286,53 +363,23 @@ def admm_prune(
     params = [p for _, _, _, p in weights]
 
     admm = ADMMState(params, sparsity, rho, scope)
-    result = ADMMResult(state=admm)
-    opt = GradientHookOptimizer(
-        optim.SGD(model.parameters(), lr=lr, momentum=momentum), admm.add_grad
+    return _admm_train(
+        model,
+        loss_fn,
+        train,
+        val,
+        weights,
+        admm,
+        admm_iterations=admm_iterations,
+        epochs_per_iteration=epochs_per_iteration,
+        retrain_epochs=retrain_epochs,
+        lr=lr,
+        momentum=momentum,
+        batch_size=batch_size,
+        rho_growth=rho_growth,
+        seed=seed,
+        progress=progress,
     )
-    for t in range(admm_iterations):
-        result.rhos.append(admm.rho)
-        result.admm_histories.append(
-            fit(
-                model,
-                loss_fn,
-                opt,
-                train,
-                val,
-                epochs=epochs_per_iteration,
-                batch_size=batch_size,
-                seed=seed + t,
-                progress=progress,
-            )
-        )
-        primal, z_change = admm.update()
-        result.primal_residuals.append(primal)
-        result.z_changes.append(z_change)
-        if rho_growth != 1.0:
-            admm.scale_rho(rho_growth)
-
-    masks = admm.masks
-    for (name, module, local, _), m in zip(weights, masks, strict=True):
-        custom_from_mask(module, local, to_numpy(m).astype(bool))
-        result.masks[name] = to_numpy(m).astype(bool)
-        result.kept[name] = int(result.masks[name].sum())
-    if retrain_epochs:
-        retrain_opt = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-        result.retrain_history = fit(
-            model,
-            loss_fn,
-            retrain_opt,
-            train,
-            val,
-            epochs=retrain_epochs,
-            batch_size=batch_size,
-            seed=seed + admm_iterations,
-            progress=progress,
-        )
-    total = sum(p.size for p in params)
-    nonzero = sum(int(get_xp(p.data).count_nonzero(p.data)) for p in params)
-    result.sparsity = 1.0 - nonzero / total
-    return result
 
 
 class L1ADMMState(ADMMState):
@@ -384,10 +431,7 @@ class L1ADMMState(ADMMState):
             for p, u in zip(self.params, self.U, strict=True)
         ]
         self.masks = [z != 0 for z in self.Z]
-        for p, z, u in zip(self.params, self.Z, self.U, strict=True):
-            u += p.data - z
-        primal = _norm([p.data - z for p, z in zip(self.params, self.Z, strict=True)])
-        return primal, _norm([z - zp for z, zp in zip(self.Z, Z_prev, strict=True)])
+        return self._u_step(Z_prev)
 
 
 def admm_l1_train(
@@ -471,49 +515,23 @@ def admm_l1_train(
         raise ValueError(f"admm_l1_train needs an unpruned model; already masked: {masked}")
     params = [p for _, _, _, p in weights]
     admm = L1ADMMState(params, lam, rho)
-    result = ADMMResult(state=admm)
-    opt = GradientHookOptimizer(
-        optim.SGD(model.parameters(), lr=lr, momentum=momentum), admm.add_grad
+    return _admm_train(
+        model,
+        loss_fn,
+        train,
+        val,
+        weights,
+        admm,
+        admm_iterations=admm_iterations,
+        epochs_per_iteration=epochs_per_iteration,
+        retrain_epochs=retrain_epochs,
+        lr=lr,
+        momentum=momentum,
+        batch_size=batch_size,
+        rho_growth=1.0,
+        seed=seed,
+        progress=progress,
     )
-    for t in range(admm_iterations):
-        result.rhos.append(admm.rho)
-        result.admm_histories.append(
-            fit(
-                model,
-                loss_fn,
-                opt,
-                train,
-                val,
-                epochs=epochs_per_iteration,
-                batch_size=batch_size,
-                seed=seed + t,
-                progress=progress,
-            )
-        )
-        primal, z_change = admm.update()
-        result.primal_residuals.append(primal)
-        result.z_changes.append(z_change)
-    for (name, module, local, _), m in zip(weights, admm.masks, strict=True):
-        keep = to_numpy(m).astype(bool)
-        custom_from_mask(module, local, keep)
-        result.masks[name] = keep
-        result.kept[name] = int(keep.sum())
-    if retrain_epochs:
-        result.retrain_history = fit(
-            model,
-            loss_fn,
-            optim.SGD(model.parameters(), lr=lr, momentum=momentum),
-            train,
-            val,
-            epochs=retrain_epochs,
-            batch_size=batch_size,
-            seed=seed + admm_iterations,
-            progress=progress,
-        )
-    total = sum(p.size for p in params)
-    nonzero = sum(int(get_xp(p.data).count_nonzero(p.data)) for p in params)
-    result.sparsity = 1.0 - nonzero / total
-    return result
 
 
 __all__ = [

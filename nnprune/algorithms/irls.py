@@ -60,9 +60,9 @@ from ..checks import check_fraction, check_nonnegative, check_positive, check_po
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..regularizers import Penalty, as_parameter_list
-from ..train import History
 from .ista import GradientHookOptimizer, TrainResult, fit_penalised, penalised_parameters
 from .lasso import LassoResult, _check_problem, lasso_objective
+from .reweighted import RefreshWeights
 
 __all__ = ["IRLSPenalty", "irls_lasso", "irls_step", "irls_train", "smoothed_l1_objective"]
 
@@ -261,17 +261,6 @@ class IRLSPenalty(Penalty):
         return f"IRLSPenalty(lam={self.lam!r}, eps={self.eps!r})"
 
 
-class _Refresh:
-    def __init__(self, penalty: IRLSPenalty, params: list[Parameter], every: int) -> None:
-        self.penalty, self.params, self.every = penalty, params, every
-        self.refreshed_epochs_: list[int] = []
-
-    def on_epoch_end(self, epoch: int, history: History) -> None:
-        if (epoch + 1) % self.every == 0:
-            self.penalty.update_weights(self.params)
-            self.refreshed_epochs_.append(epoch)
-
-
 def irls_train(
     model: Module,
     loss_fn: Module,
@@ -323,7 +312,7 @@ def irls_train(
     refresh_every = check_positive_int("refresh_every", refresh_every)
     plist = penalised_parameters(model, params)
     hooked = GradientHookOptimizer(optimizer, lambda: penalty.add_grad(plist))
-    refresh = _Refresh(penalty, plist, refresh_every)
+    refresh = RefreshWeights(penalty, plist, refresh_every)
     return fit_penalised(
         model,
         loss_fn,

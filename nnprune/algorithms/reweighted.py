@@ -47,7 +47,7 @@ from ..backend import get_xp
 from ..checks import check_positive_int
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from ..regularizers import ReweightedL1
+from ..regularizers import Penalty, ReweightedL1
 from ..train import History
 from .ista import SoftThresholdStep, TrainResult, fit_penalised, penalised_parameters
 
@@ -56,17 +56,19 @@ class RefreshWeights:
     r"""Callback: refresh :math:`\lambda_{ij} = \lambda/(|W_{ij}|+\epsilon)` every few epochs.
 
     The factors :math:`w_{ij} = 1/(|W_{ij}|+\epsilon)` are stored in
-    ``penalty.weights_[p]``, where the soft-threshold step reads them.
+    ``penalty.weights_[p]``, where the soft-threshold step reads them (or, for
+    :class:`~nnprune.algorithms.IRLSPenalty`, its weighted-L2 gradient).
 
     Parameters
     ----------
-    penalty : ReweightedL1
+    penalty : ReweightedL1 or IRLSPenalty
+        Any penalty with the ``weights_`` dict and ``eps`` of these two.
     params : list of Parameter
     refresh_every : int
         Refresh after epochs ``refresh_every - 1``, ``2 * refresh_every - 1``, ...
     """
 
-    def __init__(self, penalty: ReweightedL1, params: list[Parameter], refresh_every: int) -> None:
+    def __init__(self, penalty: Penalty, params: list[Parameter], refresh_every: int) -> None:
         self.penalty = penalty
         self.params = params
         self.refresh_every = check_positive_int("refresh_every", refresh_every)

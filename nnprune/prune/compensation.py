@@ -37,31 +37,15 @@ from typing import Any
 import numpy as np
 
 from ..backend import backend_of, get_xp, to_backend, to_numpy
-from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
-from ..nn.batchnorm import BatchNorm1d, BatchNorm2d
 from ..nn.conv import Conv2d
-from ..nn.dropout import Dropout
 from ..nn.flatten import Flatten
 from ..nn.linear import Linear
 from ..nn.module import Module
-from ..nn.pooling import AvgPool2d, MaxPool2d
 from ._surgery import chain_sites, find_site
-from .removal import RemovalRecord, plan_removal, remove_units
+from .removal import UNIT_FOLLOWERS, RemovalRecord, plan_removal, remove_units
 
 __all__ = ["remove_units_compensated", "unit_means"]
 
-
-_FOLLOWERS = (
-    ReLU,
-    LeakyReLU,
-    Tanh,
-    Sigmoid,
-    Dropout,
-    BatchNorm1d,
-    BatchNorm2d,
-    MaxPool2d,
-    AvgPool2d,
-)
 
 
 def _locate(model: Module, layer: Any) -> tuple[list, int, int, bool]:
@@ -78,7 +62,7 @@ def _locate(model: Module, layer: Any) -> tuple[list, int, int, bool]:
             "Conv2d layers have units"
         )
     point = i
-    while point + 1 < len(sites) and isinstance(sites[point + 1].module, _FOLLOWERS):
+    while point + 1 < len(sites) and isinstance(sites[point + 1].module, UNIT_FOLLOWERS):
         point += 1
     k = point + 1
     flat = k < len(sites) and isinstance(sites[k].module, Flatten)

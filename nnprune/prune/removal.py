@@ -96,6 +96,10 @@ from .log import emit_units
 
 _ELEMENTWISE = (ReLU, LeakyReLU, Tanh, Sigmoid, Dropout)
 _POOLS = (MaxPool2d, AvgPool2d)
+# The layers that may follow a unit layer (Linear, Conv2d) before the next mixing layer:
+# the last of them outputs the unit's values as the consumer reads them. Read by
+# compensation (the means a consumer's bias absorbs) and saliency.units (the Taylor term).
+UNIT_FOLLOWERS = (*_ELEMENTWISE, BatchNorm1d, BatchNorm2d, *_POOLS)
 
 
 @dataclass(frozen=True)

@@ -56,27 +56,14 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
-from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from ..nn.batchnorm import BatchNorm1d, BatchNorm2d
 from ..nn.conv import Conv2d
-from ..nn.dropout import Dropout
 from ..nn.linear import Linear
 from ..nn.module import Module, Sequential
-from ..nn.pooling import AvgPool2d, MaxPool2d
 from ..prune import RemovalRecord, prune_units
+from ..prune.removal import UNIT_FOLLOWERS
 from ._common import check_batching, check_data, check_model, iter_batches, preserved
 
-_FOLLOWERS = (
-    ReLU,
-    LeakyReLU,
-    Tanh,
-    Sigmoid,
-    Dropout,
-    BatchNorm1d,
-    BatchNorm2d,
-    MaxPool2d,
-    AvgPool2d,
-)
 _REDUCTIONS = ("mean_abs", "abs_mean")
 
 
@@ -140,7 +127,7 @@ def unit_output_index(layers: list[tuple[str, Module]], i: int) -> int:
     j = i
     while j + 1 < len(layers):
         nxt = layers[j + 1][1]
-        if not isinstance(nxt, _FOLLOWERS):
+        if not isinstance(nxt, UNIT_FOLLOWERS):
             break
         if isinstance(nxt, BatchNorm1d | BatchNorm2d) and nxt.num_features != n_units:
             break

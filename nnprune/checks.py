@@ -47,6 +47,7 @@ __all__ = [
     "check_positive_int",
     "check_probability",
     "check_real",
+    "check_sgd",
     "check_sparsity",
 ]
 
@@ -219,6 +220,25 @@ def check_nonnegative(name: str, value: Any) -> float:
         ``{name} must be a finite real number >= 0, got {value!r}``.
     """
     return check_real(name, value, low=0.0)
+
+
+def check_sgd(lr: Any, momentum: Any, batch_size: Any) -> tuple[float, float, int]:
+    """Return the SGD settings ``(lr, momentum, batch_size)`` checked and converted.
+
+    ``lr`` by :func:`check_positive`, ``momentum`` by :func:`check_nonnegative`,
+    ``batch_size`` by :func:`check_positive_int`, each under its own name.
+
+    Raises
+    ------
+    ValueError
+        The message of the first check that fails, e.g.
+        ``lr must be a finite real number > 0, got 0``.
+    """
+    return (
+        check_positive("lr", lr),
+        check_nonnegative("momentum", momentum),
+        check_positive_int("batch_size", batch_size),
+    )
 
 
 def check_fraction(

@@ -22,6 +22,7 @@ from nnprune.checks import (
     check_positive_int,
     check_probability,
     check_real,
+    check_sgd,
     check_sparsity,
 )
 
@@ -212,6 +213,18 @@ def test_one_of():
         lambda: check_one_of("mode", np.zeros(2), ["auto"]),
         "mode must be one of ['auto'], got array([0., 0.])",
     )
+
+
+def test_sgd_settings_are_converted_and_each_error_names_its_argument():
+    lr, momentum, batch_size = check_sgd(np.float32(0.5), 0, np.int64(8))
+    assert (lr, momentum, batch_size) == (0.5, 0.0, 8)
+    assert type(lr) is float and type(momentum) is float and type(batch_size) is int
+    _rejects(lambda: check_sgd(0, 0.9, 8), "lr must be a finite real number > 0, got 0")
+    _rejects(
+        lambda: check_sgd(0.1, -0.5, 8), "momentum must be a finite real number >= 0, got -0.5"
+    )
+    with pytest.raises(ValueError, match="^batch_size must be "):
+        check_sgd(0.1, 0.9, 0)
 
 
 def test_every_public_check_is_tested_here_and_listed():

@@ -61,6 +61,7 @@ from ..checks import (
     check_one_of,
     check_positive,
     check_positive_int,
+    check_sgd,
     check_sparsity,
 )
 from ..nn.module import Module
@@ -131,6 +132,17 @@ def project_sparse(arrays: list[Any], sparsity: float, scope: str) -> list[Any]:
 def _pruned_weights(model: Module) -> list[tuple[str, Module, str, Any]]:
     """``(dotted_name, module, local_name, parameter)`` for each prunable trainable weight."""
     return [tuple(t) for t in model.prunable_parameters() if t.param.requires_grad]
+
+
+def _unpruned_weights(model: Module, caller: str) -> list[tuple[str, Module, str, Any]]:
+    """:func:`_pruned_weights`, refusing a model without any or with one already masked."""
+    weights = _pruned_weights(model)
+    if not weights:
+        raise ValueError("model has no prunable weights to prune")
+    masked = [name for name, _, _, p in weights if p.mask is not None]
+    if masked:
+        raise ValueError(f"{caller} needs an unpruned model; already masked: {masked}")
+    return weights
 
 
 def _norm(arrays: list[Any]) -> float:
@@ -347,19 +359,12 @@ def admm_prune(
     admm_iterations = check_positive_int("admm_iterations", admm_iterations)
     epochs_per_iteration = check_positive_int("epochs_per_iteration", epochs_per_iteration)
     retrain_epochs = check_nonnegative_int("retrain_epochs", retrain_epochs)
-    lr = check_positive("lr", lr)
-    momentum = check_nonnegative("momentum", momentum)
-    batch_size = check_positive_int("batch_size", batch_size)
+    lr, momentum, batch_size = check_sgd(lr, momentum, batch_size)
     scope = check_one_of("scope", scope, SCOPES)
     rho_growth = float(check_positive("rho_growth", rho_growth))
     if rho_growth < 1.0:
         raise ValueError(f"rho_growth must be >= 1, got {rho_growth!r}")
-    weights = _pruned_weights(model)
-    if not weights:
-        raise ValueError("model has no prunable weights to prune")
-    masked = [name for name, _, _, p in weights if p.mask is not None]
-    if masked:
-        raise ValueError(f"admm_prune needs an unpruned model; already masked: {masked}")
+    weights = _unpruned_weights(model, "admm_prune")
     params = [p for _, _, _, p in weights]
 
     admm = ADMMState(params, sparsity, rho, scope)
@@ -504,15 +509,8 @@ def admm_l1_train(
     admm_iterations = check_positive_int("admm_iterations", admm_iterations)
     epochs_per_iteration = check_positive_int("epochs_per_iteration", epochs_per_iteration)
     retrain_epochs = check_nonnegative_int("retrain_epochs", retrain_epochs)
-    lr = check_positive("lr", lr)
-    momentum = check_nonnegative("momentum", momentum)
-    batch_size = check_positive_int("batch_size", batch_size)
-    weights = _pruned_weights(model)
-    if not weights:
-        raise ValueError("model has no prunable weights to prune")
-    masked = [name for name, _, _, p in weights if p.mask is not None]
-    if masked:
-        raise ValueError(f"admm_l1_train needs an unpruned model; already masked: {masked}")
+    lr, momentum, batch_size = check_sgd(lr, momentum, batch_size)
+    weights = _unpruned_weights(model, "admm_l1_train")
     params = [p for _, _, _, p in weights]
     admm = L1ADMMState(params, lam, rho)
     return _admm_train(

@@ -40,11 +40,10 @@ import numpy as np
 
 from .. import optim
 from ..checks import (
-    check_nonnegative,
     check_nonnegative_int,
     check_one_of,
-    check_positive,
     check_positive_int,
+    check_sgd,
     check_sparsity,
 )
 from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
@@ -204,9 +203,7 @@ def multi_granularity_prune(
     unit_fraction = check_sparsity("unit_fraction", unit_fraction)
     sparsity = check_sparsity("sparsity", sparsity)
     retrain_epochs = check_nonnegative_int("retrain_epochs", retrain_epochs)
-    lr = check_positive("lr", lr)
-    momentum = check_nonnegative("momentum", momentum)
-    batch_size = check_positive_int("batch_size", batch_size)
+    lr, momentum, batch_size = check_sgd(lr, momentum, batch_size)
     available = droppable_layers(model)
     if n_layers > len(available):
         raise ValueError(
@@ -308,9 +305,7 @@ def cross_domain_prune(
     """
     sparsity = check_sparsity("sparsity", sparsity)
     finetune_epochs = check_positive_int("finetune_epochs", finetune_epochs)
-    lr = check_positive("lr", lr)
-    momentum = check_nonnegative("momentum", momentum)
-    batch_size = check_positive_int("batch_size", batch_size)
+    lr, momentum, batch_size = check_sgd(lr, momentum, batch_size)
 
     def row(name, m):
         loss, acc = _evaluate(m, loss_fn, target_test)

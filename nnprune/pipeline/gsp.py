@@ -42,11 +42,10 @@ import numpy as np
 
 from .. import optim
 from ..checks import (
-    check_nonnegative,
     check_nonnegative_int,
     check_one_of,
-    check_positive,
     check_positive_int,
+    check_sgd,
     check_sparsity,
 )
 from ..nn.module import Module
@@ -175,9 +174,7 @@ def gsp_iterative_prune(
     criterion = check_one_of("criterion", criterion, WEIGHT_CRITERIA)
     scope = check_one_of("scope", scope, ("global", "layer"))
     retrain_epochs = check_nonnegative_int("retrain_epochs", retrain_epochs)
-    lr = check_positive("lr", lr)
-    momentum = check_nonnegative("momentum", momentum)
-    batch_size = check_positive_int("batch_size", batch_size)
+    lr, momentum, batch_size = check_sgd(lr, momentum, batch_size)
     names = list(select(model, layers))
     result = GSPResult(targets=iterative_sparsities(sparsity, steps))
     for t, target in enumerate(result.targets, start=1):

@@ -57,6 +57,25 @@ def _import_onnx() -> Any:
     return onnx
 
 
+def _save_model(graph: Any, path: str | os.PathLike, opset: int) -> Path:
+    """Wrap ``graph`` in a model of ``opset`` (IR version at most 8), check it, write it atomically.
+
+    Shared by :func:`export_onnx` and :func:`~nnprune.export.export_lm_onnx`.
+    """
+    onnx = _import_onnx()
+    from onnx import helper
+
+    from .._atomic import atomic_write
+
+    onnx_model = helper.make_model(
+        graph, producer_name="nnprune", opset_imports=[helper.make_opsetid("", opset)]
+    )
+    onnx_model.ir_version = min(onnx_model.ir_version, 8)
+    onnx.checker.check_model(onnx_model)
+    data = onnx_model.SerializeToString()
+    return atomic_write(Path(path), lambda f: f.write(data), "wb", make_parents=False)
+
+
 def _flat(model: Module, prefix: str = "") -> Iterator[tuple[str, Module]]:
     """The layers of a chain in order (nested chains flattened), with their dotted names."""
     if type(model).forward is not Sequential.forward or not isinstance(model, Sequential):
@@ -133,10 +152,9 @@ def export_onnx(
     ValueError
         For a layer ONNX export does not handle (named in the message).
     """
-    onnx = _import_onnx()
+    _import_onnx()  # the clear error when the onnx extra is missing
     from onnx import TensorProto, helper, numpy_helper
 
-    from .._atomic import atomic_write
     from ..nn import (
         AvgPool2d,
         BasicBlock,
@@ -293,13 +311,7 @@ def export_onnx(
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", None])],
         initializer=inits,
     )
-    onnx_model = helper.make_model(
-        graph, producer_name="nnprune", opset_imports=[helper.make_opsetid("", opset)]
-    )
-    onnx_model.ir_version = min(onnx_model.ir_version, 8)
-    onnx.checker.check_model(onnx_model)
-    data = onnx_model.SerializeToString()
-    return atomic_write(Path(path), lambda f: f.write(data), "wb", make_parents=False)
+    return _save_model(graph, path, opset)
 
 
 __all__ = ["OPSET", "export_onnx", "fold_batchnorm_arrays"]

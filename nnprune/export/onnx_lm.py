@@ -33,7 +33,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..checks import check_positive_int
-from .onnx_export import OPSET, _import_onnx
+from .onnx_export import OPSET, _import_onnx, _save_model
 
 
 def export_lm_onnx(model: Any, path: str | os.PathLike, seq_len: int | None = None) -> Path:
@@ -67,10 +67,9 @@ def export_lm_onnx(model: Any, path: str | os.PathLike, seq_len: int | None = No
     t = model.context if seq_len is None else check_positive_int("seq_len", seq_len)
     if t > model.context:
         raise ValueError(f"seq_len must be <= the model's context {model.context}, got {t}")
-    onnx = _import_onnx()
+    _import_onnx()  # the clear error when the onnx extra is missing
     from onnx import TensorProto, helper, numpy_helper
 
-    from .._atomic import atomic_write
 
     nodes: list[Any] = []
     inits: list[Any] = []
@@ -180,13 +179,7 @@ def export_lm_onnx(model: Any, path: str | os.PathLike, seq_len: int | None = No
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", t, vocab])],
         initializer=inits,
     )
-    onnx_model = helper.make_model(
-        graph, producer_name="nnprune", opset_imports=[helper.make_opsetid("", OPSET)]
-    )
-    onnx_model.ir_version = min(onnx_model.ir_version, 8)
-    onnx.checker.check_model(onnx_model)
-    data = onnx_model.SerializeToString()
-    return atomic_write(Path(path), lambda f: f.write(data), "wb", make_parents=False)
+    return _save_model(graph, path, OPSET)
 
 
 __all__ = ["export_lm_onnx"]

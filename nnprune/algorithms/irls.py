@@ -49,17 +49,15 @@ Book: §4.2 IRLS (corrected, see docs/errata.md#s4-2-irls)
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from ..backend import get_xp
 from ..checks import check_fraction, check_nonnegative, check_positive, check_positive_int
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from ..regularizers import Penalty, as_parameter_list
+from ..regularizers.reweighted import _Reweighting
 from .ista import GradientHookOptimizer, TrainResult, fit_penalised, penalised_parameters
 from .lasso import LassoResult, _check_problem, lasso_objective
 from .reweighted import RefreshWeights
@@ -195,7 +193,7 @@ def irls_lasso(
     return LassoResult(x, len(hist["objective"]), converged, hist)
 
 
-class IRLSPenalty(Penalty):
+class IRLSPenalty(_Reweighting):
     r"""IRLS majoriser of :math:`\lambda\lVert W\rVert_1`, a weighted L2 penalty.
 
     .. math::
@@ -222,16 +220,6 @@ class IRLSPenalty(Penalty):
 
     Book: §4.2 IRLS
     """
-
-    def __init__(self, lam: float, eps: float = 1e-3) -> None:
-        super().__init__(lam)
-        self.eps = check_positive("eps", eps)
-        self.weights_: weakref.WeakKeyDictionary[Parameter, Any] = weakref.WeakKeyDictionary()
-
-    def update_weights(self, params: Any) -> None:
-        r"""Set :math:`w = 1/(|W| + \epsilon)` from the current weights of ``params``."""
-        for p in as_parameter_list(params):
-            self.weights_[p] = 1.0 / (get_xp(p.data).abs(p.data) + self.eps)
 
     def _w(self, p: Parameter) -> Any:
         return self.weights_.get(p, 1.0)

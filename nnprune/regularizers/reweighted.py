@@ -46,7 +46,26 @@ from .base import (
 from .l1 import soft_threshold
 
 
-class ReweightedL1(Penalty):
+class _Reweighting(Penalty):
+    r"""A penalty with per-entry factors :math:`w = 1/(|W^{(t)}| + \epsilon)`, refreshed on demand.
+
+    The state shared by :class:`ReweightedL1` and
+    :class:`~nnprune.algorithms.IRLSPenalty`: ``eps``, the factors ``weights_``
+    (weakly keyed by parameter) and :meth:`update_weights`.
+    """
+
+    def __init__(self, lam: float, eps: float = 1e-3) -> None:
+        super().__init__(lam)
+        self.eps = check_positive("eps", eps)
+        self.weights_: weakref.WeakKeyDictionary[Parameter, Any] = weakref.WeakKeyDictionary()
+
+    def update_weights(self, params: ParamsLike) -> None:
+        r"""Set :math:`w = 1/(|W| + \epsilon)` from the current weights of ``params``."""
+        for p in as_parameter_list(params):
+            self.weights_[p] = 1.0 / (get_xp(p.data).abs(p.data) + self.eps)
+
+
+class ReweightedL1(_Reweighting):
     r"""Reweighted L1 penalty :math:`\lambda \sum_{ij} |W_{ij}| / (|W^{(t)}_{ij}| + \epsilon)`.
 
     Parameters
@@ -62,16 +81,6 @@ class ReweightedL1(Penalty):
         The per-entry weights :math:`w` of each parameter seen by
         :meth:`update_weights` (weakly referenced; parameters not in it use 1).
     """
-
-    def __init__(self, lam: float, eps: float = 1e-3) -> None:
-        super().__init__(lam)
-        self.eps = check_positive("eps", eps)
-        self.weights_: weakref.WeakKeyDictionary[Parameter, Any] = weakref.WeakKeyDictionary()
-
-    def update_weights(self, params: ParamsLike) -> None:
-        r"""Set :math:`w = 1/(|W| + \epsilon)` from the current weights of ``params``."""
-        for p in as_parameter_list(params):
-            self.weights_[p] = 1.0 / (get_xp(p.data).abs(p.data) + self.eps)
 
     def weights_for(self, p: Parameter) -> Any:
         r"""The factors :math:`w` of ``p`` on its backend, or ``None`` before the first refresh."""

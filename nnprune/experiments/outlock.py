@@ -24,6 +24,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .._atomic import _pid_alive
+
 LOCK_FILE = ".nnprune.lock"
 
 try:
@@ -34,16 +36,6 @@ except ImportError:  # Windows
 
 class FolderInUseError(ValueError):
     """Another running process holds the folder's lock."""
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
 
 
 def _read_pid(path: Path) -> int | None:

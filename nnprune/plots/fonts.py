@@ -67,14 +67,16 @@ def fit_texts(fig: Any) -> None:
             text.set_fontfamily(families)
 
 
-def label(chinese: str, english: str) -> str:
+def label(chinese: str, english: str, sep: str = " / ") -> str:
     """``"chinese / english"`` if a CJK font is installed (see :func:`setup`), else English.
+
+    ``sep="\\n"`` puts the two on lines of their own (long titles of narrow panels).
 
     >>> label("测试准确率 (%)", "test accuracy (%)") in ("测试准确率 (%) / test accuracy (%)",
     ...                                              "test accuracy (%)")
     True
     """
-    return english if setup() is None else f"{chinese} / {english}"
+    return english if setup() is None else f"{chinese}{sep}{english}"
 
 
 __all__ = ["CANDIDATES", "cjk_font", "fit_texts", "label", "setup"]

@@ -105,17 +105,17 @@ def lambda_path(
     ax_l1.set(
         xlabel=label("λ（对数轴）", "λ (log scale)"),
         ylabel=label("占全部权重 (%)", "share of all weights (%)"),
-        title=label("L1：次梯度与 ISTA；L2（岭）", "L1: subgradient vs ISTA; L2 (ridge)"),
+        title=label("L1：次梯度与 ISTA；L2（岭）", "L1: subgradient vs ISTA; L2 (ridge)", "\n"),
     )
     ax_rw.set(
         xlabel=label("λ（对数轴）", "λ (log scale)"),
         ylabel=label("占全部权重 (%)", "share of all weights (%)"),
-        title=label("重加权 L1 与 IRLS", "Reweighted L1 vs IRLS") + ": λ/(|w| + ε) per weight",
+        title=label("重加权 L1 与 IRLS", "Reweighted L1 vs IRLS: λ/(|w| + ε) per weight", "\n"),
     )
     ax_acc.set(
         xlabel=label("|w| < 1e-3 的权重 (%)", "weights with |w| < 1e-3 (%)"),
-        ylabel=label("测试准确率 (%)", "test accuracy (%)") + ", chance 10%",
-        title=label("准确率", "Accuracy") + f" (one test image = {100 / n_test:.2f} points)",
+        ylabel=label("测试准确率 (%)", "test accuracy (%); chance 10%", "\n"),
+        title=label("准确率", f"Accuracy (one test image = {100 / n_test:.2f} points)", "\n"),
     )
     for ax in (ax_l1, ax_rw, ax_acc):
         ax.legend(fontsize=7)

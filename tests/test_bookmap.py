@@ -78,19 +78,11 @@ def test_cli_pseudocode_run_json_every_block_ran(capsys):
     assert "784" in by["C"]
 
 
-#: Lesson files whose records must name their function in the lesson text (chapters add
-#: themselves here once every record of theirs passes).
-NAMED_IN_LESSON = (
-    "chapters/ch01_", "chapters/ch02_", "chapters/ch03_", "chapters/ch03b_",
-    "chapters/ch04_", "chapters/ch04b_", "chapters/ch05_", "chapters/ch05b_",
-    "chapters/ch06_", "chapters/ch06b_", "chapters/ch07_",
-    "chapters/ch08_", "chapters/ch08b_", "chapters/appc_",
-)  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    "m", [m for m in ALL if m.lesson.startswith(NAMED_IN_LESSON)], ids=lambda m: m.method
-)
+    "m", ALL, ids=lambda m: m.method
+)  # every record, every lesson file
 def test_the_lesson_names_the_function_it_is_mapped_to(m):
     file, _, number = m.lesson.partition(" §")
     text = (ROOT / file).read_text(encoding="utf-8")

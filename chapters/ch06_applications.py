@@ -33,6 +33,7 @@ from nnprune.data import digits_splits
 from nnprune.data.splits import text_splits
 from nnprune.experiments.casestudy import train_model
 from nnprune.lesson import Try, start
+from nnprune.metrics import model_size
 from nnprune.models import small_cnn
 from nnprune.models_text import TransformerClassifier
 from nnprune.plots.applications import head_importance
@@ -83,13 +84,9 @@ def cut_filters(cnn, criterion):  # half the filters of every convolution, physi
     return cnn
 
 
-def nonzeros(model):
-    return int(sum((p.data != 0).sum() for p in model.parameters()))
-
-
 def row(train, how, trained, pruned):
     return {"training": train, "pruning": how, "params": pruned.num_parameters(),
-            "nonzeros": nonzeros(pruned), "acc dense": acc(trained, image.test),
+            "nonzeros": model_size(pruned)[1], "acc dense": acc(trained, image.test),
             "acc pruned": acc(pruned, image.test)}  # fmt: skip
 
 
@@ -174,7 +171,7 @@ for how, scores in head_scores.items():
     else:
         removed[how] = prune.prune_heads(m, scores, HEAD_FRACTION, scope="global")
         where = "heads " + " ".join(f"L{n[8]}:{list(h)}" for n, h in removed[how].items())
-    heads.append({"method": how, "removed": where, "nonzeros": nonzeros(m),
+    heads.append({"method": how, "removed": where, "nonzeros": model_size(m)[1],
                   "acc": acc(m, text.test)})  # fmt: skip
 chance_tf = 100 / (int(text.train[1].max()) + 1)
 print(format_table(heads, formats={"acc": "{:.1f}"}, title=f"2-layer Transformer, test "

@@ -31,6 +31,7 @@ from nnprune.casestudies.speech import prune_recurrent, speech_model
 from nnprune.data.splits import speech_splits
 from nnprune.experiments.casestudy import train_model
 from nnprune.lesson import Try, start
+from nnprune.metrics import model_size
 from nnprune.models import mlp
 from nnprune.plots.applications import method_bars
 from nnprune.plots.fonts import label
@@ -104,19 +105,16 @@ magnitude = prune.to_sparsity(copy.deepcopy(dense), SPARSITY, scope="layer")
 cut_acc = acc(magnitude, speech.test)
 fit(magnitude, CE, optim.SGD(magnitude.parameters(), lr=0.01, momentum=0.9), speech.train,
     epochs=ROUNDS + RETRAIN, seed=seed, progress=False)  # fmt: skip
-def nonzeros(model):
-    return int(sum((p.data != 0).sum() for p in model.parameters()))
-
-
 speech_rows = [
     {"method": "recurrent weights, magnitude", "sparsity": f"{SPARSITY:.0%} of GRU weights",
-     "nonzeros": nonzeros(gru), "epochs after": 0, "acc": gru_acc},
+     "nonzeros": model_size(gru)[1], "epochs after": 0, "acc": gru_acc},
     {"method": "all weights, magnitude", "sparsity": f"{SPARSITY:.0%} per layer",
-     "nonzeros": nonzeros(magnitude), "epochs after": 0, "acc": cut_acc},
+     "nonzeros": model_size(magnitude)[1], "epochs after": 0, "acc": cut_acc},
     {"method": f"ADMM (ρ={RHO:g}) + retrain", "sparsity": f"{res.sparsity:.0%} per layer",
-     "nonzeros": nonzeros(admm), "epochs after": ROUNDS + RETRAIN, "acc": acc(admm, speech.test)},
+     "nonzeros": model_size(admm)[1], "epochs after": ROUNDS + RETRAIN,
+     "acc": acc(admm, speech.test)},
     {"method": "magnitude + retrain", "sparsity": f"{SPARSITY:.0%} per layer",
-     "nonzeros": nonzeros(magnitude), "epochs after": ROUNDS + RETRAIN,
+     "nonzeros": model_size(magnitude)[1], "epochs after": ROUNDS + RETRAIN,
      "acc": acc(magnitude, speech.test)},
 ]  # fmt: skip
 residuals = res.primal_residuals  # ‖W − Z‖ after each round: how far W still is from sparse

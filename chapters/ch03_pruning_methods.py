@@ -29,7 +29,7 @@ from nnprune.data import digits_splits
 from nnprune.experiments import method_study as study
 from nnprune.lesson import Try, start
 from nnprune.models import mlp
-from nnprune.pipeline import GradualPruning, PolynomialDecay
+from nnprune.pipeline import GradualPruning, PolynomialDecay, weight_sparsity
 from nnprune.plots.fonts import label
 from nnprune.plots.methods import criteria
 from nnprune.pseudocode.claims import prune_important
@@ -77,11 +77,6 @@ lesson.section("3.1")
 
 def test_acc(m):
     return evaluate(m, loss, splits.test)[1]
-
-
-def zeros(m):  # the fraction of prunable weights that are exactly zero
-    w = [t.param.data for t in m.prunable_parameters()]
-    return sum(np.count_nonzero(x == 0) for x in w) / sum(x.size for x in w)
 
 
 def retrain(m, callbacks=()):  # the same budget for every row of §3.1 and §3.2
@@ -136,7 +131,7 @@ TAU = 0.1  # the threshold criterion: one absolute τ for every layer
 thresholded = copy.deepcopy(model)
 for _, module, attr, _ in thresholded.prunable_parameters():
     prune.threshold_unstructured(module, attr, threshold=TAU)
-S = zeros(thresholded)  # the sparsity τ gave
+S = weight_sparsity(thresholded)  # the sparsity τ gave
 smallest, largest, adaptive = (copy.deepcopy(model) for _ in range(3))
 prune.global_unstructured([(mod, a) for _, mod, a, _ in smallest.prunable_parameters()],
                           prune.L1Unstructured, amount=S)  # fmt: skip
@@ -159,7 +154,7 @@ for name, m, cbs in (("dense + retraining", copy.deepcopy(model), ()),
                      ("adaptive: cubic schedule", adaptive, [GradualPruning(schedule)]),
                      ):  # fmt: skip
     crit.append({"criterion": name, "acc now": test_acc(m), "acc retrained": retrain(m, cbs),
-                 "sparsity": zeros(m)})  # fmt: skip
+                 "sparsity": weight_sparsity(m)})  # fmt: skip
 print(format_table(crit, formats={"acc now": "{:.2%}", "acc retrained": "{:.2%}",
       "sparsity": "{:.1%}"}, title=f"Test split, the same {RETRAIN_EPOCHS} retraining epoch(s); "
       "adaptive prunes during them"))  # fmt: skip

@@ -160,8 +160,9 @@ lesson.figure(plots.lambda_path(path, dense_acc, len(splits.test[1]), lesson.out
 
 # %%
 lesson.show(alg.ADMMState.add_grad)  # W-step: the loss gradient plus ρ(W − Z + U)
-lesson.show(alg.ADMMState.update)  # cardinality Z-step: keep the k largest |W + U|; U-step
-lesson.show(alg.L1ADMMState.update)  # L1 Z-step: soft-threshold W + U by λ/ρ; U-step
+lesson.show(alg.ADMMState.update)  # cardinality Z-step: keep the k largest |W + U|
+lesson.show(alg.L1ADMMState.update)  # L1 Z-step: soft-threshold W + U by λ/ρ
+lesson.show(alg.ADMMState.u_step)  # U-step, shared by both: U ← U + W − Z; the residuals
 ADMM = dict(rho=1e-2, admm_iterations=lesson.pick(full=10, quick=3), epochs_per_iteration=1,
             retrain_epochs=lesson.pick(full=4, quick=2), lr=0.01, seed=lesson.seed)  # fmt: skip
 L1_LAM = lesson.pick(full=1e-2, quick=3e-3)  # few quick iterations: λ/ρ cuts less

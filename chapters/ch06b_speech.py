@@ -95,7 +95,8 @@ say(f"dense {dense_acc:.1f}% (chance {chance:.0f}%); recurrent weights {SPARSITY
 # from λ; the cardinality form is used here so that both methods reach the same sparsity.
 
 # %%
-lesson.show(ADMMState.update)  # the Z-step (projection) and the U-step
+lesson.show(ADMMState.update)  # the Z-step: projection onto the k-sparse set
+lesson.show(ADMMState.u_step)  # the U-step: U ← U + W − Z, and the residuals
 ROUNDS, RETRAIN = lesson.pick(full=5, quick=2), lesson.pick(full=3, quick=1)
 RHO = 1.0  # ADMM's penalty ρ
 admm = copy.deepcopy(dense)

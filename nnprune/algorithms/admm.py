@@ -196,9 +196,9 @@ class ADMMState:
         V = [p.data + u for p, u in zip(self.params, self.U, strict=True)]
         self.masks = project_sparse(V, self.sparsity, self.scope)
         Z_prev, self.Z = self.Z, [v * m for v, m in zip(V, self.masks, strict=True)]
-        return self._u_step(Z_prev)
+        return self.u_step(Z_prev)
 
-    def _u_step(self, Z_prev: list[Any]) -> tuple[float, float]:
+    def u_step(self, Z_prev: list[Any]) -> tuple[float, float]:
         r"""U-step :math:`U \leftarrow U + W - Z` after a Z-step; the two residual norms."""
         for p, z, u in zip(self.params, self.Z, self.U, strict=True):
             u += p.data - z
@@ -436,7 +436,7 @@ class L1ADMMState(ADMMState):
             for p, u in zip(self.params, self.U, strict=True)
         ]
         self.masks = [z != 0 for z in self.Z]
-        return self._u_step(Z_prev)
+        return self.u_step(Z_prev)
 
 
 def admm_l1_train(
